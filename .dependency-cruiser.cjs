@@ -1,0 +1,20 @@
+/** Module boundaries from ARCHITECTURE.md: schemas <- lib <- {collectors, evidence} <- workers <- app. */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'schemas-leaf', severity: 'error', from: { path: '^schemas/' }, to: { path: '^(lib|collectors|evidence|workers|app)/' } },
+    { name: 'lib-below-domain', severity: 'error', from: { path: '^lib/' }, to: { path: '^(collectors|evidence|workers|app)/' } },
+    { name: 'collectors-alone', severity: 'error', from: { path: '^collectors/' }, to: { path: '^(evidence|workers|app)/' } },
+    { name: 'evidence-alone', severity: 'error', from: { path: '^evidence/' }, to: { path: '^(collectors|workers|app)/' } },
+    { name: 'workers-below-app', severity: 'error', from: { path: '^workers/' }, to: { path: '^app/' } },
+    { name: 'bullmq-only-in-workers-and-app', severity: 'error', from: { pathNot: '^(workers|app|test|bench)/' }, to: { path: 'node_modules/bullmq' } },
+    { name: 'no-playwright-in-evidence', severity: 'error', from: { path: '^evidence/' }, to: { path: 'node_modules/playwright' } },
+    { name: 'no-s3-in-collectors', severity: 'error', from: { path: '^collectors/' }, to: { path: 'node_modules/(minio|bullmq|ioredis)' } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+/** A content-addressed blob as stored: key is `sha256/<hex>`. */
+export interface StoredBlob {
+  key: string;
+  sha256: string;
+  sha512: string;
+  size: number;
+  /** False when an identical blob was already there (idempotent re-seal). */
+  created: boolean;
+}
+
+/**
+ * The evidence store. Two implementations (local directory, S3/MinIO with Object Lock) pass one
+ * contract suite. There is no delete and no overwrite: the application cannot destroy evidence.
+ */
+export interface EvidenceStore {
+  readonly kind: 'fs' | 's3';
+  /** Human-readable location (directory, or s3://bucket), for messages. */
+  readonly location: string;
+  /**
+   * Stream a local file in once, computing SHA-256 and SHA-512 on the way; store it under
+   * `sha256/<hex>`. When `expectSha256` is given and the bytes differ: IntegrityError HASH_MISMATCH.
+   */
+  putFile(filePath: string, opts?: { expectSha256?: string; contentType?: string }): Promise<StoredBlob>;
+  /** Same, for bytes already in memory (manifests, small JSON). */
+  putBytes(bytes: Uint8Array, opts?: { contentType?: string }): Promise<StoredBlob>;
+  /**
+   * Write-once named record (manifests, custody events, signatures). Writing identical bytes again
+   * is a no-op (`created: false`); different bytes under an existing key: IntegrityError STORE_CONFLICT.
+   */
+  putRecord(key: string, bytes: Uint8Array, opts?: { contentType?: string }): Promise<{ created: boolean }>;
+  /** Read a blob or record. NotFound: PermanentError NOT_FOUND. */
+  get(key: string): Promise<Readable>;
+  getBytes(key: string): Promise<Buffer>;
+  /** Size of the object, or null when absent. */
+  stat(key: string): Promise<{ size: number } | null>;
+  /** Keys under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+  close?(): Promise<void>;
+}
+
+/** Store layout: where named records live. One place, so package and verify agree with seal. */
+export const storeKeys = {
+  blob: (sha256Hex: string) => `sha256/${sha256Hex}`,
+  captureDir: (caseId: string, captureId: string) => `cases/${caseId}/captures/${captureId}/`,
+  manifest: (caseId: string, captureId: string) => `cases/${caseId}/captures/${captureId}/manifest.json`,
+  captures: (caseId: string) => `cases/${caseId}/captures/`,
+  custody: (caseId: string) => `cases/${caseId}/custody/`,
+  cases: () => 'cases/',
+} as const;

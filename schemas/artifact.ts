@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { Sha256Digest, Sha512Digest } from './common.js';
+
+/** What an artifact is, within one capture. Closed vocabulary. */
+export const ARTIFACT_ROLES = [
+  'screenshot', // full-page PNG as rendered
+  'dom', // serialised DOM after load (HTML)
+  'mhtml', // CDP Page.captureSnapshot
+  'warc', // every request and response, raw bytes
+  'page-facts', // JSON: PageFacts
+  'environment', // JSON: CaptureEnvironment
+  'media', // an image/video/audio the page showed, bytes as served
+  'post', // normalised post JSON (platform collectors)
+  'metadata', // JSON extracted from another artifact (exifr, ffprobe): derived
+  'thumbnail', // image derivative (sharp): derived
+  'other',
+] as const;
+export const ArtifactRole = z.enum(ARTIFACT_ROLES);
+export type ArtifactRole = z.infer<typeof ArtifactRole>;
+
+/**
+ * A file a collector left in its spool directory, before sealing.
+ * `path` is relative to the spool directory, POSIX separators, no `..`.
+ */
+export const SpoolFile = z.object({
+  path: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'spool path must be relative and must not contain ..'),
+  role: ArtifactRole,
+  mediaType: z.string(),
+  /** Where the bytes came from on the network, for media taken from recorded responses. */
+  sourceUrl: z.string().nullable().default(null),
+  /** Problems noticed while collecting this file (truncated, oversize, …). */
+  flags: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+});
+export type SpoolFile = z.infer<typeof SpoolFile>;
+
+/** How a derived artifact was made from its source; originals have none. */
+export const Derivation = z.object({
+  /** Name of the source artifact within the same capture. */
+  source: z.string(),
+  sourceSha256: Sha256Digest,
+  /** What was done, e.g. `exif-extract`, `ffprobe`, `thumbnail-512-webp`. */
+  method: z.string(),
+  /** Tool and version, e.g. `exifr 7.1.3`, `sharp 0.34.5 / libvips 8.17.3`, `ffprobe 5.1.9`. */
+  tool: z.string(),
+});
+export type Derivation = z.infer<typeof Derivation>;
+
+/** One sealed artifact: an entry of the capture manifest. */
+export const Artifact = z.object({
+  /** Unique name within the capture, e.g. `screenshot.png`, `media/003-photo.jpg`, `derived/003-photo.exif.json`. */
+  name: z.string(),
+  role: ArtifactRole,
+  mediaType: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: Sha256Digest,
+  sha512: Sha512Digest,
+  /** Content address in the evidence store: `sha256/<hex>`. */
+  storeKey: z.string().regex(/^sha256\/[0-9a-f]{64}$/),
+  sourceUrl: z.string().nullable(),
+  derivedFrom: Derivation.nullable(),
+  /** Perceptual hash of images (`dhash:<16 hex>`), null otherwise. */
+  perceptualHash: z.string().nullable(),
+  flags: z.array(z.object({ code: z.string(), message: z.string() })),
+});
+export type Artifact = z.infer<typeof Artifact>;

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { ActorId, CaseId, IsoUtc } from './common.js';
+
+/** Per-request capture options; anything left out falls back to config. */
+export const CaptureOptions = z.object({
+  /** Allow private, loopback and link-local targets (the local sample site). @defaultValue false */
+  allowPrivateNetwork: z.boolean().optional(),
+  /** Capture again even when the same URL was already captured into the same case. @defaultValue false */
+  force: z.boolean().optional(),
+  /** Hard limit for the whole page capture, in ms. */
+  timeoutMs: z.number().int().positive().max(600_000).optional(),
+});
+export type CaptureOptions = z.infer<typeof CaptureOptions>;
+
+/** What an analyst (or a watchlist) asks for. */
+export const CaptureRequest = z.object({
+  url: z.string().min(1).max(8192),
+  caseId: CaseId,
+  requestedBy: ActorId,
+  /** Legal basis the operator cites (warrant number, statute), carried into the manifest and package. */
+  legalBasis: z.string().max(2000).optional(),
+  options: CaptureOptions.default({}),
+});
+export type CaptureRequest = z.infer<typeof CaptureRequest>;
+
+export const HttpHeader = z.tuple([z.string(), z.string()]);
+
+/** One hop of the main document's redirect chain. */
+export const RedirectHop = z.object({
+  url: z.string(),
+  status: z.number().int(),
+  location: z.string().optional(),
+});
+
+export const TlsFacts = z.object({
+  protocol: z.string().nullable(),
+  cipher: z.string().nullable(),
+  subject: z.string().nullable(),
+  issuer: z.string().nullable(),
+  validFrom: z.string().nullable(),
+  validTo: z.string().nullable(),
+  fingerprintSha256: z.string().nullable(),
+  /** Whether the certificate chain validated against the system trust store. */
+  authorized: z.boolean(),
+  authorizationError: z.string().nullable(),
+});
+export type TlsFacts = z.infer<typeof TlsFacts>;
+
+/** What the collector observed about the page itself. */
+export const PageFacts = z.object({
+  requestedUrl: z.string(),
+  finalUrl: z.string().nullable(),
+  redirects: z.array(RedirectHop),
+  status: z.number().int().nullable(),
+  /** Main document response headers, in order, as received. */
+  headers: z.array(HttpHeader),
+  remoteIp: z.string().nullable(),
+  /** DNS answers for the target host at capture time (addresses, in resolver order). */
+  dns: z.object({ host: z.string(), addresses: z.array(z.string()), error: z.string().nullable() }).nullable(),
+  tls: TlsFacts.nullable(),
+  title: z.string().nullable(),
+  canonicalUrl: z.string().nullable(),
+  lang: z.string().nullable(),
+  dir: z.string().nullable(),
+  meta: z.object({
+    openGraph: z.record(z.string(), z.string()),
+    twitter: z.record(z.string(), z.string()),
+    description: z.string().nullable(),
+  }),
+  jsonLd: z.array(z.unknown()),
+  /** Sizes of the page as rendered (CSS px). */
+  documentSize: z.object({ width: z.number(), height: z.number() }).nullable(),
+  requestCount: z.number().int(),
+  /** Requests that were refused by policy or failed, with the reason. */
+  blockedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),
+});
+export type PageFacts = z.infer<typeof PageFacts>;
+
+/** Where, how and by whom a capture was made. */
+export const CaptureEnvironment = z.object({
+  exhibitVersion: z.string(),
+  gitCommit: z.string().nullable(),
+  collector: z.object({ id: z.string(), version: z.string() }),
+  playwrightVersion: z.string(),
+  browserVersion: z.string(),
+  userAgent: z.string(),
+  viewport: z.object({ width: z.number().int(), height: z.number().int() }),
+  locale: z.string(),
+  timezone: z.string(),
+  hostname: z.string(),
+  platform: z.string(),
+  nodeVersion: z.string(),
+  operator: z.string(),
+  startedAt: IsoUtc,
+  finishedAt: IsoUtc,
+  network: z.object({
+    localAddresses: z.array(z.string()),
+    proxy: z.string().nullable(),
+    egressIp: z.string().nullable(),
+    egressIpSource: z.string().nullable(),
+    egressIpError: z.string().nullable(),
+  }),
+  captureMethod: z.string(),
+});
+export type CaptureEnvironment = z.infer<typeof CaptureEnvironment>;

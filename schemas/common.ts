@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** `sha256:<64 lowercase hex>` — the only way a SHA-256 digest is written. */
+export const Sha256Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
+/** `sha512:<128 lowercase hex>`. */
+export const Sha512Digest = z.string().regex(/^sha512:[0-9a-f]{128}$/, 'expected sha512:<128 hex>');
+/** ISO-8601 UTC instant ending in `Z`. */
+export const IsoUtc = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, 'expected ISO-8601 UTC ending in Z');
+/** UUID (v7 for ids we mint). */
+export const Uuid = z.string().uuid();
+/** A case reference as analysts write it, e.g. `C-2026-001`. Safe as a path segment and a store key part. */
+export const CaseId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'case id may hold letters, digits, ".", "_" and "-" and must start with a letter or digit');
+/** An operator or user handle. */
+export const ActorId = z.string().min(1).max(200).regex(/^[^\s\u0000-\u001f]+$/, 'actor id must not contain whitespace or control characters');
+
+export type Sha256Digest = z.infer<typeof Sha256Digest>;
+export type Sha512Digest = z.infer<typeof Sha512Digest>;

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * Exhibit configuration: one schema. Precedence: CLI > env (EXHIBIT_*) > YAML > default.
+ * Loaded and validated once by lib/config.ts, then passed down explicitly.
+ */
+export const Config = z.object({
+  /** Directory for the embedded default: private Redis data, local store, keys, spool. @defaultValue `.state` */
+  stateDir: z.string().default('.state'),
+  redis: z
+    .object({
+      /** Redis URL; when absent, a private redis-server with AOF is spawned under `stateDir/redis`. */
+      url: z.string().url().optional(),
+      /** BullMQ key prefix; tests use a random one per test. @defaultValue `exhibit` */
+      prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('exhibit'),
+    })
+    .prefault({}),
+  store: z
+    .object({
+      /** `fs`: a local directory (embedded default); `s3`: MinIO or any S3 with Object Lock. @defaultValue `fs` */
+      kind: z.enum(['fs', 's3']).default('fs'),
+      /** Root of the local store; relative to stateDir when not absolute. @defaultValue `store` */
+      fsRoot: z.string().default('store'),
+      s3: z
+        .object({
+          endPoint: z.string().default('127.0.0.1'),
+          port: z.number().int().positive().default(9000),
+          useSSL: z.boolean().default(false),
+          accessKey: z.string().default(''),
+          secretKey: z.string().default(''),
+          bucket: z.string().default('exhibit-evidence'),
+          region: z.string().default('us-east-1'),
+          /** Object Lock retention applied to every object. @defaultValue GOVERNANCE, 3650 days */
+          retentionMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
+          retentionDays: z.number().int().positive().default(3650),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Where collectors write raw artifacts before sealing; relative to stateDir when not absolute. @defaultValue `spool` */
+  spoolDir: z.string().default('spool'),
+  capture: z
+    .object({
+      /** Captures run at once per worker process (each in its own browser context). @defaultValue 2 */
+      concurrency: z.number().int().min(1).max(32).default(2),
+      /** Attempts for transient failures (network, browser crash). @defaultValue 3 */
+      attempts: z.number().int().min(1).max(20).default(3),
+      /** Hard limit for one page capture, in ms. @defaultValue 90000 */
+      timeoutMs: z.number().int().positive().default(90_000),
+      /** Navigation (`load` event) limit, in ms. @defaultValue 45000 */
+      navigationTimeoutMs: z.number().int().positive().default(45_000),
+      /** Budget for settling (network quiet, lazy content scrolled in), in ms. @defaultValue 15000 */
+      settleTimeoutMs: z.number().int().positive().default(15_000),
+      /** Network counts as quiet after this many ms with no request in flight. @defaultValue 500 */
+      networkQuietMs: z.number().int().positive().default(500),
+      /** Maximum bytes recorded for one response; larger ones are cut and flagged. @defaultValue 512 MiB */
+      maxResourceBytes: z.number().int().positive().default(512 * 1024 * 1024),
+      /** Maximum bytes recorded for the whole page. @defaultValue 2 GiB */
+      maxPageBytes: z.number().int().positive().default(2 * 1024 * 1024 * 1024),
+      /** Maximum full-page screenshot height in CSS px (Chromium's own limit is 16384 per tile). @defaultValue 30000 */
+      maxScreenshotHeight: z.number().int().positive().default(30_000),
+      viewport: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }).default({ width: 1280, height: 900 }),
+      locale: z.string().default('en-GB'),
+      timezone: z.string().default('UTC'),
+      /** Override the browser's user agent; null keeps Chromium's own. */
+      userAgent: z.string().nullable().default(null),
+      /** Allow private, loopback and link-local targets. Off in production. @defaultValue false */
+      allowPrivateNetwork: z.boolean().default(false),
+      /** URL answering with the caller's public IP (plain text or JSON `{ip}`); null records egress as unknown. */
+      egressEchoUrl: z.string().url().nullable().default(null),
+      /** Upstream HTTP proxy all capture traffic goes through, recorded in the environment. */
+      upstreamProxy: z.string().url().nullable().default(null),
+      /** Chromium binary. @defaultValue `/usr/bin/chromium` */
+      chromiumPath: z.string().default('/usr/bin/chromium'),
+    })
+    .prefault({}),
+  seal: z
+    .object({
+      /** Seal jobs run at once per worker process. @defaultValue 2 */
+      concurrency: z.number().int().min(1).max(32).default(2),
+      /** Longest edge of image thumbnails, px. @defaultValue 512 */
+      thumbnailSize: z.number().int().positive().default(512),
+      /** ffprobe binary. @defaultValue `ffprobe` */
+      ffprobePath: z.string().default('ffprobe'),
+    })
+    .prefault({}),
+  keys: z
+    .object({
+      /** Signing key store; relative to stateDir when not absolute. @defaultValue `keys` */
+      dir: z.string().default('keys'),
+    })
+    .prefault({}),
+  tsa: z
+    .object({
+      /** RFC 3161 TSAs to ask; a token is kept from each that answers. Empty: captures stay unsealed. */
+      urls: z.array(z.string().url()).default([]),
+      /** Trust anchors (PEM files) for checking TSA responses. */
+      caFiles: z.array(z.string()).default([]),
+      timeoutMs: z.number().int().positive().default(10_000),
+      attempts: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+export type Config = z.infer<typeof Config>;

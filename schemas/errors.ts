@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * Stable error codes. They cross process boundaries (BullMQ failedReason, API bodies, CLI output),
+ * so never rename one; add new ones at the end.
+ */
+export const ERROR_CODES = [
+  'INVALID_URL',
+  'UNSUPPORTED_SCHEME',
+  'BLOCKED_ADDRESS',
+  'DNS_FAILURE',
+  'CONNECTION_FAILED',
+  'TLS_ERROR',
+  'HTTP_ERROR',
+  'TIMEOUT',
+  'TOO_LARGE',
+  'BROWSER_ERROR',
+  'CORRUPT_MEDIA',
+  'METADATA_FAILED',
+  'HASH_MISMATCH',
+  'STORE_CONFLICT',
+  'STORE_ERROR',
+  'SIGNATURE_INVALID',
+  'TIMESTAMP_FAILED',
+  'TIMESTAMP_INVALID',
+  'CUSTODY_CHAIN_BROKEN',
+  'PACKAGE_INVALID',
+  'INVALID_CONFIG',
+  'INVALID_INPUT',
+  'NOT_FOUND',
+  'INTERNAL',
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** Which kind of failure: steers retries (see lib/errors.ts). */
+export const ERROR_KINDS = ['transient', 'permanent', 'integrity'] as const;
+export const ErrorKind = z.enum(ERROR_KINDS);
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+/** A failure as data: in manifests, job results and API bodies. */
+export const Failure = z.object({
+  code: ErrorCode,
+  kind: ErrorKind,
+  message: z.string(),
+});
+export type Failure = z.infer<typeof Failure>;

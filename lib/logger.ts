@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, stdTimeFunctions, type Logger } from 'pino';
 
 /** Fixed vocabulary for the `context` field of log lines. */
 export const LOG_CONTEXTS = ['cli', 'worker', 'collector', 'browser', 'proxy', 'seal', 'store', 'custody', 'timestamp', 'package', 'verify', 'redis', 'api', 'bench', 'test'] as const;
@@ -10,7 +10,7 @@ export type { Logger };
  * Children carry `context` and, where known, `captureId`, `jobId` and `stage`.
  */
 export function createLogger(level: string = 'info'): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  return pino({ level, base: { pid: process.pid }, timestamp: stdTimeFunctions.isoTime }, destination(2));
 }
 
 export function childLogger(root: Logger, context: LogContext, fields: Record<string, unknown> = {}): Logger {

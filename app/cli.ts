@@ -1,0 +1,209 @@
+import { readFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../lib/config.js';
+import { ConfigError, ExhibitError, toFailure } from '../lib/errors.js';
+import { createLogger } from '../lib/logger.js';
+import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
+import type { Config } from '../schemas/config.js';
+
+/** Global options every command shares; they override env and YAML. */
+interface GlobalOpts {
+  config?: string;
+  stateDir?: string;
+  redisUrl?: string;
+  store?: 'fs' | 's3';
+  logLevel?: string;
+}
+
+function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Config {
+  const overrides: Record<string, unknown> = { ...extra };
+  if (g.stateDir) overrides.stateDir = g.stateDir;
+  if (g.redisUrl) overrides.redis = { url: g.redisUrl };
+  if (g.store) overrides.store = { kind: g.store };
+  if (g.logLevel) overrides.log = { level: g.logLevel };
+  return loadConfig({ file: g.config, overrides });
+}
+
+/** Read a URL list: one per line; blank lines and `#` comments ignored. */
+export async function readUrlFile(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ExhibitError('permanent', 'INVALID_INPUT', `cannot read URL list ${file}: ${(cause as Error).message}`, { cause });
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function buildProgram(run: (code: ExitCode) => void): Command {
+  const program = new Command('exhibit')
+    .description('Capture web pages and social-media posts as court-grade, independently verifiable evidence.')
+    .option('-c, --config <file>', 'YAML config file (default $EXHIBIT_CONFIG, then ./exhibit.yaml)')
+    .option('--state-dir <dir>', 'state directory for the embedded default (private Redis, local store, keys, spool)')
+    .option('--redis-url <url>', 'use this Redis instead of the embedded one')
+    .addOption(new Option('--store <kind>', 'evidence store').choices(['fs', 's3']))
+    .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .exitOverride()
+    .showHelpAfterError();
+
+  const globals = () => program.opts<GlobalOpts>();
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<ExitCode>) =>
+    async (...args: A) => {
+      run(await fn(...args));
+    };
+
+  program
+    .command('capture')
+    .description('capture one or more URLs into a case; shows progress until each capture is sealed')
+    .argument('[urls...]', 'URLs to capture')
+    .option('-f, --file <path>', 'read URLs from a file, one per line ("-" for stdin)')
+    .requiredOption('--case <caseId>', 'case the captures belong to, e.g. C-2026-001')
+    .requiredOption('--operator <id>', 'who is capturing (recorded in every manifest and custody event)')
+    .option('--legal-basis <text>', 'legal basis for the capture (warrant, statute), carried into the manifest and package')
+    .option('--allow-private-network', 'allow private, loopback and link-local targets (local test sites only)')
+    .option('--force', 'capture again even if this URL was already captured into this case')
+    .option('--timeout <ms>', 'time limit for one page capture, in ms', (v) => Number.parseInt(v, 10))
+    .option('--wait', 'run the capture and seal workers in this process (no separate `exhibit worker` needed)')
+    .option('--no-follow', 'enqueue and return at once, without waiting for the captures')
+    .option('--json', 'print results as JSON')
+    .action(
+      action(async (urls: string[], opts: Record<string, unknown>) => {
+        const { captureCommand } = await import('./commands/capture.js');
+        const list = [...urls, ...(opts.file ? await readUrlFile(String(opts.file)) : [])];
+        if (list.length === 0) throw new ExhibitError('permanent', 'INVALID_INPUT', 'no URLs given: pass URLs as arguments or --file');
+        return captureCommand(configFromOpts(globals()), list, {
+          caseId: String(opts.case),
+          operator: String(opts.operator),
+          legalBasis: opts.legalBasis === undefined ? undefined : String(opts.legalBasis),
+          allowPrivateNetwork: Boolean(opts.allowPrivateNetwork),
+          force: Boolean(opts.force),
+          timeoutMs: typeof opts.timeout === 'number' && Number.isFinite(opts.timeout) ? opts.timeout : undefined,
+          wait: Boolean(opts.wait),
+          follow: opts.follow !== false,
+          json: Boolean(opts.json),
+        });
+      }),
+    );
+
+  program
+    .command('status')
+    .description('state and progress of captures')
+    .argument('<captureIds...>', 'capture ids')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (ids: string[], opts: { json?: boolean }) => {
+        const { statusCommand } = await import('./commands/status.js');
+        return statusCommand(configFromOpts(globals()), ids, Boolean(opts.json));
+      }),
+    );
+
+  program
+    .command('list')
+    .description('sealed captures of a case')
+    .requiredOption('--case <caseId>', 'case id')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { case: string; json?: boolean }) => {
+        const { listCommand } = await import('./commands/show.js');
+        return listCommand(configFromOpts(globals()), opts.case, Boolean(opts.json));
+      }),
+    );
+
+  program
+    .command('show')
+    .description("one capture's manifest, human-readable (or --json for the exact manifest)")
+    .argument('<captureId>', 'capture id')
+    .option('--case <caseId>', 'case id (found automatically when omitted)')
+    .option('--json', 'print the manifest JSON')
+    .action(
+      action(async (captureId: string, opts: { case?: string; json?: boolean }) => {
+        const { showCommand } = await import('./commands/show.js');
+        return showCommand(configFromOpts(globals()), captureId, opts.case, Boolean(opts.json));
+      }),
+    );
+
+  program
+    .command('worker')
+    .description('run capture and seal workers until interrupted (SIGINT/SIGTERM finish running jobs first)')
+    .option('--capture-concurrency <n>', 'captures at once', (v) => Number.parseInt(v, 10))
+    .option('--seal-concurrency <n>', 'seal jobs at once', (v) => Number.parseInt(v, 10))
+    .option('--only <stage>', 'run only the capture or only the seal worker')
+    .action(
+      action(async (opts: { captureConcurrency?: number; sealConcurrency?: number; only?: string }) => {
+        const { workerCommand } = await import('./commands/worker.js');
+        const extra: Record<string, unknown> = {};
+        if (opts.captureConcurrency) extra.capture = { concurrency: opts.captureConcurrency };
+        if (opts.sealConcurrency) extra.seal = { concurrency: opts.sealConcurrency };
+        return workerCommand(configFromOpts(globals(), extra), opts.only);
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('capture the bundled sample post end to end on the embedded default, package and verify it')
+    .action(
+      action(async () => {
+        const { demoCommand } = await import('./commands/demo.js');
+        return demoCommand(globals());
+      }),
+    );
+
+  program
+    .command('down')
+    .description('stop the embedded Redis of this state directory')
+    .action(
+      action(async () => {
+        const { downCommand } = await import('./commands/worker.js');
+        return downCommand(configFromOpts(globals()));
+      }),
+    );
+
+  return program;
+}
+
+/** Print a failure for a person on stderr and pick the exit code. */
+export function reportError(err: unknown): ExitCode {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`exhibit: ${err.message}\n`);
+    return EXIT.INVALID_CONFIG;
+  }
+  const failure = toFailure(err);
+  process.stderr.write(`exhibit: ${failure.code}: ${failure.message}\n`);
+  if (failure.code === 'INTERNAL' && err instanceof Error && err.stack) {
+    createLogger('error').error({ context: 'cli', err }, 'unexpected error');
+  }
+  return exitCodeFor(failure);
+}
+
+async function main(): Promise<void> {
+  let code: ExitCode = EXIT.OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    code = reportError(err);
+  }
+  process.exitCode = code;
+  // Open handles (Redis connections, browser) must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 200).unref();
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('app/cli.ts')) {
+  void main();
+}

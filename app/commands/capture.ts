@@ -1,0 +1,117 @@
+import type { Config } from '../../schemas/config.js';
+import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
+import { startWorkers, type Services } from '../../workers/runtime.js';
+import { submitCaptures, type SubmitOutcome } from '../../workers/submit.js';
+import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes.js';
+import { progressView } from '../progress.js';
+import { err, out, withServices } from './common.js';
+
+export interface CaptureCliOptions {
+  caseId: string;
+  operator: string;
+  legalBasis?: string;
+  allowPrivateNetwork: boolean;
+  force: boolean;
+  timeoutMs?: number;
+  wait: boolean;
+  follow: boolean;
+  json: boolean;
+}
+
+const LABEL: Record<CaptureStatus['state'], string> = {
+  unknown: 'unknown',
+  queued: 'queued',
+  capturing: 'capturing',
+  sealing: 'sealing',
+  sealed: 'sealed',
+  unsealed: 'UNSEALED',
+  failed: 'FAILED',
+};
+
+/** Follow captures until each is final, drawing progress. */
+export async function followCaptures(s: Services, ids: string[], pollMs = 250): Promise<Map<string, CaptureStatus>> {
+  const view = progressView();
+  const final = new Map<string, CaptureStatus>();
+  try {
+    while (final.size < ids.length) {
+      for (const id of ids) {
+        if (final.has(id)) continue;
+        const st = await captureStatus(s, id);
+        if (isFinal(st.state)) {
+          final.set(id, st);
+          view.done(id, `${LABEL[st.state]}${st.result?.status === 'failed' ? ' (page failed)' : ''}`);
+        } else {
+          view.update(id, st.progress?.percent ?? 0, st.progress ? `${st.progress.stage}${st.progress.detail ? `: ${st.progress.detail.slice(0, 40)}` : ''}` : LABEL[st.state]);
+        }
+      }
+      if (final.size < ids.length) await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } finally {
+    view.stop();
+  }
+  return final;
+}
+
+/** The worst outcome decides the exit code. */
+export function exitCodeForCaptures(invalid: SubmitOutcome[], statuses: CaptureStatus[]): ExitCode {
+  const codes: ExitCode[] = [];
+  if (invalid.length) codes.push(EXIT.INVALID_INPUT);
+  for (const st of statuses) {
+    if (st.state === 'failed') codes.push(st.failure ? exitCodeFor(st.failure) : EXIT.INTERNAL);
+    else if (st.result?.status === 'failed') codes.push(EXIT.CAPTURE_FAILED);
+    else if (st.state === 'unsealed') codes.push(EXIT.UNSEALED);
+  }
+  const order: ExitCode[] = [EXIT.INTEGRITY, EXIT.INTERNAL, EXIT.UNAVAILABLE, EXIT.INVALID_INPUT, EXIT.CAPTURE_FAILED, EXIT.UNSEALED];
+  return order.find((c) => codes.includes(c)) ?? EXIT.OK;
+}
+
+export async function captureCommand(config: Config, urls: string[], opts: CaptureCliOptions): Promise<ExitCode> {
+  return withServices(config, async (s) => {
+    const requests = urls.map((url) => ({
+      url,
+      caseId: opts.caseId,
+      requestedBy: opts.operator,
+      ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
+      options: {
+        ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
+        ...(opts.force ? { force: true } : {}),
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      },
+    }));
+    const outcomes = await submitCaptures(requests, s);
+    const invalid = outcomes.filter((o) => !o.ok);
+    for (const o of invalid) if (!o.ok) err(`exhibit: rejected ${o.url}: ${o.failure.code}: ${o.failure.message}`);
+    const accepted = outcomes.filter((o): o is Extract<SubmitOutcome, { ok: true }> => o.ok);
+    const ids = [...new Set(accepted.map((o) => o.captureId))];
+    if (!opts.json) {
+      for (const o of accepted) err(`${o.duplicate ? 'already submitted' : 'queued'}: ${o.captureId} ${o.url}`);
+    }
+    let statuses: CaptureStatus[] = [];
+    const running = opts.wait && ids.length ? await startWorkers(s) : null;
+    try {
+      let follow = opts.follow || opts.wait;
+      if (follow && !running && ids.length) {
+        const workers = await s.queues.capture.getWorkers();
+        if (workers.length === 0) {
+          err('no worker is running: the captures stay queued until `./exhibit worker` runs (or use --wait to capture in this process)');
+          follow = false;
+        }
+      }
+      if (follow && ids.length) statuses = [...(await followCaptures(s, ids)).values()];
+      else statuses = await Promise.all(ids.map((id) => captureStatus(s, id)));
+    } finally {
+      await running?.close();
+    }
+    if (opts.json) {
+      out(JSON.stringify({ rejected: invalid, captures: statuses }, null, 2));
+    } else {
+      for (const st of statuses) {
+        const page = st.result ? ` page=${st.result.status}` : '';
+        const why = st.failure ? ` — ${st.failure.code}: ${st.failure.message}` : '';
+        out(`${st.captureId}  ${LABEL[st.state]}${page}  ${st.url ?? ''}${why}`);
+        if (st.result) out(`    manifest ${st.result.manifestDigest} (${st.result.artifactCount} artifacts) in ${s.store.location} at ${st.result.manifestKey}`);
+      }
+    }
+    return exitCodeForCaptures(invalid, statuses);
+  });
+}

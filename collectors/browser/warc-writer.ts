@@ -1,0 +1,232 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { BaseSerializerBuffer, WARCRecord, WARCSerializer, WARC_1_1 } from 'warcio';
+import type { RecordedExchange } from './recorded-exchange.js';
+
+/**
+ * WARC 1.1 output for recorded exchanges, one gzip member per record. Response blocks are the raw
+ * upstream bytes, streamed from disk twice (once to digest, once to write): nothing is reparsed or
+ * rewritten and no body is held in memory. Records are built with warcio.js; the only thing done by
+ * hand is the payload digest, computed the way Python warcio checks it (SHA-256 of the block after
+ * the HTTP header block, i.e. the body as transferred).
+ */
+
+/** Facts for the `warcinfo` record. */
+export interface WarcInfo {
+  /** Software and versions, e.g. `Exhibit 0.1.0 (web collector 1.0.0); Chromium 140; warcio.js 2.4.11`. */
+  software: string;
+  operator: string;
+  captureId: string;
+  /** More `name: value` fields for the warcinfo record. */
+  extra?: Record<string, string>;
+}
+
+const ISO_28500 = 'http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1-1_latestdraft.pdf';
+const HEAD_SCAN_BYTES = 256 * 1024;
+
+/** Feeds warcio's serializer a block straight from a file, instead of buffering what it digested. */
+class FileBlock extends BaseSerializerBuffer {
+  constructor(private readonly source: () => AsyncIterable<Uint8Array>) {
+    super();
+  }
+  write(): void {
+    // The block is re-read from its source in readAll(); nothing to keep.
+  }
+  async *readAll(): AsyncIterable<Uint8Array> {
+    yield* this.source();
+  }
+  purge(): void {}
+}
+
+/**
+ * Offset where the payload starts in an HTTP message: after the first empty line, lines ending in
+ * LF or CRLF (as warcio's header parser reads them). Null when there is no complete header block.
+ */
+export function httpHeaderEnd(head: Uint8Array): number | null {
+  let lineStart = 0;
+  for (let i = 0; i < head.length; i++) {
+    if (head[i] !== 0x0a) continue;
+    const len = i - lineStart;
+    if (len === 0 || (len === 1 && head[lineStart] === 0x0d)) return i + 1;
+    lineStart = i + 1;
+  }
+  return null;
+}
+
+async function payloadDigestOfFile(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  let start: number;
+  try {
+    const buf = Buffer.alloc(HEAD_SCAN_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    start = httpHeaderEnd(buf.subarray(0, bytesRead)) ?? bytesRead;
+  } finally {
+    await fh.close();
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start })) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function payloadDigestOfBytes(bytes: Uint8Array): string {
+  const start = httpHeaderEnd(bytes) ?? bytes.length;
+  return `sha256:${createHash('sha256').update(bytes.subarray(start)).digest('hex')}`;
+}
+
+const recordId = () => `<urn:uuid:${randomUUID()}>`;
+
+/** Serialise one record to the output as a gzip member of its own. */
+async function emit(out: NodeJS.WritableStream, record: WARCRecord, block: FileBlock | null): Promise<void> {
+  const serializer = block ? new WARCSerializer(record, { gzip: true }, block) : new WARCSerializer(record, { gzip: true });
+  for await (const chunk of serializer) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+}
+
+function requestLine(ex: RecordedExchange): string {
+  const u = new URL(ex.url);
+  return `${ex.method} ${u.pathname}${u.search} HTTP/1.1`;
+}
+
+/** The request as the browser asked for it, for exchanges that never reached upstream. */
+function synthesizedRequest(ex: RecordedExchange): Uint8Array {
+  const lines = [requestLine(ex), ...ex.requestHeaders.map(([k, v]) => `${k}: ${v}`)];
+  return new TextEncoder().encode(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+function warcFields(fields: Array<[string, string | null | undefined]>): Uint8Array {
+  const text = fields
+    .filter((f): f is [string, string] => f[1] != null && f[1] !== '')
+    .map(([k, v]) => `${k}: ${v.replace(/[\r\n]+/g, ' ')}\r\n`)
+    .join('');
+  return new TextEncoder().encode(text);
+}
+
+function exchangeMetadata(ex: RecordedExchange): Uint8Array {
+  const tls = ex.tls;
+  return warcFields([
+    ['exhibit-exchange-id', ex.id],
+    ['exhibit-error-code', ex.error?.code],
+    ['exhibit-error-message', ex.error?.message],
+    ['exhibit-truncated', ex.truncated ? 'true' : null],
+    ['exhibit-upstream-proxy', ex.upstreamProxy],
+    ['exhibit-dns-host', ex.dns?.host],
+    ['exhibit-dns-addresses', ex.dns?.addresses.join(' ')],
+    ['exhibit-dns-error', ex.dns?.error],
+    ['exhibit-tls-protocol', tls?.protocol],
+    ['exhibit-tls-cipher', tls?.cipher],
+    ['exhibit-tls-subject', tls?.subject],
+    ['exhibit-tls-issuer', tls?.issuer],
+    ['exhibit-tls-valid-from', tls?.validFrom],
+    ['exhibit-tls-valid-to', tls?.validTo],
+    ['exhibit-tls-fingerprint', tls?.fingerprintSha256],
+    ['exhibit-tls-authorized', tls ? String(tls.authorized) : null],
+    ['exhibit-tls-authorization-error', tls?.authorizationError],
+  ]);
+}
+
+/** Why a truncated response stopped (WARC 1.1 `WARC-Truncated` values). */
+function truncationReason(ex: RecordedExchange): string {
+  if (ex.error?.code === 'TOO_LARGE') return 'length';
+  if (ex.error?.code === 'TIMEOUT') return 'time';
+  return 'disconnect';
+}
+
+/**
+ * Write `exchanges` (completed ones; in-flight ones are skipped) as a gzipped WARC 1.1 file:
+ * `warcinfo`, then per exchange a `request`, a `response` when bytes came back, and a `metadata`
+ * record with errors, DNS and TLS facts, all linked by `WARC-Concurrent-To`.
+ */
+export async function writeWarcFile(filePath: string, exchanges: readonly RecordedExchange[], info: WarcInfo): Promise<{ records: number; bytes: number }> {
+  const out = createWriteStream(filePath, { flags: 'wx' });
+  const opened = once(out, 'open');
+  const failed = once(out, 'error').then(([err]) => Promise.reject(err as Error));
+  failed.catch(() => undefined);
+  await Promise.race([opened, failed]);
+  let records = 0;
+  const put = async (record: WARCRecord, block: FileBlock | null) => {
+    await Promise.race([emit(out, record, block), failed]);
+    records++;
+  };
+
+  const infoRecord = WARCRecord.createWARCInfo(
+    { filename: path.basename(filePath), warcVersion: WARC_1_1, date: new Date().toISOString() },
+    {
+      software: info.software,
+      format: 'WARC File Format 1.1',
+      conformsTo: ISO_28500,
+      operator: info.operator,
+      'exhibit-capture-id': info.captureId,
+      ...(info.extra ?? {}),
+    },
+  );
+  infoRecord.warcHeaders.headers.set('WARC-Record-ID', recordId());
+  await put(infoRecord, null);
+
+  for (const ex of exchanges) {
+    if (ex.completedAt === null) continue;
+    const reqId = recordId();
+    const resId = recordId();
+    const metaId = recordId();
+    const hasResponse = ex.rawResponsePath !== null && ex.rawResponseSize > 0;
+    const common: Array<[string, string]> = [];
+    if (ex.remoteIp) common.push(['WARC-IP-Address', ex.remoteIp]);
+
+    // request: the exact bytes sent upstream, or the request as asked when nothing was sent
+    const reqHeaders: Array<[string, string]> = [['WARC-Record-ID', reqId], ...common, ['WARC-Concurrent-To', hasResponse ? resId : metaId]];
+    let reqBlock: FileBlock;
+    let reqFirstPass: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    if (ex.rawRequestPath) {
+      const file = ex.rawRequestPath;
+      reqHeaders.push(['WARC-Payload-Digest', await payloadDigestOfFile(file)]);
+      reqBlock = new FileBlock(() => createReadStream(file));
+      reqFirstPass = createReadStream(file);
+    } else {
+      const synth = synthesizedRequest(ex);
+      reqHeaders.push(['WARC-Payload-Digest', payloadDigestOfBytes(synth)]);
+      reqBlock = new FileBlock(async function* () {
+        yield synth;
+      });
+      reqFirstPass = [synth];
+    }
+    await put(makeRecord(ex, 'request', reqHeaders, reqFirstPass), reqBlock);
+
+    if (hasResponse) {
+      const file = ex.rawResponsePath!;
+      const resHeaders: Array<[string, string]> = [
+        ['WARC-Record-ID', resId],
+        ...common,
+        ['WARC-Concurrent-To', reqId],
+        ['WARC-Payload-Digest', await payloadDigestOfFile(file)],
+      ];
+      if (ex.truncated) resHeaders.push(['WARC-Truncated', truncationReason(ex)]);
+      await put(makeRecord(ex, 'response', resHeaders, createReadStream(file)), new FileBlock(() => createReadStream(file)));
+    }
+
+    if (ex.error || ex.tls || ex.dns || ex.upstreamProxy) {
+      const meta = exchangeMetadata(ex);
+      const metaRecord = WARCRecord.create(
+        { url: ex.url, date: ex.startedAt, type: 'metadata', warcVersion: WARC_1_1, warcHeaders: [['WARC-Record-ID', metaId], ['WARC-Concurrent-To', hasResponse ? resId : reqId]] },
+        [meta],
+      );
+      await put(metaRecord, null);
+    }
+  }
+
+  out.end();
+  await Promise.race([once(out, 'finish'), failed]);
+  const { size } = await stat(filePath);
+  return { records, bytes: size };
+}
+
+/** A request/response record whose block is raw HTTP bytes (no reparsed HTTP headers). */
+function makeRecord(ex: RecordedExchange, type: 'request' | 'response', warcHeaders: Array<[string, string]>, firstPass: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): WARCRecord {
+  const record = WARCRecord.create({ url: ex.url, date: ex.startedAt, type, warcVersion: WARC_1_1, warcHeaders }, firstPass);
+  // warcio would re-serialise parsed HTTP headers; the block must stay byte-exact, so the whole
+  // message is the block (warcio still computes the block digest and Content-Length over it).
+  record.httpHeaders = null;
+  return record;
+}

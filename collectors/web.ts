@@ -1,0 +1,361 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { isoUtc } from '../lib/clock.js';
+import { ExhibitError, TransientError } from '../lib/errors.js';
+import { childLogger, type Logger } from '../lib/logger.js';
+import type { SpoolFile } from '../schemas/artifact.js';
+import type { PageFacts } from '../schemas/capture.js';
+import type { ErrorCode, ErrorKind, Failure } from '../schemas/errors.js';
+import type { CollectorOutput } from '../schemas/jobs.js';
+import type { CollectContext, Collector } from './collector.js';
+import { buildEnvironment, fetchEgressIp, playwrightVersion, type EgressResult } from './browser/environment.js';
+import { planMedia, writeMediaFiles, type Flag } from './browser/media-files.js';
+import { parseTargetUrl, redactUrl, resolveAndCheck, type NetPolicy } from './browser/net-policy.js';
+import { buildPageFacts, readPageSnapshot, traceMainDocument, type PageSnapshot } from './browser/page-facts.js';
+import type { RecordedExchange } from './browser/recorded-exchange.js';
+import { RecordingProxy } from './browser/recording-proxy.js';
+import { settlePage, waitForNetworkQuiet, type SettleResult } from './browser/settle.js';
+
+/** Version of the web collector's behaviour; recorded in every environment record. */
+export const WEB_COLLECTOR_VERSION = '1.0.0';
+export const WEB_CAPTURE_METHOD = 'playwright-chromium+recording-proxy';
+
+/** HTTP statuses worth retrying: the server says "not now", not "no". */
+const TRANSIENT_HTTP = new Set([408, 425, 429, 502, 503, 504]);
+/** How long to wait for the proxy to drain after the browser context is gone, in ms. */
+const DRAIN_MS = 2_000;
+const EGRESS_TIMEOUT_MS = 5_000;
+
+/** Which kind a failure code is, given what we know; DNS names that do not exist are permanent, resolver hiccups are not. */
+export function failureKind(code: ErrorCode, message = ''): ErrorKind {
+  switch (code) {
+    case 'DNS_FAILURE':
+      return /\b(ENOTFOUND|ENODATA|EAI_NONAME|EAI_NODATA|ENONAME|EBADNAME|no addresses)\b/.test(message) ? 'permanent' : 'transient';
+    case 'INVALID_URL':
+    case 'UNSUPPORTED_SCHEME':
+    case 'BLOCKED_ADDRESS':
+    case 'TLS_ERROR':
+    case 'TOO_LARGE':
+      return 'permanent';
+    default:
+      return 'transient';
+  }
+}
+
+/** Chromium `net::ERR_*` names mapped to failure codes, for navigations that failed without a recorded reason. */
+function codeForNetError(message: string): ErrorCode {
+  const m = /net::(ERR_[A-Z0-9_]+)/.exec(message);
+  const err = m?.[1] ?? '';
+  if (err === 'ERR_NAME_NOT_RESOLVED' || err === 'ERR_NAME_RESOLUTION_FAILED') return 'DNS_FAILURE';
+  if (err === 'ERR_CONNECTION_TIMED_OUT' || err === 'ERR_TIMED_OUT') return 'TIMEOUT';
+  if (/^ERR_(CERT|SSL)_/.test(err) || err === 'ERR_BAD_SSL_CLIENT_AUTH_CERT') return 'TLS_ERROR';
+  if (/^ERR_(CONNECTION|ADDRESS|TUNNEL|PROXY|EMPTY_RESPONSE|NETWORK|INTERNET|SOCKET)/.test(err)) return 'CONNECTION_FAILED';
+  return 'BROWSER_ERROR';
+}
+
+export interface NavigationOutcome {
+  requestedUrl: string;
+  /** What `page.goto` threw, if anything. */
+  navError: { name: string; message: string } | null;
+  /** The exchange that ended the main document's chain (see traceMainDocument). */
+  final: RecordedExchange | null;
+  navigationTimeoutMs: number;
+}
+
+/**
+ * Why a navigation failed, or null when the page loaded. The recording proxy's reason wins (it saw
+ * the real network), then a `load` timeout, then the HTTP status, then Chromium's own error.
+ */
+export function classifyNavigation(o: NavigationOutcome): Failure | null {
+  const url = redactUrl(o.requestedUrl);
+  const final = o.final;
+  if (final?.error) {
+    const code = final.error.code;
+    const where = final.url !== o.requestedUrl ? ` (at ${redactUrl(final.url)})` : '';
+    return { code, kind: failureKind(code, final.error.message), message: `capture of ${url} failed${where}: ${final.error.message}` };
+  }
+  const timedOut = o.navError !== null && (o.navError.name === 'TimeoutError' || /Timeout \d+ms exceeded/.test(o.navError.message));
+  if (timedOut) {
+    const got = final?.status ? `; the server answered HTTP ${final.status} but the page never finished loading` : '';
+    return { code: 'TIMEOUT', kind: 'transient', message: `capture of ${url} failed: the load event did not fire within ${o.navigationTimeoutMs} ms${got}` };
+  }
+  if (final?.status !== null && final?.status !== undefined && final.status >= 400) {
+    const where = final.url !== o.requestedUrl ? ` (after redirects, at ${redactUrl(final.url)})` : '';
+    const text = final.statusText ? ` ${final.statusText}` : '';
+    return { code: 'HTTP_ERROR', kind: TRANSIENT_HTTP.has(final.status) ? 'transient' : 'permanent', message: `capture of ${url} failed: the server answered HTTP ${final.status}${text}${where}` };
+  }
+  if (o.navError) {
+    const code = codeForNetError(o.navError.message);
+    const first = o.navError.message.split('\n')[0] ?? o.navError.message;
+    return { code, kind: failureKind(code, first), message: `capture of ${url} failed: ${first}` };
+  }
+  return null;
+}
+
+/** Whether an error means the browser, context or page is gone (nothing more can be observed). */
+function isClosedError(err: unknown): boolean {
+  return err instanceof Error && /has been closed|Target closed|Browser closed|browser has disconnected/i.test(err.message);
+}
+
+/** Everything seen while the browser worked, kept even when a later step fails. */
+interface Observations {
+  userAgent: string | null;
+  browserUrl: string | null;
+  snapshot: PageSnapshot | null;
+  settle: SettleResult | null;
+  failure: Failure | null;
+  files: SpoolFile[];
+  /** Problems collecting one artifact; they go on page-facts.json as flags. */
+  notes: Flag[];
+  browserFailures: Array<{ url: string; reason: string }>;
+  /** Media URLs from the DOM, read while the page was alive. */
+  domMedia: PageSnapshot['media'];
+}
+
+interface BrowseArgs {
+  ctx: CollectContext;
+  context: BrowserContext;
+  proxy: RecordingProxy;
+  target: URL;
+  obs: Observations;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+async function step<T>(obs: Observations, log: Logger, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isClosedError(err)) throw err;
+    const message = `${what} failed: ${(err as Error).message.split('\n')[0]}`;
+    log.warn({ code }, message);
+    obs.notes.push({ code, message });
+    return null;
+  }
+}
+
+/** Load, settle and record one page in an open context. Fills `obs` as it goes. */
+async function browse({ ctx, context, proxy, target, obs, log, signal }: BrowseArgs): Promise<void> {
+  const capture = ctx.capture;
+  const page: Page = await context.newPage();
+  obs.userAgent = String(await page.evaluate('navigator.userAgent'));
+  page.on('requestfailed', (r) => obs.browserFailures.push({ url: r.url(), reason: r.failure()?.errorText ?? 'failed' }));
+  page.on('dialog', (d) => void d.dismiss().catch(() => undefined));
+
+  ctx.onProgress({ stage: 'loading', percent: 10, detail: redactUrl(target) });
+  let navError: Error | null = null;
+  try {
+    await page.goto(target.href, { waitUntil: 'load', timeout: capture.navigationTimeoutMs });
+  } catch (err) {
+    if (isClosedError(err) || signal.aborted) throw err;
+    navError = err as Error;
+  }
+  obs.browserUrl = page.url();
+  const trace = traceMainDocument(proxy.exchanges(), target.href);
+  obs.failure = classifyNavigation({ requestedUrl: target.href, navError: navError ? { name: navError.name, message: navError.message } : null, final: trace.final, navigationTimeoutMs: capture.navigationTimeoutMs });
+  // Whatever the browser shows when the target never answered is Chromium's or the proxy's page, not evidence.
+  const served = trace.final !== null && trace.final.status !== null && trace.final.error === null;
+  if (!served) {
+    log.info({ failure: obs.failure }, 'navigation failed before the server answered');
+    return;
+  }
+
+  if (!navError) {
+    ctx.onProgress({ stage: 'settling', percent: 25 });
+    obs.settle = await step(obs, log, 'settle-failed', 'settling the page', () =>
+      settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
+    );
+    if (obs.settle && !obs.settle.settled) log.info({ reason: obs.settle.reason }, 'page did not settle; capturing as is');
+  }
+
+  ctx.onProgress({ stage: 'recording', percent: 55 });
+  const dom = await step(obs, log, 'dom-failed', 'serialising the DOM', () => page.content());
+  if (dom !== null) {
+    await writeFile(path.join(ctx.spoolDir, 'dom.html'), dom, 'utf8');
+    obs.files.push({ path: 'dom.html', role: 'dom', mediaType: 'text/html; charset=utf-8', sourceUrl: obs.browserUrl, flags: navError ? [{ code: 'load-incomplete', message: 'the page had not finished loading' }] : [] });
+  }
+  obs.snapshot = await step(obs, log, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
+  obs.domMedia = obs.snapshot?.media ?? [];
+
+  const height = obs.snapshot?.documentSize.height ?? null;
+  const capped = height !== null && height > capture.maxScreenshotHeight;
+  const png = await step(obs, log, 'screenshot-failed', 'taking the screenshot', () =>
+    page.screenshot({
+      type: 'png',
+      fullPage: true,
+      scale: 'css',
+      timeout: Math.max(10_000, capture.settleTimeoutMs),
+      ...(capped ? { clip: { x: 0, y: 0, width: obs.snapshot!.documentSize.width, height: capture.maxScreenshotHeight } } : {}),
+    }),
+  );
+  if (png) {
+    const flags: Flag[] = [];
+    if (obs.settle && !obs.settle.settled) flags.push({ code: 'settle-timeout', message: obs.settle.reason ?? 'the page did not settle in time' });
+    if (capped) flags.push({ code: 'height-capped', message: `page is ${height} px tall; the screenshot stops at ${capture.maxScreenshotHeight} px (capture.maxScreenshotHeight)` });
+    if (navError) flags.push({ code: 'load-incomplete', message: 'taken before the page finished loading' });
+    await writeFile(path.join(ctx.spoolDir, 'screenshot.png'), png);
+    obs.files.push({ path: 'screenshot.png', role: 'screenshot', mediaType: 'image/png', sourceUrl: obs.browserUrl, flags });
+  }
+
+  const mhtml = await step(obs, log, 'mhtml-failed', 'the MHTML snapshot', async () => {
+    const cdp = await context.newCDPSession(page);
+    try {
+      const { data } = (await cdp.send('Page.captureSnapshot', { format: 'mhtml' })) as { data: string };
+      return data;
+    } finally {
+      await cdp.detach().catch(() => undefined);
+    }
+  });
+  if (mhtml !== null) {
+    await writeFile(path.join(ctx.spoolDir, 'page.mhtml'), mhtml, 'utf8');
+    obs.files.push({ path: 'page.mhtml', role: 'mhtml', mediaType: 'multipart/related', sourceUrl: obs.browserUrl, flags: [] });
+  }
+}
+
+async function writeJson(spoolDir: string, name: string, value: unknown): Promise<void> {
+  await writeFile(path.join(spoolDir, name), `${JSON.stringify(value, null, 2)}\n`, 'utf8');
+}
+
+/** The `web` collector: any http(s) page, through Chromium and the recording proxy. */
+export const webCollector: Collector = {
+  id: 'web',
+  version: WEB_COLLECTOR_VERSION,
+  capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media'],
+  matches: (url) => url.protocol === 'http:' || url.protocol === 'https:',
+  collect: collectWeb,
+};
+
+/**
+ * Capture one page into ctx.spoolDir. Throws PermanentError for a malformed, unsupported or
+ * blocked target (before any browser work) and TransientError when cancelled or the browser broke;
+ * every other failure resolves with status `failed` and what was observed.
+ */
+export async function collectWeb(ctx: CollectContext, target: URL): Promise<CollectorOutput> {
+  const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: 'web' });
+  const url = parseTargetUrl(target.href);
+  const capture = ctx.capture;
+  const policy: NetPolicy = { allowPrivateNetwork: ctx.request.options.allowPrivateNetwork ?? capture.allowPrivateNetwork };
+  const startedAt = isoUtc(ctx.clock.now());
+  const timeoutMs = ctx.request.options.timeoutMs ?? capture.timeoutMs;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([ctx.signal, deadline]);
+  ctx.onProgress({ stage: 'launching', percent: 2 });
+
+  const egressP: Promise<EgressResult> = fetchEgressIp(capture.egressEchoUrl, { upstreamProxy: capture.upstreamProxy, timeoutMs: EGRESS_TIMEOUT_MS, signal });
+  let dns: PageFacts['dns'];
+  let failure: Failure | null = null;
+  try {
+    const r = await resolveAndCheck(policy, url.hostname);
+    dns = { host: url.hostname, addresses: r.addresses, error: null };
+  } catch (err) {
+    if (!(err instanceof ExhibitError) || err.code !== 'DNS_FAILURE') throw err;
+    dns = { host: url.hostname, addresses: [], error: err.message };
+    failure = { code: 'DNS_FAILURE', kind: err.kind, message: `capture of ${redactUrl(url)} failed: ${err.message}` };
+  }
+
+  const obs: Observations = { userAgent: null, browserUrl: null, snapshot: null, settle: null, failure, files: [], notes: [], browserFailures: [], domMedia: [] };
+  const workDir = path.join(ctx.spoolDir, '.work');
+  let exchanges: RecordedExchange[] = [];
+  try {
+    if (!failure) {
+      await mkdir(workDir, { recursive: true });
+      const proxy = await RecordingProxy.start({ policy, workDir, maxResourceBytes: capture.maxResourceBytes, maxTotalBytes: capture.maxPageBytes, upstreamProxy: capture.upstreamProxy, logger: ctx.logger });
+      try {
+        await runBrowser(ctx, proxy, url, obs, log, signal);
+        ctx.onProgress({ stage: 'recording', percent: 75, detail: 'writing WARC' });
+        // The context is closed: let aborted exchanges settle, then stop the proxy.
+        await waitForNetworkQuiet(proxy, 0, Date.now() + DRAIN_MS).catch(() => false);
+        await proxy.close();
+        exchanges = proxy.exchanges();
+        const browserVersion = await ctx.browsers.browserVersion();
+        const warc = await proxy.writeWarc(path.join(ctx.spoolDir, 'traffic.warc.gz'), {
+          software: `Exhibit ${ctx.software.exhibitVersion} (web collector ${WEB_COLLECTOR_VERSION}); playwright-core ${playwrightVersion()}; Chromium ${browserVersion}`,
+          operator: ctx.request.requestedBy,
+          captureId: ctx.captureId,
+          extra: { 'capture-method': WEB_CAPTURE_METHOD, 'requested-url': redactUrl(url), 'case-id': ctx.request.caseId },
+        });
+        const warcFlags: Flag[] = exchanges.some((e) => e.truncated) ? [{ code: 'truncated-records', message: `${exchanges.filter((e) => e.truncated).length} response(s) were cut short (size limit, abort or timeout)` }] : [];
+        obs.files.push({ path: 'traffic.warc.gz', role: 'warc', mediaType: 'application/warc', sourceUrl: null, flags: warcFlags });
+        log.debug({ records: warc.records, bytes: warc.bytes }, 'WARC written');
+
+        ctx.onProgress({ stage: 'collecting-media', percent: 85 });
+        const plan = planMedia(obs.domMedia, exchanges);
+        if (plan.items.length > 0) await mkdir(path.join(ctx.spoolDir, 'media'), { recursive: true });
+        const media = await writeMediaFiles(plan, proxy, ctx.spoolDir);
+        obs.files.push(...media.files);
+        obs.notes.push(...media.skipped);
+      } finally {
+        await proxy.close();
+      }
+    }
+
+    if (deadline.aborted && !ctx.signal.aborted && (obs.failure === null || obs.failure.code !== 'TIMEOUT')) {
+      obs.failure = { code: 'TIMEOUT', kind: 'transient', message: `capture of ${redactUrl(url)} exceeded its limit of ${timeoutMs} ms${obs.failure ? ` (${obs.failure.message})` : ''}` };
+    }
+    const trace = traceMainDocument(exchanges, url.href);
+    const page = buildPageFacts({ requestedUrl: url.href, browserUrl: obs.browserUrl, trace, dns, snapshot: obs.snapshot, exchanges, browserFailures: obs.browserFailures });
+    await writeJson(ctx.spoolDir, 'page-facts.json', page);
+    obs.files.push({ path: 'page-facts.json', role: 'page-facts', mediaType: 'application/json', sourceUrl: null, flags: obs.notes });
+
+    const environment = buildEnvironment({
+      software: ctx.software,
+      collector: { id: webCollector.id, version: WEB_COLLECTOR_VERSION },
+      browserVersion: await ctx.browsers.browserVersion(),
+      userAgent: obs.userAgent ?? capture.userAgent ?? (await ctx.browsers.defaultUserAgent()),
+      viewport: capture.viewport,
+      locale: capture.locale,
+      timezone: capture.timezone,
+      operator: ctx.request.requestedBy,
+      startedAt,
+      finishedAt: isoUtc(ctx.clock.now()),
+      upstreamProxy: capture.upstreamProxy,
+      egress: await egressP,
+      captureMethod: WEB_CAPTURE_METHOD,
+    });
+    await writeJson(ctx.spoolDir, 'environment.json', environment);
+    obs.files.push({ path: 'environment.json', role: 'environment', mediaType: 'application/json', sourceUrl: null, flags: [] });
+
+    const status = obs.failure ? 'failed' : 'captured';
+    ctx.onProgress({ stage: 'collecting-media', percent: 100, detail: status });
+    log.info({ status, failure: obs.failure?.code ?? null, files: obs.files.length, requests: exchanges.length }, 'web capture finished');
+    return { status, failure: obs.failure, page, environment, files: obs.files };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The browser part, bounded by `signal`: on abort the context is closed, which ends every pending step. */
+async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, obs: Observations, log: Logger, signal: AbortSignal): Promise<void> {
+  const capture = ctx.capture;
+  try {
+    await ctx.browsers.withContext(
+      {
+        viewport: capture.viewport,
+        locale: capture.locale,
+        timezoneId: capture.timezone,
+        userAgent: capture.userAgent,
+        proxy: { server: proxy.url, bypass: '<-loopback>' },
+        ignoreHTTPSErrors: true,
+      },
+      async (context) => {
+        const onAbort = (): void => void context.close().catch(() => undefined);
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await browse({ ctx, context, proxy, target: url, obs, log, signal });
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      },
+      ctx.signal,
+    );
+  } catch (err) {
+    if (ctx.signal.aborted) throw new TransientError('INTERNAL', `capture of ${redactUrl(url)} was cancelled: ${String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason)}`, { cause: err });
+    if (signal.aborted) {
+      log.warn({ err: (err as Error).message }, 'capture time limit reached; keeping what was observed');
+      return;
+    }
+    if (err instanceof ExhibitError) throw err;
+    throw new TransientError('BROWSER_ERROR', `browser failed while capturing ${redactUrl(url)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * The per-case custody log: append-only, hash-chained, gap-free and fork-free with many writers.
+ *
+ * Event hashing (see schemas/custody.ts `CustodyEvent`): `hash` = `sha256:` of the RFC 8785
+ * canonical bytes of the event without its `hash` field; the stored bytes are the canonical bytes
+ * of the whole event. `prevHash` of event 1 is `genesisHash(caseId)` =
+ * `sha256("exhibit.custody-genesis/1\n" + caseId)`, so a log cannot be moved to another case.
+ *
+ * Ordering (why there are no gaps or forks): Redis holds, per case, a head `{seq, hash}`, the list of
+ * committed event bytes and an idempotency map (key → seq), all under one hash tag so a Redis
+ * Cluster keeps them on one slot. An appender reads the head, builds event `seq+1` chained to it, and
+ * a Lua script commits it only if the head is unchanged (compare-and-set: RPUSH + set head + record
+ * the idempotency key, atomically); on a lost race it re-reads and rebuilds. Only then is the event
+ * written write-once to the store at `cases/<caseId>/custody/<seq, 12 digits>.json`; identical
+ * re-puts are no-ops, different bytes under an existing seq are an IntegrityError (a fork).
+ *
+ * Crash between the two writes: the event is committed in Redis but missing from the store.
+ * `sync(caseId)` copies every committed event missing from the store; a retried append with the same
+ * idempotency key returns the committed event and re-puts it. When Redis has no head for a case
+ * (new Redis, lost data) but the store holds events, the first append seeds Redis from the store
+ * after checking the chain.
+ *
+ * Event `time` is the appender's clock when it built the event; with several machines, times of
+ * consecutive events may be out of order by the clock difference — `seq` is the order.
+ *
+ * Signed heads: `signHead` signs `{caseId, seq, hash, time}` (canonical bytes) with the Ed25519
+ * key and timestamps it, stored write-once as `cases/<caseId>/custody-heads/<seq12>.json` plus
+ * `.signature.json`, `.timestamp-<n>.tsr` and `.timestamp-<n>.json`. It does not append an event
+ * (that would move the head it just signed).
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { isoUtc, newId, type Clock, type IdGenerator } from '../lib/clock.js';
+import { ExhibitError, IntegrityError, TransientError } from '../lib/errors.js';
+import {
+  CustodyEvent,
+  CustodyHead,
+  SignatureRecord,
+  TimestampRecord,
+  type CustodyAction,
+  type CustodyActor,
+  type SignedHead,
+} from '../schemas/custody.js';
+import type { Failure } from '../schemas/errors.js';
+import { canonicalBytes, sha256Digest } from './canonical.js';
+import type { KeyStore } from './keys.js';
+import { recordBytes, signDigest } from './signing.js';
+import { storeKeys, type EvidenceStore } from './store.js';
+import { timestampDigest, type TimestampDeps, type TsaEndpoint } from './timestamp.js';
+
+/** `prevHash` of event 1 of a case. */
+export function genesisHash(caseId: string): string {
+  return sha256Digest(Buffer.from(`exhibit.custody-genesis/1\n${caseId}`, 'utf8'));
+}
+
+/** Hash of an event: sha256 of the canonical bytes without `hash`. */
+export function eventHash(event: Omit<CustodyEvent, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...rest } = event;
+  return sha256Digest(canonicalBytes(rest));
+}
+
+/** Zero-padded sequence number used in store keys. */
+export const seqName = (seq: number) => String(seq).padStart(12, '0');
+
+/** Where custody records live in the store. */
+export const custodyKeys = {
+  event: (caseId: string, seq: number) => `${storeKeys.custody(caseId)}${seqName(seq)}.json`,
+  heads: (caseId: string) => `cases/${caseId}/custody-heads/`,
+  head: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.json`,
+  headSignature: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.signature.json`,
+  headToken: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.tsr`,
+  headTimestamp: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.json`,
+} as const;
+
+/** One problem found in a chain of stored event bytes. */
+export interface ChainProblem {
+  /** Index in the input (0-based) or -1 for the chain as a whole. */
+  index: number;
+  seq: number | null;
+  message: string;
+}
+
+/**
+ * Check a sequence of stored event bytes: each parses, is canonical, belongs to `caseId`, has
+ * `seq` = position + 1, links to the previous `hash` (genesis for the first), and its `hash`
+ * recomputes. Returns every problem (empty = intact).
+ */
+export function verifyChain(caseId: string, entries: Uint8Array[]): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let prev = genesisHash(caseId);
+  entries.forEach((bytes, index) => {
+    let event: CustodyEvent;
+    try {
+      const parsed = CustodyEvent.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      if (!parsed.success) {
+        problems.push({ index, seq: null, message: `not a custody event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+        prev = '';
+        return;
+      }
+      event = parsed.data;
+    } catch (err) {
+      problems.push({ index, seq: null, message: `not JSON: ${(err as Error).message}` });
+      prev = '';
+      return;
+    }
+    const seq = event.seq;
+    if (!canonicalBytes(event).equals(Buffer.from(bytes))) problems.push({ index, seq, message: 'bytes are not the canonical (RFC 8785) form of the event' });
+    if (event.caseId !== caseId) problems.push({ index, seq, message: `event belongs to case ${event.caseId}, not ${caseId}` });
+    if (seq !== index + 1) problems.push({ index, seq, message: `sequence gap or reorder: expected seq ${index + 1}, found ${seq}` });
+    const recomputed = eventHash(event);
+    if (recomputed !== event.hash) problems.push({ index, seq, message: `event was altered: hash recomputes to ${recomputed}, event says ${event.hash}` });
+    if (prev && event.prevHash !== prev) problems.push({ index, seq, message: `prevHash ${event.prevHash} does not link to the previous event's hash ${prev}` });
+    prev = event.hash;
+  });
+  return problems;
+}
+
+/** What a caller appends. */
+export interface AppendInput {
+  caseId: string;
+  actor: CustodyActor;
+  action: CustodyAction;
+  subject?: { captureId?: string; digests?: string[] };
+  details?: Record<string, unknown>;
+  /** Same key again → the existing event is returned and nothing is appended. */
+  idempotencyKey?: string;
+}
+
+export interface AppendResult {
+  event: CustodyEvent;
+  /** Exact stored bytes. */
+  bytes: Buffer;
+  /** False when the idempotency key had already been used. */
+  created: boolean;
+}
+
+export interface StoredEvent {
+  event: CustodyEvent;
+  bytes: Buffer;
+  key: string;
+}
+
+/** A signed head as read back from the store, with store keys of its parts. */
+export interface StoredHead extends SignedHead {
+  headBytes: Buffer;
+  headKey: string;
+  signatureKey: string | null;
+  tokens: Array<{ record: TimestampRecord; tsrKey: string; recordKey: string }>;
+}
+
+export interface CustodyLogDeps {
+  redis: Redis;
+  store: EvidenceStore;
+  clock: Clock;
+  newId?: IdGenerator;
+  logger?: Logger;
+  /** Redis key prefix (config `redis.prefix`). @defaultValue `exhibit` */
+  prefix?: string;
+  /** Compare-and-set attempts before giving up with a TransientError. @defaultValue 10000 */
+  maxAttempts?: number;
+}
+
+export interface SignHeadOptions {
+  keys: KeyStore;
+  tsas: TsaEndpoint[];
+  timestamp: Omit<TimestampDeps, 'clock' | 'logger'>;
+}
+
+// KEYS: head, events, idem. ARGV: expectedSeq, expectedHash, newSeq, newHash, eventBytes, idemKey.
+const APPEND_LUA = `
+local idem = ARGV[6]
+if idem ~= '' then
+  local s = redis.call('HGET', KEYS[3], idem)
+  if s then return {'dup', s, redis.call('LINDEX', KEYS[2], tonumber(s) - 1)} end
+end
+local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+local hash = redis.call('HGET', KEYS[1], 'hash') or ''
+if seq ~= ARGV[1] or (seq ~= '0' and hash ~= ARGV[2]) then return {'conflict', seq, hash} end
+local len = redis.call('LLEN', KEYS[2])
+if len ~= tonumber(seq) then return redis.error_reply('custody list holds ' .. len .. ' events but head is at ' .. seq) end
+redis.call('RPUSH', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], 'seq', ARGV[3], 'hash', ARGV[4])
+if idem ~= '' then redis.call('HSET', KEYS[3], idem, ARGV[3]) end
+return {'ok', ARGV[3]}
+`;
+
+// KEYS: head, events, idem. ARGV: seq, hash, then pairs of (idemKey, seq), then '--', then event bytes.
+const SEED_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+local i = 3
+while ARGV[i] ~= '--' do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for j = i + 1, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[j]) end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'hash', ARGV[2])
+return 1
+`;
+
+const strip = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** The custody log of every case, on one Redis and one evidence store. */
+export class CustodyLog {
+  private readonly deps: CustodyLogDeps;
+  private readonly seeded = new Set<string>();
+
+  constructor(deps: CustodyLogDeps) {
+    this.deps = deps;
+  }
+
+  private redisKeys(caseId: string): [string, string, string] {
+    const base = `${this.deps.prefix ?? 'exhibit'}:custody:{${caseId}}`;
+    return [`${base}:head`, `${base}:events`, `${base}:idem`];
+  }
+
+  /** Current head from Redis: `{seq: 0, hash: genesis}` for an empty log. */
+  async head(caseId: string): Promise<{ seq: number; hash: string }> {
+    await this.ensureSeeded(caseId);
+    const [headKey] = this.redisKeys(caseId);
+    const [seq, hash] = await this.deps.redis.hmget(headKey, 'seq', 'hash');
+    return seq ? { seq: Number(seq), hash: hash ?? '' } : { seq: 0, hash: genesisHash(caseId) };
+  }
+
+  /** When Redis knows nothing of a case that the store has events for, load them into Redis. */
+  private async ensureSeeded(caseId: string): Promise<void> {
+    if (this.seeded.has(caseId)) return;
+    const keys = this.redisKeys(caseId);
+    if ((await this.deps.redis.exists(keys[0])) === 0) {
+      const stored = await this.readLog(caseId);
+      if (stored.length > 0) {
+        const problems = verifyChain(caseId, stored.map((s) => s.bytes));
+        if (problems.length > 0) {
+          throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store is broken, refusing to continue it: ${problems.map((p) => `seq ${p.seq ?? '?'}: ${p.message}`).join('; ')}`);
+        }
+        const last = stored[stored.length - 1]!.event;
+        const idem = stored.flatMap((s) => (s.event.idempotencyKey ? [s.event.idempotencyKey, String(s.event.seq)] : []));
+        const args = [String(last.seq), last.hash, ...idem, '--', ...stored.map((s) => s.bytes.toString('utf8'))];
+        await this.deps.redis.eval(SEED_LUA, 3, ...keys, ...args);
+        this.deps.logger?.warn({ context: 'custody', caseId, seq: last.seq }, 'custody head seeded into Redis from the store');
+      }
+    }
+    this.seeded.add(caseId);
+  }
+
+  /**
+   * Append one event: gap-free and fork-free among any number of appenders, idempotent by key.
+   * Throws TransientError STORE_ERROR when the store write fails after the Redis commit (a retry
+   * with the same idempotency key, or `sync`, completes it).
+   */
+  async append(input: AppendInput): Promise<AppendResult> {
+    const { caseId } = input;
+    await this.ensureSeeded(caseId);
+    const keys = this.redisKeys(caseId);
+    const maxAttempts = this.deps.maxAttempts ?? 10_000;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const [seqRaw, hashRaw] = await this.deps.redis.hmget(keys[0], 'seq', 'hash');
+      const prevSeq = seqRaw ? Number(seqRaw) : 0;
+      const prevHash = seqRaw ? (hashRaw ?? '') : genesisHash(caseId);
+      const unhashed = strip({
+        schemaVersion: 'exhibit.custody-event/1' as const,
+        caseId,
+        seq: prevSeq + 1,
+        eventId: (this.deps.newId ?? newId)(),
+        time: isoUtc(this.deps.clock.now()),
+        actor: strip({ ...input.actor }),
+        action: input.action,
+        subject: strip({ captureId: input.subject?.captureId, digests: input.subject?.digests }),
+        details: input.details ?? {},
+        idempotencyKey: input.idempotencyKey,
+        prevHash,
+      });
+      const event = CustodyEvent.parse({ ...unhashed, hash: eventHash(unhashed) });
+      const bytes = canonicalBytes(event);
+      const reply = (await this.deps.redis.eval(APPEND_LUA, 3, ...keys, String(prevSeq), prevHash, String(event.seq), event.hash, bytes.toString('utf8'), input.idempotencyKey ?? '')) as [string, string, string?];
+      if (reply[0] === 'ok') {
+        await this.persist(caseId, event.seq, bytes);
+        this.deps.logger?.debug({ context: 'custody', caseId, seq: event.seq, action: event.action }, 'custody event appended');
+        return { event, bytes, created: true };
+      }
+      if (reply[0] === 'dup') {
+        const existing = Buffer.from(reply[2] ?? '', 'utf8');
+        const parsed = CustodyEvent.parse(JSON.parse(existing.toString('utf8')));
+        await this.persist(caseId, parsed.seq, existing);
+        return { event: parsed, bytes: existing, created: false };
+      }
+      // Lost the race: back off a little once contention is high, then rebuild on the new head.
+      if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+    }
+    throw new TransientError('STORE_ERROR', `custody append to ${caseId} lost the compare-and-set race ${maxAttempts} times`);
+  }
+
+  private async persist(caseId: string, seq: number, bytes: Buffer): Promise<void> {
+    try {
+      await this.deps.store.putRecord(custodyKeys.event(caseId, seq), bytes, { contentType: 'application/json' });
+    } catch (err) {
+      if (err instanceof ExhibitError && err.code === 'STORE_CONFLICT') {
+        throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody fork: the store already holds a different event ${seq} for case ${caseId}`, { cause: err });
+      }
+      if (err instanceof ExhibitError && err.kind !== 'transient') throw err;
+      throw new TransientError('STORE_ERROR', `custody event ${seq} of ${caseId} is committed but not yet stored: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Copy every event committed in Redis but missing from the store. Returns how many were copied. */
+  async sync(caseId: string): Promise<number> {
+    await this.ensureSeeded(caseId);
+    const [, eventsKey] = this.redisKeys(caseId);
+    const have = new Set(await this.deps.store.list(storeKeys.custody(caseId)));
+    const total = await this.deps.redis.llen(eventsKey);
+    let copied = 0;
+    const batch = 500;
+    for (let start = 0; start < total; start += batch) {
+      const items = await this.deps.redis.lrangeBuffer(eventsKey, start, Math.min(total, start + batch) - 1);
+      for (const [i, bytes] of items.entries()) {
+        const seq = start + i + 1;
+        if (have.has(custodyKeys.event(caseId, seq))) continue;
+        await this.persist(caseId, seq, bytes);
+        copied++;
+      }
+    }
+    if (copied > 0) this.deps.logger?.warn({ context: 'custody', caseId, copied }, 'custody events copied from Redis to the store');
+    return copied;
+  }
+
+  /** Every event of a case from the store, in seq order, with the exact stored bytes. */
+  async readLog(caseId: string): Promise<StoredEvent[]> {
+    const keys = (await this.deps.store.list(storeKeys.custody(caseId))).filter((k) => /\/\d{12}\.json$/.test(k)).sort();
+    const out: StoredEvent[] = [];
+    for (const key of keys) {
+      const bytes = await this.deps.store.getBytes(key);
+      out.push({ event: CustodyEvent.parse(JSON.parse(bytes.toString('utf8'))), bytes, key });
+    }
+    return out;
+  }
+
+  /**
+   * Sign and timestamp the current head (after `sync`). Idempotent per seq: when a head at this
+   * seq is already stored it is completed if needed and returned; concurrent signers agree on the
+   * first head written.
+   */
+  async signHead(caseId: string, opts: SignHeadOptions): Promise<StoredHead> {
+    await this.sync(caseId);
+    const { seq, hash } = await this.head(caseId);
+    const store = this.deps.store;
+    const headKey = custodyKeys.head(caseId, seq);
+    const fresh = canonicalBytes(CustodyHead.parse({ schemaVersion: 'exhibit.custody-head/1', caseId, seq, hash, time: isoUtc(this.deps.clock.now()) }));
+    const putOrKeep = async (key: string, bytes: Uint8Array, contentType: string): Promise<boolean> => {
+      try {
+        return (await store.putRecord(key, bytes, { contentType })).created;
+      } catch (err) {
+        if (err instanceof ExhibitError && err.code === 'STORE_CONFLICT') return false;
+        throw err;
+      }
+    };
+    await putOrKeep(headKey, fresh, 'application/json');
+    const headBytes = await store.getBytes(headKey);
+    const digest = sha256Digest(headBytes);
+    const sigKey = custodyKeys.headSignature(caseId, seq);
+    if (!(await store.stat(sigKey))) {
+      const sig = signDigest(digest, await opts.keys.activeKey(), this.deps.clock);
+      await putOrKeep(sigKey, recordBytes(sig), 'application/json');
+    }
+    const existing = await this.readHeads(caseId, seq);
+    const current = existing.find((h) => h.head.seq === seq);
+    let failures: Array<{ tsaUrl: string; failure: Failure }> = [];
+    if (current && current.tokens.length === 0 && opts.tsas.length > 0) {
+      const outcome = await timestampDigest(digest, opts.tsas, { ...opts.timestamp, clock: this.deps.clock, ...(this.deps.logger ? { logger: this.deps.logger } : {}) });
+      failures = outcome.failures;
+      let n = 0;
+      for (const tok of outcome.tokens) {
+        n++;
+        if (!(await putOrKeep(custodyKeys.headToken(caseId, seq, n), tok.tsr, 'application/timestamp-reply'))) break;
+        await putOrKeep(custodyKeys.headTimestamp(caseId, seq, n), recordBytes(TimestampRecord.parse({ ...tok.record, token: `${seqName(seq)}.timestamp-${n}.tsr` })), 'application/json');
+      }
+    }
+    const done = (await this.readHeads(caseId, seq)).find((h) => h.head.seq === seq);
+    if (!done) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `signed head ${seq} of ${caseId} vanished from the store`);
+    done.timestampFailures = failures;
+    this.deps.logger?.info({ context: 'custody', caseId, seq, timestamps: done.tokens.length }, 'custody head signed');
+    return done;
+  }
+
+  /** Signed heads of a case from the store, in seq order (optionally only those up to `maxSeq`). */
+  async readHeads(caseId: string, maxSeq = Number.MAX_SAFE_INTEGER): Promise<StoredHead[]> {
+    const store = this.deps.store;
+    const keys = await store.list(custodyKeys.heads(caseId));
+    const set = new Set(keys);
+    const out: StoredHead[] = [];
+    for (const key of keys) {
+      const m = /\/(\d{12})\.json$/.exec(key);
+      if (!m || Number(m[1]) > maxSeq) continue;
+      const seq = Number(m[1]);
+      const headBytes = await store.getBytes(key);
+      const head = CustodyHead.parse(JSON.parse(headBytes.toString('utf8')));
+      const sigKey = custodyKeys.headSignature(caseId, seq);
+      const signature = set.has(sigKey) ? SignatureRecord.parse(JSON.parse((await store.getBytes(sigKey)).toString('utf8'))) : null;
+      const tokens: StoredHead['tokens'] = [];
+      for (let n = 1; set.has(custodyKeys.headTimestamp(caseId, seq, n)); n++) {
+        const recordKey = custodyKeys.headTimestamp(caseId, seq, n);
+        const record = TimestampRecord.parse(JSON.parse((await store.getBytes(recordKey)).toString('utf8')));
+        tokens.push({ record, tsrKey: custodyKeys.headToken(caseId, seq, n), recordKey });
+      }
+      if (!signature) continue; // claimed but never signed (crash): completed by the next signHead
+      out.push({ head, headBytes, headKey: key, signature, signatureKey: sigKey, timestamps: tokens.map((t) => t.record), tokens, timestampFailures: [] });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Where everything lives inside a certified package (a BagIt 1.0 bag, RFC 8493). One place, so
+ * package.ts writes and verify.ts reads the same paths. All paths are relative to the bag root.
+ */
+import type { Artifact } from '../schemas/artifact.js';
+
+const seq12 = (seq: number) => String(seq).padStart(12, '0');
+
+export const bagPaths = {
+  bagit: 'bagit.txt',
+  bagInfo: 'bag-info.txt',
+  manifest: (alg: 'sha256' | 'sha512') => `manifest-${alg}.txt`,
+  tagmanifest: (alg: 'sha256' | 'sha512') => `tagmanifest-${alg}.txt`,
+  readme: 'data/README.txt',
+  verifyTxt: 'data/VERIFY.txt',
+  certificateHtml: 'data/certificate.html',
+  certificatePdf: 'data/certificate.pdf',
+  captureDir: (captureId: string) => `data/captures/${captureId}/`,
+  captureManifest: (captureId: string) => `data/captures/${captureId}/manifest.json`,
+  captureSig: (captureId: string) => `data/captures/${captureId}/manifest.sig`,
+  captureSignature: (captureId: string) => `data/captures/${captureId}/manifest.signature.json`,
+  captureToken: (captureId: string, n: number) => `data/captures/${captureId}/timestamps/${n}.tsr`,
+  captureTimestamp: (captureId: string, n: number) => `data/captures/${captureId}/timestamps/${n}.json`,
+  /** Originals under `artifacts/<name>`; derivatives (with `derivedFrom`) under `derived/<name without its derived/ prefix>`. */
+  artifact: (captureId: string, a: Pick<Artifact, 'name' | 'derivedFrom'>) =>
+    a.derivedFrom ? `data/captures/${captureId}/derived/${a.name.replace(/^derived\//, '')}` : `data/captures/${captureId}/artifacts/${a.name}`,
+  events: 'data/custody/events.jsonl',
+  head: (seq: number) => `data/custody/heads/${seq12(seq)}.json`,
+  headSig: (seq: number) => `data/custody/heads/${seq12(seq)}.sig`,
+  headSignature: (seq: number) => `data/custody/heads/${seq12(seq)}.signature.json`,
+  headToken: (seq: number, n: number) => `data/custody/heads/${seq12(seq)}.timestamp-${n}.tsr`,
+  headTimestamp: (seq: number, n: number) => `data/custody/heads/${seq12(seq)}.timestamp-${n}.json`,
+  /** Public key by fingerprint (`sha256:<hex>` → `data/keys/<hex>.pem`). */
+  key: (fingerprint: string) => `data/keys/${fingerprint.replace(/^sha256:/, '')}.pem`,
+  tsaCa: 'data/tsa/ca.pem',
+  tsaCerts: 'data/tsa/tsa.pem',
+} as const;
+
+/**
+ * Whether an artifact name (from a manifest, i.e. possibly hostile) is safe as a relative path:
+ * no absolute path, no `.`/`..`/empty segments, no backslash, no control characters.
+ */
+export function isSafeRelativeName(name: string): boolean {
+  if (!name || name.length > 1000 || name.startsWith('/') || name.includes('\\')) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return false;
+  return name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/** The layout description shipped as data/README.txt (and quoted in the project README). */
+export const PACKAGE_LAYOUT_TEXT = `Exhibit certified package: layout
+=================================
+
+This is a BagIt 1.0 bag (RFC 8493). Everything of evidential value is under data/; the files at
+the top level describe and protect it.
+
+bagit.txt                         BagIt version and encoding
+bag-info.txt                      case id, legal basis, operator(s), capture count, Bagging-Date, Payload-Oxum
+manifest-sha256.txt               SHA-256 of every file under data/ ("<hex>  data/<path>", sha256sum -c format)
+manifest-sha512.txt               SHA-512 of every file under data/
+tagmanifest-sha256.txt            SHA-256 of bagit.txt, bag-info.txt and the two manifests
+tagmanifest-sha512.txt            SHA-512 of the same
+
+data/README.txt                   this file
+data/VERIFY.txt                   how to verify this package with standard tools
+data/certificate.html             human-readable certificate (open in any browser)
+data/certificate.pdf              the same certificate as PDF
+data/captures/<captureId>/
+    manifest.json                 capture manifest: the exact canonical (RFC 8785) bytes that were
+                                  signed and timestamped; sha256sum of this file is the digest
+                                  inside its signature and its timestamp tokens
+    manifest.sig                  raw 64-byte Ed25519 signature over the 32-byte SHA-256 of manifest.json
+    manifest.signature.json       the same signature with the key fingerprint and signing time
+    timestamps/<n>.tsr            RFC 3161 time-stamp responses over the SHA-256 of manifest.json,
+                                  one per time-stamping authority, as received
+    timestamps/<n>.json           what was checked on receipt (TSA time, local time, clock skew, ...)
+    artifacts/<name>              original artifacts, byte-identical to what was captured
+                                  (screenshot, DOM, MHTML, WARC, media, page facts, environment)
+    derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
+                                  each is labelled in manifest.json with its source and method
+data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
+                                  line, exact stored bytes; each event holds the hash of the one before
+data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)
+data/custody/heads/<seq>.sig      raw Ed25519 signature over the SHA-256 of <seq>.json
+data/custody/heads/<seq>.signature.json, <seq>.timestamp-<n>.tsr, <seq>.timestamp-<n>.json
+data/keys/<fingerprint>.pem       Ed25519 public key(s); the file name is the SHA-256 of the raw 32-byte key
+data/tsa/ca.pem                   trust anchor(s) of the time-stamping authorities
+data/tsa/tsa.pem                  the time-stamping authorities' signing certificates
+`;

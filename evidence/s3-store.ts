@@ -1,0 +1,305 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Client } from 'minio';
+import type { Logger } from '../lib/logger.js';
+import { ConfigError, ExhibitError, IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
+import type { Config } from '../schemas/config.js';
+import { HASH_CHUNK_BYTES, hashBytes, hashFile, type Digests } from './hash.js';
+import type { EvidenceStore, StoredBlob } from './store.js';
+import { storeKeys } from './store.js';
+import { assertRecordKey, assertValidKey, assertValidPrefix, sha256Hex } from './store-keys.js';
+
+export type S3StoreConfig = Config['store']['s3'];
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function s3Code(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}
+
+function isNotFound(err: unknown): boolean {
+  const c = s3Code(err);
+  return c === 'NotFound' || c === 'NoSuchKey' || c === 'NoSuchObject';
+}
+
+function isPreconditionFailed(err: unknown): boolean {
+  const c = s3Code(err);
+  return c === 'PreconditionFailed' || (err as { statusCode?: number } | null)?.statusCode === 412;
+}
+
+function storeError(what: string, cause: unknown): ExhibitError {
+  if (cause instanceof ExhibitError) return cause;
+  return new TransientError('STORE_ERROR', `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+/**
+ * Re-checks SHA-256 of the bytes actually sent. The key was computed in a first pass; if the file
+ * changed in between, the stream errors before the upload completes, so a wrong object can never
+ * land (and be locked) under a content address.
+ */
+class VerifySha256 extends Transform {
+  private readonly h = createHash('sha256');
+  constructor(private readonly expected: string, private readonly what: string) {
+    super({ highWaterMark: HASH_CHUNK_BYTES });
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.h.update(chunk);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const got = `sha256:${this.h.digest('hex')}`;
+    if (got !== this.expected) cb(new IntegrityError('HASH_MISMATCH', `${this.what} changed while uploading: hashed ${this.expected}, sent ${got}`));
+    else cb();
+  }
+}
+
+/**
+ * Evidence store on S3/MinIO with Object Lock. The bucket must have Object Lock (and therefore
+ * versioning) enabled; every object gets a retention period (bucket default, checked and applied
+ * explicitly per object), so neither the application nor an operator without bypass rights can
+ * delete or overwrite it. Writes use `If-None-Match: *`, which MinIO and S3 honour atomically on
+ * single-part PUTs; records are always single-part.
+ */
+export class S3Store implements EvidenceStore {
+  readonly kind = 's3' as const;
+  readonly location: string;
+
+  private constructor(
+    readonly client: Client,
+    readonly bucket: string,
+    private readonly cfg: S3StoreConfig,
+    private readonly logger: Logger | undefined,
+  ) {
+    this.location = `s3://${bucket}`;
+  }
+
+  /**
+   * Connect, create the bucket with Object Lock if it is missing (and set the default retention),
+   * or check that an existing bucket has Object Lock enabled — refusing one that does not.
+   */
+  static async open(cfg: S3StoreConfig, opts: { logger?: Logger } = {}): Promise<S3Store> {
+    if (!cfg.accessKey || !cfg.secretKey) throw new ConfigError('store.s3.accessKey and store.s3.secretKey are required for the s3 store');
+    const client = new Client({
+      endPoint: cfg.endPoint,
+      port: cfg.port,
+      useSSL: cfg.useSSL,
+      accessKey: cfg.accessKey,
+      secretKey: cfg.secretKey,
+      region: cfg.region,
+    });
+    const store = new S3Store(client, cfg.bucket, cfg, opts.logger);
+    await store.ensureBucket();
+    return store;
+  }
+
+  private async ensureBucket(): Promise<void> {
+    const { bucket, cfg } = this;
+    let exists: boolean;
+    try {
+      exists = await this.client.bucketExists(bucket);
+    } catch (err) {
+      throw storeError(`cannot reach ${cfg.useSSL ? 'https' : 'http'}://${cfg.endPoint}:${cfg.port} for bucket ${bucket}`, err);
+    }
+    if (!exists) {
+      try {
+        await this.client.makeBucket(bucket, cfg.region, { ObjectLocking: true });
+        this.logger?.info({ context: 'store', bucket }, 'created bucket with Object Lock');
+      } catch (err) {
+        // Another process may have created it in between; the checks below still apply.
+        if (s3Code(err) !== 'BucketAlreadyOwnedByYou') throw storeError(`cannot create bucket ${bucket}`, err);
+      }
+    }
+    let lock: { objectLockEnabled?: string; mode?: string; unit?: string; validity?: number };
+    try {
+      lock = (await this.client.getObjectLockConfig(bucket)) as unknown as typeof lock;
+    } catch (err) {
+      if (s3Code(err) === 'ObjectLockConfigurationNotFoundError' || s3Code(err) === 'ObjectLockConfigurationNotFound') lock = {};
+      else throw storeError(`cannot read the Object Lock configuration of bucket ${bucket}`, err);
+    }
+    if (lock.objectLockEnabled !== 'Enabled') {
+      throw new ConfigError(
+        `bucket ${bucket} does not have Object Lock enabled; evidence needs write-once storage. Object Lock can only be enabled when a bucket is created: use a new bucket (Exhibit creates it with Object Lock) or create it with "mc mb --with-lock".`,
+      );
+    }
+    const versioning = (await this.client.getBucketVersioning(bucket).catch((err: unknown) => {
+      throw storeError(`cannot read the versioning state of bucket ${bucket}`, err);
+    })) as { Status?: string } | null;
+    if (versioning?.Status !== 'Enabled') {
+      throw new ConfigError(`bucket ${bucket} has Object Lock but versioning is ${versioning?.Status ?? 'off'}; refusing to use it`);
+    }
+    if (!lock.mode) {
+      await this.client.setObjectLockConfig(bucket, { mode: cfg.retentionMode as never, unit: 'Days' as never, validity: cfg.retentionDays });
+      this.logger?.info({ context: 'store', bucket, mode: cfg.retentionMode, days: cfg.retentionDays }, 'set default retention');
+    } else if (lock.mode !== cfg.retentionMode || lock.unit !== 'Days' || Number(lock.validity) !== cfg.retentionDays) {
+      // Not changed behind the owner's back; every object still gets at least the configured retention (applyRetention).
+      this.logger?.warn({ context: 'store', bucket, bucketDefault: lock, configured: { mode: cfg.retentionMode, days: cfg.retentionDays } }, 'bucket default retention differs from config');
+    }
+  }
+
+  /** The bucket's Object Lock configuration as the server reports it. */
+  async objectLockConfig(): Promise<{ objectLockEnabled?: string; mode?: string; unit?: string; validity?: number }> {
+    return (await this.client.getObjectLockConfig(this.bucket)) as never;
+  }
+
+  /**
+   * Check the object version carries at least the configured retention; apply it explicitly when
+   * the bucket default did not (e.g. the default rule was removed out of band).
+   */
+  private async applyRetention(key: string, versionId: string | null): Promise<void> {
+    const opts = versionId ? { versionId } : undefined;
+    const want = Date.now() + this.cfg.retentionDays * DAY_MS;
+    const current = await this.client.getObjectRetention(this.bucket, key, opts).catch((err: unknown) => {
+      if (s3Code(err) === 'NoSuchObjectLockConfiguration') return null;
+      throw err;
+    });
+    const until = current?.retainUntilDate ? Date.parse(current.retainUntilDate) : NaN;
+    // A day of slack covers clock skew between us and the server.
+    if (current && current.mode === this.cfg.retentionMode && Number.isFinite(until) && until >= want - DAY_MS) return;
+    if (current && current.mode === 'COMPLIANCE' && Number.isFinite(until) && until >= want - DAY_MS) return;
+    await this.client.putObjectRetention(this.bucket, key, {
+      mode: this.cfg.retentionMode as never,
+      retainUntilDate: new Date(Math.max(want, Number.isFinite(until) ? until : 0)).toISOString(),
+      versionId: versionId ?? '',
+    });
+    this.logger?.warn({ context: 'store', key, versionId }, 'object had no or short retention; applied explicitly');
+  }
+
+  async putFile(filePath: string, opts: { expectSha256?: string; contentType?: string } = {}): Promise<StoredBlob> {
+    if (opts.expectSha256 !== undefined) sha256Hex(opts.expectSha256);
+    const st = await stat(filePath).catch((cause: unknown) => {
+      throw new PermanentError('NOT_FOUND', `cannot read ${filePath}: ${(cause as Error).message}`, { cause });
+    });
+    if (!st.isFile()) throw new PermanentError('INVALID_INPUT', `${filePath} is not a regular file`);
+    const d = await hashFile(filePath);
+    if (opts.expectSha256 !== undefined && d.sha256 !== opts.expectSha256) {
+      throw new IntegrityError('HASH_MISMATCH', `${filePath}: expected ${opts.expectSha256}, read ${d.sha256}`);
+    }
+    const key = storeKeys.blob(sha256Hex(d.sha256));
+    return this.putBlob(key, d, opts.contentType, () =>
+      createReadStream(filePath, { highWaterMark: HASH_CHUNK_BYTES }).pipe(new VerifySha256(d.sha256, filePath)),
+    );
+  }
+
+  async putBytes(bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<StoredBlob> {
+    const d = hashBytes(bytes);
+    const key = storeKeys.blob(sha256Hex(d.sha256));
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return this.putBlob(key, d, opts.contentType, () => buf);
+  }
+
+  private async putBlob(key: string, d: Digests, contentType: string | undefined, body: () => Readable | Buffer): Promise<StoredBlob> {
+    const existing = await this.statRaw(key);
+    if (existing) return this.confirmExisting(key, d, existing.size);
+    const meta = {
+      'Content-Type': contentType ?? 'application/octet-stream',
+      'X-Amz-Meta-Sha256': d.sha256,
+      'X-Amz-Meta-Sha512': d.sha512,
+      'If-None-Match': '*',
+    };
+    let versionId: string | null;
+    try {
+      const res = await this.client.putObject(this.bucket, key, body(), d.size, meta);
+      versionId = res.versionId ?? null;
+    } catch (err) {
+      if (err instanceof ExhibitError) throw err;
+      // Someone stored the same content in between: that is the idempotent outcome.
+      if (isPreconditionFailed(err)) {
+        const now = await this.statRaw(key);
+        if (now) return this.confirmExisting(key, d, now.size);
+      }
+      throw storeError(`cannot upload ${key} to ${this.location}`, err);
+    }
+    const after = await this.statRaw(key);
+    if (!after || after.size !== d.size) {
+      throw new IntegrityError('STORE_ERROR', `uploaded ${key} but the store reports size ${after?.size ?? 'none'}, expected ${d.size}`);
+    }
+    await this.applyRetention(key, versionId ?? after.versionId);
+    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: true };
+  }
+
+  private confirmExisting(key: string, d: Digests, size: number): StoredBlob {
+    if (size !== d.size) {
+      throw new IntegrityError('STORE_CONFLICT', `blob ${key} exists in ${this.location} with size ${size}, expected ${d.size}: the store is damaged`);
+    }
+    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: false };
+  }
+
+  async putRecord(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<{ created: boolean }> {
+    assertRecordKey(key);
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const compare = async (): Promise<{ created: boolean }> => {
+      const existing = await this.getBytes(key);
+      if (Buffer.compare(existing, buf) === 0) return { created: false };
+      throw new IntegrityError('STORE_CONFLICT', `record ${key} already exists in ${this.location} with different content (write-once store refuses to overwrite)`);
+    };
+    if (await this.statRaw(key)) return compare();
+    let versionId: string | null;
+    try {
+      const res = await this.client.putObject(this.bucket, key, buf, buf.length, {
+        'Content-Type': opts.contentType ?? 'application/octet-stream',
+        'X-Amz-Meta-Sha256': hashBytes(buf).sha256,
+        // Atomic create-if-absent: a concurrent writer of the same key gets 412 instead of a new version.
+        'If-None-Match': '*',
+      });
+      versionId = res.versionId ?? null;
+    } catch (err) {
+      if (isPreconditionFailed(err)) return compare();
+      throw storeError(`cannot write record ${key} to ${this.location}`, err);
+    }
+    await this.applyRetention(key, versionId);
+    return { created: true };
+  }
+
+  private async statRaw(key: string): Promise<{ size: number; versionId: string | null } | null> {
+    assertValidKey(key);
+    try {
+      const st = await this.client.statObject(this.bucket, key);
+      return { size: st.size, versionId: st.versionId ?? null };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw storeError(`cannot stat ${key} in ${this.location}`, err);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertValidKey(key);
+    try {
+      return await this.client.getObject(this.bucket, key);
+    } catch (err) {
+      if (isNotFound(err)) throw new PermanentError('NOT_FOUND', `no object ${JSON.stringify(key)} in ${this.location}`, { cause: err });
+      throw storeError(`cannot read ${key} from ${this.location}`, err);
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const stream = await this.get(key);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    const st = await this.statRaw(key);
+    return st ? { size: st.size } : null;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const keys: string[] = [];
+    try {
+      for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+        const name = (item as { name?: string }).name;
+        if (name) keys.push(name);
+      }
+    } catch (err) {
+      throw storeError(`cannot list ${prefix} in ${this.location}`, err);
+    }
+    return keys.sort();
+  }
+
+  async close(): Promise<void> {
+    // The minio client keeps no open resources beyond the shared HTTP agent.
+  }
+}

@@ -1,0 +1,312 @@
+import { lstat, mkdtemp, realpath, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isoUtc, type Clock } from '../lib/clock.js';
+import { IntegrityError, PermanentError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { Artifact, Derivation, SpoolFile } from '../schemas/artifact.js';
+import type { Config } from '../schemas/config.js';
+import { SealPayload, type JobProgress } from '../schemas/jobs.js';
+import { CaptureManifest, type EnrichmentRecord } from '../schemas/manifest.js';
+import { canonicalBytes, sha256Digest } from './canonical.js';
+import { makeThumbnail, perceptualHash } from './derive.js';
+import { extractImageMetadata, probeMedia, type MetadataResult } from './metadata.js';
+import { storeKeys, type EvidenceStore, type StoredBlob } from './store.js';
+
+export interface SealDeps {
+  store: EvidenceStore;
+  clock: Clock;
+  logger: Logger;
+  config: Pick<Config, 'seal'>;
+  software: { exhibitVersion: string };
+  hostname: string;
+  onProgress?(p: JobProgress): void;
+}
+
+export interface SealOutcome {
+  manifest: CaptureManifest;
+  /** The exact canonical (RFC 8785) bytes stored; what gets signed and timestamped. */
+  manifestBytes: Buffer;
+  /** `sha256:` of manifestBytes. */
+  manifestDigest: string;
+  /** Where the manifest record lives: storeKeys.manifest(caseId, captureId). */
+  manifestKey: string;
+}
+
+/** Images sharp decodes (thumbnail, perceptual hash). SVG is left alone: it is a document, not pixels. */
+const RASTER_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
+/** Images exifr 7 reads. */
+const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
+
+/** Spool names reserved for derivatives, so an original can never collide with one. */
+const DERIVED_PREFIX = 'derived/';
+
+function baseType(mediaType: string): string {
+  return mediaType.split(';')[0]!.trim().toLowerCase();
+}
+
+/** Progress budget: originals 0–70 % by bytes, enrichment 70–95 %, manifest 95–100 %. */
+class Progress {
+  constructor(private readonly sink: ((p: JobProgress) => void) | undefined) {}
+  report(stage: JobProgress['stage'], percent: number, detail?: string): void {
+    if (!this.sink) return;
+    const p = Math.max(0, Math.min(100, Math.round(percent * 10) / 10));
+    this.sink(detail === undefined ? { stage, percent: p } : { stage, percent: p, detail });
+  }
+}
+
+interface ResolvedFile {
+  spool: SpoolFile;
+  abs: string;
+  size: number;
+}
+
+/**
+ * Resolve every spool path inside the spool directory and refuse anything that could reach
+ * outside it: `..`, absolute paths, symlinks anywhere on the way, non-regular files, duplicates.
+ * All files are checked before anything is stored.
+ */
+async function resolveSpoolFiles(spoolDir: string, files: readonly SpoolFile[]): Promise<ResolvedFile[]> {
+  let root: string;
+  try {
+    root = await realpath(spoolDir);
+  } catch (cause) {
+    throw new PermanentError('NOT_FOUND', `spool directory ${spoolDir} is not readable: ${(cause as Error).message}`, { cause });
+  }
+  const seen = new Set<string>();
+  const out: ResolvedFile[] = [];
+  for (const f of files) {
+    const refuse = (why: string): never => {
+      throw new IntegrityError('INVALID_INPUT', `spool file ${JSON.stringify(f.path)} refused: ${why}`);
+    };
+    const p = f.path;
+    if (!p || p.startsWith('/') || p.includes('\\') || p.includes('\0')) refuse('path must be relative, POSIX, without NUL');
+    const segs = p.split('/');
+    if (segs.some((s) => s === '' || s === '.' || s === '..')) refuse('path must not contain empty, "." or ".." segments');
+    if (p.startsWith(DERIVED_PREFIX)) refuse(`"${DERIVED_PREFIX}" is reserved for derivatives`);
+    if (seen.has(p)) refuse('listed twice');
+    seen.add(p);
+    const abs = path.resolve(root, ...segs);
+    if (!abs.startsWith(root + path.sep)) refuse('resolves outside the spool directory');
+    // No symlink anywhere below the spool root: a link could point at any file on the host.
+    let cur = root;
+    for (const seg of segs) {
+      cur = path.join(cur, seg);
+      let st;
+      try {
+        st = await lstat(cur);
+      } catch (cause) {
+        throw new PermanentError('NOT_FOUND', `spool file ${JSON.stringify(p)} is missing (${(cause as Error).message})`, { cause });
+      }
+      if (st.isSymbolicLink()) refuse(`${path.relative(root, cur)} is a symbolic link`);
+      if (cur === abs) {
+        if (!st.isFile()) refuse('not a regular file');
+        out.push({ spool: f, abs, size: st.size });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Seal one capture: store every spool file byte-identical (both digests computed while
+ * streaming), enrich images and media (EXIF JSON, thumbnails, perceptual hash, ffprobe JSON) as
+ * labelled derivatives, and write the canonical capture manifest as a named record and as a blob.
+ *
+ * Idempotent: sealing the same payload again stores nothing new. If a manifest for the capture
+ * already exists and differs only in `sealedAt` (a retry at a later time), the stored one is kept
+ * and returned; any other difference is an IntegrityError STORE_CONFLICT.
+ */
+export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promise<SealOutcome> {
+  const payload = SealPayload.parse(payloadIn);
+  const { store, config } = deps;
+  const caseId = payload.request.caseId;
+  const log = deps.logger.child({ context: 'seal', captureId: payload.captureId, stage: 'seal' });
+  const progress = new Progress(deps.onProgress);
+
+  const files = await resolveSpoolFiles(payload.spoolDir, payload.output.files);
+  files.sort((a, b) => (a.spool.path < b.spool.path ? -1 : a.spool.path > b.spool.path ? 1 : 0));
+  const totalBytes = files.reduce((n, f) => n + f.size, 0) || 1;
+
+  // 1. Originals: hashed once while streaming into the store.
+  const originals: Array<{ file: ResolvedFile; artifact: Artifact }> = [];
+  let doneBytes = 0;
+  for (const file of files) {
+    progress.report('hashing', (doneBytes / totalBytes) * 70, file.spool.path);
+    const blob = await store.putFile(file.abs, { contentType: file.spool.mediaType });
+    if (blob.size !== file.size) {
+      throw new IntegrityError('HASH_MISMATCH', `spool file ${file.spool.path} changed while sealing: ${file.size} bytes listed, ${blob.size} stored`);
+    }
+    doneBytes += file.size;
+    progress.report('storing', (doneBytes / totalBytes) * 70, file.spool.path);
+    log.debug({ artifact: file.spool.path, sha256: blob.sha256, created: blob.created }, 'original stored');
+    originals.push({
+      file,
+      artifact: {
+        name: file.spool.path,
+        role: file.spool.role,
+        mediaType: file.spool.mediaType,
+        size: blob.size,
+        sha256: blob.sha256,
+        sha512: blob.sha512,
+        storeKey: blob.key,
+        sourceUrl: file.spool.sourceUrl,
+        derivedFrom: null,
+        perceptualHash: null,
+        flags: [...file.spool.flags],
+      },
+    });
+  }
+
+  // 2. Enrichment: optional; every outcome is recorded, none fails the seal.
+  const derived: Artifact[] = [];
+  const enrichment: EnrichmentRecord[] = [];
+  const record = (artifact: string, step: EnrichmentRecord['step'], status: EnrichmentRecord['status'], message: string | null): void => {
+    enrichment.push({ artifact, step, status, message });
+    if (status === 'failed') log.warn({ artifact, step, reason: message }, 'enrichment failed');
+  };
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-seal-'));
+  try {
+    for (const [i, { file, artifact }] of originals.entries()) {
+      progress.report('enriching', 70 + (i / Math.max(1, originals.length)) * 25, artifact.name);
+      const type = baseType(artifact.mediaType);
+      const derivation = (method: string, tool: string): Derivation => ({ source: artifact.name, sourceSha256: artifact.sha256, method, tool });
+      const storeJson = async (name: string, method: string, result: Extract<MetadataResult, { ok: true }>): Promise<void> => {
+        const bytes = canonicalBytes({ source: artifact.name, sourceSha256: artifact.sha256, tool: result.tool, data: result.data });
+        const blob = await store.putBytes(bytes, { contentType: 'application/json' });
+        derived.push(derivedArtifact(name, 'metadata', 'application/json', blob, derivation(method, result.tool)));
+      };
+
+      if (type.startsWith('image/')) {
+        if (!RASTER_TYPES.has(type)) {
+          for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${type} is not a raster image format this sealer decodes`);
+          continue;
+        }
+        try {
+          artifact.perceptualHash = await perceptualHash(file.abs);
+          record(artifact.name, 'perceptual-hash', 'ok', null);
+        } catch (err) {
+          record(artifact.name, 'perceptual-hash', 'failed', errMessage(err));
+        }
+
+        if (EXIF_TYPES.has(type)) {
+          const meta = await extractImageMetadata(file.abs);
+          if (meta.ok) {
+            await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', meta);
+            record(artifact.name, 'exif', 'ok', null);
+          } else {
+            record(artifact.name, 'exif', 'failed', `${meta.tool}: ${meta.error}`);
+            artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${meta.tool}): ${meta.error}` });
+          }
+        } else {
+          record(artifact.name, 'exif', 'skipped', `exifr does not read ${type}`);
+        }
+
+        try {
+          const dest = path.join(tmp, `thumb-${i}.webp`);
+          const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' });
+          const blob = await store.putFile(dest, { contentType: 'image/webp' });
+          derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(thumb.method, thumb.tool)));
+          record(artifact.name, 'thumbnail', 'ok', null);
+        } catch (err) {
+          record(artifact.name, 'thumbnail', 'failed', errMessage(err));
+        }
+      } else if (type.startsWith('video/') || type.startsWith('audio/')) {
+        const probe = await probeMedia(file.abs, config.seal.ffprobePath);
+        if (probe.ok) {
+          await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', probe);
+          record(artifact.name, 'ffprobe', 'ok', null);
+        } else {
+          record(artifact.name, 'ffprobe', 'failed', `${probe.tool}: ${probe.error}`);
+          artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${probe.tool}): ${probe.error}` });
+        }
+      }
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  // 3. The manifest.
+  progress.report('storing', 95, 'manifest');
+  const artifacts = [...originals.map((o) => o.artifact), ...derived].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < artifacts.length; i++) {
+    if (artifacts[i]!.name === artifacts[i - 1]!.name) throw new IntegrityError('INVALID_INPUT', `two artifacts named ${artifacts[i]!.name}`);
+  }
+  enrichment.sort((a, b) => (a.artifact === b.artifact ? (a.step < b.step ? -1 : a.step > b.step ? 1 : 0) : a.artifact < b.artifact ? -1 : 1));
+  const draft = {
+    schemaVersion: 'exhibit.capture-manifest/1' as const,
+    captureId: payload.captureId,
+    caseId,
+    request: {
+      url: payload.request.url,
+      requestedBy: payload.request.requestedBy,
+      legalBasis: payload.request.legalBasis ?? null,
+      submittedAt: payload.submittedAt,
+      options: payload.request.options,
+    },
+    status: payload.output.status,
+    failure: payload.output.failure,
+    page: payload.output.page,
+    environment: payload.output.environment,
+    artifacts,
+    enrichment,
+    sealedAt: isoUtc(deps.clock.now()),
+    sealer: { exhibitVersion: deps.software.exhibitVersion, hostname: deps.hostname },
+  };
+  const parsed = CaptureManifest.safeParse(draft);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new PermanentError('INVALID_INPUT', `capture manifest does not validate: ${issues}`);
+  }
+  const manifestKey = storeKeys.manifest(caseId, payload.captureId);
+  let manifest = parsed.data;
+  let manifestBytes = canonicalBytes(manifest);
+
+  // A retry later in time: keep the manifest already sealed when only sealedAt differs.
+  if (await store.stat(manifestKey)) {
+    const existingBytes = await store.getBytes(manifestKey);
+    const existing = CaptureManifest.safeParse(safeJson(existingBytes));
+    if (existing.success) {
+      const sameButTime = canonicalBytes({ ...manifest, sealedAt: existing.data.sealedAt });
+      if (sameButTime.equals(existingBytes)) {
+        manifest = existing.data;
+        manifestBytes = existingBytes;
+      }
+    }
+  }
+
+  await store.putBytes(manifestBytes, { contentType: 'application/json' });
+  const { created } = await store.putRecord(manifestKey, manifestBytes, { contentType: 'application/json' });
+  const manifestDigest = sha256Digest(manifestBytes);
+  progress.report('storing', 100, 'manifest');
+  log.info({ manifestKey, manifestDigest, artifacts: artifacts.length, created }, 'capture sealed');
+  return { manifest, manifestBytes, manifestDigest, manifestKey };
+}
+
+function derivedArtifact(name: string, role: Artifact['role'], mediaType: string, blob: StoredBlob, derivedFrom: Derivation): Artifact {
+  return {
+    name,
+    role,
+    mediaType,
+    size: blob.size,
+    sha256: blob.sha256,
+    sha512: blob.sha512,
+    storeKey: blob.key,
+    sourceUrl: null,
+    derivedFrom,
+    perceptualHash: null,
+    flags: [],
+  };
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return null;
+  }
+}

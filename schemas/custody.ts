@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { Failure } from './errors.js';
+
+/**
+ * What happened, in the custody log. Closed vocabulary: a new kind of event is a schema change.
+ * `head-signed` is available to callers that want the periodic head signing itself on record
+ * (evidence/custody.ts `signHead` does not append it, since that would move the head it just signed).
+ */
+export const CUSTODY_ACTIONS = [
+  'request-submitted',
+  'capture-started',
+  'capture-finished',
+  'capture-failed',
+  'artifact-sealed',
+  'manifest-signed',
+  'timestamped',
+  'seal-failed',
+  'packaged',
+  'exported',
+  'verified',
+  'viewed',
+  'downloaded',
+  'watch-triggered',
+  'head-signed',
+] as const;
+export const CustodyAction = z.enum(CUSTODY_ACTIONS);
+export type CustodyAction = z.infer<typeof CustodyAction>;
+
+export const ACTOR_TYPES = ['operator', 'service', 'user'] as const;
+
+/** Who acted: a human operator or user, or a service together with the human who authorised it. */
+export const CustodyActor = z.object({
+  type: z.enum(ACTOR_TYPES),
+  id: z.string().min(1).max(200),
+  role: z.string().min(1).max(200),
+  /** For services (seal worker, watchlist): the human on whose authority they act. */
+  authorisedBy: z.string().min(1).max(200).optional(),
+});
+export type CustodyActor = z.infer<typeof CustodyActor>;
+
+/**
+ * One custody event, as stored (canonical RFC 8785 bytes, write-once at
+ * `cases/<caseId>/custody/<seq, 12 digits>.json`).
+ *
+ * `hash` is `sha256:` of the canonical bytes of the event *without* its `hash` field;
+ * `prevHash` is the `hash` of event `seq - 1`, and for `seq` 1 the genesis hash
+ * `sha256("exhibit.custody-genesis/1\n" + caseId)` (see evidence/custody.ts `genesisHash`).
+ */
+export const CustodyEvent = z.object({
+  schemaVersion: z.literal('exhibit.custody-event/1'),
+  caseId: CaseId,
+  seq: z.number().int().positive(),
+  eventId: Uuid,
+  time: IsoUtc,
+  actor: CustodyActor,
+  action: CustodyAction,
+  subject: z.object({
+    captureId: Uuid.optional(),
+    digests: z.array(z.string()).optional(),
+  }),
+  details: z.record(z.string(), z.unknown()),
+  /** The caller's key that makes a retried append a no-op, e.g. `seal:<captureId>:artifact:<sha256>`. */
+  idempotencyKey: z.string().max(500).optional(),
+  prevHash: Sha256Digest,
+  hash: Sha256Digest,
+});
+export type CustodyEvent = z.infer<typeof CustodyEvent>;
+
+/** An Ed25519 signature over a 32-byte SHA-256 digest, stored as JSON beside what it signs. */
+export const SignatureRecord = z.object({
+  schemaVersion: z.literal('exhibit.signature/1'),
+  algorithm: z.literal('Ed25519'),
+  /** `sha256:<hex of the raw 32-byte Ed25519 public key>`. */
+  keyFingerprint: Sha256Digest,
+  /** The digest whose 32 raw bytes were signed (pure Ed25519, no pre-hash): the SHA-256 of the canonical bytes. */
+  signedDigest: Sha256Digest,
+  /** 64-byte signature, base64. */
+  signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected a base64 64-byte signature'),
+  signedAt: IsoUtc,
+});
+export type SignatureRecord = z.infer<typeof SignatureRecord>;
+
+/** What we learnt from one RFC 3161 token, checked on receipt; stored as JSON beside the `.tsr`. */
+export const TimestampRecord = z.object({
+  schemaVersion: z.literal('exhibit.timestamp/1'),
+  tsaUrl: z.string(),
+  /** The digest that was timestamped (the message imprint), `sha256:<hex>`. */
+  digest: Sha256Digest,
+  genTime: IsoUtc,
+  /** Local clock when the response arrived. */
+  localTime: IsoUtc,
+  /** `localTime - genTime` in ms: positive when the local clock is ahead of the TSA. */
+  clockSkewMs: z.number().int(),
+  /** Token serial number, lowercase hex. */
+  serialNumber: z.string().regex(/^[0-9a-f]+$/),
+  /** TSA policy OID under which the token was issued. */
+  policy: z.string(),
+  /** The TSA's name from the token (tsa field), else the signer certificate subject. */
+  tsaName: z.string().nullable(),
+  /** Signer certificate subject and SHA-256 fingerprint of its DER. */
+  signerSubject: z.string(),
+  signerCertSha256: Sha256Digest,
+  /** Nonce we sent, lowercase hex. */
+  nonce: z.string().regex(/^[0-9a-f]+$/),
+  /** Where the token bytes (the TimeStampToken, DER CMS ContentInfo) are, relative to this record. */
+  token: z.string(),
+  /** `sha256:` of the token bytes. */
+  tokenSha256: Sha256Digest,
+});
+export type TimestampRecord = z.infer<typeof TimestampRecord>;
+
+/** The custody log head: latest sequence number and event hash. Signed and timestamped. */
+export const CustodyHead = z.object({
+  schemaVersion: z.literal('exhibit.custody-head/1'),
+  caseId: CaseId,
+  seq: z.number().int().nonnegative(),
+  hash: Sha256Digest,
+  time: IsoUtc,
+});
+export type CustodyHead = z.infer<typeof CustodyHead>;
+
+/**
+ * A signed head as stored at `cases/<caseId>/custody-heads/<seq>.json` is the exact canonical
+ * `CustodyHead` bytes; beside it `.signature.json` (SignatureRecord) and `.<n>.tsr` + `.<n>.json`
+ * (TimestampRecord). This is the in-memory view of the set.
+ */
+export const SignedHead = z.object({
+  head: CustodyHead,
+  signature: SignatureRecord,
+  timestamps: z.array(TimestampRecord),
+  timestampFailures: z.array(z.object({ tsaUrl: z.string(), failure: Failure })),
+});
+export type SignedHead = z.infer<typeof SignedHead>;
+
+/** One check made by the verifier. `item` is a path inside the bag (or `bag`). */
+export const VerifyCheck = z.object({
+  item: z.string(),
+  check: z.string(),
+  ok: z.boolean(),
+  message: z.string(),
+});
+export type VerifyCheck = z.infer<typeof VerifyCheck>;
+
+/** What `verify` reports (`exhibit verify --json` prints exactly this). */
+export const PackageReport = z.object({
+  schemaVersion: z.literal('exhibit.verify-report/1'),
+  ok: z.boolean(),
+  /** Path that was verified (zip or directory). */
+  source: z.string(),
+  caseId: z.string().nullable(),
+  captureIds: z.array(z.string()),
+  custodyEvents: z.number().int().nonnegative(),
+  /** Trust anchors used for timestamp chains: those inside the package, or the ones the caller pinned. */
+  trustAnchors: z.enum(['package', 'pinned']),
+  verifiedAt: IsoUtc,
+  checks: z.array(VerifyCheck),
+  /** The failing checks only, for convenience. */
+  failures: z.array(VerifyCheck),
+});
+export type PackageReport = z.infer<typeof PackageReport>;

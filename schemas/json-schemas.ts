@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { CaptureRequest } from './capture.js';
+import { Config } from './config.js';
+import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { CapturePayload, SealPayload, SealResult } from './jobs.js';
+import { CaptureManifest } from './manifest.js';
+
+/** The documents outside verifiers may want to validate, by file name under schemas/json/. */
+export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
+  'capture-request': CaptureRequest,
+  'capture-manifest': CaptureManifest,
+  'custody-event': CustodyEvent,
+  'custody-head': CustodyHead,
+  signature: SignatureRecord,
+  timestamp: TimestampRecord,
+  'verify-report': PackageReport,
+  'capture-job': CapturePayload,
+  'seal-job': SealPayload,
+  'seal-result': SealResult,
+  config: Config,
+};
+
+/** JSON Schema text for one published schema, stable across runs (what is checked in). */
+export function jsonSchemaText(name: string, schema: z.ZodType): string {
+  const doc = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return `${JSON.stringify({ $id: `https://exhibit.invalid/schemas/${name}.schema.json`, title: name, ...doc }, null, 2)}\n`;
+}

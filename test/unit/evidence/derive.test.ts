@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_INPUT_PIXELS, SHARP_TOOL, hammingDistance, makeThumbnail, perceptualHash } from '../../../evidence/derive.js';
+
+const FIX = path.resolve('test/fixtures/images');
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-derive-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+/** A ~100-byte PNG that declares width×height pixels: a decompression bomb if anyone decodes it. */
+function bombPng(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1024))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function exiftoolJson(file: string): Record<string, unknown> {
+  return (JSON.parse(execFileSync('exiftool', ['-j', '-G', file], { encoding: 'utf8' })) as Array<Record<string, unknown>>)[0]!;
+}
+
+describe('makeThumbnail', () => {
+  it('turns the image upright per EXIF orientation, bounds the longest edge, strips all metadata', async () => {
+    const dest = path.join(dir, 'gps.thumb.webp');
+    const t = await makeThumbnail(path.join(FIX, 'exif-gps.jpg'), dest, 48);
+    // Stored 96x64 with Orientation 6 (rotate 90° CW): upright it is 64x96, scaled to 32x48.
+    expect(t).toMatchObject({ tool: SHARP_TOOL, method: 'thumbnail-48-webp', format: 'webp', width: 32, height: 48 });
+    const meta = await sharp(dest).metadata();
+    expect({ format: meta.format, width: meta.width, height: meta.height, orientation: meta.orientation, exif: meta.exif, icc: meta.icc, xmp: meta.xmp }).toEqual({
+      format: 'webp', width: 32, height: 48, orientation: undefined, exif: undefined, icc: undefined, xmp: undefined,
+    });
+    // A tool we did not write agrees: no camera, GPS or IPTC tags survive.
+    const tags = Object.keys(exiftoolJson(dest)).join(' ');
+    expect(tags).not.toMatch(/GPS|Make|Model|IPTC|XMP|ICC|Orientation/);
+    expect(tags).toMatch(/RIFF|File/);
+  });
+
+  it('never enlarges, and can write JPEG', async () => {
+    const dest = path.join(dir, 'sw.thumb.jpg');
+    const t = await makeThumbnail(path.join(FIX, 'exif-south-west.jpg'), dest, 512, { format: 'jpeg' });
+    expect(t).toMatchObject({ width: 80, height: 60, format: 'jpeg', method: 'thumbnail-512-jpeg' });
+    expect((await sharp(dest).metadata()).format).toBe('jpeg');
+  });
+
+  it('names the tool as sharp and libvips versions', () => {
+    expect(SHARP_TOOL).toBe(`sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`);
+    expect(SHARP_TOOL).toMatch(/^sharp \d+\.\d+\.\d+ \/ libvips \d+\.\d+\.\d+$/);
+  });
+
+  it('refuses a truncated JPEG with CORRUPT_MEDIA, and a non-image', async () => {
+    await expect(makeThumbnail(path.join(FIX, 'truncated.jpg'), path.join(dir, 'x.webp'), 64)).rejects.toMatchObject({ name: 'PermanentError', code: 'CORRUPT_MEDIA', message: expect.stringMatching(/premature end/i) });
+    const txt = path.join(dir, 'not-an-image.jpg');
+    writeFileSync(txt, 'hello, I am text');
+    await expect(makeThumbnail(txt, path.join(dir, 'y.webp'), 64)).rejects.toMatchObject({ code: 'CORRUPT_MEDIA' });
+  });
+
+  it('refuses a decompression bomb before decoding it, without naming host paths', async () => {
+    const bomb = path.join(dir, 'bomb.png');
+    writeFileSync(bomb, bombPng(50_000, 50_000));
+    expect(50_000 * 50_000).toBeGreaterThan(DEFAULT_MAX_INPUT_PIXELS);
+    const started = Date.now();
+    const err = await makeThumbnail(bomb, path.join(dir, 'bomb.webp'), 64).catch((e: unknown) => e as Error & { code?: string });
+    expect(err).toMatchObject({ name: 'PermanentError', code: 'TOO_LARGE' });
+    expect(err.message).toMatch(/pixel limit/);
+    expect(err.message).not.toContain(dir);
+    await expect(perceptualHash(bomb)).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The limit is configurable: a 96x64 image is refused under a 1000-pixel limit.
+    await expect(perceptualHash(path.join(FIX, 'exif-gps.jpg'), { maxInputPixels: 1000 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+});
+
+describe('perceptualHash', () => {
+  it('is a deterministic 64-bit dHash', async () => {
+    const a = await perceptualHash(path.join(FIX, 'exif-gps.jpg'));
+    expect(a).toMatch(/^dhash:[0-9a-f]{16}$/);
+    expect(await perceptualHash(path.join(FIX, 'exif-gps.jpg'))).toBe(a);
+    // A pure top-to-bottom gradient has no left/right differences: every bit is 0.
+    expect(await perceptualHash(path.join(FIX, 'plain.png'))).toBe('dhash:0000000000000000');
+  });
+
+  it('follows EXIF orientation: matches an upright re-encode, not the unrotated pixels', async () => {
+    const src = path.join(FIX, 'exif-gps.jpg');
+    const upright = path.join(dir, 'upright.jpg');
+    const raw = path.join(dir, 'raw-orientation.jpg');
+    await sharp(src).rotate().jpeg({ quality: 95 }).toFile(upright);
+    await sharp(src).jpeg({ quality: 95 }).toFile(raw); // pixels as stored, orientation tag dropped
+    const h = await perceptualHash(src);
+    expect(hammingDistance(h, await perceptualHash(upright))).toBeLessThanOrEqual(3);
+    expect(hammingDistance(h, await perceptualHash(raw))).toBeGreaterThan(8);
+    const thumb = path.join(dir, 'same-size-thumb.webp');
+    await makeThumbnail(src, thumb, 512);
+    expect(hammingDistance(h, await perceptualHash(thumb))).toBeLessThanOrEqual(4);
+  });
+
+  it('hammingDistance counts differing bits and refuses other formats', () => {
+    expect(hammingDistance('dhash:0000000000000000', 'dhash:ffffffffffffffff')).toBe(64);
+    expect(hammingDistance('dhash:0000000000000001', 'dhash:0000000000000003')).toBe(1);
+    expect(() => hammingDistance('sha256:00', 'dhash:0000000000000000')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+});

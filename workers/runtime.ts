@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BrowserPool } from '../collectors/browser/pool.js';
+import { newId, systemClock, type Clock, type IdGenerator } from '../lib/clock.js';
+import { ConfigError } from '../lib/errors.js';
+import { childLogger, type Logger } from '../lib/logger.js';
+import { software, type Software } from '../lib/software.js';
+import type { Config } from '../schemas/config.js';
+import { CustodyLog } from '../evidence/custody.js';
+import { KeyStore } from '../evidence/keys.js';
+import { openStore } from '../evidence/open-store.js';
+import type { EvidenceStore } from '../evidence/store.js';
+import { startCaptureWorker } from './capture.js';
+import { openQueues, type Queues } from './queues.js';
+import { connect, resolveRedis, type RedisTarget } from './redis.js';
+import { startSealWorker } from './seal.js';
+
+/** Everything the faces (CLI, API) and the workers share: opened once, passed down explicitly. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  newId: IdGenerator;
+  software: Software;
+  store: EvidenceStore;
+  redisTarget: RedisTarget;
+  redis: Redis;
+  queues: Queues;
+  custody: CustodyLog;
+  keys: KeyStore;
+  tsaTrustAnchors: string[];
+  close(): Promise<void>;
+}
+
+async function readTrustAnchors(files: string[]): Promise<string[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      try {
+        return await readFile(f, 'utf8');
+      } catch (cause) {
+        throw new ConfigError(`tsa.caFiles: cannot read ${f}: ${(cause as Error).message}`, { cause });
+      }
+    }),
+  );
+}
+
+export async function openServices(config: Config, logger: Logger, overrides: { clock?: Clock; newId?: IdGenerator } = {}): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.newId ?? newId;
+  const tsaTrustAnchors = await readTrustAnchors(config.tsa.caFiles);
+  const store = await openStore(config.store, { logger: childLogger(logger, 'store') });
+  const redisTarget = await resolveRedis(config);
+  const redis = connect(redisTarget);
+  redis.on('error', (err) => logger.warn({ context: 'redis', err: err.message }, 'redis connection error'));
+  const queues = openQueues(redisTarget, config);
+  const custody = new CustodyLog({ redis, store, clock, newId: ids, logger: childLogger(logger, 'custody'), prefix: config.redis.prefix });
+  const keys = new KeyStore(config.keys.dir);
+  return {
+    config,
+    logger,
+    clock,
+    newId: ids,
+    software: software(),
+    store,
+    redisTarget,
+    redis,
+    queues,
+    custody,
+    keys,
+    tsaTrustAnchors,
+    close: async () => {
+      await queues.close();
+      redis.disconnect();
+      await store.close?.();
+    },
+  };
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  browsers: BrowserPool | null;
+  /** Finish running jobs, then stop. */
+  close(): Promise<void>;
+}
+
+/** Start the capture and/or seal workers in this process. */
+export async function startWorkers(s: Services, which: { capture: boolean; seal: boolean } = { capture: true, seal: true }): Promise<RunningWorkers> {
+  const workers: Worker[] = [];
+  let browsers: BrowserPool | null = null;
+  if (which.capture) {
+    browsers = BrowserPool.fromConfig(s.config.capture, childLogger(s.logger, 'browser'));
+    workers.push(
+      startCaptureWorker(s.redisTarget, s.queues, {
+        config: s.config,
+        logger: childLogger(s.logger, 'worker'),
+        clock: s.clock,
+        browsers,
+        software: s.software,
+        custody: s.custody,
+      }),
+    );
+  }
+  if (which.seal) {
+    workers.push(
+      startSealWorker(s.redisTarget, {
+        config: s.config,
+        logger: childLogger(s.logger, 'seal'),
+        clock: s.clock,
+        store: s.store,
+        keys: s.keys,
+        custody: s.custody,
+        software: s.software,
+        tsaTrustAnchors: s.tsaTrustAnchors,
+      }),
+    );
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    workers,
+    browsers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await browsers?.close();
+    },
+  };
+}

@@ -133,6 +133,34 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('package')
+    .description('build a certified package (BagIt zip with signatures, timestamps, custody log and certificate) of a case')
+    .argument('<caseId>', 'case id')
+    .option('-o, --out <file>', 'zip to write (never overwritten)', undefined)
+    .option('--capture <captureId...>', 'only these captures (default: the whole case)')
+    .option('--operator <id>', 'who builds the package (recorded in the custody log; default: your user name)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (caseId: string, opts: { out?: string; capture?: string[]; operator?: string; json?: boolean }) => {
+        const { packageCommand } = await import('./commands/package.js');
+        return packageCommand(configFromOpts(globals()), caseId, { captureIds: opts.capture, out: opts.out, operator: opts.operator, json: Boolean(opts.json) });
+      }),
+    );
+
+  program
+    .command('verify')
+    .description('verify a package (zip or unzipped directory) offline: digests, signatures, timestamps, custody chain, bag completeness')
+    .argument('<package>', 'package zip or directory')
+    .option('--tsa-ca <pem...>', 'pin the TSA trust anchors instead of trusting the ones inside the package')
+    .option('--json', 'print the full report as JSON')
+    .action(
+      action(async (source: string, opts: { tsaCa?: string[]; json?: boolean }) => {
+        const { verifyAndReport } = await import('./commands/verify.js');
+        return verifyAndReport(null, source, { json: Boolean(opts.json), trustAnchorFiles: opts.tsaCa });
+      }),
+    );
+
+  program
     .command('worker')
     .description('run capture and seal workers until interrupted (SIGINT/SIGTERM finish running jobs first)')
     .option('--capture-concurrency <n>', 'captures at once', (v) => Number.parseInt(v, 10))

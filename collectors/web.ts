@@ -50,7 +50,7 @@ function codeForNetError(message: string): ErrorCode {
   if (err === 'ERR_NAME_NOT_RESOLVED' || err === 'ERR_NAME_RESOLUTION_FAILED') return 'DNS_FAILURE';
   if (err === 'ERR_CONNECTION_TIMED_OUT' || err === 'ERR_TIMED_OUT') return 'TIMEOUT';
   if (/^ERR_(CERT|SSL)_/.test(err) || err === 'ERR_BAD_SSL_CLIENT_AUTH_CERT') return 'TLS_ERROR';
-  if (/^ERR_(CONNECTION|ADDRESS|TUNNEL|PROXY|EMPTY_RESPONSE|NETWORK|INTERNET|SOCKET)/.test(err)) return 'CONNECTION_FAILED';
+  if (/^ERR_(CONNECTION|ADDRESS|TUNNEL|PROXY|EMPTY_RESPONSE|NETWORK|INTERNET|SOCKET|UNSAFE_PORT)/.test(err)) return 'CONNECTION_FAILED';
   return 'BROWSER_ERROR';
 }
 
@@ -88,7 +88,9 @@ export function classifyNavigation(o: NavigationOutcome): Failure | null {
   if (o.navError) {
     const code = codeForNetError(o.navError.message);
     const first = o.navError.message.split('\n')[0] ?? o.navError.message;
-    return { code, kind: failureKind(code, first), message: `capture of ${url} failed: ${first}` };
+    // Chromium refuses some ports (e.g. 25, 9) outright: retrying cannot help.
+    const kind = /net::ERR_UNSAFE_PORT/.test(first) ? 'permanent' : failureKind(code, first);
+    return { code, kind, message: `capture of ${url} failed: ${first}` };
   }
   return null;
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import exifr from 'exifr';
@@ -11,6 +12,9 @@ export type MetadataResult<T = Record<string, unknown>> =
 const require = createRequire(import.meta.url);
 /** `exifr <version>`, read from the installed package. */
 export const EXIFR_TOOL = `exifr ${(require('exifr/package.json') as { version: string }).version}`;
+
+/** Images up to this size are read into memory for exifr. @defaultValue 64 MiB */
+const MAX_BUFFERED_IMAGE_BYTES = 64 * 1024 * 1024;
 
 /** Byte arrays larger than this are summarised, not hex-dumped (maker notes, embedded previews). */
 const MAX_HEX_BYTES = 4096;
@@ -53,14 +57,17 @@ function naiveIso(d: Date): string | null {
   return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** Make a tool's output JSON-safe and deterministic: no Dates, byte arrays, Maps, NaN or undefined. */
-export function toJsonSafe(value: unknown, depth = 0): unknown {
+/**
+ * Make a tool's output JSON-safe and deterministic: no Dates, byte arrays, Maps, NaN or undefined.
+ * `dates: 'local'` writes Dates as zone-less local date-times (EXIF), `'utc'` as ISO UTC with `Z` (ICC).
+ */
+export function toJsonSafe(value: unknown, opts: { dates?: 'local' | 'utc' } = {}, depth = 0): unknown {
   if (depth > 32) return '[nested too deep]';
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'bigint') return value.toString();
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
-  if (value instanceof Date) return naiveIso(value);
+  if (value instanceof Date) return opts.dates === 'utc' ? (Number.isNaN(value.getTime()) ? null : value.toISOString()) : naiveIso(value);
   if (value instanceof ArrayBuffer) value = new Uint8Array(value);
   if (ArrayBuffer.isView(value)) {
     const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -68,11 +75,11 @@ export function toJsonSafe(value: unknown, depth = 0): unknown {
     return Buffer.from(bytes).toString('hex');
   }
   if (value instanceof Map) value = Object.fromEntries(value);
-  if (Array.isArray(value)) return value.map((v) => toJsonSafe(v, depth + 1) ?? null);
+  if (Array.isArray(value)) return value.map((v) => toJsonSafe(v, opts, depth + 1) ?? null);
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const safe = toJsonSafe(v, depth + 1);
+      const safe = toJsonSafe(v, opts, depth + 1);
       if (safe !== undefined) out[k] = safe;
     }
     return out;
@@ -91,8 +98,17 @@ function message(err: unknown): string {
  */
 export async function extractImageMetadata(filePath: string): Promise<MetadataResult> {
   try {
-    const out: unknown = await exifr.parse(filePath, EXIFR_OPTIONS);
-    const data = (toJsonSafe(out ?? {}) ?? {}) as Record<string, unknown>;
+    // exifr leaves its file handle open when a parse fails; reading the bytes ourselves avoids
+    // that leak. Only very large files are handed over by path (exifr then reads chunks).
+    const { size } = await stat(filePath);
+    const input = size <= MAX_BUFFERED_IMAGE_BYTES ? await readFile(filePath) : filePath;
+    const out = ((await exifr.parse(input, EXIFR_OPTIONS)) ?? {}) as Record<string, unknown>;
+    const data: Record<string, unknown> = {};
+    // ICC dates are UTC by the ICC spec (exifr builds them with Date.UTC); EXIF ones are zone-less.
+    for (const [segment, value] of Object.entries(out)) {
+      const safe = toJsonSafe(value, { dates: segment === 'icc' ? 'utc' : 'local' });
+      if (safe !== undefined) data[segment] = safe;
+    }
     return { ok: true, tool: EXIFR_TOOL, data };
   } catch (err) {
     return { ok: false, tool: EXIFR_TOOL, error: message(err).split(filePath).join(path.basename(filePath)) };

@@ -118,7 +118,11 @@ async function resolveSpoolFiles(spoolDir: string, files: readonly SpoolFile[]):
  * and returned; any other difference is an IntegrityError STORE_CONFLICT.
  */
 export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promise<SealOutcome> {
-  const payload = SealPayload.parse(payloadIn);
+  const input = SealPayload.safeParse(payloadIn);
+  if (!input.success) {
+    throw new PermanentError('INVALID_INPUT', `seal payload is invalid: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const payload = input.data;
   const { store, config } = deps;
   const caseId = payload.request.caseId;
   const log = deps.logger.child({ context: 'seal', captureId: payload.captureId, stage: 'seal' });

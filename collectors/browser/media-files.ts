@@ -213,14 +213,16 @@ export function planMedia(domRefs: readonly DomMediaRef[], exchanges: readonly R
     const flags = [...pick.flags];
     if (mediaKindOf(declared) === null) {
       const guessed = TYPE_BY_EXTENSION[urlExtension(url) ?? ''] ?? null;
-      if (declared && !['application/octet-stream', 'binary/octet-stream'].includes(declared) && !guessed) {
+      // A named type that is not media (an HTML error page behind an image URL) is not media, whatever the URL says.
+      if ((declared && !['application/octet-stream', 'binary/octet-stream'].includes(declared)) || !guessed) {
         skipped.push({ code: 'not-media', message: `${url}: referenced as ${kind ?? 'media'} but served as ${declared}; kept in the WARC only` });
         return;
       }
-      mediaType = guessed ?? 'application/octet-stream';
+      mediaType = guessed;
       flags.push({ code: 'media-type-guessed', message: `served as ${declared ?? 'no Content-Type'}; media type ${mediaType} taken from the URL` });
     }
-    items.push({ url, kind: mediaKindOf(mediaType) ?? kind ?? 'image', via, exchange: pick.exchange, mediaType: mediaType!, flags });
+    if (!mediaType) return;
+    items.push({ url, kind: mediaKindOf(mediaType) ?? kind ?? 'image', via, exchange: pick.exchange, mediaType, flags });
   };
   for (const ref of domRefs) consider(ref.url, ref.kind, ref.via);
   for (const ex of exchanges) {

@@ -1,4 +1,4 @@
-import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import * as asn1js from 'asn1js';
@@ -127,6 +127,7 @@ export class MitmCa {
   private constructor(
     /** The CA certificate (PEM). */
     readonly certPem: string,
+    private readonly caName: string,
     private readonly caKey: CryptoKey,
     private readonly leafKeys: CryptoKeyPair,
     private readonly leafKeyPem: string,
@@ -148,11 +149,7 @@ export class MitmCa {
       notAfter: new Date(now + 30 * 86_400_000),
     });
     const leafKeyPem = toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
-    return new MitmCa(certPem, caKeys.privateKey, leafKeys, leafKeyPem);
-  }
-
-  private get caName(): string {
-    return new X509Certificate(this.certPem).subject.replace(/^.*CN=/s, '').split('\n')[0] ?? '';
+    return new MitmCa(certPem, caName, caKeys.privateKey, leafKeys, leafKeyPem);
   }
 
   /** PEM leaf certificate for `host` (DNS name or IP literal), signed by this CA. */

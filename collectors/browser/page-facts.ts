@@ -224,7 +224,8 @@ export function buildPageFacts(input: BuildPageFactsInput): PageFacts {
   }
   return {
     requestedUrl: input.requestedUrl,
-    finalUrl: browserUrl ?? (final && final.status !== null ? final.url : null),
+    // A target that never answered has no final URL, whatever error page the browser shows.
+    finalUrl: final && final.status === null ? null : (browserUrl ?? final?.url ?? null),
     redirects: trace.redirects,
     status: final?.status ?? null,
     headers: final ? final.responseHeaders.map(([k, v]) => [k, v] as [string, string]) : [],

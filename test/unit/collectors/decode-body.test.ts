@@ -21,11 +21,29 @@ async function exchangeWith(body: Buffer, encoding: string | null): Promise<Reco
   const bodyPath = path.join(dir, `body-${++n}`);
   await writeFile(bodyPath, body);
   return {
-    id: `ex-${n}`, startedAt: '2026-01-01T00:00:00Z', completedAt: '2026-01-01T00:00:01Z', method: 'GET', url: 'https://u:secret@example.org/x',
-    requestHeaders: [], rawRequestPath: null, requestBodyPath: null, status: 200, statusText: 'OK', httpVersion: '1.1',
+    id: `ex-${n}`,
+    startedAt: '2026-01-01T00:00:00Z',
+    completedAt: '2026-01-01T00:00:01Z',
+    method: 'GET',
+    url: 'https://u:secret@example.org/x',
+    requestHeaders: [],
+    rawRequestPath: null,
+    requestBodyPath: null,
+    status: 200,
+    statusText: 'OK',
+    httpVersion: '1.1',
     responseHeaders: encoding === null ? [['Content-Type', 'text/plain']] : [['content-ENCODING', encoding]],
-    rawResponsePath: null, rawResponseSize: 0, bodyPath, bodySize: body.length, truncated: false, remoteIp: null, remotePort: null,
-    tls: null, dns: null, upstreamProxy: null, error: null,
+    rawResponsePath: null,
+    rawResponseSize: 0,
+    bodyPath,
+    bodySize: body.length,
+    truncated: false,
+    remoteIp: null,
+    remotePort: null,
+    tls: null,
+    dns: null,
+    upstreamProxy: null,
+    error: null,
   };
 }
 

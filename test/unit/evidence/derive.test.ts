@@ -86,7 +86,10 @@ describe('makeThumbnail', () => {
     writeFileSync(bomb, bombPng(50_000, 50_000));
     expect(50_000 * 50_000).toBeGreaterThan(DEFAULT_MAX_INPUT_PIXELS);
     const started = Date.now();
-    const err = await makeThumbnail(bomb, path.join(dir, 'bomb.webp'), 64).catch((e: unknown) => e as Error & { code?: string });
+    const err = (await makeThumbnail(bomb, path.join(dir, 'bomb.webp'), 64).then(
+      () => new Error('resolved'),
+      (e: unknown) => e,
+    )) as Error & { code?: string };
     expect(err).toMatchObject({ name: 'PermanentError', code: 'TOO_LARGE' });
     expect(err.message).toMatch(/pixel limit/);
     expect(err.message).not.toContain(dir);

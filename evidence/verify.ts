@@ -1,0 +1,468 @@
+/**
+ * Offline verification of a certified package (zip or unzipped directory). Needs no store, no
+ * Redis, no network: only the package, and optionally pinned TSA trust anchors.
+ *
+ * Checks, each reported by the bag-relative path of the item it is about:
+ * - the zip: no absolute / `..` / backslash paths, no symlinks, bounded entry count and size;
+ * - BagIt: bagit.txt, Payload-Oxum, every payload file against manifest-sha256 and -sha512, no
+ *   missing and no extra files, tag manifests;
+ * - each capture: manifest parses (CaptureManifest), every artifact present with matching digests
+ *   and nothing else in the capture directory, Ed25519 signature (.sig and .signature.json) with the
+ *   included key whose fingerprint matches, each `.tsr` (imprint = SHA-256 of manifest.json, CMS
+ *   signature, chain to the TSA CA);
+ * - custody: seq 1..n contiguous, prevHash links, hashes recompute, canonical bytes; each signed
+ *   head matches the event at its seq, is signed and timestamped; the log does not end before the
+ *   last signed head (truncation); every packaged capture appears in the log.
+ *
+ * Trust: by default TSA chains are checked against data/tsa/ca.pem from the package, which shows
+ * the package is self-consistent; pass `trustAnchors` (PEM text) to pin the CAs you trust.
+ */
+import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
+import { ExhibitError } from '../lib/errors.js';
+import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord, type VerifyCheck } from '../schemas/custody.js';
+import { CaptureManifest } from '../schemas/manifest.js';
+import { sha256Digest } from './canonical.js';
+import { verifyChain } from './custody.js';
+import { hashFile, type Digests } from './hash.js';
+import { keyFingerprint } from './keys.js';
+import { bagPaths, isSafeRelativeName } from './package-layout.js';
+import { digestBytes } from './signing.js';
+import { verifyTimestampToken } from './timestamp.js';
+
+export interface VerifyOptions {
+  /** Pinned TSA trust anchors (PEM text); default: data/tsa/ca.pem from the package. */
+  trustAnchors?: string[];
+  /** Pinned signing key fingerprints (`sha256:<hex>`); when given, signatures by any other key fail. */
+  signingKeys?: string[];
+  /** Refuse zips whose entries add up to more than this. @defaultValue 256 GiB */
+  maxTotalBytes?: number;
+  /** Refuse zips with more entries than this. @defaultValue 200000 */
+  maxEntries?: number;
+  clock?: Clock;
+}
+
+class Report {
+  readonly checks: VerifyCheck[] = [];
+  add(item: string, check: string, ok: boolean, message: string): boolean {
+    this.checks.push({ item, check, ok, message });
+    return ok;
+  }
+  pass(item: string, check: string, message = 'ok') {
+    return this.add(item, check, true, message);
+  }
+  fail(item: string, check: string, message: string) {
+    return this.add(item, check, false, message);
+  }
+}
+
+const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Extract a zip safely into `dest`. Throws with a precise message on any unsafe entry. */
+async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: number; maxEntries: number }): Promise<void> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(zipPath, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true, autoClose: true }, (err, z) => (err || !z ? reject(err ?? new Error('cannot open zip')) : resolve(z))),
+  );
+  if (zip.entryCount > opts.maxEntries) {
+    zip.close();
+    throw new Error(`zip has ${zip.entryCount} entries (limit ${opts.maxEntries})`);
+  }
+  let total = 0;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (e: unknown) => {
+      zip.close();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    zip.on('error', fail);
+    zip.on('end', () => resolve());
+    zip.on('entry', (entry: yauzl.Entry) => {
+      const name = entry.fileName;
+      const isDir = name.endsWith('/');
+      const rel = isDir ? name.slice(0, -1) : name;
+      if (!isSafeRelativeName(rel)) return fail(new Error(`unsafe path in zip: ${JSON.stringify(name)}`));
+      const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+      if (mode === 0o120000) return fail(new Error(`symlink in zip: ${name}`));
+      total += entry.uncompressedSize;
+      if (total > opts.maxTotalBytes) return fail(new Error(`zip expands to more than ${opts.maxTotalBytes} bytes`));
+      const target = path.join(dest, ...rel.split('/'));
+      if (!target.startsWith(dest + path.sep)) return fail(new Error(`path escapes the extraction directory: ${name}`));
+      if (isDir) {
+        mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
+        return;
+      }
+      zip.openReadStream(entry, (err, stream) => {
+        if (err || !stream) return fail(err ?? new Error(`cannot read ${name}`));
+        mkdir(path.dirname(target), { recursive: true })
+          .then(() => pipeline(stream, createWriteStream(target, { flags: 'wx' })))
+          .then(() => zip.readEntry(), fail);
+      });
+    });
+    zip.readEntry();
+  });
+}
+
+/** Every file under `root` (POSIX relative paths), refusing symlinks and specials. */
+async function walk(root: string, rel = ''): Promise<{ files: string[]; unsafe: string[] }> {
+  const out = { files: [] as string[], unsafe: [] as string[] };
+  for (const d of await readdir(path.join(root, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${d.name}` : d.name;
+    if (d.isDirectory()) {
+      const sub = await walk(root, p);
+      out.files.push(...sub.files);
+      out.unsafe.push(...sub.unsafe);
+    } else if (d.isFile()) out.files.push(p);
+    else out.unsafe.push(p);
+  }
+  return out;
+}
+
+async function findBagRoot(dir: string): Promise<string | null> {
+  if (await lstat(path.join(dir, 'bagit.txt')).catch(() => null)) return dir;
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((d) => !d.name.startsWith('.'));
+  if (entries.length === 1 && entries[0]!.isDirectory()) {
+    const sub = path.join(dir, entries[0]!.name);
+    if (await lstat(path.join(sub, 'bagit.txt')).catch(() => null)) return sub;
+  }
+  return null;
+}
+
+function parseManifest(text: string): { entries: Map<string, string>; bad: string[] } {
+  const entries = new Map<string, string>();
+  const bad: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-fA-F]+)[ \t]+\*?(.+)$/.exec(line);
+    if (!m) {
+      bad.push(line);
+      continue;
+    }
+    const p = m[2]!.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
+    entries.set(p, m[1]!.toLowerCase());
+  }
+  return { entries, bad };
+}
+
+function parseBagInfo(text: string): Map<string, string[]> {
+  const info = new Map<string, string[]>();
+  let last: string | null = null;
+  for (const line of text.split('\n')) {
+    if (/^[ \t]/.test(line) && last) {
+      const vals = info.get(last)!;
+      vals[vals.length - 1] += ` ${line.trim()}`;
+      continue;
+    }
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    last = line.slice(0, i).trim();
+    info.set(last, [...(info.get(last) ?? []), line.slice(i + 1).trim()]);
+  }
+  return info;
+}
+
+/** Verify a package; never throws for problems in the package (they are failing checks). */
+export async function verifyPackage(source: string, opts: VerifyOptions = {}): Promise<PackageReport> {
+  const report = new Report();
+  const clock = opts.clock ?? systemClock;
+  const abs = path.resolve(source);
+  let tmp: string | null = null;
+  const result = { caseId: null as string | null, captureIds: [] as string[], events: 0 };
+  try {
+    const st = await lstat(abs).catch(() => null);
+    let dir = abs;
+    if (!st) {
+      report.fail(source, 'exists', 'no such file or directory');
+    } else {
+      if (st.isFile()) {
+        tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
+        try {
+          await extractZip(abs, tmp, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: opts.maxEntries ?? 200_000 });
+          dir = tmp;
+          report.pass(source, 'zip', 'zip extracted safely');
+        } catch (err) {
+          report.fail(source, 'zip', `refusing the zip: ${errMsg(err)}`);
+          dir = '';
+        }
+      }
+      if (dir) await verifyBag(dir, report, opts, result);
+    }
+  } catch (err) {
+    report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+  const failures = report.checks.filter((c) => !c.ok);
+  return PackageReport.parse({
+    schemaVersion: 'exhibit.verify-report/1',
+    ok: failures.length === 0 && report.checks.length > 0,
+    source,
+    caseId: result.caseId,
+    captureIds: result.captureIds,
+    custodyEvents: result.events,
+    trustAnchors: opts.trustAnchors ? 'pinned' : 'package',
+    verifiedAt: isoUtc(clock.now()),
+    checks: report.checks,
+    failures,
+  });
+}
+
+async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }): Promise<void> {
+  const root = await findBagRoot(dir);
+  if (!root) {
+    r.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
+    return;
+  }
+  const read = (p: string) => readFile(path.join(root, ...p.split('/')));
+  const { files, unsafe } = await walk(root);
+  for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
+  const fileSet = new Set(files);
+
+  // bagit.txt
+  const bagit = fileSet.has('bagit.txt') ? (await read('bagit.txt')).toString('utf8') : '';
+  if (/^BagIt-Version: 1\.0\r?\n/.test(bagit) && /Tag-File-Character-Encoding: UTF-8/.test(bagit)) r.pass('bagit.txt', 'bagit', 'BagIt 1.0, UTF-8');
+  else r.fail('bagit.txt', 'bagit', 'missing or not "BagIt-Version: 1.0" / "Tag-File-Character-Encoding: UTF-8"');
+
+  // Payload manifests.
+  const payloadFiles = files.filter((f) => f.startsWith('data/'));
+  const digests = new Map<string, Digests>();
+  for (const f of payloadFiles) digests.set(f, await hashFile(path.join(root, ...f.split('/'))));
+  for (const alg of ['sha256', 'sha512'] as const) {
+    const mp = bagPaths.manifest(alg);
+    if (!fileSet.has(mp)) {
+      r.fail(mp, 'manifest', 'missing');
+      continue;
+    }
+    const { entries, bad } = parseManifest((await read(mp)).toString('utf8'));
+    for (const b of bad) r.fail(mp, 'manifest', `malformed line ${JSON.stringify(b.slice(0, 200))}`);
+    for (const [p, want] of entries) {
+      if (!p.startsWith('data/') || !isSafeRelativeName(p)) {
+        r.fail(mp, 'manifest', `unsafe or non-payload path ${JSON.stringify(p)}`);
+        continue;
+      }
+      const d = digests.get(p);
+      if (!d) r.fail(p, `payload-${alg}`, `listed in ${mp} but missing from the bag`);
+      else if (d[alg].slice(alg.length + 1) !== want) r.fail(p, `payload-${alg}`, `${alg} mismatch: file is ${d[alg]}, ${mp} says ${alg}:${want}`);
+      else r.pass(p, `payload-${alg}`);
+    }
+    for (const p of payloadFiles) if (!entries.has(p)) r.fail(p, `payload-${alg}`, `file is not listed in ${mp} (added after bagging?)`);
+  }
+
+  // bag-info.txt and Payload-Oxum.
+  const info = fileSet.has(bagPaths.bagInfo) ? parseBagInfo((await read(bagPaths.bagInfo)).toString('utf8')) : new Map<string, string[]>();
+  if (!fileSet.has(bagPaths.bagInfo)) r.fail(bagPaths.bagInfo, 'bag-info', 'missing');
+  const oxum = info.get('Payload-Oxum')?.[0];
+  const actualOxum = `${[...digests.values()].reduce((s, d) => s + d.size, 0)}.${digests.size}`;
+  if (oxum === actualOxum) r.pass(bagPaths.bagInfo, 'payload-oxum', actualOxum);
+  else r.fail(bagPaths.bagInfo, 'payload-oxum', `Payload-Oxum is ${oxum ?? 'missing'}, payload is ${actualOxum}`);
+  const caseId = info.get('Exhibit-Case-Id')?.[0] ?? info.get('External-Identifier')?.[0] ?? null;
+  result.caseId = caseId;
+  if (!caseId) r.fail(bagPaths.bagInfo, 'case-id', 'no Exhibit-Case-Id');
+
+  // Tag manifests and stray top-level files.
+  const tagFiles = files.filter((f) => !f.startsWith('data/'));
+  for (const alg of ['sha256', 'sha512'] as const) {
+    const tp = bagPaths.tagmanifest(alg);
+    if (!fileSet.has(tp)) {
+      r.fail(tp, 'tagmanifest', 'missing');
+      continue;
+    }
+    const { entries, bad } = parseManifest((await read(tp)).toString('utf8'));
+    for (const b of bad) r.fail(tp, 'tagmanifest', `malformed line ${JSON.stringify(b.slice(0, 200))}`);
+    for (const req of [bagPaths.bagit, bagPaths.bagInfo, bagPaths.manifest('sha256'), bagPaths.manifest('sha512')]) {
+      if (!entries.has(req)) r.fail(req, `tag-${alg}`, `not listed in ${tp}`);
+    }
+    for (const [p, want] of entries) {
+      if (!fileSet.has(p) || p.startsWith('data/')) {
+        r.fail(p, `tag-${alg}`, `listed in ${tp} but missing`);
+        continue;
+      }
+      const got = createHash(alg).update(await read(p)).digest('hex');
+      if (got === want) r.pass(p, `tag-${alg}`);
+      else r.fail(p, `tag-${alg}`, `${alg} mismatch: file is ${alg}:${got}, ${tp} says ${alg}:${want}`);
+    }
+  }
+  const knownTags = new Set([bagPaths.bagit, bagPaths.bagInfo, bagPaths.manifest('sha256'), bagPaths.manifest('sha512'), bagPaths.tagmanifest('sha256'), bagPaths.tagmanifest('sha512')]);
+  for (const f of tagFiles) if (!knownTags.has(f)) r.fail(f, 'tag-file', 'unexpected file outside data/ (added after bagging?)');
+
+  // Keys and TSA certificates.
+  const keyPem = async (fp: string): Promise<string | null> => (fileSet.has(bagPaths.key(fp)) ? (await read(bagPaths.key(fp))).toString('utf8') : null);
+  const caPem = fileSet.has(bagPaths.tsaCa) ? (await read(bagPaths.tsaCa)).toString('utf8') : '';
+  const tsaPem = fileSet.has(bagPaths.tsaCerts) ? (await read(bagPaths.tsaCerts)).toString('utf8') : '';
+  const anchors = opts.trustAnchors ?? (caPem ? [caPem] : []);
+  if (!opts.trustAnchors && !caPem) r.fail(bagPaths.tsaCa, 'tsa-ca', 'no TSA trust anchor in the package');
+
+  /** Signature by .sig + .signature.json over `digest`. */
+  const checkSignature = async (subject: string, sigPath: string, recordPath: string, digest: string): Promise<void> => {
+    if (!fileSet.has(sigPath)) {
+      r.fail(sigPath, 'signature', `${subject} is not signed: ${sigPath} missing`);
+      return;
+    }
+    if (!fileSet.has(recordPath)) {
+      r.fail(recordPath, 'signature', 'signature record missing');
+      return;
+    }
+    let record: SignatureRecord;
+    try {
+      record = SignatureRecord.parse(JSON.parse((await read(recordPath)).toString('utf8')));
+    } catch (err) {
+      r.fail(recordPath, 'signature', `not a signature record: ${errMsg(err)}`);
+      return;
+    }
+    const raw = await read(sigPath);
+    if (!raw.equals(Buffer.from(record.signature, 'base64'))) r.fail(sigPath, 'signature', `${sigPath} and ${recordPath} hold different signatures`);
+    if (record.signedDigest !== digest) r.fail(recordPath, 'signature', `signature covers ${record.signedDigest}, but ${subject} hashes to ${digest}`);
+    const pem = await keyPem(record.keyFingerprint);
+    if (!pem) {
+      r.fail(bagPaths.key(record.keyFingerprint), 'signature', `public key ${record.keyFingerprint} is not in the package`);
+      return;
+    }
+    try {
+      const key = createPublicKey(pem);
+      const fp = keyFingerprint(key);
+      if (fp !== record.keyFingerprint) {
+        r.fail(bagPaths.key(record.keyFingerprint), 'signature', `key file holds ${fp}, not ${record.keyFingerprint}`);
+        return;
+      }
+      if (opts.signingKeys && !opts.signingKeys.includes(fp)) {
+        r.fail(sigPath, 'signature', `signed by key ${fp}, which is not one of the pinned signing keys`);
+        return;
+      }
+      if (edVerify(null, digestBytes(digest), key, raw)) r.pass(sigPath, 'signature', `Ed25519 signature by ${fp} verifies over ${digest}`);
+      else r.fail(sigPath, 'signature', `Ed25519 signature over ${digest} does not verify with key ${fp}`);
+    } catch (err) {
+      r.fail(sigPath, 'signature', `cannot check signature: ${errMsg(err)}`);
+    }
+  };
+
+  const checkTokens = async (tokenPaths: string[], digest: string, subject: string, recordPathOf: (p: string) => string): Promise<void> => {
+    if (tokenPaths.length === 0) r.fail(subject, 'timestamp', `${subject} has no RFC 3161 timestamp token (unsealed)`);
+    for (const tp of tokenPaths) {
+      try {
+        const facts = await verifyTimestampToken(await read(tp), { digest, trustAnchors: anchors, untrusted: tsaPem ? [tsaPem] : [] });
+        const rp = recordPathOf(tp);
+        if (fileSet.has(rp)) {
+          try {
+            const rec = TimestampRecord.parse(JSON.parse((await read(rp)).toString('utf8')));
+            if (rec.genTime !== facts.genTime || rec.digest !== digest || rec.serialNumber !== facts.serialNumber) {
+              r.fail(rp, 'timestamp-record', `record (${rec.genTime}, ${rec.digest}) disagrees with the token (${facts.genTime}, ${digest})`);
+            }
+          } catch (err) {
+            r.fail(rp, 'timestamp-record', `not a timestamp record: ${errMsg(err)}`);
+          }
+        }
+        r.pass(tp, 'timestamp', `token over ${digest} by ${facts.tsaName ?? facts.signerSubject} at ${facts.genTime}`);
+      } catch (err) {
+        r.fail(tp, 'timestamp', err instanceof ExhibitError ? `${err.code}: ${err.message}` : errMsg(err));
+      }
+    }
+  };
+
+  // Captures.
+  const captureDirs = [...new Set(payloadFiles.map((f) => /^data\/captures\/([^/]+)\//.exec(f)?.[1]).filter((x): x is string => !!x))].sort();
+  result.captureIds = captureDirs;
+  if (captureDirs.length === 0) r.fail('data/captures/', 'captures', 'the package holds no capture');
+  for (const id of captureDirs) {
+    const mp = bagPaths.captureManifest(id);
+    const accounted = new Set<string>([mp, bagPaths.captureSig(id), bagPaths.captureSignature(id)]);
+    if (!fileSet.has(mp)) {
+      r.fail(mp, 'capture-manifest', 'missing');
+      continue;
+    }
+    const bytes = await read(mp);
+    const digest = sha256Digest(bytes);
+    let manifest: CaptureManifest | null = null;
+    try {
+      manifest = CaptureManifest.parse(JSON.parse(bytes.toString('utf8')));
+      if (manifest.captureId !== id) r.fail(mp, 'capture-manifest', `manifest is for capture ${manifest.captureId}, found in directory ${id}`);
+      else if (caseId && manifest.caseId !== caseId) r.fail(mp, 'capture-manifest', `manifest is for case ${manifest.caseId}, package is case ${caseId}`);
+      else r.pass(mp, 'capture-manifest', `capture of ${manifest.request.url}`);
+    } catch (err) {
+      r.fail(mp, 'capture-manifest', `does not parse as a capture manifest: ${errMsg(err).slice(0, 500)}`);
+    }
+    await checkSignature(`capture ${id} manifest`, bagPaths.captureSig(id), bagPaths.captureSignature(id), digest);
+    const tokens = payloadFiles.filter((f) => f.startsWith(`data/captures/${id}/timestamps/`) && f.endsWith('.tsr')).sort();
+    for (const t of tokens) {
+      accounted.add(t);
+      accounted.add(t.replace(/\.tsr$/, '.json'));
+    }
+    await checkTokens(tokens, digest, mp, (t) => t.replace(/\.tsr$/, '.json'));
+    if (manifest) {
+      for (const a of manifest.artifacts) {
+        if (!isSafeRelativeName(a.name)) {
+          r.fail(mp, 'artifact', `unsafe artifact name ${JSON.stringify(a.name)}`);
+          continue;
+        }
+        const ap = bagPaths.artifact(id, a);
+        accounted.add(ap);
+        const d = digests.get(ap);
+        if (!d) r.fail(ap, 'artifact', `artifact ${a.name} listed in the manifest is missing`);
+        else if (d.sha256 !== a.sha256 || d.sha512 !== a.sha512 || d.size !== a.size) r.fail(ap, 'artifact', `artifact ${a.name} does not match its manifest entry (${d.sha256}, manifest says ${a.sha256})`);
+        else r.pass(ap, 'artifact', `matches manifest (${a.role})`);
+      }
+    }
+    for (const f of payloadFiles.filter((p) => p.startsWith(bagPaths.captureDir(id)))) {
+      if (!accounted.has(f)) r.fail(f, 'capture-file', 'file is not part of the capture manifest, its signature or its timestamps');
+    }
+  }
+
+  // Custody.
+  if (!fileSet.has(bagPaths.events)) {
+    r.fail(bagPaths.events, 'custody', 'custody log missing');
+    return;
+  }
+  const text = await read(bagPaths.events);
+  const lines = text.toString('utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  else r.fail(bagPaths.events, 'custody', 'custody log does not end with a newline');
+  result.events = lines.length;
+  const chainProblems = caseId ? verifyChain(caseId, lines.map((l) => Buffer.from(l, 'utf8'))) : [];
+  for (const p of chainProblems) r.fail(`${bagPaths.events}#line${p.index + 1}`, 'custody-chain', `${p.seq !== null ? `event seq ${p.seq}: ` : ''}${p.message}`);
+  if (caseId && chainProblems.length === 0) r.pass(bagPaths.events, 'custody-chain', `${lines.length} events, contiguous and hash-linked`);
+  const events: Array<CustodyEvent | null> = lines.map((l) => {
+    try {
+      return CustodyEvent.parse(JSON.parse(l));
+    } catch {
+      return null;
+    }
+  });
+  const lastSeq = events.length ? (events[events.length - 1]?.seq ?? events.length) : 0;
+
+  const headFiles = payloadFiles.filter((f) => /^data\/custody\/heads\/\d{12}\.json$/.test(f)).sort();
+  if (headFiles.length === 0) r.fail('data/custody/heads/', 'custody-head', 'no signed custody head');
+  let lastHeadSeq = 0;
+  for (const hp of headFiles) {
+    const bytes = await read(hp);
+    let head: CustodyHead;
+    try {
+      head = CustodyHead.parse(JSON.parse(bytes.toString('utf8')));
+    } catch (err) {
+      r.fail(hp, 'custody-head', `not a custody head: ${errMsg(err)}`);
+      continue;
+    }
+    const seq12 = hp.slice(-17, -5);
+    if (Number(seq12) !== head.seq) r.fail(hp, 'custody-head', `file name says seq ${Number(seq12)}, head says ${head.seq}`);
+    if (caseId && head.caseId !== caseId) r.fail(hp, 'custody-head', `head is for case ${head.caseId}`);
+    lastHeadSeq = Math.max(lastHeadSeq, head.seq);
+    const digest = sha256Digest(bytes);
+    await checkSignature(`custody head ${head.seq}`, bagPaths.headSig(head.seq), bagPaths.headSignature(head.seq), digest);
+    const tokens = payloadFiles.filter((f) => f.startsWith(`data/custody/heads/${seq12}.timestamp-`) && f.endsWith('.tsr')).sort();
+    await checkTokens(tokens, digest, hp, (t) => t.replace(/\.tsr$/, '.json'));
+    if (head.seq === 0) continue;
+    const ev = events[head.seq - 1];
+    if (!ev || ev.seq !== head.seq) r.fail(hp, 'custody-head', `signed head names event ${head.seq}, which is not in the log (log ends at ${lastSeq}): truncated or reordered`);
+    else if (ev.hash !== head.hash) r.fail(hp, 'custody-head', `signed head says event ${head.seq} has hash ${head.hash}, the log has ${ev.hash}: the log was rewritten`);
+    else r.pass(hp, 'custody-head', `signed head matches event ${head.seq}`);
+  }
+  if (lastSeq < lastHeadSeq) r.fail(bagPaths.events, 'custody-truncation', `log ends at event ${lastSeq}, before the last signed head ${lastHeadSeq}: events were removed`);
+  else if (headFiles.length) r.pass(bagPaths.events, 'custody-truncation', `log reaches the last signed head (${lastHeadSeq})`);
+  const inLog = new Set(events.flatMap((e) => (e?.subject.captureId ? [e.subject.captureId] : [])));
+  for (const id of captureDirs) {
+    if (inLog.has(id)) r.pass(bagPaths.captureDir(id), 'custody-capture', 'capture appears in the custody log');
+    else r.fail(bagPaths.captureDir(id), 'custody-capture', `capture ${id} does not appear in the custody log`);
+  }
+}

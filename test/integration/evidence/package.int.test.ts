@@ -1,0 +1,183 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { verifyPackage } from '../../../evidence/verify.js';
+import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
+import { HOSTILE_TITLE, type SealedCapture } from '../../support/sealed-capture.js';
+import type { BuiltPackage } from '../../../evidence/package.js';
+
+const run = promisify(execFile);
+const PYTHON = process.env.EXHIBIT_PYTHON ?? 'python3';
+
+/** Run a shell command line from VERIFY.txt inside the bag directory. */
+async function sh(cmd: string, cwd: string): Promise<{ stdout: string; stderr: string }> {
+  return run('bash', ['-o', 'pipefail', '-c', cmd], { cwd, maxBuffer: 16 * 1024 * 1024 });
+}
+
+describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
+  let env: EvidenceEnv;
+  let caps: SealedCapture[];
+  let pkg: BuiltPackage;
+  let unzipped: string;
+  let bag: string;
+  const caseId = 'C-2026-001';
+
+  beforeAll(async () => {
+    env = await startEvidenceEnv(inject('redisUrl'));
+    caps = [await env.seal(caseId), await env.seal(caseId, { operator: 'analyst.two', url: 'https://example.net/ar/مقال' })];
+    pkg = await env.pack(caseId, { name: 'C-2026-001' });
+    unzipped = await mkdtemp(path.join(os.tmpdir(), 'exhibit-unzip-'));
+    await run('unzip', ['-q', pkg.path, '-d', unzipped]);
+    bag = path.join(unzipped, 'C-2026-001');
+  });
+  afterAll(async () => {
+    await env?.close();
+    if (unzipped) await rm(unzipped, { recursive: true, force: true });
+  });
+
+  it('verifyPackage passes on the zip and on the unzipped directory', async () => {
+    for (const src of [pkg.path, bag]) {
+      const report = await verifyPackage(src);
+      expect(report.failures).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.caseId).toBe(caseId);
+      expect(report.captureIds).toEqual(caps.map((c) => c.captureId).sort());
+      expect(report.checks.filter((c) => c.check === 'timestamp' && c.ok).length).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('verifies with pinned trust anchors, and fails with a CA that did not issue the TSA certificate', async () => {
+    expect((await verifyPackage(pkg.path, { trustAnchors: [env.tsa.caCertPem] })).ok).toBe(true);
+    const other = await readFile(new URL('../../fixtures/tsa/other-ca.pem', import.meta.url), 'utf8');
+    const bad = await verifyPackage(pkg.path, { trustAnchors: [other] });
+    expect(bad.ok).toBe(false);
+    expect(bad.failures.some((f) => f.check === 'timestamp' && /chain/i.test(f.message))).toBe(true);
+  });
+
+  it('sha256sum -c, sha512sum -c and the tag manifests pass with coreutils', async () => {
+    await sh('sha256sum -c --strict manifest-sha256.txt', bag);
+    await sh('sha512sum -c --strict manifest-sha512.txt', bag);
+    await sh('sha256sum -c --strict tagmanifest-sha256.txt', bag);
+    const { stdout } = await sh('find data -type f | wc -l; wc -l < manifest-sha256.txt', bag);
+    const [files, lines] = stdout.trim().split('\n').map(Number);
+    expect(files).toBe(lines);
+  });
+
+  it('Python bagit validates the unzipped bag', async () => {
+    const { stdout, stderr } = await run(PYTHON, ['-m', 'bagit', '--validate', bag]);
+    expect(`${stdout}${stderr}`).toMatch(/is valid/);
+  });
+
+  it('every openssl command in VERIFY.txt passes, exactly as written', async () => {
+    const text = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
+    const cmds = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^openssl (dgst|pkeyutl|ts) /.test(l));
+    const pkeyutl = cmds.filter((c) => c.includes('pkeyutl'));
+    const ts = cmds.filter((c) => c.startsWith('openssl ts -verify'));
+    expect(pkeyutl.length).toBe(3); // two captures + the head
+    expect(ts.length).toBe(3);
+    for (const cmd of cmds) {
+      const { stdout } = await sh(cmd, bag);
+      if (cmd.includes('pkeyutl')) expect(stdout).toMatch(/Signature Verified Successfully/);
+      if (cmd.startsWith('openssl ts -verify')) expect(stdout).toMatch(/Verification: OK/);
+    }
+  });
+
+  it('openssl ts -verify -digest with the sha256sum of manifest.json passes; a wrong digest fails', async () => {
+    const id = caps[0]!.captureId;
+    const { stdout } = await sh(`openssl ts -verify -digest "$(sha256sum data/captures/${id}/manifest.json | cut -c1-64)" -in data/captures/${id}/timestamps/1.tsr -CAfile data/tsa/ca.pem -untrusted data/tsa/tsa.pem`, bag);
+    expect(stdout).toMatch(/Verification: OK/);
+    await expect(sh(`openssl ts -verify -digest ${'0'.repeat(64)} -in data/captures/${id}/timestamps/1.tsr -CAfile data/tsa/ca.pem -untrusted data/tsa/tsa.pem`, bag)).rejects.toThrow();
+  });
+
+  it('sha256sum of manifest.json is the digest inside its signature and its timestamp record', async () => {
+    for (const c of caps) {
+      const bytes = await readFile(path.join(bag, 'data/captures', c.captureId, 'manifest.json'));
+      expect(bytes.equals(c.manifestBytes)).toBe(true);
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const sig = JSON.parse(await readFile(path.join(bag, 'data/captures', c.captureId, 'manifest.signature.json'), 'utf8'));
+      expect(sig.signedDigest).toBe(digest);
+      const ts = JSON.parse(await readFile(path.join(bag, 'data/captures', c.captureId, 'timestamps/1.json'), 'utf8'));
+      expect(ts.digest).toBe(digest);
+    }
+  });
+
+  it('the Python custody-chain check in VERIFY.txt passes', async () => {
+    const text = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
+    const m = /python3 - <<'EOF'\n([\s\S]*?)\n\s*EOF/.exec(text);
+    expect(m).not.toBeNull();
+    const script = m![1]!.split('\n').map((l) => l.replace(/^ {5}/, '')).join('\n');
+    const { stdout } = await run(PYTHON, ['-c', script], { cwd: bag });
+    expect(stdout).toMatch(/custody chain OK, head \d+ sha256:/);
+  });
+
+  it('bag-info.txt carries case, legal basis, operators, counts, Bagging-Date and Payload-Oxum', async () => {
+    const info = await readFile(path.join(bag, 'bag-info.txt'), 'utf8');
+    expect(info).toMatch(/^External-Identifier: C-2026-001$/m);
+    expect(info).toMatch(/^Exhibit-Case-Id: C-2026-001$/m);
+    expect(info).toMatch(/^Exhibit-Legal-Basis: Warrant 2026\/17 — أمر قضائي$/m);
+    expect(info).toMatch(/^Exhibit-Capture-Count: 2$/m);
+    expect(info).toMatch(/^Exhibit-Operators: analyst.one, analyst.two$/m);
+    expect(info).toMatch(/^Bagging-Date: \d{4}-\d{2}-\d{2}$/m);
+    expect(info).toMatch(/^Payload-Oxum: \d+\.\d+$/m);
+  });
+
+  it('the layout holds originals, labelled derivatives, custody log, heads, keys and TSA certificates', async () => {
+    const id = caps[0]!.captureId;
+    const capDir = path.join(bag, 'data/captures', id);
+    expect((await readdir(path.join(capDir, 'artifacts'))).sort()).toEqual(['dom.html', 'screenshot.png']);
+    expect(await readdir(path.join(capDir, 'derived'))).toEqual(['screenshot.thumb.webp']);
+    expect((await readFile(path.join(capDir, 'manifest.sig'))).length).toBe(64);
+    const events = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n');
+    expect(events.length).toBe(pkg.headSeq);
+    expect(await readdir(path.join(bag, 'data/custody/heads'))).toContain(`${String(pkg.headSeq).padStart(12, '0')}.json`);
+    expect((await readdir(path.join(bag, 'data/keys'))).length).toBe(1);
+    expect(await readFile(path.join(bag, 'data/tsa/ca.pem'), 'utf8')).toBe(env.tsa.caCertPem.trim() + '\n');
+    expect(await readFile(path.join(bag, 'data/README.txt'), 'utf8')).toBe(pkg.layout);
+  });
+
+  it('certificate: HTML escapes captured text, renders RTL with dir=auto, and the PDF is a PDF', async () => {
+    const html = await readFile(path.join(bag, 'data/certificate.html'), 'utf8');
+    expect(html).toContain('<meta charset="utf-8">');
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(html).toContain('<span dir="auto">بيان رسمي');
+    expect(html).toMatch(/src="data:image\/png;base64,/);
+    for (const c of caps) expect(html).toContain(c.captureId);
+    expect(html).toContain('openssl pkeyutl -verify');
+    const pdf = await readFile(path.join(bag, 'data/certificate.pdf'));
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(HOSTILE_TITLE).toContain('بيان');
+  });
+
+  it('packaging is a custody event with the zip digest, appended after the signed head', async () => {
+    const zipDigest = `sha256:${createHash('sha256').update(await readFile(pkg.path)).digest('hex')}`;
+    expect(pkg.sha256).toBe(zipDigest);
+    const log = await env.custody.readLog(caseId);
+    const last = log[log.length - 1]!.event;
+    expect(last.action).toBe('packaged');
+    expect(last.seq).toBe(pkg.headSeq + 1);
+    expect(last.subject.digests).toEqual([zipDigest]);
+    expect(last.actor.id).toBe('prosecutor.one');
+    expect(last.details).toMatchObject({ packageSha256: zipDigest, captureIds: caps.map((c) => c.captureId).sort(), headSeq: pkg.headSeq });
+  });
+
+  it('a subset package holds only the chosen capture and still verifies', async () => {
+    const sub = await env.pack(caseId, { captureIds: [caps[1]!.captureId] });
+    const report = await verifyPackage(sub.path);
+    expect(report.failures).toEqual([]);
+    expect(report.captureIds).toEqual([caps[1]!.captureId]);
+    // The head moved: the first package's `packaged` event is inside this one.
+    expect(sub.headSeq).toBe(pkg.headSeq + 1);
+  });
+
+  it('refuses to overwrite an existing package file', async () => {
+    await expect(env.pack(caseId, { name: 'C-2026-001' })).rejects.toThrow(/refusing to overwrite/);
+  });
+});

@@ -214,12 +214,18 @@ export function planMedia(domRefs: readonly DomMediaRef[], exchanges: readonly R
     if (mediaKindOf(declared) === null) {
       const guessed = TYPE_BY_EXTENSION[urlExtension(url) ?? ''] ?? null;
       // A named type that is not media (an HTML error page behind an image URL) is not media, whatever the URL says.
-      if ((declared && !['application/octet-stream', 'binary/octet-stream'].includes(declared)) || !guessed) {
+      if (declared && !['application/octet-stream', 'binary/octet-stream'].includes(declared)) {
         skipped.push({ code: 'not-media', message: `${url}: referenced as ${kind ?? 'media'} but served as ${declared}; kept in the WARC only` });
         return;
       }
-      mediaType = guessed;
-      flags.push({ code: 'media-type-guessed', message: `served as ${declared ?? 'no Content-Type'}; media type ${mediaType} taken from the URL` });
+      const served = declared ?? 'no Content-Type';
+      if (guessed) {
+        mediaType = guessed;
+        flags.push({ code: 'media-type-guessed', message: `served as ${served}; media type ${guessed} taken from the URL` });
+      } else {
+        mediaType = 'application/octet-stream';
+        flags.push({ code: 'media-type-unknown', message: `served as ${served} with no telling extension; the browser showed it as ${kind ?? 'media'}` });
+      }
     }
     if (!mediaType) return;
     items.push({ url, kind: mediaKindOf(mediaType) ?? kind ?? 'image', via, exchange: pick.exchange, mediaType, flags });

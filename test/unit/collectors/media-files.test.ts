@@ -72,6 +72,7 @@ describe('planMedia', () => {
         { url: 'http://x/fake.jpg', kind: 'image', via: 'img' },
         { url: 'http://x/raw.webp', kind: 'image', via: 'img' },
         { url: 'http://x/lazy.jpg', kind: 'image', via: 'img' },
+        { url: 'http://x/blob', kind: 'image', via: 'css-background' },
       ],
       exs,
     );
@@ -79,9 +80,11 @@ describe('planMedia', () => {
       ['http://x/clip.mp4', 'video/mp4', 'video-source'],
       ['http://x/a.jpg#frag', 'image/jpeg', 'img'],
       ['http://x/raw.webp', 'image/webp', 'img'],
+      ['http://x/blob', 'application/octet-stream', 'css-background'],
       ['http://x/bg.png', 'image/png', 'recorded'],
     ]);
     expect(plan.items[2]!.flags).toEqual([expect.objectContaining({ code: 'media-type-guessed' })]);
+    expect(plan.items[3]!.flags).toEqual([expect.objectContaining({ code: 'media-type-unknown' })]);
     expect(plan.skipped.map((f) => f.code).sort()).toEqual(['inline-media', 'media-not-recorded', 'not-media']);
   });
 });

@@ -9,7 +9,7 @@ describe('parseJsonLd', () => {
   });
   it('keeps a malformed block as { error, raw } instead of throwing or dropping it', () => {
     const raw = '{"@type": "NewsArticle", "headline": "unterminated}';
-    const [only] = parseJsonLd([raw]) as Array<{ error: string; raw: string }>;
+    const only = parseJsonLd([raw])[0] as { error: string; raw: string };
     expect(only.raw).toBe(raw);
     expect(only.error).toMatch(/^malformed JSON-LD: /);
   });

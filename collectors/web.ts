@@ -259,12 +259,15 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
   const obs: Observations = { userAgent: null, browserUrl: null, snapshot: null, settle: null, failure, files: [], notes: [], browserFailures: [], domMedia: [] };
   const workDir = path.join(ctx.spoolDir, '.work');
   let exchanges: RecordedExchange[] = [];
+  // Only the browser phase is cut by the time limit; writing what was observed always finishes.
+  let timedOut = false;
   try {
     if (!failure) {
       await mkdir(workDir, { recursive: true });
       const proxy = await RecordingProxy.start({ policy, workDir, maxResourceBytes: capture.maxResourceBytes, maxTotalBytes: capture.maxPageBytes, upstreamProxy: capture.upstreamProxy, logger: ctx.logger });
       try {
         await runBrowser(ctx, proxy, url, obs, log, signal);
+        timedOut = deadline.aborted && !ctx.signal.aborted;
         ctx.onProgress({ stage: 'recording', percent: 75, detail: 'writing WARC' });
         // The context is closed: let aborted exchanges settle, then stop the proxy.
         await waitForNetworkQuiet(proxy, 0, Date.now() + DRAIN_MS).catch(() => false);
@@ -292,7 +295,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
       }
     }
 
-    if (deadline.aborted && !ctx.signal.aborted && (obs.failure === null || obs.failure.code !== 'TIMEOUT')) {
+    if (timedOut && (obs.failure === null || obs.failure.code !== 'TIMEOUT')) {
       obs.failure = { code: 'TIMEOUT', kind: 'transient', message: `capture of ${redactUrl(url)} exceeded its limit of ${timeoutMs} ms${obs.failure ? ` (${obs.failure.message})` : ''}` };
     }
     const trace = traceMainDocument(exchanges, url.href);

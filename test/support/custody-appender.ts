@@ -15,6 +15,7 @@ const store = await FsStore.open(storeDir);
 const log = new CustodyLog({ redis, store, clock: systemClock, prefix });
 // Start together: wait for the go signal on stdin.
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+process.stdin.destroy();
 for (let i = 0; i < Number(countRaw); i++) {
   await log.append({
     caseId,

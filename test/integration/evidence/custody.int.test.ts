@@ -66,8 +66,8 @@ describe('custody log on real Redis and the fs store', () => {
         }),
     );
     // Let all four load, then release them together.
-    await new Promise((r) => setTimeout(r, 2500));
-    for (const c of children) c.stdin.write('go\n');
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const c of children) c.stdin.end('go\n');
     expect(await Promise.all(exits)).toEqual(['done\n', 'done\n', 'done\n', 'done\n']);
 
     const log = new CustodyLog({ redis, store, clock: systemClock, prefix });

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
+import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real front door, as an analyst would, with its own embedded Redis and local store. */
+function exhibit(args: string[], env: Record<string, string>, timeoutMs = 150_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(ROOT, 'exhibit'), args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exhibit ${args.join(' ')} timed out; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the exhibit CLI on the embedded default (private Redis + local store)', () => {
+  let site: SampleSite;
+  let tsa: LocalTsa;
+  let stateDir: string;
+  let env: Record<string, string>;
+  let captureId = '';
+  const caseId = 'C-2026-001';
+
+  beforeAll(async () => {
+    site = await startSampleSite();
+    tsa = await startLocalTsa();
+    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-cli-'));
+    env = { EXHIBIT_STATE_DIR: stateDir, EXHIBIT_TSA_URLS: tsa.url, EXHIBIT_TSA_CA_FILES: tsa.caCertPath, EXHIBIT_LOG_LEVEL: 'warn' };
+  });
+
+  afterAll(async () => {
+    if (env) await exhibit(['down'], env);
+    await site?.close();
+    await tsa?.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('capture --wait seals the sample post and exits 0', async () => {
+    const r = await exhibit(['capture', `${site.url}/post/1`, '--case', caseId, '--operator', 'analyst-01', '--allow-private-network', '--wait', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { captures: Array<{ captureId: string; state: string; result: { status: string } }> };
+    expect(out.captures).toHaveLength(1);
+    expect(out.captures[0]).toMatchObject({ state: 'sealed', result: { status: 'captured' } });
+    captureId = out.captures[0]!.captureId;
+  });
+
+  it('list and show find the capture; show --json prints the exact manifest', async () => {
+    const list = await exhibit(['list', '--case', caseId], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(captureId);
+    const show = await exhibit(['show', captureId], env);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(`${site.url}/post/1`);
+    expect(show.stdout).toMatch(/Timestamp\s+\d{4}-/);
+    const json = await exhibit(['show', captureId, '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ captureId, caseId, status: 'captured' });
+    const status = await exhibit(['status', captureId], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('sealed');
+  });
+
+  it('exits 4 (INVALID_INPUT) naming the problem for bad URLs, and 6 for an unknown capture', async () => {
+    const bad = await exhibit(['capture', 'javascript:alert(1)', '--case', caseId, '--operator', 'analyst-01', '--wait'], env);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('UNSUPPORTED_SCHEME');
+    const blocked = await exhibit(['capture', `${site.url}/post/1?blocked`, '--case', caseId, '--operator', 'analyst-01', '--wait'], env);
+    expect(blocked.code).toBe(4);
+    expect(blocked.stdout + blocked.stderr).toContain('BLOCKED_ADDRESS');
+    const missing = await exhibit(['show', '01900000-0000-7000-8000-000000000000'], env);
+    expect(missing.code).toBe(6);
+  });
+
+  it('exits 5 (CAPTURE_FAILED) when the page answers 404, after sealing what it saw', async () => {
+    const r = await exhibit(['capture', `${site.url}/gone`, '--case', caseId, '--operator', 'analyst-01', '--allow-private-network', '--wait'], env);
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain('page=failed');
+  });
+
+  it('exits 2 on usage errors and 3 on invalid configuration', async () => {
+    expect((await exhibit(['capture', `${site.url}/post/1`], env)).code).toBe(2);
+    const badConfig = await exhibit(['list', '--case', caseId], { ...env, EXHIBIT_CAPTURE_CONCURRENCY: 'many' });
+    expect(badConfig.code).toBe(3);
+    expect(badConfig.stderr).toContain('EXHIBIT_CAPTURE_CONCURRENCY');
+  });
+
+  it('packages the case, verifies the package (exit 0), and fails verification of a tampered copy (exit 8)', async () => {
+    const zip = path.join(stateDir, 'case.zip');
+    const pkg = await exhibit(['package', caseId, '-o', zip, '--operator', 'prosecutor-01'], env);
+    expect(pkg.code, pkg.stderr).toBe(0);
+    expect(pkg.stdout.trim()).toBe(zip);
+    const ok = await exhibit(['verify', zip], env);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('VERIFIED');
+    // Same path again: packages are never overwritten.
+    expect((await exhibit(['package', caseId, '-o', zip, '--operator', 'prosecutor-01'], env)).code).toBe(4);
+    // Tamper: unzip, flip a byte of the screenshot, verify the directory.
+    const dir = path.join(stateDir, 'unzipped');
+    await new Promise<void>((resolve, reject) => {
+      const c = spawn('unzip', ['-q', zip, '-d', dir]);
+      c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`unzip ${code}`))));
+    });
+    const { readdirSync, readFileSync, writeFileSync, chmodSync } = await import('node:fs');
+    const bag = path.join(dir, readdirSync(dir)[0]!);
+    const shot = path.join(bag, 'data', 'captures', captureId, 'artifacts', 'screenshot.png');
+    const bytes = readFileSync(shot);
+    bytes[bytes.length >> 1] ^= 0xff;
+    chmodSync(shot, 0o644);
+    writeFileSync(shot, bytes);
+    const bad = await exhibit(['verify', bag, '--json'], env);
+    expect(bad.code).toBe(8);
+    const report = JSON.parse(bad.stdout) as { ok: boolean; failures: Array<{ item: string }> };
+    expect(report.ok).toBe(false);
+    expect(report.failures.some((f) => f.item.endsWith('artifacts/screenshot.png'))).toBe(true);
+  });
+});

@@ -98,7 +98,7 @@ describe('tamper suite: verify fails and names the tampered item', () => {
     const bag = await copy();
     const f = path.join(bag, cap(0), 'artifacts/screenshot.png');
     const b = await readFile(f);
-    b[b.length >> 1] ^= 0x01;
+    b[b.length >> 1] = b[b.length >> 1]! ^ 0x01;
     await writeFile(f, b);
     const report = await verifyPackage(bag);
     expectFailureOn(report, `${cap(0)}/artifacts/screenshot.png`, /sha256 mismatch/);
@@ -115,7 +115,7 @@ describe('tamper suite: verify fails and names the tampered item', () => {
     const marker = Buffer.from('مرحبا بالعالم');
     const at = z.indexOf(marker);
     expect(at).toBeGreaterThan(0);
-    z[at + 1] ^= 0x01;
+    z[at + 1] = z[at + 1]! ^ 0x01;
     await writeFile(zipPath, z);
     const report = await verifyPackage(zipPath);
     expect(report.ok).toBe(false);
@@ -171,7 +171,7 @@ describe('tamper suite: verify fails and names the tampered item', () => {
     const bag = await copy();
     const f = path.join(bag, cap(0), 'manifest.sig');
     const b = await readFile(f);
-    b[0] ^= 0xff;
+    b[0] = b[0]! ^ 0xff;
     await writeFile(f, b);
     await rebag(bag);
     const report = await verifyPackage(bag);

@@ -18,8 +18,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // Two cores: integration files drive Chromium, Redis and MinIO; run them one file at a time.
-          fileParallelism: false,
           pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -22,7 +22,10 @@ interface DemoGlobals {
  * local OpenSSL TSA and the bundled sample site on loopback. Capture → seal → package → verify.
  */
 export async function demoCommand(g: DemoGlobals): Promise<ExitCode> {
-  const tsa = await startLocalTsa({ caName: 'Exhibit Demo TSA CA (local, not trusted anywhere else)' });
+  const config0 = loadConfig({ file: g.config, overrides: g.stateDir ? { stateDir: g.stateDir } : {} });
+  // The demo TSA keeps its keys in the state dir, so heads and captures timestamped by earlier demo
+  // runs still chain to the CA that later packages carry.
+  const tsa = await startLocalTsa({ caName: 'Exhibit Demo TSA CA (local, not trusted anywhere else)', dir: path.join(config0.stateDir, 'demo-tsa') });
   const site = await startSampleSite();
   try {
     const config = loadConfig({
@@ -72,7 +75,7 @@ export async function demoCommand(g: DemoGlobals): Promise<ExitCode> {
     const zip = path.join(config.stateDir, 'packages', `${caseId}-${captureId}.zip`);
     const built = await packageCase(config, caseId, { captureIds: [captureId], outPath: zip, operator: 'demo-prosecutor', quiet: false });
     out();
-    const code = await verifyAndReport(config, built.path, { json: false, actor: 'demo-prosecutor' });
+    const code = await verifyAndReport(built.path, { json: false, trustAnchorFiles: [tsa.caCertPath] });
     out();
     out(built.path);
     return code;

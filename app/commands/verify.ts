@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../../schemas/config.js';
 import { verifyPackage } from '../../evidence/verify.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { err, out } from './common.js';
@@ -8,9 +7,9 @@ import { err, out } from './common.js';
  * Verify a package offline (nothing of ours is trusted but this code; no Redis, no store).
  * Exit 0 only if every check passed; otherwise INTEGRITY, naming each failing item.
  */
-export async function verifyAndReport(_config: Config | null, source: string, opts: { json: boolean; actor?: string; trustAnchorFiles?: string[] }): Promise<ExitCode> {
+export async function verifyAndReport(source: string, opts: { json: boolean; trustAnchorFiles?: string[]; signingKeys?: string[] }): Promise<ExitCode> {
   const trustAnchors = opts.trustAnchorFiles?.length ? await Promise.all(opts.trustAnchorFiles.map((f) => readFile(f, 'utf8'))) : undefined;
-  const report = await verifyPackage(source, trustAnchors ? { trustAnchors } : {});
+  const report = await verifyPackage(source, { ...(trustAnchors ? { trustAnchors } : {}), ...(opts.signingKeys?.length ? { signingKeys: opts.signingKeys } : {}) });
   if (opts.json) {
     out(JSON.stringify(report, null, 2));
   } else {

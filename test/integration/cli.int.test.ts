@@ -123,7 +123,8 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     const bag = path.join(dir, readdirSync(dir)[0]!);
     const shot = path.join(bag, 'data', 'captures', captureId, 'artifacts', 'screenshot.png');
     const bytes = readFileSync(shot);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const mid = bytes.length >> 1;
+    bytes[mid] = bytes[mid]! ^ 0xff;
     chmodSync(shot, 0o644);
     writeFileSync(shot, bytes);
     const bad = await exhibit(['verify', bag, '--json'], env);

@@ -1,24 +1,13 @@
 /**
- * A Chromium-backed `RenderPdf` for tests (evidence/ takes the renderer injected and never imports
- * Playwright). Launches /usr/bin/chromium headless with the project's standard flags.
+ * A Chromium-backed `RenderPdf` for tests: the same renderer the CLI uses, on its own browser pool.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { BrowserPool } from '../../collectors/browser/pool.js';
+import { chromiumPdfRenderer } from '../../collectors/browser/render-pdf.js';
 import type { RenderPdf } from '../../evidence/certificate.js';
-
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { createLogger } from '../../lib/logger.js';
 
 /** A renderer with its own browser; `close()` when done. */
 export async function startPdfRenderer(executablePath = process.env.EXHIBIT_CHROMIUM ?? '/usr/bin/chromium'): Promise<{ renderPdf: RenderPdf; close(): Promise<void> }> {
-  const browser: Browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-  const renderPdf: RenderPdf = async (html, outPath) => {
-    const context = await browser.newContext({ javaScriptEnabled: false, offline: true });
-    try {
-      const page = await context.newPage();
-      await page.setContent(html, { waitUntil: 'load' });
-      await page.pdf({ path: outPath, format: 'A4', printBackground: true, margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' } });
-    } finally {
-      await context.close();
-    }
-  };
-  return { renderPdf, close: () => browser.close() };
+  const pool = new BrowserPool({ chromiumPath: executablePath, concurrency: 1, logger: createLogger('warn') });
+  return { renderPdf: chromiumPdfRenderer(pool), close: () => pool.close() };
 }

@@ -5,7 +5,8 @@
  * must not import vitest.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -34,7 +35,15 @@ export interface LocalTsaOptions {
   caName?: string;
   /** Certificate validity in days. @defaultValue 36500 */
   days?: number;
+  /**
+   * Keep the TSA's keys and certificates in this directory and reuse them on the next start (the
+   * demo does, so tokens from earlier runs still chain to the CA it packages). Default: a fresh
+   * temporary directory, removed by `close()`.
+   */
+  dir?: string;
 }
+
+const DEFAULT_POLICY = '1.3.6.1.4.1.99999.3161.1';
 
 async function openssl(args: string[], cwd: string): Promise<void> {
   await run('openssl', args, { cwd, maxBuffer: 4 * 1024 * 1024 });
@@ -56,7 +65,7 @@ async function makePki(dir: string, opts: LocalTsaOptions): Promise<{ policy: st
   );
   await openssl(['x509', '-req', '-in', 'tsa.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tsa.pem', '-days', days, '-extfile', 'tsa.ext', '-sha256'], dir);
   await writeFile(path.join(dir, 'serial'), '01\n');
-  const policy = '1.3.6.1.4.1.99999.3161.1';
+  const policy = DEFAULT_POLICY;
   const config = path.join(dir, 'tsa.cnf');
   await writeFile(
     config,
@@ -85,10 +94,13 @@ async function makePki(dir: string, opts: LocalTsaOptions): Promise<{ policy: st
   return { policy, config };
 }
 
-/** Start the TSA; `close()` stops the server and removes the temp dir. */
+/** Start the TSA; `close()` stops the server and removes the temp dir (not a caller's `dir`). */
 export async function startLocalTsa(opts: LocalTsaOptions = {}): Promise<LocalTsa> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-tsa-'));
-  const { policy, config } = await makePki(dir, opts);
+  const keep = opts.dir !== undefined;
+  const dir = keep ? path.resolve(opts.dir!) : await mkdtemp(path.join(os.tmpdir(), 'exhibit-tsa-'));
+  if (keep) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const reuse = keep && existsSync(path.join(dir, 'tsa.cnf')) && existsSync(path.join(dir, 'tsa.pem'));
+  const { policy, config } = reuse ? { policy: DEFAULT_POLICY, config: path.join(dir, 'tsa.cnf') } : await makePki(dir, opts);
   let count = 0;
   let failuresLeft = opts.failFirst ?? 0;
   // `openssl ts -reply` bumps the serial file: one request at a time.
@@ -150,7 +162,7 @@ export async function startLocalTsa(opts: LocalTsaOptions = {}): Promise<LocalTs
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
+      if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -12,11 +12,11 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LookupFn, NetPolicy } from '../../../collectors/browser/net-policy.js';
 import { RecordingProxy, type RecordedExchange } from '../../../collectors/browser/recording-proxy.js';
+import { CHROMIUM_ARGS } from '../../../collectors/browser/pool.js';
 
 const run = promisify(execFile);
 const PYTHON = process.env.EXHIBIT_PYTHON || 'python3';
 const logger = pino({ level: 'silent' });
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // ---- fixture servers: raw TCP, so the exact bytes on the wire are known -------------------------
 
@@ -120,7 +120,7 @@ let workRoot: string;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: process.env.EXHIBIT_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: process.env.EXHIBIT_CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS] });
   workRoot = await mkdtemp(path.join(tmpdir(), 'exhibit-proxy-'));
 });
 

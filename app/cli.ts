@@ -152,11 +152,12 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .description('verify a package (zip or unzipped directory) offline: digests, signatures, timestamps, custody chain, bag completeness')
     .argument('<package>', 'package zip or directory')
     .option('--tsa-ca <pem...>', 'pin the TSA trust anchors instead of trusting the ones inside the package')
+    .option('--signing-key <fingerprint...>', 'accept only signatures by these Ed25519 keys (sha256:<hex> fingerprints you obtained independently)')
     .option('--json', 'print the full report as JSON')
     .action(
-      action(async (source: string, opts: { tsaCa?: string[]; json?: boolean }) => {
+      action(async (source: string, opts: { tsaCa?: string[]; signingKey?: string[]; json?: boolean }) => {
         const { verifyAndReport } = await import('./commands/verify.js');
-        return verifyAndReport(null, source, { json: Boolean(opts.json), trustAnchorFiles: opts.tsaCa });
+        return verifyAndReport(source, { json: Boolean(opts.json), trustAnchorFiles: opts.tsaCa, signingKeys: opts.signingKey });
       }),
     );
 
@@ -183,6 +184,20 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       action(async () => {
         const { demoCommand } = await import('./commands/demo.js');
         return demoCommand(globals());
+      }),
+    );
+
+  program
+    .command('bench')
+    .description('benchmarks: each part of the pipeline against the raw tool it is built on, side by side (Markdown table; JSON in bench/results/)')
+    .option('--quick', 'a short run (fewer captures, smaller files) to check that everything works')
+    .option('--only <rows>', 'comma-separated rows: capture-latency, capture-throughput, memory, seal, verify, bulk-submit, package')
+    .option('--out <dir>', 'directory for the JSON results (default bench/results)')
+    .option('--profile <dir>', 'write a V8 CPU profile (--cpu-prof) of every benchmark process into this directory')
+    .action(
+      action(async (opts: { quick?: boolean; only?: string; out?: string; profile?: string }) => {
+        const { benchCommand } = await import('./commands/bench.js');
+        return benchCommand(configFromOpts(globals()), { quick: Boolean(opts.quick), only: opts.only, out: opts.out, profile: opts.profile });
       }),
     );
 

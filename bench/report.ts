@@ -98,3 +98,13 @@ export function formatReport(rows: readonly BenchRow[], machine: { cpuModel: str
     '',
   ].join('\n');
 }
+
+/** Parse `--only a,b`: known row ids, in table order. Throws on an unknown id. */
+export function parseOnly(text: string | undefined): RowId[] | undefined {
+  if (text === undefined) return undefined;
+  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new Error(`--only needs at least one row: ${ROW_IDS.join(', ')}`);
+  const unknown = ids.filter((id) => !(ROW_IDS as readonly string[]).includes(id));
+  if (unknown.length) throw new Error(`unknown row(s) ${unknown.join(', ')}; known rows: ${ROW_IDS.join(', ')}`);
+  return ROW_IDS.filter((id) => ids.includes(id));
+}

@@ -1,0 +1,39 @@
+import type { Config } from '../../schemas/config.js';
+import { parseOnly, runBench } from '../../bench/run.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { err, out } from './common.js';
+
+export interface BenchCliOptions {
+  quick: boolean;
+  /** Comma-separated row ids. */
+  only?: string;
+  out?: string;
+  profile?: string;
+}
+
+/**
+ * `exhibit bench`: run the benchmarks (bench/run.ts), print the Markdown table on stdout. Missed
+ * targets are results, not errors: the exit code is non-zero only when nothing could be measured.
+ */
+export async function benchCommand(config: Config, opts: BenchCliOptions): Promise<ExitCode> {
+  let only;
+  try {
+    only = parseOnly(opts.only);
+  } catch (e) {
+    err(`exhibit: ${(e as Error).message}`);
+    return EXIT.USAGE;
+  }
+  const results = await runBench({
+    quick: opts.quick,
+    ...(only ? { only } : {}),
+    ...(opts.out ? { outDir: opts.out } : {}),
+    ...(opts.profile ? { profileDir: opts.profile } : {}),
+    chromiumPath: config.capture.chromiumPath,
+  });
+  out(results.table);
+  if (results.rows.length > 0 && results.rows.every((r) => r.pass === null)) {
+    err('exhibit: no benchmark could be measured');
+    return EXIT.UNAVAILABLE;
+  }
+  return EXIT.OK;
+}

@@ -100,6 +100,20 @@ export const Config = z.object({
       attempts: z.number().int().min(1).max(10).default(3),
     })
     .prefault({}),
+  /**
+   * Options per collector, by collector id (`collectors.<id>.<option>`); each collector validates its
+   * own with its `configSchema` (see collectors/registry.ts `configureCollectors`). @defaultValue `{}`
+   */
+  collectors: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  custody: z
+    .object({
+      /**
+       * How often workers sign and timestamp the head of every custody log that moved since its last
+       * signed head (packages also sign the head they end with). @defaultValue 900000 (15 min)
+       */
+      headSigningIntervalMs: z.number().int().min(1000).default(900_000),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -14,6 +14,7 @@ import type { EvidenceStore } from '../evidence/store.js';
 import { startCaptureWorker } from './capture.js';
 import { openQueues, type Queues } from './queues.js';
 import { connect, resolveRedis, type RedisTarget } from './redis.js';
+import { startHeadSigner } from './heads.js';
 import { startSealWorker } from './seal.js';
 
 /** Everything the faces (CLI, API) and the workers share: opened once, passed down explicitly. */
@@ -115,11 +116,16 @@ export async function startWorkers(s: Services, which: { capture: boolean; seal:
       }),
     );
   }
+  // Whoever seals also signs custody heads periodically (one scheduler in Redis, however many workers).
+  const heads = which.seal
+    ? await startHeadSigner(s.redisTarget, { config: s.config, redis: s.redis, custody: s.custody, keys: s.keys, tsaTrustAnchors: s.tsaTrustAnchors, logger: childLogger(s.logger, 'custody') })
+    : null;
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,
     browsers,
     close: async () => {
+      await heads?.close();
       await Promise.all(workers.map((w) => w.close()));
       await browsers?.close();
     },

@@ -16,6 +16,7 @@ import { openServices, startWorkers, type RunningWorkers, type Services } from '
 import { runSeal } from '../../workers/seal.js';
 import { sealJobId } from '../../workers/queues.js';
 import { submitCaptures } from '../../workers/submit.js';
+import { signMovedHeads } from '../../workers/heads.js';
 import { SealPayload } from '../../schemas/jobs.js';
 import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
 import { python } from '../support/python.js';
@@ -187,6 +188,21 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
     log.forEach((e, i) => expect(e.event.seq).toBe(i + 1));
     const sealed = mine.filter((a) => a === 'artifact-sealed').length;
     expect(sealed).toBe(sample.manifest.artifacts.length);
+  });
+
+  it('signs and timestamps the custody heads that moved, once', async () => {
+    const deps = { config, redis: s.redis, custody: s.custody, keys: s.keys, tsaTrustAnchors: s.tsaTrustAnchors, logger: createLogger('warn') };
+    const head = await s.custody.head(caseId);
+    const first = await signMovedHeads(deps);
+    const mine = first.find((x) => x.caseId === caseId);
+    // The scheduler may have signed it already when the workers started; either way the head is signed now.
+    const heads = await s.custody.readHeads(caseId);
+    const last = heads[heads.length - 1]!;
+    expect(last.head.seq).toBeGreaterThanOrEqual(head.seq);
+    expect(last.tokens.length).toBe(1);
+    if (mine) expect(mine.timestamps).toBe(1);
+    const again = await signMovedHeads(deps);
+    expect(again.find((x) => x.caseId === caseId)).toBeUndefined();
   });
 
   it('does not capture twice when the same URL is resubmitted into the case', async () => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { ConfigError, ExhibitError, toFailure } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
@@ -166,7 +166,7 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .description('run capture and seal workers until interrupted (SIGINT/SIGTERM finish running jobs first)')
     .option('--capture-concurrency <n>', 'captures at once', (v) => Number.parseInt(v, 10))
     .option('--seal-concurrency <n>', 'seal jobs at once', (v) => Number.parseInt(v, 10))
-    .option('--only <stage>', 'run only the capture or only the seal worker')
+    .addOption(new Option('--only <stage>', 'run only the capture or only the seal worker').choices(['capture', 'seal']))
     .action(
       action(async (opts: { captureConcurrency?: number; sealConcurrency?: number; only?: string }) => {
         const { workerCommand } = await import('./commands/worker.js');
@@ -198,6 +198,18 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       action(async (opts: { quick?: boolean; only?: string; out?: string; profile?: string }) => {
         const { benchCommand } = await import('./commands/bench.js');
         return benchCommand(configFromOpts(globals()), { quick: Boolean(opts.quick), only: opts.only, out: opts.out, profile: opts.profile });
+      }),
+    );
+
+  program
+    .command('keys')
+    .description('list the Ed25519 signing keys, or rotate to a new one (old signatures keep verifying)')
+    .addArgument(new Argument('[action]', 'list or rotate').choices(['list', 'rotate']).default('list'))
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (what: string, opts: { json?: boolean }) => {
+        const { keysCommand } = await import('./commands/keys.js');
+        return keysCommand(configFromOpts(globals()), what, Boolean(opts.json));
       }),
     );
 

@@ -46,6 +46,7 @@ export function exitCodeFor(failure: Failure): ExitCode {
     case 'HTTP_ERROR':
     case 'TIMEOUT':
     case 'TOO_LARGE':
+    case 'NOT_VISIBLE':
       return EXIT.CAPTURE_FAILED;
     case 'TIMESTAMP_FAILED':
       return EXIT.UNSEALED;

@@ -1,7 +1,11 @@
 import type { Config } from '../../schemas/config.js';
 import { parseOnly, runBench } from '../../bench/run.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { err, out } from './common.js';
+
+// Not from ./common.js: that pulls in the workers (and every collector); a bench row whose code
+// cannot load should be reported in the table, not stop the command.
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const err = (line = '') => process.stderr.write(`${line}\n`);
 
 export interface BenchCliOptions {
   quick: boolean;

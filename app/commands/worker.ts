@@ -6,7 +6,6 @@ import { commandLogger, out, withServices } from './common.js';
 
 /** Run workers until SIGINT/SIGTERM; running jobs finish first (BullMQ close waits for them). */
 export async function workerCommand(config: Config, only?: string): Promise<ExitCode> {
-  if (only && only !== 'capture' && only !== 'seal') throw new Error(`--only takes capture or seal, not ${only}`);
   const logger = commandLogger(config, false);
   return withServices(
     config,

@@ -64,6 +64,39 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     captureId = out.captures[0]!.captureId;
   });
 
+  it('a separate `exhibit worker` process serves captures that `capture` follows, and stops cleanly on SIGTERM', async () => {
+    const worker = spawn(path.join(ROOT, 'exhibit'), ['worker'], { cwd: ROOT, env: { ...process.env, ...env, EXHIBIT_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    worker.stderr.on('data', (d) => (log += d));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!log.includes('workers started')) {
+        if (Date.now() > deadline || worker.exitCode !== null) throw new Error(`worker did not start: ${log}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const r = await exhibit(['capture', `${site.url}/redirect`, '--case', caseId, '--operator', 'analyst-02', '--allow-private-network'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/sealed page=captured/);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    expect(log).toContain('capture sealed');
+  });
+
+  it('lists and rotates signing keys; signatures by the old key still verify in a later package', async () => {
+    const before = await exhibit(['keys', '--json'], env);
+    const old = (JSON.parse(before.stdout) as Array<{ fingerprint: string; active: boolean }>).find((k) => k.active)!.fingerprint;
+    const rotated = await exhibit(['keys', 'rotate'], env);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout.trim()).not.toBe(old);
+    const after = JSON.parse((await exhibit(['keys', '--json'], env)).stdout) as Array<{ fingerprint: string; active: boolean }>;
+    expect(after.map((k) => k.fingerprint)).toContain(old);
+    expect(after.find((k) => k.active)?.fingerprint).toBe(rotated.stdout.trim());
+    expect((await exhibit(['keys', 'shred'], env)).code).toBe(2);
+  });
+
   it('list and show find the capture; show --json prints the exact manifest', async () => {
     const list = await exhibit(['list', '--case', caseId], env);
     expect(list.code).toBe(0);
@@ -111,6 +144,14 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     const ok = await exhibit(['verify', zip], env);
     expect(ok.code, ok.stdout).toBe(0);
     expect(ok.stdout).toContain('VERIFIED');
+    // The package holds captures signed before the rotation and a head signed after it: both keys travel.
+    const listing = await new Promise<string>((resolve) => {
+      let text = '';
+      const c = spawn('unzip', ['-Z1', zip]);
+      c.stdout.on('data', (d) => (text += d));
+      c.on('exit', () => resolve(text));
+    });
+    expect(listing.split('\n').filter((l) => /data\/keys\/[0-9a-f]{64}\.pem$/.test(l)).length).toBe(2);
     // Same path again: packages are never overwritten.
     expect((await exhibit(['package', caseId, '-o', zip, '--operator', 'prosecutor-01'], env)).code).toBe(4);
     // Tamper: unzip, flip a byte of the screenshot, verify the directory.

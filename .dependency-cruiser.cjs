@@ -6,6 +6,7 @@ module.exports = {
     { name: 'lib-below-domain', severity: 'error', from: { path: '^lib/' }, to: { path: '^(collectors|evidence|workers|app)/' } },
     { name: 'collectors-alone', severity: 'error', from: { path: '^collectors/' }, to: { path: '^(evidence|workers|app)/' } },
     { name: 'evidence-alone', severity: 'error', from: { path: '^evidence/' }, to: { path: '^(collectors|workers|app)/' } },
+    { name: 'nothing-imports-app', severity: 'error', from: { pathNot: '^(app|test)/' }, to: { path: '^app/' } },
     { name: 'workers-below-app', severity: 'error', from: { path: '^workers/' }, to: { path: '^app/' } },
     { name: 'bullmq-only-in-workers-and-app', severity: 'error', from: { pathNot: '^(workers|app|test|bench)/' }, to: { path: 'node_modules/bullmq' } },
     { name: 'no-playwright-in-evidence', severity: 'error', from: { path: '^evidence/' }, to: { path: 'node_modules/playwright' } },

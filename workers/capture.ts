@@ -70,6 +70,14 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
       const payload = CapturePayload.parse(job.data);
       const { captureId, request } = payload;
       const log = deps.logger.child({ captureId, jobId: job.id, stage: 'capture' });
+      // A retry after the hand-over (crash between adding the seal job and completing this one)
+      // must not re-collect: the seal job owns the spool now.
+      const handedOver = await queues.seal.getJob(sealJobId(captureId));
+      if (handedOver) {
+        log.warn('capture already handed over to the seal stage; not collecting again');
+        const data = SealPayload.parse(handedOver.data);
+        return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
+      }
       const controller = new AbortController();
       await deps.custody.append({
           caseId: request.caseId,

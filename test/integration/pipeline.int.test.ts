@@ -229,6 +229,21 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
     expect((await s.custody.readLog(caseId)).length).toBe(before);
   });
 
+  it('a capture job run again after its hand-over to sealing does not collect again', async () => {
+    const jobId = await s.redis.hget(`${config.redis.prefix}:capture-index`, sample.captureId);
+    const job = (await s.queues.capture.getJob(jobId!))!;
+    const started = async () => (await s.custody.readLog(caseId)).filter((e) => e.event.action === 'capture-started' && e.event.subject.captureId === sample.captureId).length;
+    const before = await started();
+    await job.retry('completed');
+    const deadline = Date.now() + 30_000;
+    while ((await job.getState()) !== 'completed' || (await s.queues.capture.getJob(jobId!))!.finishedOn === job.finishedOn) {
+      if (Date.now() > deadline) throw new Error('retried job did not complete');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await started()).toBe(before);
+    expect((await captureStatus(s, sample.captureId)).state).toBe('sealed');
+  });
+
   it('fails a blocked private target with BLOCKED_ADDRESS, without retrying, and keeps serving', async () => {
     const blocked = await submitOne(`${site.url}/post/1#private`, {});
     const st = await waitFinal(blocked.captureId);

@@ -13,7 +13,15 @@ export function chromiumPdfRenderer(browsers: BrowserPool): (html: string, outPa
       const page = await context.newPage();
       await page.setContent(html, { waitUntil: 'load', timeout: 60_000 });
       await page.emulateMedia({ media: 'print' });
-      await page.pdf({ path: outPath, format: 'A4', printBackground: true, margin: { top: '14mm', bottom: '14mm', left: '12mm', right: '12mm' } });
+      await page.pdf({
+        path: outPath,
+        format: 'A4',
+        printBackground: true,
+        displayHeaderFooter: true,
+        headerTemplate: '<span></span>',
+        footerTemplate: '<div style="font-size:7pt;width:100%;text-align:center;color:#555">Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>',
+        margin: { top: '14mm', bottom: '16mm', left: '12mm', right: '12mm' },
+      });
     } finally {
       await context.close();
     }

@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyPackage } from '../../../evidence/verify.js';
 import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
 import { HOSTILE_TITLE, type SealedCapture } from '../../support/sealed-capture.js';
-import type { BuiltPackage } from '../../../evidence/package.js';
+import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { buildPackage, type BuiltPackage } from '../../../evidence/package.js';
+import type { EvidenceStore } from '../../../evidence/store.js';
+import { PROSECUTOR } from '../../support/evidence-env.js';
 
 const run = promisify(execFile);
 const PYTHON = process.env.EXHIBIT_PYTHON ?? 'python3';
@@ -147,8 +151,8 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     expect(html).toContain('<meta charset="utf-8">');
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
-    expect(html).toContain('<span dir="auto">بيان رسمي');
-    expect(html).toMatch(/src="data:image\/png;base64,/);
+    expect(html).toMatch(/dir="auto">بيان رسمي/);
+    expect(html).toMatch(/background-image: url\("data:image\/png;base64,/);
     for (const c of caps) expect(html).toContain(c.captureId);
     expect(html).toContain('openssl pkeyutl -verify');
     const pdf = await readFile(path.join(bag, 'data/certificate.pdf'));
@@ -179,5 +183,33 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
 
   it('refuses to overwrite an existing package file', async () => {
     await expect(env.pack(caseId, { name: 'C-2026-001' })).rejects.toThrow(/refusing to overwrite/);
+  });
+
+  describe('a lying or failing store aborts packaging: no zip, no packaged event', () => {
+    async function attempt(get: (key: string) => Promise<Readable>, name: string): Promise<unknown> {
+      const target = caps[0]!.manifest.artifacts.find((a) => a.name === 'dom.html')!;
+      const store: EvidenceStore = Object.create(env.store) as EvidenceStore;
+      store.get = async (key) => (key === target.storeKey ? get(key) : env.store.get(key));
+      const before = (await env.custody.readLog(caseId)).length;
+      const outPath = path.join(env.dir, `${name}.zip`);
+      const err = await buildPackage({
+        caseId, outPath, actor: PROSECUTOR, store, custody: env.custody, keys: env.keys,
+        headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: env.renderPdf, clock: env.clock,
+      }).then(() => null, (e: unknown) => e);
+      expect(existsSync(outPath)).toBe(false);
+      expect((await readdir(env.dir)).filter((f) => f.startsWith(`${name}.zip`))).toEqual([]);
+      expect((await env.custody.readLog(caseId)).length).toBe(before);
+      return err;
+    }
+
+    it('bytes that differ from the manifest → HASH_MISMATCH naming the file', async () => {
+      const err = await attempt(async () => Readable.from([Buffer.from('forged content')]), 'lying');
+      expect(err).toMatchObject({ name: 'IntegrityError', code: 'HASH_MISMATCH', message: expect.stringContaining('artifacts/dom.html') });
+    });
+
+    it('a read error mid-stream fails the build instead of hanging', async () => {
+      const err = await attempt(async () => new Readable({ read() { this.destroy(new Error('disk gone')); } }), 'failing');
+      expect(String((err as Error).message)).toMatch(/disk gone/);
+    });
   });
 });

@@ -214,6 +214,69 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('serve')
+    .description('serve the HTTP API (OpenAPI at /openapi.json) and the web app; captures are made by `exhibit worker`')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', (v) => Number.parseInt(v, 10), 8080)
+    .option('--max-upload <bytes>', 'largest package accepted for verification, in bytes (default 2 GiB)', (v) => Number.parseInt(v, 10))
+    .option('--secure-cookies', 'mark the session cookie Secure (when served behind TLS)')
+    .action(
+      action(async (opts: { host: string; port: number; maxUpload?: number; secureCookies?: boolean }) => {
+        const { serveCommand } = await import('./commands/serve.js');
+        return serveCommand(configFromOpts(globals()), { host: opts.host, port: opts.port, maxUploadBytes: opts.maxUpload, secureCookies: Boolean(opts.secureCookies) });
+      }),
+    );
+
+  const users = program.command('users').description('API users: roles analyst, prosecutor, auditor, admin; case memberships; API tokens');
+  users
+    .command('add')
+    .description('create a user (the first admin is made this way)')
+    .argument('<name>', 'user name')
+    .addOption(new Option('--role <role>', 'role').choices(['analyst', 'prosecutor', 'auditor', 'admin']).makeOptionMandatory())
+    .option('--case <caseId...>', 'cases the user is a member of')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (name: string, opts: { role: string; case?: string[]; json?: boolean }) => {
+        const { usersCommand } = await import('./commands/users.js');
+        return usersCommand(configFromOpts(globals()), 'add', { name, role: opts.role, cases: opts.case, json: Boolean(opts.json) });
+      }),
+    );
+  users
+    .command('token')
+    .description('issue an API token for a user (printed once on stdout)')
+    .argument('<name>', 'user name')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (name: string, opts: { json?: boolean }) => {
+        const { usersCommand } = await import('./commands/users.js');
+        return usersCommand(configFromOpts(globals()), 'token', { name, json: Boolean(opts.json) });
+      }),
+    );
+  users
+    .command('cases')
+    .description("change a user's case memberships")
+    .argument('<name>', 'user name')
+    .option('--case <caseId...>', 'add these cases')
+    .option('--remove <caseId...>', 'remove these cases')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (name: string, opts: { case?: string[]; remove?: string[]; json?: boolean }) => {
+        const { usersCommand } = await import('./commands/users.js');
+        return usersCommand(configFromOpts(globals()), 'cases', { name, cases: opts.case, remove: opts.remove, json: Boolean(opts.json) });
+      }),
+    );
+  users
+    .command('list')
+    .description('list users')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { usersCommand } = await import('./commands/users.js');
+        return usersCommand(configFromOpts(globals()), 'list', { json: Boolean(opts.json) });
+      }),
+    );
+
+  program
     .command('down')
     .description('stop the embedded Redis of this state directory')
     .action(

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Logger } from '../lib/logger.js';
 import type { Clock } from '../lib/clock.js';
 import type { Config } from '../schemas/config.js';
@@ -32,6 +33,13 @@ export interface Collector {
   readonly capabilities: readonly CollectorCapability[];
   /** Whether this collector handles the URL. The registry asks collectors in order; `web` matches anything. */
   matches(url: URL): boolean;
+  /**
+   * The collector's options (`collectors.<id>.<option>` in the config), e.g. the hostnames a platform
+   * collector answers for. Collectors without options leave it out.
+   */
+  readonly configSchema?: z.ZodType;
+  /** A copy of this collector using `options` (validated by the registry with {@link configSchema} first). */
+  configure?(options: unknown): Collector;
   /**
    * Capture the target into ctx.spoolDir. A page that fails (DNS, refused, TLS, 4xx/5xx, timeout)
    * still resolves with status `failed`, a precise failure, and whatever was observed; it throws only

@@ -1,13 +1,39 @@
-import { PermanentError } from '../lib/errors.js';
+import { ConfigError, PermanentError } from '../lib/errors.js';
 import type { Collector } from './collector.js';
 import { redactUrl } from './browser/net-policy.js';
+import { blueskyCollector } from './bluesky.js';
+import { genericCollector } from './generic.js';
+import { mastodonCollector } from './mastodon.js';
+import { telegramCollector } from './telegram.js';
 import { webCollector } from './web.js';
 
 /**
- * Every collector, in the order they are asked. Platform collectors go before `web`, which
- * matches any http(s) URL and so must stay last. Adding a platform is one line here.
+ * Every collector, in the order they are asked. Platform collectors go before `generic` (oEmbed,
+ * OpenGraph, JSON-LD from any page), which goes before `web`; both match any http(s) URL, so they
+ * stay last. Adding a platform is one line here.
  */
-export const COLLECTORS: readonly Collector[] = [webCollector];
+export const COLLECTORS: readonly Collector[] = [telegramCollector, mastodonCollector, blueskyCollector, genericCollector, webCollector];
+
+/**
+ * The collectors with their options from config (`collectors.<id>`), validated by each collector's
+ * `configSchema`. Options for a collector that takes none, or for an unknown id, are refused.
+ * @throws ConfigError when options do not validate.
+ */
+export function configureCollectors(options: Readonly<Record<string, unknown>>, collectors: readonly Collector[] = COLLECTORS): Collector[] {
+  for (const id of Object.keys(options)) {
+    const c = collectors.find((x) => x.id === id);
+    if (!c) throw new ConfigError(`collectors.${id}: no collector has this id (known: ${collectors.map((x) => x.id).join(', ')})`);
+    if (!c.configSchema || !c.configure) throw new ConfigError(`collectors.${id}: this collector takes no options`);
+  }
+  return collectors.map((c) => {
+    if (!c.configSchema || !c.configure) return c;
+    const parsed = c.configSchema.safeParse(options[c.id] ?? {});
+    if (!parsed.success) {
+      throw new ConfigError(`collectors.${c.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    return c.configure(parsed.data);
+  });
+}
 
 /**
  * The first collector that handles `url`.

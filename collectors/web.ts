@@ -123,6 +123,53 @@ interface BrowseArgs {
   obs: Observations;
   log: Logger;
   signal: AbortSignal;
+  hooks: WebCaptureHooks;
+}
+
+/** The live page handed to {@link WebCaptureHooks.onPage}. */
+export interface LivePage {
+  page: Page;
+  /** Requests made with `context.request` go through the recording proxy too (they land in the WARC). */
+  context: BrowserContext;
+  /** Every exchange recorded so far. */
+  exchanges(): RecordedExchange[];
+  /** Path of a completed exchange's body with its Content-Encoding removed. */
+  decodedBodyPath(ex: RecordedExchange): Promise<string | null>;
+  /** Wait until no request has been in flight for `quietMs` (bounded by the capture's settle budget). */
+  waitForNetworkQuiet(quietMs?: number): Promise<boolean>;
+  signal: AbortSignal;
+}
+
+/** What {@link WebCaptureHooks.onRecorded} sees: the capture after the browser closed, before the work directory is removed. */
+export interface RecordedCapture {
+  /** Every exchange, in start order (the WARC holds exactly these). */
+  exchanges: readonly RecordedExchange[];
+  /** Path of an exchange's body with its Content-Encoding removed (see RecordingProxy.decodedBodyPath). */
+  decodedBodyPath(ex: RecordedExchange): Promise<string | null>;
+  /** Files listed so far (WARC, DOM, screenshot, MHTML, media); push to add more. */
+  files: SpoolFile[];
+  browserUrl: string | null;
+  snapshot: PageSnapshot | null;
+  /** Why the navigation failed, or null. */
+  failure: Failure | null;
+  /** Scratch directory removed when the capture ends. */
+  workDir: string;
+}
+
+/**
+ * How a collector builds on the web capture (see collectors/platform/capture-platform-page.ts).
+ * Every hook is optional; with none, the capture is exactly the `web` collector's.
+ */
+export interface WebCaptureHooks {
+  /** Recorded in environment.json and the WARC's software field. @defaultValue the web collector */
+  collector?: { id: string; version: string };
+  /**
+   * Runs in the live page once it was served and settled, before the DOM, screenshot and MHTML are
+   * taken. A failure becomes a note on page-facts.json, not a failed capture.
+   */
+  onPage?(live: LivePage): Promise<void>;
+  /** Runs after the WARC and media files are written, while every recorded body is still readable. */
+  onRecorded?(rec: RecordedCapture): Promise<void>;
 }
 
 async function step<T>(obs: Observations, log: Logger, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
@@ -138,7 +185,7 @@ async function step<T>(obs: Observations, log: Logger, code: string, what: strin
 }
 
 /** Load, settle and record one page in an open context. Fills `obs` as it goes. */
-async function browse({ ctx, context, proxy, target, obs, log, signal }: BrowseArgs): Promise<void> {
+async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: BrowseArgs): Promise<void> {
   const capture = ctx.capture;
   const page: Page = await context.newPage();
   obs.userAgent = String(await page.evaluate('navigator.userAgent'));
@@ -169,6 +216,20 @@ async function browse({ ctx, context, proxy, target, obs, log, signal }: BrowseA
       settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
     );
     if (obs.settle && !obs.settle.settled) log.info({ reason: obs.settle.reason }, 'page did not settle; capturing as is');
+  }
+
+  if (hooks.onPage) {
+    const onPage = hooks.onPage;
+    await step(obs, log, 'collector-page-failed', `the ${hooks.collector?.id ?? 'web'} collector's page step`, () =>
+      onPage({
+        page,
+        context,
+        exchanges: () => proxy.exchanges(),
+        decodedBodyPath: (ex) => proxy.decodedBodyPath(ex),
+        waitForNetworkQuiet: (quietMs = capture.networkQuietMs) => waitForNetworkQuiet(proxy, quietMs, Date.now() + capture.settleTimeoutMs, { signal }),
+        signal,
+      }),
+    );
   }
 
   ctx.onProgress({ stage: 'recording', percent: 55 });
@@ -234,7 +295,13 @@ export const webCollector: Collector = {
  * every other failure resolves with status `failed` and what was observed.
  */
 export async function collectWeb(ctx: CollectContext, target: URL): Promise<CollectorOutput> {
-  const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: 'web' });
+  return captureWeb(ctx, target);
+}
+
+/** {@link collectWeb} with hooks for collectors that build on it; same contract. */
+export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCaptureHooks = {}): Promise<CollectorOutput> {
+  const who = hooks.collector ?? { id: webCollector.id, version: WEB_COLLECTOR_VERSION };
+  const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: who.id });
   const url = parseTargetUrl(target.href);
   const capture = ctx.capture;
   const policy: NetPolicy = { allowPrivateNetwork: ctx.request.options.allowPrivateNetwork ?? capture.allowPrivateNetwork };
@@ -266,7 +333,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
       await mkdir(workDir, { recursive: true });
       const proxy = await RecordingProxy.start({ policy, workDir, maxResourceBytes: capture.maxResourceBytes, maxTotalBytes: capture.maxPageBytes, upstreamProxy: capture.upstreamProxy, logger: ctx.logger });
       try {
-        await runBrowser(ctx, proxy, url, obs, log, signal);
+        await runBrowser(ctx, proxy, url, obs, log, signal, hooks);
         timedOut = deadline.aborted && !ctx.signal.aborted;
         ctx.onProgress({ stage: 'recording', percent: 75, detail: 'writing WARC' });
         // The context is closed: let aborted exchanges settle, then stop the proxy.
@@ -275,7 +342,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
         exchanges = proxy.exchanges();
         const browserVersion = await ctx.browsers.browserVersion();
         const warc = await proxy.writeWarc(path.join(ctx.spoolDir, 'traffic.warc.gz'), {
-          software: `Exhibit ${ctx.software.exhibitVersion} (web collector ${WEB_COLLECTOR_VERSION}); playwright-core ${playwrightVersion()}; Chromium ${browserVersion}`,
+          software: `Exhibit ${ctx.software.exhibitVersion} (${who.id} collector ${who.version}); playwright-core ${playwrightVersion()}; Chromium ${browserVersion}`,
           operator: ctx.request.requestedBy,
           captureId: ctx.captureId,
           extra: { 'capture-method': WEB_CAPTURE_METHOD, 'requested-url': redactUrl(url), 'case-id': ctx.request.caseId },
@@ -290,6 +357,9 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
         const media = await writeMediaFiles(plan, proxy, ctx.spoolDir);
         obs.files.push(...media.files);
         obs.notes.push(...media.skipped);
+        if (hooks.onRecorded) {
+          await hooks.onRecorded({ exchanges, decodedBodyPath: (ex) => proxy.decodedBodyPath(ex), files: obs.files, browserUrl: obs.browserUrl, snapshot: obs.snapshot, failure: obs.failure, workDir });
+        }
       } finally {
         await proxy.close();
       }
@@ -305,7 +375,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
 
     const environment = buildEnvironment({
       software: ctx.software,
-      collector: { id: webCollector.id, version: WEB_COLLECTOR_VERSION },
+      collector: who,
       browserVersion: await ctx.browsers.browserVersion(),
       userAgent: obs.userAgent ?? capture.userAgent ?? (await ctx.browsers.defaultUserAgent()),
       viewport: capture.viewport,
@@ -323,7 +393,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
 
     const status = obs.failure ? 'failed' : 'captured';
     ctx.onProgress({ stage: 'collecting-media', percent: 100, detail: status });
-    log.info({ status, failure: obs.failure?.code ?? null, files: obs.files.length, requests: exchanges.length }, 'web capture finished');
+    log.info({ status, failure: obs.failure?.code ?? null, files: obs.files.length, requests: exchanges.length }, `${who.id} capture finished`);
     return { status, failure: obs.failure, page, environment, files: obs.files };
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -331,7 +401,7 @@ export async function collectWeb(ctx: CollectContext, target: URL): Promise<Coll
 }
 
 /** The browser part, bounded by `signal`: on abort the context is closed, which ends every pending step. */
-async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, obs: Observations, log: Logger, signal: AbortSignal): Promise<void> {
+async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, obs: Observations, log: Logger, signal: AbortSignal, hooks: WebCaptureHooks): Promise<void> {
   const capture = ctx.capture;
   try {
     await ctx.browsers.withContext(
@@ -347,7 +417,7 @@ async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, 
         const onAbort = (): void => void context.close().catch(() => undefined);
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          await browse({ ctx, context, proxy, target: url, obs, log, signal });
+          await browse({ ctx, context, proxy, target: url, obs, log, signal, hooks });
         } finally {
           signal.removeEventListener('abort', onAbort);
         }

@@ -276,10 +276,16 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     let bytesDone = 0;
     const partial = `${outPath}.partial-${process.pid}`;
     let firstError: unknown = null;
-    const zip = new yazl.ZipFile();
-    zip.on('error', (err: unknown) => {
+    let abort!: (err: unknown) => void;
+    const aborted = new Promise<never>((_, reject) => (abort = reject));
+    aborted.catch(() => undefined);
+    // The first failure stops the build: later entries may never be read once yazl has failed.
+    const failWith = (err: unknown) => {
       firstError ??= err;
-    });
+      abort(firstError);
+    };
+    const zip = new yazl.ZipFile();
+    zip.on('error', (err: unknown) => failWith(err));
     const zipHash = createHash('sha256');
     let zipSize = 0;
     const counter = new Transform({
@@ -303,7 +309,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
             const hasher = new HashingTransform({ sizeHint: e.size });
             const out = new PassThrough();
             pipeline(src, hasher, out).catch((err: unknown) => {
-              firstError ??= err;
+              failWith(err);
               settle();
             });
             hasher.digests().then(
@@ -312,7 +318,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
                 bytesDone += d.size;
                 progress({ phase: 'payload', bytesDone, bytesTotal, detail: e.path });
                 if (e.expect && (d.sha256 !== e.expect.sha256 || d.sha512 !== e.expect.sha512 || d.size !== e.expect.size)) {
-                  firstError ??= new IntegrityError('HASH_MISMATCH', `${e.path}: the store returned bytes that do not match the manifest (${d.sha256}, expected ${e.expect.sha256})`);
+                  failWith(new IntegrityError('HASH_MISMATCH', `${e.path}: the store returned bytes that do not match the manifest (${d.sha256}, expected ${e.expect.sha256})`));
                 }
                 settle();
               },
@@ -321,16 +327,21 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
             cb(null, out);
           },
           (err: unknown) => {
-            firstError ??= err;
+            failWith(err);
             settle();
             cb(err, Readable.from([]));
           },
         );
       });
     }
-    await Promise.all(hashed);
+    try {
+      await Promise.race([Promise.all(hashed), aborted]);
+    } catch {
+      // handled below
+    }
     if (firstError) {
-      zip.outputStream.unpipe?.();
+      (zip.outputStream as unknown as Readable).destroy();
+      await written.catch(() => undefined);
       await rm(partial, { force: true });
       throw firstError;
     }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { isoUtc, type Clock } from '../lib/clock.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { Artifact, Derivation, SpoolFile } from '../schemas/artifact.js';
+import type { Artifact, Derivation, SpoolDerivation, SpoolFile } from '../schemas/artifact.js';
 import type { Config } from '../schemas/config.js';
 import { SealPayload, type JobProgress } from '../schemas/jobs.js';
 import { CaptureManifest, type EnrichmentRecord } from '../schemas/manifest.js';
@@ -162,6 +162,11 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
     });
   }
 
+  // Collector-made derivatives (an MP4 assembled from recorded HLS segments) name their source.
+  for (const { file, artifact } of originals) {
+    if (file.spool.derivedFrom) artifact.derivedFrom = collectorDerivation(file.spool.path, file.spool.derivedFrom, originals.map((o) => o.artifact));
+  }
+
   // 2. Enrichment: optional; every outcome is recorded, none fails the seal.
   const derived: Artifact[] = [];
   const enrichment: EnrichmentRecord[] = [];
@@ -301,6 +306,22 @@ function derivedArtifact(name: string, role: Artifact['role'], mediaType: string
     perceptualHash: null,
     flags: [],
   };
+}
+
+/**
+ * The Derivation of a file the collector made: the source's digest is the sealed artifact's when the
+ * source is a spool file of this capture, else the digest the collector stated. A derivative of
+ * nothing we can name is refused rather than sealed as if it were an original.
+ */
+export function collectorDerivation(name: string, from: SpoolDerivation, originals: ReadonlyArray<Pick<Artifact, 'name' | 'sha256'>>): Derivation {
+  if (from.source === name) throw new PermanentError('INVALID_INPUT', `spool file ${name} is listed as derived from itself`);
+  const source = originals.find((a) => a.name === from.source);
+  const sourceSha256 = source?.sha256 ?? from.sourceSha256;
+  if (!sourceSha256) throw new PermanentError('INVALID_INPUT', `spool file ${name} is derived from ${from.source}, which is not an artifact of this capture and carries no sha256`);
+  if (source && from.sourceSha256 && from.sourceSha256 !== source.sha256) {
+    throw new IntegrityError('HASH_MISMATCH', `spool file ${name} was derived from ${from.source} with ${from.sourceSha256}, but that artifact was sealed as ${source.sha256}`);
+  }
+  return { source: from.source, sourceSha256, method: from.method, tool: from.tool };
 }
 
 function errMessage(err: unknown): string {

@@ -30,7 +30,7 @@ import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRec
 import { CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { verifyChain } from './custody.js';
-import { hashFile, type Digests } from './hash.js';
+import { hashFile, HashingTransform, type Digests } from './hash.js';
 import { keyFingerprint } from './keys.js';
 import { bagPaths, isSafeRelativeName } from './package-layout.js';
 import { digestBytes } from './signing.js';
@@ -64,8 +64,12 @@ class Report {
 
 const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Extract a zip safely into `dest`. Throws with a precise message on any unsafe entry. */
-async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: number; maxEntries: number }): Promise<void> {
+/**
+ * Extract a zip safely into `dest`. Throws with a precise message on any unsafe entry. Every file
+ * is hashed on its way to disk, so the payload is not read a second time: returns the digests of
+ * the bytes written, keyed by absolute path.
+ */
+async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: number; maxEntries: number }): Promise<Map<string, Digests>> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(zipPath, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true, autoClose: true }, (err, z) => (err || !z ? reject(err ?? new Error('cannot open zip')) : resolve(z))),
   );
@@ -74,6 +78,7 @@ async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: 
     throw new Error(`zip has ${zip.entryCount} entries (limit ${opts.maxEntries})`);
   }
   let total = 0;
+  const digests = new Map<string, Digests>();
   await new Promise<void>((resolve, reject) => {
     const fail = (e: unknown) => {
       zip.close();
@@ -98,13 +103,19 @@ async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: 
       }
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return fail(err ?? new Error(`cannot read ${name}`));
+        const hasher = new HashingTransform({ sizeHint: entry.uncompressedSize });
         mkdir(path.dirname(target), { recursive: true })
-          .then(() => pipeline(stream, createWriteStream(target, { flags: 'wx' })))
-          .then(() => zip.readEntry(), fail);
+          .then(() => pipeline(stream, hasher, createWriteStream(target, { flags: 'wx' })))
+          .then(() => hasher.digests())
+          .then((d) => {
+            digests.set(target, d);
+            zip.readEntry();
+          }, fail);
       });
     });
     zip.readEntry();
   });
+  return digests;
 }
 
 /** Every file under `root` (POSIX relative paths), refusing symlinks and specials. */
@@ -171,6 +182,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
   const clock = opts.clock ?? systemClock;
   const abs = path.resolve(source);
   let tmp: string | null = null;
+  let extracted: Map<string, Digests> | undefined;
   const result = { caseId: null as string | null, captureIds: [] as string[], events: 0 };
   try {
     const st = await lstat(abs).catch(() => null);
@@ -181,7 +193,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
       if (st.isFile()) {
         tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
         try {
-          await extractZip(abs, tmp, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: opts.maxEntries ?? 200_000 });
+          extracted = await extractZip(abs, tmp, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: opts.maxEntries ?? 200_000 });
           dir = tmp;
           report.pass(source, 'zip', 'zip extracted safely');
         } catch (err) {
@@ -189,7 +201,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
           dir = '';
         }
       }
-      if (dir) await verifyBag(dir, report, opts, result);
+      if (dir) await verifyBag(dir, report, opts, result, extracted);
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
@@ -211,7 +223,8 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
   });
 }
 
-async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }): Promise<void> {
+/** `hashed`: digests taken while extracting (absolute path → digests); other files are hashed here. */
+async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }, hashed?: Map<string, Digests>): Promise<void> {
   const root = await findBagRoot(dir);
   if (!root) {
     r.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
@@ -230,7 +243,10 @@ async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { 
   // Payload manifests.
   const payloadFiles = files.filter((f) => f.startsWith('data/'));
   const digests = new Map<string, Digests>();
-  for (const f of payloadFiles) digests.set(f, await hashFile(path.join(root, ...f.split('/'))));
+  for (const f of payloadFiles) {
+    const abs = path.join(root, ...f.split('/'));
+    digests.set(f, hashed?.get(abs) ?? (await hashFile(abs)));
+  }
   for (const alg of ['sha256', 'sha512'] as const) {
     const mp = bagPaths.manifest(alg);
     if (!fileSet.has(mp)) {

@@ -19,6 +19,22 @@ export const ArtifactRole = z.enum(ARTIFACT_ROLES);
 export type ArtifactRole = z.infer<typeof ArtifactRole>;
 
 /**
+ * How a collector made a file from other evidence (e.g. an MP4 assembled with ffmpeg from recorded
+ * HLS segments). The sealer turns it into the artifact's {@link Derivation}.
+ */
+export const SpoolDerivation = z.object({
+  /** Spool path of the source within the same capture, or the URL of a recorded response. */
+  source: z.string(),
+  /** Digest of the source when it is not a spool file of this capture (a spool file's is computed by the sealer). */
+  sourceSha256: Sha256Digest.optional(),
+  /** What was done, e.g. `hls-assemble`. */
+  method: z.string(),
+  /** Tool, version and command line, e.g. `ffmpeg 5.1.9: ffmpeg -i local.m3u8 -c copy out.mp4`. */
+  tool: z.string(),
+});
+export type SpoolDerivation = z.infer<typeof SpoolDerivation>;
+
+/**
  * A file a collector left in its spool directory, before sealing.
  * `path` is relative to the spool directory, POSIX separators, no `..`.
  */
@@ -30,12 +46,14 @@ export const SpoolFile = z.object({
   sourceUrl: z.string().nullable().default(null),
   /** Problems noticed while collecting this file (truncated, oversize, …). */
   flags: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+  /** Set when the collector made this file from other evidence rather than receiving it; the artifact is then marked derived. */
+  derivedFrom: SpoolDerivation.optional(),
 });
 export type SpoolFile = z.infer<typeof SpoolFile>;
 
 /** How a derived artifact was made from its source; originals have none. */
 export const Derivation = z.object({
-  /** Name of the source artifact within the same capture. */
+  /** Name of the source artifact within the same capture (or, for a collector's derivative of a recorded response, its URL). */
   source: z.string(),
   sourceSha256: Sha256Digest,
   /** What was done, e.g. `exif-extract`, `ffprobe`, `thumbnail-512-webp`. */

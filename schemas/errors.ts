@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'INVALID_INPUT',
   'NOT_FOUND',
   'INTERNAL',
+  // The platform did not show the post (login wall, deleted, unavailable, age/region gate, rate limit); see post.json `visibility`.
+  'NOT_VISIBLE',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;

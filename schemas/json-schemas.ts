@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, PackageRequest, SubmitRequest, SubmitResponse, VerifyResponse } from './api.js';
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
 import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { CaptureManifest } from './manifest.js';
+import { PostDocument } from './post.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
 export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
@@ -18,6 +20,16 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'seal-job': SealPayload,
   'seal-result': SealResult,
   config: Config,
+  post: PostDocument,
+  'api-error': ApiError,
+  'api-submit-request': SubmitRequest,
+  'api-submit-response': SubmitResponse,
+  'api-capture-status': CaptureStatusBody,
+  'api-capture-list': CaptureList,
+  'api-capture-detail': CaptureDetail,
+  'api-package-request': PackageRequest,
+  'api-package-job': PackageJob,
+  'api-verify-response': VerifyResponse,
 };
 
 /** JSON Schema text for one published schema, stable across runs (what is checked in). */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { BrowserPool } from '../collectors/browser/pool.js';
 import { parseTargetUrl } from '../collectors/browser/net-policy.js';
-import { selectCollector } from '../collectors/registry.js';
+import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { isRetryable, toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -35,7 +35,8 @@ export async function runCapture(
 ): Promise<SealPayload> {
   const { request, captureId } = payload;
   const target = parseTargetUrl(request.url);
-  const collector = selectCollector(target);
+  // Collector options (`collectors.<id>`) decide which hosts each platform answers for.
+  const collector = selectCollector(target, configureCollectors(deps.config.collectors));
   const spoolDir = path.join(deps.config.spoolDir, captureId);
   await rm(spoolDir, { recursive: true, force: true });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });

@@ -75,9 +75,9 @@ export async function submitCaptures(raw: unknown[], deps: SubmitDeps): Promise<
       jobs.push({ name: 'capture', data: { captureId, submittedAt, request: v.request }, opts: { jobId: v.jobId } });
     });
     const unique = new Map(jobs.map((j) => [j.opts.jobId, j]));
-    const existing = await Promise.all([...unique.keys()].map((id) => deps.queues.capture.getJob(id)));
-    const toAdd = [...unique.values()].filter((_, i) => !existing[i]);
-    if (toAdd.length) await deps.queues.capture.addBulk(toAdd);
+    // No read first: BullMQ's add script leaves a job whose id exists untouched (it only emits a
+    // `duplicated` event), so adding them all is the same no-op, in one round trip instead of N.
+    if (unique.size) await deps.queues.capture.addBulk([...unique.values()]);
     if (fresh.length) {
       const idx = deps.redis.pipeline();
       for (const v of fresh) idx.hset(indexKey, v.captureId, v.jobId);

@@ -6,7 +6,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readUrlFile } from '../../app/cli.js';
 import { configFrom } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { openServices } from '../../workers/runtime.js';
@@ -14,6 +13,7 @@ import { submitCaptures } from '../../workers/submit.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
 import { median } from '../lib/stats.js';
+import { readUrlList } from '../lib/url-file.js';
 import { formatDuration, formatNumber, type BenchRow } from '../report.js';
 
 const ROW = 'bulk submit';
@@ -32,7 +32,7 @@ export async function exhibitBulk(p: ExhibitBulkParams, io: ChildIO): Promise<{ 
     await s.queues.capture.waitUntilReady();
     io.mark('start');
     const t0 = performance.now();
-    const urls = await readUrlFile(p.urlFile);
+    const urls = await readUrlList(p.urlFile);
     const outcomes = await submitCaptures(
       urls.map((url) => ({ url, caseId: p.caseId, requestedBy: 'bench-analyst' })),
       s,

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { packageCase } from '../../app/commands/package.js';
 import { newId } from '../../lib/clock.js';
 import { configFrom } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
@@ -19,20 +18,21 @@ import { timeCommand } from '../baselines/tools.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
 import { spoolFile, syntheticSealPayload } from '../lib/fixtures.js';
+import { packageCaseLikeCli } from '../lib/package-case.js';
 import { median } from '../lib/stats.js';
 import { formatBytes, formatDuration, type BenchRow } from '../report.js';
 
 const ROW = 'package';
 
-/** Child task: packageCase (what `exhibit package <case>` runs), timed. */
-export async function exhibitPackage(p: { config: Record<string, unknown>; caseId: string; outPath: string }, io: ChildIO): Promise<{ elapsedMs: number; size: number; captures: number }> {
+/** Child task: what `exhibit package <case>` runs, timed, with the time each phase started. */
+export async function exhibitPackage(p: { config: Record<string, unknown>; caseId: string; outPath: string }, io: ChildIO): Promise<{ elapsedMs: number; size: number; captures: number; phasesMs: Record<string, number> }> {
   const config = configFrom(p.config);
   io.mark('start');
   const t0 = performance.now();
-  const built = await packageCase(config, p.caseId, { outPath: p.outPath, operator: 'bench-prosecutor', quiet: true });
+  const { built, phasesMs } = await packageCaseLikeCli(config, p.caseId, p.outPath, 'bench-prosecutor');
   const elapsedMs = performance.now() - t0;
   io.mark('end');
-  return { elapsedMs, size: built.size, captures: built.captureIds.length };
+  return { elapsedMs, size: built.size, captures: built.captureIds.length, phasesMs };
 }
 
 /** One synthetic capture: small files, distinct bytes, sealed by the real seal stage. */
@@ -100,12 +100,14 @@ export async function runPackageRow(env: BenchEnv): Promise<BenchRow[]> {
   await mkdir(dir, { recursive: true });
   const ex: number[] = [];
   const base: number[] = [];
+  const phases: Array<Record<string, number>> = [];
   let size = 0;
   let baseBytes = 0;
   for (let i = 0; i < reps; i++) {
     env.say(ROW, `exhibit package of ${n} captures ${i + 1}/${reps}`);
     const zip = path.join(dir, `${caseId}-${i}.zip`);
-    const r = await env.child<{ elapsedMs: number; size: number; captures: number }>('exhibit-package', { config: tree, caseId, outPath: zip });
+    const r = await env.child<{ elapsedMs: number; size: number; captures: number; phasesMs: Record<string, number> }>('exhibit-package', { config: tree, caseId, outPath: zip });
+    phases.push(r.result.phasesMs);
     if (r.result.captures !== n) throw new Error(`the package holds ${r.result.captures} captures, expected ${n}`);
     ex.push(r.result.elapsedMs);
     size = r.result.size;
@@ -130,7 +132,7 @@ export async function runPackageRow(env: BenchEnv): Promise<BenchRow[]> {
       ratio,
       target: '≤ 1.5×',
       pass: ratio <= 1.5,
-      data: { captures: n, reps, zipBytes: size, baselineZipBytes: baseBytes, exhibit: { medianMs: exMs, runsMs: ex }, baseline: { medianMs: baseMs, runsMs: base } },
+      data: { captures: n, reps, zipBytes: size, baselineZipBytes: baseBytes, exhibit: { medianMs: exMs, runsMs: ex, phaseStartMs: phases }, baseline: { medianMs: baseMs, runsMs: base } },
     },
   ];
 }

@@ -5,7 +5,6 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { packageCase } from '../../app/commands/package.js';
 import { configFrom } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { verifyPackage } from '../../evidence/verify.js';
@@ -16,6 +15,7 @@ import { opensslPair, timeCommand } from '../baselines/tools.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
 import { spoolFile, syntheticSealPayload } from '../lib/fixtures.js';
+import { packageCaseLikeCli } from '../lib/package-case.js';
 import { median, megabytesPerSecond } from '../lib/stats.js';
 import { formatBytes, formatDuration, formatNumber, type BenchRow } from '../report.js';
 import { BIG_MEDIA_NAME, bigMedia, bigSpool } from './seal.js';
@@ -49,7 +49,7 @@ async function buildBigPackage(env: BenchEnv): Promise<{ zip: string; size: numb
   }
   const zip = path.join(env.workDir, 'verify', 'BENCH-VERIFY-big.zip');
   await mkdir(path.dirname(zip), { recursive: true });
-  const built = await packageCase(config, caseId, { outPath: zip, operator: 'bench-prosecutor', quiet: true });
+  const { built } = await packageCaseLikeCli(config, caseId, zip, 'bench-prosecutor');
   // The store copy is not needed any more; the package holds the bytes.
   await rm(config.store.fsRoot, { recursive: true, force: true });
   return { zip: built.path, size: built.size, bagName: built.bagName };

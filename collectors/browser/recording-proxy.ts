@@ -95,7 +95,7 @@ export class RecordingProxy {
   private readonly clientSockets = new Set<net.Socket>();
   private readonly upstreamSockets = new Set<net.Socket>();
   private readonly decoded = new Map<string, Promise<string | null>>();
-  private readonly tunnels = new WeakMap<net.Socket, { host: string; port: number }>();
+  private readonly tunnels = new WeakMap<net.Socket, { host: string; port: number; tls: boolean }>();
   private readonly log: Logger;
   private readonly upstreamProxy: URL | null;
   private readonly clock: Clock;
@@ -214,11 +214,11 @@ export class RecordingProxy {
     this.mitm.on('request', (req, res) => {
       const t = this.tunnels.get(req.socket);
       if (!t) return void res.destroy();
-      this.handle(req, res, `https://${this.authority(t.host, t.port, 443)}${req.url ?? '/'}`);
+      this.handle(req, res, t.tls ? `https://${this.authority(t.host, t.port, 443)}${req.url ?? '/'}` : `http://${this.authority(t.host, t.port, 80)}${req.url ?? '/'}`);
     });
     this.mitm.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
       const t = this.tunnels.get(socket);
-      this.refuseUpgrade(req, socket, t ? `wss://${this.authority(t.host, t.port, 443)}${req.url ?? '/'}` : 'wss://unknown/');
+      this.refuseUpgrade(req, socket, t ? `${t.tls ? 'wss' : 'ws'}://${this.authority(t.host, t.port, t.tls ? 443 : 80)}${req.url ?? '/'}` : 'wss://unknown/');
     });
     this.mitm.on('clientError', (err, socket) => socket.destroy(err));
   }
@@ -252,13 +252,22 @@ export class RecordingProxy {
     }
     if (socket.destroyed) return;
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) socket.unshift(head);
+    // Clients may tunnel plain HTTP too (Playwright's APIRequestContext CONNECTs for http:// URLs):
+    // a tunnel whose first byte is not a TLS handshake record (0x16) carries HTTP as is.
+    const first = head.length > 0 ? head : await firstChunk(socket);
+    if (first === null) return void socket.destroy();
+    socket.unshift(first);
+    if (first[0] !== 0x16) {
+      this.tunnels.set(socket, { host, port, tls: false });
+      this.mitm.emit('connection', socket);
+      return;
+    }
     const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
     tlsSocket.on('error', (err) => {
       this.log.debug({ err: err.message, host }, 'browser TLS error');
       tlsSocket.destroy();
     });
-    this.tunnels.set(tlsSocket, { host, port });
+    this.tunnels.set(tlsSocket, { host, port, tls: true });
     this.clientSockets.add(tlsSocket);
     tlsSocket.once('close', () => this.clientSockets.delete(tlsSocket));
     this.mitm.emit('connection', tlsSocket);
@@ -497,4 +506,24 @@ function openSink(file: string, cleanups: Array<() => Promise<void> | void>): Wr
     await finished(stream).catch(() => undefined);
   });
   return stream;
+}
+
+/** The first bytes a client sends on a socket (left unconsumed by the caller's unshift), or null if it closes first. */
+function firstChunk(socket: net.Socket): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const done = (value: Buffer | null): void => {
+      socket.off('readable', onReadable);
+      socket.off('close', onClose);
+      socket.off('end', onClose);
+      resolve(value);
+    };
+    const onReadable = (): void => {
+      const chunk = socket.read() as Buffer | null;
+      if (chunk !== null) done(chunk);
+    };
+    const onClose = (): void => done(null);
+    socket.on('readable', onReadable);
+    socket.once('close', onClose);
+    socket.once('end', onClose);
+  });
 }

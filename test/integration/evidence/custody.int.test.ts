@@ -29,16 +29,13 @@ describe('custody log on real Redis and the fs store', () => {
     redis = new Redis(inject('redisUrl'));
   });
   afterAll(() => redis.disconnect());
-  beforeEachSetup();
-  function beforeEachSetup() {
-    // vitest hooks: a fresh store and prefix per test.
-    afterEach(async () => {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      for (const r of extra.splice(0)) r.disconnect();
-      await rm(dir, { recursive: true, force: true });
-    });
-  }
+  // Each test makes a fresh store and Redis prefix with fresh(); clean both up after it.
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    for (const r of extra.splice(0)) r.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
   async function fresh(): Promise<CustodyLog> {
     dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-custody-'));
     store = await FsStore.open(path.join(dir, 'store'));
@@ -216,6 +213,20 @@ describe('custody log on real Redis and the fs store', () => {
       const many = await Promise.all([1, 2, 3].map(() => log.signHead(caseId, opts)));
       expect(new Set(many.map((m) => m.headBytes.toString())).size).toBe(1);
       expect((await log.readHeads(caseId)).map((x) => x.head.seq)).toEqual([3, 4]);
+    });
+
+    it('a real TSA answering 503 first is retried and then gives a verified token', async () => {
+      const flaky = await startLocalTsa({ failFirst: 1 });
+      try {
+        const { requestTimestamp } = await import('../../../evidence/timestamp.js');
+        const tok = await requestTimestamp(`sha256:${'ab'.repeat(32)}`, { url: flaky.url }, { clock: systemClock, trustAnchors: [flaky.caCertPem], attempts: 2, backoffMs: 10 });
+        expect(flaky.requests()).toBe(2);
+        expect(Math.abs(tok.record.clockSkewMs)).toBeLessThan(5000);
+        // Tokens from this TSA do not verify against another TSA's CA.
+        await expect(verifyTimestampToken(tok.tsr, { digest: tok.record.digest, trustAnchors: [tsa.caCertPem] })).rejects.toMatchObject({ code: 'TIMESTAMP_INVALID' });
+      } finally {
+        await flaky.close();
+      }
     });
 
     it('with the TSA down the head is still signed and the failure is reported', async () => {

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { Collector } from '../../../collectors/collector.js';
-import { COLLECTORS, collectorById, selectCollector } from '../../../collectors/registry.js';
+import { COLLECTORS, collectorById, configureCollectors, selectCollector } from '../../../collectors/registry.js';
 import { webCollector } from '../../../collectors/web.js';
 
 describe('registry', () => {
-  it('ends with web, which takes any http(s) URL', () => {
+  it('ends with generic then web, which take any http(s) URL', () => {
     expect(COLLECTORS[COLLECTORS.length - 1]).toBe(webCollector);
-    expect(selectCollector(new URL('https://example.org/post/1')).id).toBe('web');
-    expect(selectCollector(new URL('http://127.0.0.1:8080/')).id).toBe('web');
+    expect(COLLECTORS[COLLECTORS.length - 2]!.id).toBe('generic');
+    expect(selectCollector(new URL('https://example.org/post/1')).id).toBe('generic');
+    expect(selectCollector(new URL('http://127.0.0.1:8080/')).id).toBe('generic');
+    expect(selectCollector(new URL('https://example.org/'), [webCollector]).id).toBe('web');
     expect(collectorById('web')).toBe(webCollector);
     expect(collectorById('nope')).toBeUndefined();
+  });
+  it('routes platform URLs to their platform', () => {
+    expect(selectCollector(new URL('https://t.me/durov/43')).id).toBe('telegram');
+    expect(selectCollector(new URL('https://t.me/s/durov/43')).id).toBe('telegram');
+    expect(selectCollector(new URL('https://mastodon.social/@Gargron/109876543210')).id).toBe('mastodon');
+    expect(selectCollector(new URL('https://bsky.app/profile/bsky.app/post/3l4omssdl632g')).id).toBe('bluesky');
+    // Not a post URL of the platform: the generic fallback.
+    expect(selectCollector(new URL('https://t.me/durov')).id).toBe('generic');
+    expect(selectCollector(new URL('https://bsky.app/profile/bsky.app')).id).toBe('generic');
   });
   it('refuses URLs no collector handles', () => {
     for (const u of ['ftp://example.org/x', 'file:///etc/passwd', 'javascript:alert(1)', 'chrome://settings']) {
@@ -23,5 +34,21 @@ describe('registry', () => {
   });
   it('web declares what it produces', () => {
     expect([...webCollector.capabilities].sort()).toEqual(['media', 'mhtml', 'page', 'screenshot', 'warc']);
+  });
+  it('points a platform at other hosts through its options, not through loopback special cases', () => {
+    const fixture = new URL('http://127.0.0.1:45678/sahel_news/101');
+    expect(selectCollector(fixture).id).toBe('generic');
+    const configured = configureCollectors({ telegram: { hosts: ['127.0.0.1:45678'] } });
+    expect(selectCollector(fixture, configured).id).toBe('telegram');
+    // The override replaces the defaults.
+    expect(selectCollector(new URL('https://t.me/durov/43'), configured).id).toBe('generic');
+    expect(configured.map((c) => c.id)).toEqual(COLLECTORS.map((c) => c.id));
+    expect(configureCollectors({}).find((c) => c.id === 'telegram')!.matches(new URL('https://t.me/durov/43'))).toBe(true);
+  });
+  it('refuses bad collector options with a ConfigError', () => {
+    expect(() => configureCollectors({ telegram: { hosts: 't.me' } })).toThrow(expect.objectContaining({ name: 'ConfigError', code: 'INVALID_CONFIG', message: expect.stringContaining('collectors.telegram: hosts') }));
+    expect(() => configureCollectors({ bluesky: { plc: 'not a url' } })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => configureCollectors({ nosuch: {} })).toThrow(/no collector has this id/);
+    expect(() => configureCollectors({ web: { x: 1 } })).toThrow(/takes no options/);
   });
 });

@@ -1,0 +1,111 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Role, UserRecord } from '../../schemas/api.js';
+import type { CustodyActor } from '../../schemas/custody.js';
+import { sameSecret, type UserStore } from '../../workers/users.js';
+import type { ApiEnv } from './context.js';
+import { caseNotFound, forbidden, HttpError, unauthenticated } from './errors.js';
+
+export const SESSION_COOKIE = 'exhibit_session';
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+/**
+ * What each role may do. Admins manage users and see the queues; they read no evidence.
+ * Case-scoped permissions also need membership of the case.
+ */
+export const PERMISSIONS = {
+  submit: ['analyst'],
+  'read-evidence': ['analyst', 'prosecutor'],
+  'read-custody': ['analyst', 'prosecutor', 'auditor'],
+  'list-cases': ['analyst', 'prosecutor', 'auditor'],
+  package: ['prosecutor'],
+  verify: ['prosecutor', 'auditor'],
+  'manage-users': ['admin'],
+  queues: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export const may = (user: UserRecord, p: Permission) => (PERMISSIONS[p] as readonly Role[]).includes(user.role);
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Who is asking: `Authorization: Bearer <token>` or the session cookie. State-changing requests
+ * made with the cookie must carry the session's CSRF token in `X-CSRF-Token`; the bull-board
+ * dashboard (which cannot send it) is held to a same-origin check instead. Token requests need no
+ * CSRF token: a browser never attaches a bearer token by itself.
+ */
+export function authenticate(users: UserStore): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    c.set('user', null);
+    c.set('via', null);
+    c.set('csrfToken', null);
+    const auth = c.req.header('authorization');
+    if (auth) {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      const user = m ? await users.authenticateToken(m[1]!) : null;
+      if (!user) throw unauthenticated('invalid or revoked API token');
+      c.set('user', user);
+      c.set('via', 'token');
+      return next();
+    }
+    const sid = getCookie(c, SESSION_COOKIE);
+    if (sid) {
+      const session = await users.session(sid);
+      if (session) {
+        c.set('user', session.user);
+        c.set('via', 'session');
+        c.set('csrfToken', session.csrfToken);
+        if (UNSAFE.has(c.req.method)) checkCsrf(c, session.csrfToken);
+      }
+    }
+    return next();
+  };
+}
+
+function sameOrigin(c: Context): boolean {
+  const origin = c.req.header('origin');
+  const host = c.req.header('host');
+  if (!origin || !host) return c.req.header('sec-fetch-site') === 'same-origin';
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function checkCsrf(c: Context, expected: string): void {
+  if (c.req.path.startsWith('/admin/queues/')) {
+    if (!sameOrigin(c)) throw new HttpError(403, 'CSRF', 'cross-origin request refused');
+    return;
+  }
+  const sent = c.req.header(CSRF_HEADER);
+  if (!sent || !sameSecret(sent, expected)) throw new HttpError(403, 'CSRF', `missing or wrong ${CSRF_HEADER} header`);
+}
+
+/** The signed-in user, or 401. */
+export function currentUser(c: Context<ApiEnv>): UserRecord {
+  const user = c.get('user');
+  if (!user) throw unauthenticated();
+  return user;
+}
+
+/** The user, who must hold the permission (403 otherwise, whatever the case). */
+export function requirePermission(c: Context<ApiEnv>, p: Permission): UserRecord {
+  const user = currentUser(c);
+  if (!may(user, p)) throw forbidden(`role ${user.role} may not ${p.replace('-', ' ')}`);
+  return user;
+}
+
+/**
+ * The user, who must hold the permission and be a member of the case. A case that does not exist
+ * and a case the user is not a member of both answer 404, so membership leaks nothing.
+ */
+export function requireCase(c: Context<ApiEnv>, p: Permission, caseId: string): UserRecord {
+  const user = requirePermission(c, p);
+  if (!user.cases.includes(caseId)) throw caseNotFound(caseId);
+  return user;
+}
+
+/** How a user appears in custody events. */
+export const actorOf = (user: UserRecord): CustodyActor => ({ type: 'user', id: user.name, role: user.role });

@@ -1,0 +1,40 @@
+import type { Logger } from '../../lib/logger.js';
+import type { UserRecord } from '../../schemas/api.js';
+import type { Services } from '../../workers/runtime.js';
+import type { UserStore } from '../../workers/users.js';
+import type { PackageJobs } from './package-jobs.js';
+
+/** Options of the HTTP service (`exhibit serve`). */
+export interface ApiOptions {
+  /** Largest package upload accepted by `POST /api/verify`, in bytes. @defaultValue 2 GiB */
+  maxUploadBytes?: number;
+  /** Largest JSON request body, in bytes. @defaultValue 1 MiB */
+  maxJsonBytes?: number;
+  /** Where packages built through the API are written. @defaultValue `<stateDir>/api-packages` */
+  packagesDir?: string;
+  /** Web session lifetime, in seconds. @defaultValue 28800 (8 h) */
+  sessionTtlSeconds?: number;
+  /** Mark the session cookie `Secure` (serve behind TLS). @defaultValue false */
+  secureCookies?: boolean;
+  /** Mount the bull-board queue dashboard at /admin/queues (admins only). @defaultValue true */
+  queueDashboard?: boolean;
+  /** Poll interval of server-sent progress events, in ms. @defaultValue 500 */
+  progressIntervalMs?: number;
+}
+
+export interface ApiDeps {
+  services: Services;
+  users: UserStore;
+  packages: PackageJobs;
+  logger: Logger;
+  options: Required<Omit<ApiOptions, 'packagesDir'>> & { packagesDir: string };
+}
+
+/** Per-request values set by the auth middleware. */
+export interface ApiEnv {
+  Variables: {
+    user: UserRecord | null;
+    via: 'session' | 'token' | null;
+    csrfToken: string | null;
+  };
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PermanentError } from '../../../lib/errors.js';
+import { PackageJob, PackageRequest, VerifyResponse } from '../../../schemas/api.js';
+import { verifyPackage } from '../../../evidence/verify.js';
+import { currentUser, may, requireCase } from '../auth.js';
+import type { ApiDeps } from '../context.js';
+import { HttpError } from '../errors.js';
+import { recordRead } from '../evidence-reads.js';
+import type { RouteTable } from '../route-table.js';
+import { pollingSse } from '../sse.js';
+import { contentDisposition } from './captures.js';
+
+
+/** Certified packages (build, progress, download) and verification of an uploaded package. */
+export function packageRoutes(t: RouteTable, d: ApiDeps): void {
+  const s = d.services;
+  const jobOf = async (caseId: string, packageId: string): Promise<PackageJob> => {
+    const job = /^[0-9a-f-]{36}$/.test(packageId) ? await d.packages.get(packageId) : null;
+    if (!job || job.caseId !== caseId) throw new PermanentError('NOT_FOUND', `no package ${packageId} of case ${caseId}`);
+    return job;
+  };
+
+  t.def(
+    { method: 'post', path: '/api/cases/:caseId/packages', summary: 'Build a certified package of the case or of chosen captures (in the background)', tag: 'packages', access: 'package', body: PackageRequest, response: PackageJob, status: 202, errors: [404] },
+    async (c, { body }) => {
+      const caseId = c.req.param('caseId') ?? '';
+      const user = requireCase(c, 'package', caseId);
+      return d.packages.start(caseId, body.captureIds, user);
+    },
+  );
+
+  t.def({ method: 'get', path: '/api/cases/:caseId/packages/:packageId', summary: 'State and progress of a package build', tag: 'packages', access: 'package', response: PackageJob, errors: [404] }, async (c) => {
+    const caseId = c.req.param('caseId') ?? '';
+    requireCase(c, 'package', caseId);
+    return jobOf(caseId, c.req.param('packageId') ?? '');
+  });
+
+  t.def(
+    { method: 'get', path: '/api/cases/:caseId/packages/:packageId/events', summary: 'Progress of a package build (server-sent events `package`, then `done`)', tag: 'packages', access: 'package', produces: 'text/event-stream', errors: [404] },
+    async (c) => {
+      const caseId = c.req.param('caseId') ?? '';
+      requireCase(c, 'package', caseId);
+      const job = await jobOf(caseId, c.req.param('packageId') ?? '');
+      return pollingSse(c, { name: 'package', intervalMs: d.options.progressIntervalMs, poll: async () => (await d.packages.get(job.packageId)) ?? job, isDone: (j) => j.state !== 'building' });
+    },
+  );
+
+  t.def(
+    { method: 'get', path: '/api/cases/:caseId/packages/:packageId/download', summary: 'Download a built package (zip); recorded as a custody event', tag: 'packages', access: 'package', produces: 'application/zip', errors: [404, 409] },
+    async (c) => {
+      const caseId = c.req.param('caseId') ?? '';
+      const user = requireCase(c, 'package', caseId);
+      const job = await jobOf(caseId, c.req.param('packageId') ?? '');
+      if (job.state !== 'ready' || !job.sha256) throw new HttpError(409, 'NOT_READY', `package ${job.packageId} is ${job.state}`);
+      const { stream, size } = await d.packages.open(job);
+      await recordRead(s, user, caseId, 'downloaded', { digests: [job.sha256] }, { package: job.fileName, packageId: job.packageId, size });
+      return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
+        headers: {
+          'Content-Type': 'application/zip',
+          'Content-Length': String(size),
+          'Content-Disposition': contentDisposition('attachment', job.fileName),
+          'Repr-Digest': `sha-256=:${Buffer.from(job.sha256.slice(7), 'hex').toString('base64')}:`,
+          'Cache-Control': 'private, no-store',
+        },
+      });
+    },
+  );
+
+  t.def(
+    {
+      method: 'post',
+      path: '/api/verify',
+      summary: 'Verify an uploaded package (zip body, application/zip) offline; recorded on the custody log of its case when you are a member',
+      tag: 'packages',
+      access: 'verify',
+      consumes: 'application/zip',
+      response: VerifyResponse,
+      errors: [413, 415],
+    },
+    async (c) => {
+      const user = currentUser(c);
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/zip' && type !== 'application/octet-stream') throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the package as application/zip');
+      const limit = d.options.maxUploadBytes;
+      const declared = Number(c.req.header('content-length') ?? 'NaN');
+      if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `package larger than the ${limit}-byte upload limit`);
+      const body = c.req.raw.body;
+      if (!body) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
+      try {
+        const file = path.join(dir, 'upload.zip');
+        const hash = createHash('sha256');
+        let n = 0;
+        const limiter = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            n += chunk.length;
+            if (n > limit) return cb(new HttpError(413, 'PAYLOAD_TOO_LARGE', `package larger than the ${limit}-byte upload limit`));
+            hash.update(chunk);
+            cb(null, chunk);
+          },
+        });
+        await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), limiter, createWriteStream(file));
+        if (n === 0) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
+        const uploadSha256 = `sha256:${hash.digest('hex')}`;
+        const report = await verifyPackage(file);
+        const named = c.req.header('x-filename');
+        report.source = named ? path.basename(named).slice(0, 200) : 'upload.zip';
+        let custodySeq: number | null = null;
+        if (report.caseId && user.cases.includes(report.caseId) && may(user, 'verify')) {
+          custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
+        }
+        d.logger.info({ context: 'api', user: user.name, caseId: report.caseId, ok: report.ok, uploadSha256 }, 'package verified');
+        return { report, uploadSha256, custodySeq };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}

@@ -1,0 +1,69 @@
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import { CreateUserRequest, IssuedToken, LoginRequest, PublicUser, SessionInfo, UpdateUserRequest, UserList, UserName, type UserRecord } from '../../../schemas/api.js';
+import { SESSION_COOKIE, currentUser } from '../auth.js';
+import type { ApiDeps } from '../context.js';
+import { HttpError, unauthenticated } from '../errors.js';
+import type { RouteTable } from '../route-table.js';
+
+const info = (user: UserRecord, via: 'session' | 'token', csrfToken: string | null): SessionInfo => ({ user: { name: user.name, role: user.role, cases: user.cases }, csrfToken, via });
+const nameParam = (raw: string) => {
+  const r = UserName.safeParse(raw);
+  if (!r.success) throw new HttpError(404, 'NOT_FOUND', 'no such user');
+  return r.data;
+};
+
+/** Sign-in for the web app, and user management for admins. */
+export function userRoutes(t: RouteTable, d: ApiDeps): void {
+  t.def(
+    { method: 'post', path: '/api/session', summary: 'Sign in with a user name and API token; sets the session cookie', tag: 'session', access: 'public', body: LoginRequest, response: SessionInfo },
+    async (c, { body }) => {
+      const user = await d.users.authenticateToken(body.token);
+      // One answer for a wrong name and a wrong token.
+      if (!user || user.name !== body.name) throw unauthenticated('unknown user or wrong token');
+      const { sessionId, csrfToken } = await d.users.createSession(user.name, d.options.sessionTtlSeconds);
+      setCookie(c, SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'Strict', path: '/', secure: d.options.secureCookies, maxAge: d.options.sessionTtlSeconds });
+      d.logger.info({ context: 'api', user: user.name }, 'signed in');
+      return info(user, 'session', csrfToken);
+    },
+  );
+  t.def({ method: 'get', path: '/api/session', summary: 'Who is signed in (and the CSRF token of the session)', tag: 'session', access: 'signed-in', response: SessionInfo }, async (c) =>
+    info(currentUser(c), c.get('via') ?? 'token', c.get('csrfToken')),
+  );
+  t.def({ method: 'delete', path: '/api/session', summary: 'Sign out', tag: 'session', access: 'signed-in', response: z.object({ ok: z.boolean() }) }, async (c) => {
+    const sid = getCookie(c, SESSION_COOKIE);
+    if (sid) await d.users.deleteSession(sid);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  t.def({ method: 'get', path: '/api/users', summary: 'List users', tag: 'users', access: 'manage-users', response: UserList }, async () => ({
+    users: (await d.users.list()).map(({ schemaVersion: _v, ...u }) => u),
+  }));
+  t.def({ method: 'post', path: '/api/users', summary: 'Create a user', tag: 'users', access: 'manage-users', body: CreateUserRequest, response: PublicUser, status: 201 }, async (c, { body }) => {
+    const { schemaVersion: _v, ...u } = await d.users.add(body.name, body.role, body.cases, currentUser(c).name);
+    d.logger.info({ context: 'api', admin: currentUser(c).name, user: u.name, role: u.role }, 'user created');
+    return { ...u, tokens: 0 };
+  });
+  t.def(
+    { method: 'patch', path: '/api/users/:name', summary: 'Change role, case memberships or disabled flag', tag: 'users', access: 'manage-users', body: UpdateUserRequest, response: PublicUser, errors: [404] },
+    async (c, { body }) => {
+      const name = nameParam(c.req.param('name') ?? '');
+      const { schemaVersion: _v, ...u } = await d.users.update(name, body);
+      d.logger.info({ context: 'api', admin: currentUser(c).name, user: name, change: body }, 'user changed');
+      const tokens = (await d.users.list()).find((x) => x.name === name)?.tokens ?? 0;
+      return { ...u, tokens };
+    },
+  );
+  t.def({ method: 'post', path: '/api/users/:name/tokens', summary: 'Issue an API token (shown once)', tag: 'users', access: 'manage-users', response: IssuedToken, status: 201, errors: [404] }, async (c) => {
+    const name = nameParam(c.req.param('name') ?? '');
+    const { token, tokenId } = await d.users.issueToken(name);
+    d.logger.info({ context: 'api', admin: currentUser(c).name, user: name, tokenId }, 'token issued');
+    return { name, token, tokenId };
+  });
+  t.def({ method: 'delete', path: '/api/users/:name/tokens', summary: "Revoke all of a user's API tokens", tag: 'users', access: 'manage-users', response: z.object({ revoked: z.number().int() }), errors: [404] }, async (c) => {
+    const name = nameParam(c.req.param('name') ?? '');
+    if (!(await d.users.get(name))) throw new HttpError(404, 'NOT_FOUND', `no user ${name}`);
+    return { revoked: await d.users.revokeTokens(name) };
+  });
+}

@@ -1,0 +1,233 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { z } from 'zod';
+import { isoUtc } from '../../lib/clock.js';
+import { childLogger } from '../../lib/logger.js';
+import type { SpoolFile } from '../../schemas/artifact.js';
+import type { CollectorOutput } from '../../schemas/jobs.js';
+import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post } from '../../schemas/post.js';
+import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
+import { redactUrl } from '../browser/net-policy.js';
+import type { PageSnapshot } from '../browser/page-facts.js';
+import { pickExchange } from '../browser/media-files.js';
+import type { RecordedExchange } from '../browser/recorded-exchange.js';
+import { captureWeb, type LivePage } from '../web.js';
+import { failureForObservation } from './honest-state.js';
+import { assembleHls } from './hls.js';
+import { MediaLinker } from './media.js';
+import { RecordedView, responseType, type BodyReader } from './recorded.js';
+
+/** A request the collector itself made through the recording browser context. */
+export interface CollectorRequest {
+  url: string;
+  purpose: string;
+  status: number | null;
+}
+
+/** The live page as a platform sees it: the web capture's page plus recorded fetches. */
+export interface PlatformPage extends LivePage {
+  /** What was recorded so far, readable (bodies included). */
+  view(): RecordedView;
+  /**
+   * GET a URL through the browser context, so the request and response are recorded in the WARC like
+   * the page's own; listed in post.json `collectorRequests` with its purpose. Never throws for HTTP
+   * errors; a network failure resolves with status null.
+   */
+  fetch(url: string, opts: { purpose: string; headers?: Record<string, string> }): Promise<{ status: number | null; body: Buffer | null }>;
+  /** Fetch each URL that has no complete recorded response yet (original-size media the page did not load). */
+  ensureRecorded(urls: readonly string[], purpose: string): Promise<void>;
+}
+
+/** What `extract` sees: the finished recording, read-only, plus the page snapshot. */
+export interface ExtractContext {
+  view: RecordedView;
+  snapshot: PageSnapshot | null;
+  /** When the post was read (engagement counts are "as of" this time). */
+  observedAt: string;
+  spoolDir: string;
+  /** Keep a recorded response as an artifact (`proof/record.car`), byte-identical to its decoded body. Returns the spool path, or null when it has no body. */
+  keepResponse(url: string, name: string, mediaType: string): Promise<string | null>;
+}
+
+/** What a platform found. `post` is null when the platform showed none (`visibility` says why). */
+export interface Extraction {
+  visibility: PlatformObservation;
+  post: Post | null;
+  replies?: Post[];
+  quoted?: Post | null;
+  proof?: AuthorshipProof | null;
+}
+
+/**
+ * One platform: the only code a new platform writes (see collectors/telegram.ts for the shape).
+ * `O` is its options type; every platform takes at least `hosts` so fixtures can stand in for it.
+ */
+export interface PlatformSpec<O> {
+  id: string;
+  version: string;
+  /** Platform name written to post.json (`telegram`, `mastodon`, …). */
+  platform: string;
+  capabilities: readonly CollectorCapability[];
+  configSchema: z.ZodType<O>;
+  matches(url: URL, options: O): boolean;
+  /** The URL the browser loads for a target, when it is not the target itself (e.g. Telegram's public preview). */
+  pageUrl?(target: URL, options: O): URL;
+  /** While the page is open: recorded fetches the page itself would not make (API JSON, proofs, original media). */
+  onPage?(page: PlatformPage, target: URL, options: O): Promise<void>;
+  /**
+   * Read the post from the recording, never the network. Return null when there is no post to
+   * speak of (the generic collector on a page without metadata): then no post.json is written.
+   */
+  extract(ctx: ExtractContext, target: URL, options: O): Promise<Extraction | null>;
+}
+
+/** A URL's `host` (with port when not default) is one of `hosts` (case-insensitive). */
+export function hostIn(url: URL, hosts: readonly string[]): boolean {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  const h = url.host.toLowerCase();
+  return hosts.some((x) => x.toLowerCase() === h);
+}
+
+/** Make a Collector from a platform spec, with options (defaults from its configSchema). */
+export function definePlatformCollector<O>(spec: PlatformSpec<O>, options: O = spec.configSchema.parse({})): Collector {
+  return {
+    id: spec.id,
+    version: spec.version,
+    capabilities: spec.capabilities,
+    configSchema: spec.configSchema,
+    matches: (url) => spec.matches(url, options),
+    configure: (o) => definePlatformCollector(spec, spec.configSchema.parse(o)),
+    collect: (ctx, target) => capturePlatformPage(ctx, target, spec, options),
+  };
+}
+
+function isHls(url: string, view: RecordedView): boolean {
+  if (/\.m3u8(\?|$)/i.test(url)) return true;
+  const pick = pickExchange(view.exchanges, url);
+  const t = pick.ok ? responseType(pick.exchange) : null;
+  return t === 'application/vnd.apple.mpegurl' || t === 'application/x-mpegurl' || t === 'audio/mpegurl';
+}
+
+/**
+ * Capture a platform post: the web collector's full capture (screenshot, DOM, MHTML, WARC, media,
+ * page facts, environment) of `spec.pageUrl(target)`, then the platform's `extract` over the
+ * recorded responses, media linked to artifacts (HLS assembled from recorded segments), and
+ * `post.json` written. A post the platform did not show makes the capture `failed` with
+ * `NOT_VISIBLE`; the observation itself is sealed like any capture.
+ */
+export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, spec: PlatformSpec<O>, options: O): Promise<CollectorOutput> {
+  const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: spec.id });
+  const pageUrl = spec.pageUrl?.(target, options) ?? target;
+  const requests: CollectorRequest[] = [];
+  let doc: PostDocument | null = null;
+  let extractionError: string | null = null;
+
+  const out = await captureWeb(ctx, pageUrl, {
+    collector: { id: spec.id, version: spec.version },
+    onPage: spec.onPage
+      ? async (live) => {
+          const onPage = spec.onPage!;
+          const view = (): RecordedView => new RecordedView(live.exchanges(), live, pageUrl.href);
+          const fetch: PlatformPage['fetch'] = async (url, o) => {
+            try {
+              const res = await live.context.request.get(url, { headers: o.headers ?? {}, failOnStatusCode: false, maxRedirects: 5, timeout: ctx.capture.navigationTimeoutMs });
+              requests.push({ url, purpose: o.purpose, status: res.status() });
+              return { status: res.status(), body: await res.body().catch(() => null) };
+            } catch (err) {
+              log.warn({ url: redactUrl(url), err: (err as Error).message.split('\n')[0] }, 'collector request failed');
+              requests.push({ url, purpose: o.purpose, status: null });
+              return { status: null, body: null };
+            }
+          };
+          const ensureRecorded: PlatformPage['ensureRecorded'] = async (urls, purpose) => {
+            const v = view();
+            for (const u of urls) {
+              const pick = pickExchange(v.exchanges, u);
+              if (!pick.ok || pick.flags.length > 0) await fetch(u, { purpose });
+            }
+          };
+          await onPage({ ...live, view, fetch, ensureRecorded }, target, options);
+        }
+      : undefined,
+    onRecorded: async (rec) => {
+      try {
+        doc = await extractAndLink(ctx, rec.exchanges, rec, rec.files, rec.snapshot, rec.workDir, pageUrl, target, spec, options, requests);
+      } catch (err) {
+        extractionError = (err as Error).message;
+        log.error({ err: extractionError }, 'post extraction failed');
+      }
+    },
+  });
+
+  if (extractionError !== null) {
+    return { ...out, status: 'failed', failure: { code: 'INTERNAL', kind: 'permanent', message: `the ${spec.platform} post could not be read from the recording: ${extractionError}${out.failure ? ` (${out.failure.message})` : ''}` } };
+  }
+  const found = doc as PostDocument | null;
+  if (found === null) return out;
+  const failure = failureForObservation(found.visibility, target.href, out.failure);
+  return { ...out, status: failure ? 'failed' : out.status, failure };
+}
+
+async function extractAndLink<O>(
+  ctx: CollectContext,
+  exchanges: readonly RecordedExchange[],
+  bodies: BodyReader,
+  files: SpoolFile[],
+  snapshot: PageSnapshot | null,
+  workDir: string,
+  pageUrl: URL,
+  target: URL,
+  spec: PlatformSpec<O>,
+  options: O,
+  requests: CollectorRequest[],
+): Promise<PostDocument | null> {
+  const view = new RecordedView(exchanges, bodies, pageUrl.href, ctx.spoolDir);
+  const linker = new MediaLinker(view, ctx.spoolDir, files);
+  const observedAt = isoUtc(ctx.clock.now());
+  const keepResponse: ExtractContext['keepResponse'] = async (url, name, mediaType) => {
+    const ex = view.last(url);
+    if (!ex || ex.truncated) return null;
+    const src = await view.bodies(ex);
+    if (src === null) return null;
+    await mkdir(path.dirname(path.join(ctx.spoolDir, name)), { recursive: true });
+    await copyFile(src, path.join(ctx.spoolDir, name));
+    await view.bytes(ex, 'api-json');
+    files.push({ path: name, role: 'other', mediaType, sourceUrl: url, flags: [] });
+    return name;
+  };
+  const found = await spec.extract({ view, snapshot, observedAt, spoolDir: ctx.spoolDir, keepResponse }, target, options);
+  if (found === null) return null;
+
+  const linkPost = async (p: Post | null): Promise<Post | null> => {
+    if (!p) return null;
+    const media = [];
+    for (const m of p.media) {
+      if (m.sourceUrl && m.artifact === null && m.type === 'video' && isHls(m.sourceUrl, view)) {
+        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir });
+        media.push({ ...m, artifact: hls.playlists[0] ?? null, assembledArtifact: hls.assembled, durationSeconds: m.durationSeconds ?? hls.durationSeconds, flags: [...m.flags, ...hls.flags] });
+      } else media.push(...(await linker.link([m])));
+    }
+    return { ...p, media };
+  };
+  const replies: Post[] = [];
+  for (const r of found.replies ?? []) replies.push((await linkPost(r))!);
+  const doc = PostDocument.parse({
+    schemaVersion: 'exhibit.post/1',
+    platform: spec.platform,
+    collector: { id: spec.id, version: spec.version },
+    requestedUrl: target.href,
+    pageUrl: pageUrl.href,
+    observedAt,
+    visibility: found.visibility,
+    post: await linkPost(found.post),
+    replies,
+    quoted: await linkPost(found.quoted ?? null),
+    proof: found.proof ?? null,
+    collectorRequests: requests,
+    readFrom: view.readFrom(),
+  });
+  await writeFile(path.join(ctx.spoolDir, 'post.json'), `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
+  const flags = doc.visibility.state === 'visible' ? [] : [{ code: `visibility-${doc.visibility.state}`, message: doc.visibility.reason ?? doc.visibility.state }];
+  files.push({ path: 'post.json', role: 'post', mediaType: 'application/json', sourceUrl: null, flags });
+  return doc;
+}

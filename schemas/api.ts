@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { Failure } from './errors.js';
+import { JobProgress, SealResult } from './jobs.js';
+import { CaptureManifest } from './manifest.js';
+
+/**
+ * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
+ * from these schemas and the route table in app/api/routes.ts.
+ */
+
+/** Roles of API users. Closed vocabulary: see the README for what each may do. */
+export const ROLES = ['analyst', 'prosecutor', 'auditor', 'admin'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** A user name: safe in logs, custody events and Redis keys. */
+export const UserName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'user name may hold letters, digits, ".", "_", "@" and "-" and must start with a letter or digit');
+
+/** A user as stored (Redis, `<prefix>:api:users`). Tokens are stored separately, hashed. */
+export const UserRecord = z.object({
+  schemaVersion: z.literal('exhibit.user/1'),
+  name: UserName,
+  role: Role,
+  /** Cases the user is a member of; every case-scoped request checks this list. */
+  cases: z.array(CaseId),
+  createdAt: IsoUtc,
+  createdBy: z.string(),
+  disabled: z.boolean().default(false),
+});
+export type UserRecord = z.infer<typeof UserRecord>;
+
+/** Error body of every non-2xx answer. `code` is an ErrorCode or one of the API's own. */
+export const API_ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'CSRF', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+export const ApiError = z.object({ code: z.string(), message: z.string() });
+export type ApiError = z.infer<typeof ApiError>;
+
+export const LoginRequest = z.object({ name: UserName, token: z.string().min(10).max(200) });
+export const SessionInfo = z.object({
+  user: z.object({ name: UserName, role: Role, cases: z.array(CaseId) }),
+  /** Send back as `X-CSRF-Token` on every state-changing request made with the session cookie. */
+  csrfToken: z.string().nullable(),
+  /** How this request was authenticated. */
+  via: z.enum(['session', 'token']),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const CreateUserRequest = z.object({ name: UserName, role: Role, cases: z.array(CaseId).max(1000).default([]) });
+export const UpdateUserRequest = z.object({
+  role: Role.optional(),
+  addCases: z.array(CaseId).max(1000).optional(),
+  removeCases: z.array(CaseId).max(1000).optional(),
+  disabled: z.boolean().optional(),
+});
+export const PublicUser = UserRecord.omit({ schemaVersion: true }).extend({ tokens: z.number().int().nonnegative() });
+export const UserList = z.object({ users: z.array(PublicUser) });
+/** A fresh API token: shown once, stored only as its SHA-256. */
+export const IssuedToken = z.object({ name: UserName, token: z.string(), tokenId: z.string() });
+
+export const SubmitRequest = z.object({
+  /** One or many URLs (a pasted list is split on lines by the client). */
+  urls: z.array(z.string().min(1).max(8192)).min(1).max(1000),
+  legalBasis: z.string().max(2000).optional(),
+  /** Capture again even when the same URL was already captured into this case. */
+  force: z.boolean().optional(),
+});
+export type SubmitRequest = z.infer<typeof SubmitRequest>;
+export const SubmitResponse = z.object({
+  caseId: CaseId,
+  accepted: z.array(z.object({ url: z.string(), captureId: Uuid, duplicate: z.boolean() })),
+  rejected: z.array(z.object({ url: z.string(), failure: Failure })),
+});
+
+export const CAPTURE_STATES = ['unknown', 'queued', 'capturing', 'sealing', 'sealed', 'unsealed', 'failed'] as const;
+export const CaptureStatusBody = z.object({
+  captureId: z.string(),
+  state: z.enum(CAPTURE_STATES),
+  progress: JobProgress.nullable(),
+  result: SealResult.nullable(),
+  failure: Failure.nullable(),
+  attempts: z.number().int().nonnegative(),
+  url: z.string().nullable(),
+});
+export type CaptureStatusBody = z.infer<typeof CaptureStatusBody>;
+export const StatusList = z.object({ captures: z.array(CaptureStatusBody) });
+
+export const CaseSummary = z.object({ caseId: CaseId, sealedCaptures: z.number().int().nonnegative() });
+export const CaseList = z.object({ cases: z.array(CaseSummary) });
+
+/** One row of a case's capture list. */
+export const CaptureSummary = z.object({
+  captureId: Uuid,
+  url: z.string().nullable(),
+  state: z.enum(CAPTURE_STATES),
+  /** `captured` or `failed` once sealed (the page itself may have failed). */
+  pageStatus: z.enum(['captured', 'failed']).nullable(),
+  title: z.string().nullable(),
+  /** Platform from post.json, else the collector id. */
+  platform: z.string().nullable(),
+  author: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  submittedAt: IsoUtc.nullable(),
+  sealedAt: IsoUtc.nullable(),
+  /** Artifact name of the screenshot thumbnail, when there is one. */
+  thumbnail: z.string().nullable(),
+  progress: JobProgress.nullable(),
+  failure: Failure.nullable(),
+});
+export type CaptureSummary = z.infer<typeof CaptureSummary>;
+export const CaptureList = z.object({ caseId: CaseId, captures: z.array(CaptureSummary) });
+
+export const CaptureDetail = z.object({
+  caseId: CaseId,
+  captureId: Uuid,
+  state: z.enum(CAPTURE_STATES),
+  manifest: CaptureManifest,
+  manifestDigest: Sha256Digest,
+  signature: SignatureRecord.nullable(),
+  timestamps: z.array(TimestampRecord),
+  hasPost: z.boolean(),
+});
+
+/** Text blocks of the captured DOM (paragraphs, headings, list items), shown as inert text. */
+export const PageText = z.object({
+  source: z.string().nullable(),
+  blocks: z.array(z.object({ tag: z.string(), text: z.string(), lang: z.string().nullable(), dir: z.string().nullable() })),
+  truncated: z.boolean(),
+});
+
+/** Extracted metadata of a capture's media (exifr, ffprobe derivatives), with GPS where found. */
+export const CaptureMetadata = z.object({
+  items: z.array(
+    z.object({
+      artifact: z.string(),
+      source: z.string(),
+      method: z.string(),
+      tool: z.string(),
+      gps: z.object({ latitude: z.number(), longitude: z.number() }).nullable(),
+      data: z.unknown(),
+    }),
+  ),
+});
+
+export const CustodyTimeline = z.object({ caseId: CaseId, events: z.array(CustodyEvent) });
+
+export const PackageRequest = z.object({ captureIds: z.array(Uuid).max(10_000).optional() });
+export const PACKAGE_STATES = ['building', 'ready', 'failed'] as const;
+export const PackageJob = z.object({
+  schemaVersion: z.literal('exhibit.api-package/1'),
+  packageId: Uuid,
+  caseId: CaseId,
+  captureIds: z.array(Uuid).nullable(),
+  state: z.enum(PACKAGE_STATES),
+  phase: z.string(),
+  percent: z.number().min(0).max(100),
+  requestedBy: UserName,
+  createdAt: IsoUtc,
+  finishedAt: IsoUtc.nullable(),
+  fileName: z.string(),
+  sha256: Sha256Digest.nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  failure: Failure.nullable(),
+});
+export type PackageJob = z.infer<typeof PackageJob>;
+
+/** What `POST /api/verify` answers: the verifier's report, the upload's digest and the custody event. */
+export const VerifyResponse = z.object({
+  report: PackageReport,
+  /** `sha256:` of the uploaded bytes. */
+  uploadSha256: Sha256Digest,
+  /** Custody event recording the verification, when the package is of a case you are a member of. */
+  custodySeq: z.number().int().nullable(),
+});
+
+export const Health = z.object({ ok: z.boolean(), redis: z.string(), store: z.string() });

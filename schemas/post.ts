@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { IsoUtc, Sha256Digest } from './common.js';
+
+/**
+ * `post.json`: one social post as the platform served it, normalised. Written by platform
+ * collectors (role `post`) beside the raw artifacts it was read from; every field says which
+ * source it came from, so a reader can go back to the exact bytes in the WARC.
+ */
+
+/** Where a field's value was read. Closed vocabulary; the first four are the platform's own data. */
+export const POST_SOURCES = [
+  'api-json', // JSON the page (or the collector, through the same recorded browser context) fetched from the platform's API
+  'embedded-json', // JSON embedded in the served HTML (hydration state, `<script type="application/json">`)
+  'dom', // the served or rendered HTML markup
+  'oembed', // an oEmbed response discovered via `<link rel="alternate" type="application/json+oembed">`
+  'opengraph', // `og:*` / `article:*` / `twitter:*` meta tags
+  'json-ld', // `<script type="application/ld+json">`
+] as const;
+export const PostSource = z.enum(POST_SOURCES);
+export type PostSource = z.infer<typeof PostSource>;
+
+/** Fields of a {@link Post} whose source is recorded in `sources`. */
+export const POST_FIELDS = ['id', 'url', 'author', 'published', 'text', 'media', 'links', 'mentions', 'hashtags', 'replyTo', 'quoteOf', 'repostOf', 'engagement'] as const;
+export const PostField = z.enum(POST_FIELDS);
+export type PostField = z.infer<typeof PostField>;
+
+/**
+ * What the platform let a logged-out visitor see. Closed vocabulary: `visible`, or the reason it
+ * did not show the post. `unavailable` is "not there, no reason given"; `deleted` only when the
+ * platform says so (HTTP 410, a tombstone, a "not found post" node).
+ */
+export const VISIBILITY_STATES = ['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited'] as const;
+export const VisibilityState = z.enum(VISIBILITY_STATES);
+export type VisibilityState = z.infer<typeof VisibilityState>;
+
+/** One piece of evidence for a visibility state: what was seen, and where. */
+export const VisibilitySignal = z.object({
+  /** Where it was seen: `http-status`, `api-json`, `dom`, `header`, … */
+  source: z.string(),
+  /** The URL of the response it was seen in, when there is one. */
+  url: z.string().nullable(),
+  /** What exactly: `HTTP 429`, `error: NotFound`, `.tgme_widget_message_error: Post not found`, … */
+  detail: z.string(),
+});
+export type VisibilitySignal = z.infer<typeof VisibilitySignal>;
+
+/** The platform observation: an honest statement of what the platform showed, never a blank success. */
+export const PlatformObservation = z.object({
+  state: VisibilityState,
+  /** One sentence for people, e.g. "the API answered HTTP 401: this server requires login to view statuses". */
+  reason: z.string().nullable(),
+  signals: z.array(VisibilitySignal),
+  /** HTTP status of the response that decided the state (the main document or the platform API). */
+  httpStatus: z.number().int().nullable(),
+  /** For `rate-limited`: when the platform said to come back, as it said it (`Retry-After`, `X-RateLimit-Reset`). */
+  retryAfter: z.string().nullable().default(null),
+});
+export type PlatformObservation = z.infer<typeof PlatformObservation>;
+
+export const PostAuthor = z.object({
+  /** The platform's stable id (Telegram channel username, Mastodon account id, Bluesky DID). */
+  id: z.string().nullable(),
+  /** Handle without a leading `@` (`layla`, `layla@social.example`, `layla.bsky.social`). */
+  handle: z.string().nullable(),
+  displayName: z.string().nullable(),
+  profileUrl: z.string().nullable(),
+});
+export type PostAuthor = z.infer<typeof PostAuthor>;
+
+export const PostMedia = z.object({
+  type: z.enum(['image', 'video', 'audio', 'gif', 'other']),
+  /** The best-quality URL the platform served for it (original image, full video, HLS playlist). */
+  sourceUrl: z.string().nullable(),
+  /** Spool path of the artifact holding its bytes (`media/002-photo.jpg`), null when none was recorded. */
+  artifact: z.string().nullable(),
+  /** For streamed video: the spool path of the playable file assembled from the recorded segments. */
+  assembledArtifact: z.string().nullable().default(null),
+  width: z.number().int().positive().nullable(),
+  height: z.number().int().positive().nullable(),
+  durationSeconds: z.number().nonnegative().nullable(),
+  /** Alt text / description as served. */
+  alt: z.string().nullable(),
+  /** Why the artifact is missing or partial (`media-not-recorded`, …). */
+  flags: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+});
+export type PostMedia = z.infer<typeof PostMedia>;
+
+/** A reference to another post (reply parent, quoted or reposted post). */
+export const PostRef = z.object({
+  id: z.string().nullable(),
+  url: z.string().nullable(),
+  authorHandle: z.string().nullable(),
+});
+export type PostRef = z.infer<typeof PostRef>;
+
+/** One engagement count as displayed (`1.2K`) with its numeric reading when unambiguous. */
+export const EngagementCount = z.object({
+  display: z.string(),
+  value: z.number().int().nonnegative().nullable(),
+});
+export type EngagementCount = z.infer<typeof EngagementCount>;
+
+export const Post = z.object({
+  /** The platform's post id (`durov/43`, `109876543210`, the Bluesky rkey). */
+  id: z.string(),
+  /** Canonical URL of the post, as the platform names it. */
+  url: z.string().nullable(),
+  /** Platform-native URI when there is one (`at://did/app.bsky.feed.post/rkey`, the ActivityPub id). */
+  uri: z.string().nullable().default(null),
+  author: PostAuthor.nullable(),
+  /** Published time: exactly the string the platform states, and its UTC reading. */
+  published: z.object({ raw: z.string(), utc: IsoUtc.nullable() }).nullable(),
+  /** Text exactly as served: `content` is the plain text; `html` the markup when the platform serves markup. */
+  text: z
+    .object({
+      content: z.string(),
+      html: z.string().nullable(),
+      /** BCP 47 tag the platform states (or null). */
+      language: z.string().nullable(),
+      /** `rtl`/`ltr` as stated by the platform, else from the first strong character (Unicode bidi rule P2). */
+      direction: z.enum(['ltr', 'rtl']).nullable(),
+    })
+    .nullable(),
+  media: z.array(PostMedia),
+  links: z.array(z.string()),
+  mentions: z.array(z.object({ handle: z.string(), id: z.string().nullable(), url: z.string().nullable() })),
+  /** Without the leading `#`, as written. */
+  hashtags: z.array(z.string()),
+  replyTo: PostRef.nullable(),
+  quoteOf: PostRef.nullable(),
+  repostOf: PostRef.nullable(),
+  /** Counts as displayed to the collector, and when they were read. */
+  engagement: z
+    .object({
+      readAt: IsoUtc,
+      counts: z.record(z.string(), EngagementCount),
+    })
+    .nullable(),
+  /** Per field, where its value came from; a field with no entry was not found. */
+  sources: z.partialRecord(PostField, PostSource),
+});
+export type Post = z.infer<typeof Post>;
+
+/**
+ * Proof of authorship kept with the post (Bluesky: the repo commit signed by the account's key, the
+ * record CAR and the DID document). `verified` is what Exhibit's check found; anyone can re-check
+ * from the artifacts named here.
+ */
+export const AuthorshipProof = z.object({
+  kind: z.string(),
+  /** Artifacts (spool paths) holding the proof, by role: `record-car`, `did-document`, … */
+  artifacts: z.record(z.string(), z.string()),
+  /** Signing identity, e.g. the DID, and the key used (`did:key:…`). */
+  signer: z.string().nullable(),
+  key: z.string().nullable(),
+  /** Content id of the record as the platform published it (CID). */
+  recordCid: z.string().nullable(),
+  commitCid: z.string().nullable(),
+  verified: z.boolean(),
+  /** The check that was run, or why none could be (tool + version). */
+  method: z.string(),
+  message: z.string().nullable(),
+});
+export type AuthorshipProof = z.infer<typeof AuthorshipProof>;
+
+/** The whole `post.json` document. */
+export const PostDocument = z.object({
+  schemaVersion: z.literal('exhibit.post/1'),
+  platform: z.string(),
+  collector: z.object({ id: z.string(), version: z.string() }),
+  /** The URL the analyst asked for; `pageUrl` is what the browser loaded for it, when different. */
+  requestedUrl: z.string(),
+  pageUrl: z.string(),
+  observedAt: IsoUtc,
+  visibility: PlatformObservation,
+  /** The post; null when the platform showed none (see `visibility`). */
+  post: Post.nullable(),
+  /** The visible reply thread, in the order the platform served it, each a compact post. */
+  replies: z.array(Post),
+  /** The quoted post as embedded, when there is one. */
+  quoted: Post.nullable(),
+  proof: AuthorshipProof.nullable(),
+  /** Responses the collector itself requested through the recording browser context (beyond what the page loaded), and why. */
+  collectorRequests: z.array(z.object({ url: z.string(), purpose: z.string(), status: z.number().int().nullable() })),
+  /** Digest of each artifact's bytes the extraction read from the WARC, for re-checking: URL → sha256 of the decoded body. */
+  readFrom: z.array(z.object({ url: z.string(), sha256: Sha256Digest, source: PostSource })),
+});
+export type PostDocument = z.infer<typeof PostDocument>;

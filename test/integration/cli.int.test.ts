@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
+import { startMastodonFixture } from '../fixtures/mastodon/server.js';
+import { FsStore } from '../../evidence/fs-store.js';
 import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -95,6 +97,30 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     expect(after.map((k) => k.fingerprint)).toContain(old);
     expect(after.find((k) => k.active)?.fingerprint).toBe(rotated.stdout.trim());
     expect((await exhibit(['keys', 'shred'], env)).code).toBe(2);
+  });
+
+  it('captures a platform post (Mastodon fixture) into a sealed capture with post.json and its media', async () => {
+    const fixture = await startMastodonFixture();
+    try {
+      const { writeFileSync } = await import('node:fs');
+      const yaml = path.join(stateDir, 'exhibit.yaml');
+      writeFileSync(yaml, `collectors:\n  mastodon:\n    hosts: ["${fixture.host}"]\n`);
+      const r = await exhibit(['capture', `${fixture.url}/@layla/1100`, '--case', 'C-2026-002', '--operator', 'analyst-01', '--allow-private-network', '--wait', '--json'], { ...env, EXHIBIT_CONFIG: yaml });
+      expect(r.code, r.stderr).toBe(0);
+      const id = (JSON.parse(r.stdout) as { captures: Array<{ captureId: string }> }).captures[0]!.captureId;
+      const manifest = JSON.parse((await exhibit(['show', id, '--json'], env)).stdout) as { environment: { collector: { id: string } }; artifacts: Array<{ role: string; name: string; storeKey: string }> };
+      expect(manifest.environment.collector.id).toBe('mastodon');
+      const post = manifest.artifacts.find((a) => a.role === 'post');
+      expect(post?.name).toBe('post.json');
+      const store = await FsStore.open(path.join(stateDir, 'store'));
+      const doc = JSON.parse((await store.getBytes(post!.storeKey)).toString('utf8')) as { visibility: { state: string }; platform: string; post: unknown };
+      expect(doc.visibility.state).toBe('visible');
+      expect(doc.platform).toBe('mastodon');
+      expect(JSON.stringify(doc.post)).toMatch(/[\u0600-\u06FF]/);
+      expect(manifest.artifacts.filter((a) => a.role === 'media').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await fixture.close();
+    }
   });
 
   it('list and show find the capture; show --json prints the exact manifest', async () => {

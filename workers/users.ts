@@ -72,20 +72,28 @@ export class UserStore {
 
   /** Change role, memberships or disabled flag. NOT_FOUND when the user does not exist. */
   async update(name: string, change: { role?: Role; addCases?: string[]; removeCases?: string[]; disabled?: boolean }): Promise<UserRecord> {
-    // WATCH/MULTI so two admins editing one user do not lose each other's change.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      await this.deps.redis.watch(this.keys.users);
-      const current = await this.get(name);
-      if (!current) {
-        await this.deps.redis.unwatch();
-        throw new PermanentError('NOT_FOUND', `no user ${name}`);
+    // WATCH/MULTI on a connection of its own (WATCH state is per connection, and the shared one
+    // serves other requests meanwhile), so two admins editing one user do not lose a change.
+    const conn = this.deps.redis.duplicate();
+    conn.on('error', () => undefined);
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        await conn.watch(this.keys.users);
+        const raw = await conn.hget(this.keys.users, name);
+        if (!raw) {
+          await conn.unwatch();
+          throw new PermanentError('NOT_FOUND', `no user ${name}`);
+        }
+        const current = UserRecord.parse(JSON.parse(raw));
+        const cases = new Set(current.cases);
+        for (const c of change.addCases ?? []) cases.add(c);
+        for (const c of change.removeCases ?? []) cases.delete(c);
+        const next = UserRecord.parse({ ...current, role: change.role ?? current.role, cases: [...cases].sort(), disabled: change.disabled ?? current.disabled });
+        const res = await conn.multi().hset(this.keys.users, name, JSON.stringify(next)).exec();
+        if (res) return next;
       }
-      const cases = new Set(current.cases);
-      for (const c of change.addCases ?? []) cases.add(c);
-      for (const c of change.removeCases ?? []) cases.delete(c);
-      const next = UserRecord.parse({ ...current, role: change.role ?? current.role, cases: [...cases].sort(), disabled: change.disabled ?? current.disabled });
-      const res = await this.deps.redis.multi().hset(this.keys.users, name, JSON.stringify(next)).exec();
-      if (res) return next;
+    } finally {
+      conn.disconnect();
     }
     throw new PermanentError('INTERNAL', `user ${name} is being changed concurrently; try again`);
   }

@@ -1,7 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Role, UserRecord } from '../../schemas/api.js';
-import type { CustodyActor } from '../../schemas/custody.js';
 import { sameSecret, type UserStore } from '../../workers/users.js';
 import type { ApiEnv } from './context.js';
 import { caseNotFound, forbidden, HttpError, unauthenticated } from './errors.js';
@@ -106,6 +105,3 @@ export function requireCase(c: Context<ApiEnv>, p: Permission, caseId: string): 
   if (!user.cases.includes(caseId)) throw caseNotFound(caseId);
   return user;
 }
-
-/** How a user appears in custody events. */
-export const actorOf = (user: UserRecord): CustodyActor => ({ type: 'user', id: user.name, role: user.role });

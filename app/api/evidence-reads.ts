@@ -5,7 +5,7 @@ import { CaptureManifest } from '../../schemas/manifest.js';
 import { storeKeys } from '../../evidence/store.js';
 import { captureIndexKey } from '../../workers/queues.js';
 import type { Services } from '../../workers/runtime.js';
-import { actorOf } from './auth.js';
+import { actorOf } from './actor.js';
 
 /** Redis sorted set of captures submitted into a case through the API (score: submission time). */
 export const caseCapturesKey = (prefix: string, caseId: string) => `${prefix}:api:case-captures:${caseId}`;

@@ -11,7 +11,7 @@ import { PackageJob, type UserRecord } from '../../schemas/api.js';
 import { buildPackage, type PackageProgress } from '../../evidence/package.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
-import { actorOf } from './auth.js';
+import { actorOf } from './actor.js';
 
 /** Rough share of the whole build per phase, for one progress bar. */
 function percentOf(p: PackageProgress): number {

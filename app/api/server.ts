@@ -58,12 +58,12 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   // Security headers on every answer; a route that sets its own CSP (artifacts) keeps it.
   app.use('*', async (c, next) => {
     await next();
-    const h = c.res.headers;
-    const set = (k: string, v: string) => {
-      if (!h.has(k)) h.set(k, v);
-    };
-    try {
-      set('Content-Security-Policy', c.req.path.startsWith(`${QUEUE_DASHBOARD_PATH}`) ? DASHBOARD_CSP : STRICT_CSP);
+    const csp = c.req.path.startsWith(QUEUE_DASHBOARD_PATH) ? DASHBOARD_CSP : STRICT_CSP;
+    const apply = (h: Headers) => {
+      const set = (k: string, v: string) => {
+        if (!h.has(k)) h.set(k, v);
+      };
+      set('Content-Security-Policy', csp);
       set('X-Content-Type-Options', 'nosniff');
       set('X-Frame-Options', 'DENY');
       set('Referrer-Policy', 'no-referrer');
@@ -71,9 +71,13 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
       set('Cross-Origin-Resource-Policy', 'same-origin');
       set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
       if (c.req.path.startsWith('/api/')) set('Cache-Control', 'no-store');
+    };
+    try {
+      apply(c.res.headers);
     } catch {
-      // Immutable headers (a Response passed through from elsewhere): replace it with a copy.
+      // Immutable headers (a Response passed through from elsewhere): answer with a copy.
       c.res = new Response(c.res.body, c.res);
+      apply(c.res.headers);
     }
   });
   app.use('*', authenticate(users));

@@ -5,7 +5,9 @@ import { UserName } from '../../schemas/api.js';
 import { PermanentError } from '../../lib/errors.js';
 import { UserStore } from '../../workers/users.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { err, out, withServices } from './common.js';
+import { connect, resolveRedis } from '../../workers/redis.js';
+import { systemClock } from '../../lib/clock.js';
+import { err, out } from './common.js';
 import os from 'node:os';
 
 const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } }, v: unknown, what: string): T => {
@@ -16,8 +18,11 @@ const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
 
 /** `exhibit users add|token|list|cases`: manage API users from the server's shell (how the first admin is made). */
 export async function usersCommand(config: Config, action: 'add' | 'token' | 'list' | 'cases', args: { name?: string; role?: string; cases?: string[]; remove?: string[]; json: boolean }): Promise<ExitCode> {
-  return withServices(config, async (s) => {
-    const users = new UserStore({ redis: s.redis, clock: s.clock, prefix: config.redis.prefix });
+  // Only Redis is needed: no store, no queues (a fast failure must not race their connecting).
+  const redis = connect(await resolveRedis(config));
+  redis.on('error', () => undefined);
+  try {
+    const users = new UserStore({ redis, clock: systemClock, prefix: config.redis.prefix });
     if (action === 'list') {
       const all = await users.list();
       if (args.json) out(JSON.stringify(all.map(({ schemaVersion: _v, ...u }) => u), null, 2));
@@ -45,5 +50,7 @@ export async function usersCommand(config: Config, action: 'add' | 'token' | 'li
       err(`API token ${tokenId} for ${name}: shown once, stored only as its SHA-256. Send it as "Authorization: Bearer <token>", or sign in to the web app with it.`);
     }
     return EXIT.OK;
-  });
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -1,10 +1,17 @@
 import { ConfigError, PermanentError } from '../lib/errors.js';
 import type { Collector } from './collector.js';
 import { redactUrl } from './browser/net-policy.js';
+import { xCollector } from './x.js';
+import { redditCollector } from './reddit.js';
+import { youtubeCollector } from './youtube.js';
 import { blueskyCollector } from './bluesky.js';
+import { facebookCollector } from './facebook.js';
 import { genericCollector } from './generic.js';
+import { instagramCollector } from './instagram.js';
 import { mastodonCollector } from './mastodon.js';
 import { telegramCollector } from './telegram.js';
+import { tiktokCollector } from './tiktok.js';
+import { vkCollector } from './vk.js';
 import { webCollector } from './web.js';
 
 /**
@@ -12,7 +19,7 @@ import { webCollector } from './web.js';
  * OpenGraph, JSON-LD from any page), which goes before `web`; both match any http(s) URL, so they
  * stay last. Adding a platform is one line here.
  */
-export const COLLECTORS: readonly Collector[] = [telegramCollector, mastodonCollector, blueskyCollector, genericCollector, webCollector];
+export const COLLECTORS: readonly Collector[] = [telegramCollector, mastodonCollector, blueskyCollector, instagramCollector, facebookCollector, tiktokCollector, vkCollector, xCollector, redditCollector, youtubeCollector, genericCollector, webCollector];
 
 /**
  * The collectors with their options from config (`collectors.<id>`), validated by each collector's

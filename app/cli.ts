@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../lib/config.js';
+import { readUrlList } from '../lib/url-list.js';
 import { ConfigError, ExhibitError, toFailure } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
+import { collectorOverrides, rewriteCollectorFlags } from './collector-options.js';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 import type { Config } from '../schemas/config.js';
 
@@ -13,35 +14,17 @@ interface GlobalOpts {
   redisUrl?: string;
   store?: 'fs' | 's3';
   logLevel?: string;
+  collectorOption?: string[];
 }
 
 function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };
+  if (g.collectorOption?.length) overrides.collectors = collectorOverrides(g.collectorOption);
   if (g.stateDir) overrides.stateDir = g.stateDir;
   if (g.redisUrl) overrides.redis = { url: g.redisUrl };
   if (g.store) overrides.store = { kind: g.store };
   if (g.logLevel) overrides.log = { level: g.logLevel };
   return loadConfig({ file: g.config, overrides });
-}
-
-/** Read a URL list: one per line; blank lines and `#` comments ignored. */
-export async function readUrlFile(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ExhibitError('permanent', 'INVALID_INPUT', `cannot read URL list ${file}: ${(cause as Error).message}`, { cause });
-  }
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function buildProgram(run: (code: ExitCode) => void): Command {
@@ -52,6 +35,7 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .option('--redis-url <url>', 'use this Redis instead of the embedded one')
     .addOption(new Option('--store <kind>', 'evidence store').choices(['fs', 's3']))
     .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--collector-option <id.opt=value>', 'a collector option (collectors.<id>.<opt>; value parsed as JSON when it parses); repeatable; also written --collectors.<id>.<opt> <value> (see docs/collectors.md)', (v: string, prev: string[] = []) => [...prev, v])
     .exitOverride()
     .showHelpAfterError();
 
@@ -73,13 +57,15 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .option('--allow-private-network', 'allow private, loopback and link-local targets (local test sites only)')
     .option('--force', 'capture again even if this URL was already captured into this case')
     .option('--timeout <ms>', 'time limit for one page capture, in ms', (v) => Number.parseInt(v, 10))
+    .option('--account <label>', "capture logged in as this collection account of the URL's platform (see `exhibit accounts`)")
+    .option('--with-profile', "also capture the post author's profile page (a linked capture into the same case)")
     .option('--wait', 'run the capture and seal workers in this process (no separate `exhibit worker` needed)')
     .option('--no-follow', 'enqueue and return at once, without waiting for the captures')
     .option('--json', 'print results as JSON')
     .action(
       action(async (urls: string[], opts: Record<string, unknown>) => {
         const { captureCommand } = await import('./commands/capture.js');
-        const list = [...urls, ...(opts.file ? await readUrlFile(String(opts.file)) : [])];
+        const list = [...urls, ...(opts.file ? await readUrlList(String(opts.file)) : [])];
         if (list.length === 0) throw new ExhibitError('permanent', 'INVALID_INPUT', 'no URLs given: pass URLs as arguments or --file');
         return captureCommand(configFromOpts(globals()), list, {
           caseId: String(opts.case),
@@ -88,6 +74,8 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
           allowPrivateNetwork: Boolean(opts.allowPrivateNetwork),
           force: Boolean(opts.force),
           timeoutMs: typeof opts.timeout === 'number' && Number.isFinite(opts.timeout) ? opts.timeout : undefined,
+          account: opts.account === undefined ? undefined : String(opts.account),
+          withProfile: Boolean(opts.withProfile),
           wait: Boolean(opts.wait),
           follow: opts.follow !== false,
           json: Boolean(opts.json),
@@ -276,6 +264,43 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       }),
     );
 
+  const accounts = program.command('accounts').description('collection accounts: browser storage states per platform account, encrypted at rest (EXHIBIT_ACCOUNTS_KEY)');
+  accounts
+    .command('import')
+    .description('import a Playwright storage state (cookies + localStorage JSON) for a collection account; replaces an earlier import')
+    .argument('<platform>', 'collector id of the platform, e.g. mastodon, x, instagram')
+    .argument('<label>', 'name of the account, used with `capture --account <label>`')
+    .requiredOption('--storage-state <file>', 'JSON written by Playwright `context.storageState()`')
+    .option('--handle <@name>', "the account's handle on the platform (recorded in manifests)")
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (platform: string, label: string, opts: { storageState: string; handle?: string; json?: boolean }) => {
+        const { accountsCommand } = await import('./commands/accounts.js');
+        return accountsCommand(configFromOpts(globals()), 'import', { platform, label, storageState: opts.storageState, handle: opts.handle, json: Boolean(opts.json) });
+      }),
+    );
+  accounts
+    .command('list')
+    .description('list collection accounts: label, platform, handle, import time (never cookies)')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { accountsCommand } = await import('./commands/accounts.js');
+        return accountsCommand(configFromOpts(globals()), 'list', { json: Boolean(opts.json) });
+      }),
+    );
+  accounts
+    .command('remove')
+    .description('delete a collection account')
+    .argument('<platform>', 'platform')
+    .argument('<label>', 'label')
+    .action(
+      action(async (platform: string, label: string) => {
+        const { accountsCommand } = await import('./commands/accounts.js');
+        return accountsCommand(configFromOpts(globals()), 'remove', { platform, label });
+      }),
+    );
+
   program
     .command('down')
     .description('stop the embedded Redis of this state directory')
@@ -313,7 +338,7 @@ async function main(): Promise<void> {
     code = c;
   });
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(rewriteCollectorFlags(process.argv));
   } catch (err) {
     code = reportError(err);
   }

@@ -3,12 +3,12 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BrowserPool } from '../../collectors/browser/pool.js';
-import { chromiumPdfRenderer } from '../../collectors/browser/render-pdf.js';
 import { isoUtc } from '../../lib/clock.js';
 import { PermanentError, toFailure } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import { PackageJob, type UserRecord } from '../../schemas/api.js';
-import { buildPackage, type PackageProgress } from '../../evidence/package.js';
+import type { PackageProgress } from '../../evidence/package.js';
+import { packageCase } from '../../workers/package.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
 import { actorOf } from './actor.js';
@@ -113,20 +113,12 @@ export class PackageJobs {
     try {
       await mkdir(path.dirname(this.filePath(job)), { recursive: true });
       this.browsers ??= BrowserPool.fromConfig({ ...s.config.capture, concurrency: 1 }, childLogger(s.logger, 'browser'));
-      const built = await buildPackage({
+      const built = await packageCase(s, this.browsers, {
         caseId: job.caseId,
         ...(job.captureIds ? { captureIds: job.captureIds } : {}),
         outPath: this.filePath(job),
         actor: actorOf(user),
-        store: s.store,
-        custody: s.custody,
-        keys: s.keys,
-        headSigning: { tsas: s.config.tsa.urls.map((url) => ({ url })), timestamp: { trustAnchors: s.tsaTrustAnchors, timeoutMs: s.config.tsa.timeoutMs, attempts: s.config.tsa.attempts } },
-        tsaCertFiles: s.config.tsa.caFiles,
-        renderPdf: chromiumPdfRenderer(this.browsers),
-        clock: s.clock,
         logger: this.log,
-        exhibitVersion: s.software.exhibitVersion,
         onProgress: (p) => {
           current = { ...current, phase: p.phase, percent: percentOf(p) };
           const now = Date.now();

@@ -13,6 +13,8 @@ export interface CaptureCliOptions {
   allowPrivateNetwork: boolean;
   force: boolean;
   timeoutMs?: number;
+  account?: string;
+  withProfile?: boolean;
   wait: boolean;
   follow: boolean;
   json: boolean;
@@ -76,6 +78,8 @@ export async function captureCommand(config: Config, urls: string[], opts: Captu
         ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.account ? { account: opts.account } : {}),
+        ...(opts.withProfile ? { withProfile: true } : {}),
       },
     }));
     const outcomes = await submitCaptures(requests, s);

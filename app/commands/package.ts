@@ -2,11 +2,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BrowserPool } from '../../collectors/browser/pool.js';
-import { chromiumPdfRenderer } from '../../collectors/browser/render-pdf.js';
 import { childLogger } from '../../lib/logger.js';
 import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
-import { buildPackage, type BuiltPackage } from '../../evidence/package.js';
+import type { BuiltPackage } from '../../evidence/package.js';
+import { packageCase as buildCasePackage } from '../../workers/package.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { err, out, withServices } from './common.js';
@@ -27,20 +27,11 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
     const browsers = BrowserPool.fromConfig({ ...config.capture, concurrency: 1 }, childLogger(s.logger, 'browser'));
     const view = opts.quiet ? null : progressView();
     try {
-      return await buildPackage({
+      return await buildCasePackage(s, browsers, {
         caseId,
-        ...(opts.captureIds?.length ? { captureIds: opts.captureIds } : {}),
+        captureIds: opts.captureIds,
         outPath,
         actor: { type: 'operator', id: opts.operator, role: 'prosecutor' },
-        store: s.store,
-        custody: s.custody,
-        keys: s.keys,
-        headSigning: { tsas: config.tsa.urls.map((url) => ({ url })), timestamp: { trustAnchors: s.tsaTrustAnchors, timeoutMs: config.tsa.timeoutMs, attempts: config.tsa.attempts } },
-        tsaCertFiles: config.tsa.caFiles,
-        renderPdf: chromiumPdfRenderer(browsers),
-        clock: s.clock,
-        logger: childLogger(s.logger, 'package'),
-        exhibitVersion: s.software.exhibitVersion,
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, `${p.phase}${p.detail ? `: ${p.detail.slice(0, 40)}` : ''}`),
       });
     } finally {

@@ -13,7 +13,7 @@ import { submitCaptures } from '../../workers/submit.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
 import { median } from '../lib/stats.js';
-import { readUrlList } from '../lib/url-file.js';
+import { readUrlList } from '../../lib/url-list.js';
 import { formatDuration, formatNumber, type BenchRow } from '../report.js';
 
 const ROW = 'bulk submit';

@@ -1,0 +1,40 @@
+import type { BrowserPool } from '../collectors/browser/pool.js';
+import { chromiumPdfRenderer } from '../collectors/browser/render-pdf.js';
+import { childLogger, type Logger } from '../lib/logger.js';
+import type { CustodyActor } from '../schemas/custody.js';
+import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package.js';
+import type { Services } from './runtime.js';
+
+export interface PackageRequest {
+  caseId: string;
+  /** Subset of captures; the whole case when absent or empty. */
+  captureIds?: string[];
+  outPath: string;
+  actor: CustodyActor;
+  onProgress?: (p: PackageProgress) => void;
+  logger?: Logger;
+}
+
+/**
+ * Build a certified package with the services' store, custody log, keys and TSAs, and a Chromium
+ * from `browsers` for the certificate PDF. The one wiring of buildPackage that the CLI, the API and
+ * the benchmarks share.
+ */
+export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequest): Promise<BuiltPackage> {
+  return buildPackage({
+    caseId: req.caseId,
+    ...(req.captureIds?.length ? { captureIds: req.captureIds } : {}),
+    outPath: req.outPath,
+    actor: req.actor,
+    store: s.store,
+    custody: s.custody,
+    keys: s.keys,
+    headSigning: { tsas: s.config.tsa.urls.map((url) => ({ url })), timestamp: { trustAnchors: s.tsaTrustAnchors, timeoutMs: s.config.tsa.timeoutMs, attempts: s.config.tsa.attempts } },
+    tsaCertFiles: s.config.tsa.caFiles,
+    renderPdf: chromiumPdfRenderer(browsers),
+    clock: s.clock,
+    logger: req.logger ?? childLogger(s.logger, 'package'),
+    exhibitVersion: s.software.exhibitVersion,
+    ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+  });
+}

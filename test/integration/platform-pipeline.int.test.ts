@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BrowserPool } from '../../collectors/browser/pool.js';
+import { configFrom } from '../../lib/config.js';
+import { createLogger } from '../../lib/logger.js';
+import type { Config } from '../../schemas/config.js';
+import { CaptureManifest } from '../../schemas/manifest.js';
+import { PostDocument } from '../../schemas/post.js';
+import { storeKeys } from '../../evidence/store.js';
+import { verifyPackage } from '../../evidence/verify.js';
+import { captureStatus, isFinal } from '../../workers/job-state.js';
+import { packageCase } from '../../workers/package.js';
+import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
+import { submitCaptures } from '../../workers/submit.js';
+import { loadCases } from '../collectors/conformance.js';
+import type { FixtureSite } from '../fixtures/fixture-server.js';
+import { PLATFORM_FIXTURES } from '../fixtures/platforms.js';
+import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
+import { python } from '../support/python.js';
+import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+
+const run = promisify(execFile);
+
+/**
+ * Every platform, end to end: a visible post of each fixture goes through the queue, the platform
+ * collector, the sealer (MinIO) and the custody log; then the whole case is packaged and checked
+ * with tools we did not write (sha256sum, Python bagit, openssl pkeyutl and ts -verify).
+ */
+describe('platform captures through the whole pipeline, packaged and verified with standard tools', () => {
+  let tsa: LocalTsa;
+  let sample: SampleSite;
+  let sites: Array<{ collectorId: string; dir: string; site: FixtureSite }> = [];
+  let s: Services;
+  let workers: RunningWorkers;
+  let config: Config;
+  let stateDir: string;
+  const caseId = `C-PLAT-${randomUUID().slice(0, 8)}`;
+  const captured = new Map<string, string>();
+
+  beforeAll(async () => {
+    tsa = await startLocalTsa();
+    sample = await startSampleSite();
+    sites = await Promise.all(PLATFORM_FIXTURES.map(async (f) => ({ collectorId: f.collectorId, dir: f.dir, site: await f.start() })));
+    const collectors = Object.fromEntries(PLATFORM_FIXTURES.map((f, i) => [f.collectorId, f.options(sites[i]!.site)]));
+    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-plat-'));
+    const minio = inject('minio');
+    config = configFrom({
+      stateDir,
+      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
+      store: { kind: 's3', s3: { endPoint: minio.endPoint, port: minio.port, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: `plat-${randomUUID().slice(0, 12)}`, retentionDays: 1 } },
+      tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
+      capture: { concurrency: 2, allowPrivateNetwork: true, navigationTimeoutMs: 15_000, settleTimeoutMs: 8_000 },
+      collectors,
+      log: { level: 'warn' },
+    });
+    s = await openServices(config, createLogger('warn'));
+    workers = await startWorkers(s);
+  });
+
+  afterAll(async () => {
+    await workers?.close();
+    await s?.close();
+    await Promise.all(sites.map((x) => x.site.close()));
+    await sample?.close();
+    await tsa?.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('seals a visible post of every platform with a correct post.json and all its media', async () => {
+    const targets = sites.map((x) => {
+      const c = loadCases(x.dir, x.site.url).find((k) => k.visibility === 'visible' && k.status === 'captured');
+      if (!c) throw new Error(`fixture ${x.collectorId} has no visible case`);
+      return { ...x, c, url: `${x.site.url}${c.path}` };
+    });
+    const outcomes = await submitCaptures(
+      [...targets.map((t) => ({ url: t.url, caseId, requestedBy: 'analyst-01', legalBasis: 'Test warrant 7/2026', options: {} })), { url: `${sample.url}/post/1`, caseId, requestedBy: 'analyst-01', options: {} }],
+      s,
+    );
+    const ids = outcomes.map((o) => {
+      if (!o.ok) throw new Error(`rejected ${o.url}: ${o.failure.message}`);
+      return o.captureId;
+    });
+    const deadline = Date.now() + 400_000;
+    for (const id of ids) {
+      for (;;) {
+        const st = await captureStatus(s, id);
+        if (isFinal(st.state)) {
+          expect(st.state, `${st.url}: ${JSON.stringify(st.failure)}`).toBe('sealed');
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`${st.url} still ${st.state}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    for (const [i, t] of targets.entries()) {
+      const manifest = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, ids[i]!))).toString('utf8')));
+      expect(manifest.environment.collector.id, t.url).toBe(t.collectorId);
+      expect(manifest.status, t.url).toBe('captured');
+      const postArtifact = manifest.artifacts.find((a) => a.role === 'post');
+      expect(postArtifact, `${t.collectorId}: post.json sealed`).toBeDefined();
+      const doc = PostDocument.parse(JSON.parse((await s.store.getBytes(postArtifact!.storeKey)).toString('utf8')));
+      expect(doc.visibility.state).toBe('visible');
+      if (t.c.post) expect(doc.post, t.collectorId).toMatchObject(t.c.post);
+      for (const m of t.c.media ?? []) {
+        if (!m.sha256) continue;
+        expect(manifest.artifacts.some((a) => a.sha256 === m.sha256 && !a.derivedFrom), `${t.collectorId}: ${m.file} sealed byte-identical`).toBe(true);
+      }
+      captured.set(t.collectorId, ids[i]!);
+    }
+  });
+
+  it('packages the case; sha256sum, bagit and openssl accept it and so does verify', async () => {
+    expect(captured.size).toBe(sites.length);
+    const out = path.join(stateDir, `${caseId}.zip`);
+    const browsers = new BrowserPool({ chromiumPath: config.capture.chromiumPath, concurrency: 1, logger: createLogger('warn') });
+    try {
+      await packageCase(s, browsers, { caseId, outPath: out, actor: { type: 'operator', id: 'prosecutor-01', role: 'prosecutor' } });
+    } finally {
+      await browsers.close();
+    }
+    const report = await verifyPackage(out, { trustAnchors: [tsa.caCertPem] });
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBe(true);
+    const dir = path.join(stateDir, 'unzipped');
+    await run('unzip', ['-q', out, '-d', dir]);
+    const bag = path.join(dir, readdirSync(dir)[0]!);
+    await run('sha256sum', ['-c', '--quiet', 'manifest-sha256.txt'], { cwd: bag });
+    await run('sha512sum', ['-c', '--quiet', 'manifest-sha512.txt'], { cwd: bag });
+    await python('import sys, bagit; b = bagit.Bag(sys.argv[1]); b.validate(); print(len(b.payload_entries()))', [bag]);
+    const keys = readdirSync(path.join(bag, 'data/keys'));
+    for (const id of readdirSync(path.join(bag, 'data/captures'))) {
+      const capDir = path.join(bag, 'data/captures', id);
+      const sig = JSON.parse(readFileSync(path.join(capDir, 'manifest.signature.json'), 'utf8')) as { keyFingerprint: string };
+      const key = keys.find((k) => sig.keyFingerprint.endsWith(k.replace(/\.pem$/, '')))!;
+      await run('sh', ['-c', `openssl dgst -sha256 -binary manifest.json > /tmp/m-${id}.bin && openssl pkeyutl -verify -pubin -inkey ${path.join(bag, 'data/keys', key)} -rawin -in /tmp/m-${id}.bin -sigfile manifest.sig`], { cwd: capDir });
+      const ts = await run('openssl', ['ts', '-verify', '-data', 'manifest.json', '-in', 'timestamps/1.tsr', '-CAfile', tsa.caCertPath, '-untrusted', path.join(bag, 'data/tsa/tsa.pem')], { cwd: capDir });
+      expect(ts.stdout).toContain('Verification: OK');
+    }
+  });
+});

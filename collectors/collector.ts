@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Config } from '../schemas/config.js';
 import type { CaptureRequest } from '../schemas/capture.js';
 import type { CollectorOutput, JobProgress } from '../schemas/jobs.js';
+import type { LoadedAccount } from './accounts.js';
 import type { BrowserPool } from './browser/pool.js';
 
 /** What a collector can do; shared code branches on these, never on `id`. */
@@ -25,6 +26,8 @@ export interface CollectContext {
   onProgress(progress: JobProgress): void;
   /** Aborted when the job is cancelled or the worker shuts down. */
   signal: AbortSignal;
+  /** The collection account to browse as (its decrypted storage state), when the request named one. */
+  account?: LoadedAccount | null;
 }
 
 export interface Collector {
@@ -38,6 +41,8 @@ export interface Collector {
    * collector answers for. Collectors without options leave it out.
    */
   readonly configSchema?: z.ZodType;
+  /** Honest states in which a collection account may show what a logged-out visitor cannot (docs only). */
+  readonly accountHelps?: readonly string[];
   /** A copy of this collector using `options` (validated by the registry with {@link configSchema} first). */
   configure?(options: unknown): Collector;
   /**

@@ -137,6 +137,8 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
   platform: 'mastodon',
   capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media', 'post', 'thread'],
   configSchema: MastodonOptions,
+  // Servers in "authorized fetch"/limited mode answer the status API only to signed-in users.
+  accountHelps: ['login-wall'],
   matches: (url, o) => hostIn(url, o.hosts) && parseMastodonUrl(url) !== null,
   async onPage(page, target, o) {
     const { id } = parseMastodonUrl(target)!;

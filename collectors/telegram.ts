@@ -6,7 +6,8 @@ import { observe, observeHttpStatus, signal, visible } from './platform/honest-s
 import { hashtagsIn, htmlToText, innerSource, parseCount, publishedTime, textDirection } from './platform/text.js';
 
 /**
- * Telegram public channels: `t.me/<channel>/<id>` and `t.me/s/<channel>/<id>`. Telegram serves
+ * Telegram public channels: `t.me/<channel>/<id>` and `t.me/s/<channel>/<id>`, and the channel
+ * preview itself, `t.me/s/<channel>` (its visible messages become post.json `replies`; no `post`). Telegram serves
  * logged-out visitors an HTML web preview of public channels (`t.me/s/<channel>`), with each message
  * in a `.tgme_widget_message[data-post="<channel>/<id>"]`; there is no public JSON, so every field
  * comes from the served markup (`dom`). Private channels and groups need an account (not here).
@@ -22,6 +23,12 @@ export type TelegramOptions = z.infer<typeof TelegramOptions>;
 export function parseTelegramUrl(url: URL): { channel: string; id: string } | null {
   const m = /^\/(?:s\/)?([A-Za-z][A-Za-z0-9_]{3,31})\/(\d+)\/?$/.exec(url.pathname);
   return m ? { channel: m[1]!, id: m[2]! } : null;
+}
+
+/** `{ channel }` of a channel preview URL (`/s/<channel>`, no post id), or null. */
+export function parseTelegramChannelUrl(url: URL): { channel: string } | null {
+  const m = /^\/s\/([A-Za-z][A-Za-z0-9_]{3,31})\/?$/.exec(url.pathname);
+  return m ? { channel: m[1]! } : null;
 }
 
 /** `0:02`, `1:02:03` → seconds. */
@@ -121,14 +128,13 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
   platform: 'telegram',
   capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media', 'post'],
   configSchema: TelegramOptions,
-  matches: (url, o) => hostIn(url, o.hosts) && parseTelegramUrl(url) !== null,
+  matches: (url, o) => hostIn(url, o.hosts) && (parseTelegramUrl(url) !== null || parseTelegramChannelUrl(url) !== null),
   // The public web preview serves the whole message (text, all media, views); the single-post page only an embed script.
   pageUrl: (target) => {
-    const t = parseTelegramUrl(target)!;
-    return new URL(`/s/${t.channel}/${t.id}`, target);
+    const t = parseTelegramUrl(target);
+    return t ? new URL(`/s/${t.channel}/${t.id}`, target) : target;
   },
   async extract({ view, observedAt }, target) {
-    const t = parseTelegramUrl(target)!;
     const main = view.mainDocument();
     if (!main || main.status === null) return null;
     const http = observeHttpStatus(main, 'Telegram');
@@ -136,6 +142,17 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
     const html = await view.servedHtml('dom');
     if (html === null) return null;
     const $ = cheerio.load(html, { sourceCodeLocationInfo: true });
+    const t = parseTelegramUrl(target);
+    if (!t) {
+      // The channel preview: every message it shows, in page order; the channel is not a post.
+      const channel = parseTelegramChannelUrl(target)!.channel.toLowerCase();
+      const els = $('.tgme_widget_message[data-post]').filter((_, e) => (($(e).attr('data-post') ?? '').split('/')[0] ?? '').toLowerCase() === channel);
+      if ($('.tgme_channel_info').length === 0 && els.length === 0) {
+        return { visibility: observe('unavailable', `Telegram serves no public preview of channel ${channel}`, [signal('dom', main, `no .tgme_channel_info at ${main.url}`)], main.status), post: null };
+      }
+      const replies = els.toArray().map((e) => readTelegramMessage($, $(e) as unknown as cheerio.Cheerio<never>, main.url, observedAt, html));
+      return { visibility: visible([signal('dom', main, `.tgme_channel_info with ${replies.length} .tgme_widget_message`)], main.status), post: null, replies };
+    }
     const key = `${t.channel}/${t.id}`.toLowerCase();
     const el = $('.tgme_widget_message[data-post]').filter((_, e) => ($(e).attr('data-post') ?? '').toLowerCase() === key).first();
     const finalUrl = main.url;

@@ -387,6 +387,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
       upstreamProxy: capture.upstreamProxy,
       egress: await egressP,
       captureMethod: WEB_CAPTURE_METHOD,
+      ...(ctx.account ? { account: { label: ctx.account.info.label, platform: ctx.account.info.platform, handle: ctx.account.info.handle } } : {}),
     });
     await writeJson(ctx.spoolDir, 'environment.json', environment);
     obs.files.push({ path: 'environment.json', role: 'environment', mediaType: 'application/json', sourceUrl: null, flags: [] });
@@ -412,6 +413,7 @@ async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, 
         userAgent: capture.userAgent,
         proxy: { server: proxy.url, bypass: '<-loopback>' },
         ignoreHTTPSErrors: true,
+        ...(ctx.account ? { storageState: ctx.account.storageState } : {}),
       },
       async (context) => {
         const onAbort = (): void => void context.close().catch(() => undefined);

@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 export type { Config };
 
 /** Environment variables Exhibit reads, and where each lands in the config. The only reader of process.env. */
-const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 'list']> = [
+const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 'list' | 'json-object']> = [
   ['EXHIBIT_STATE_DIR', 'stateDir', 'string'],
   ['EXHIBIT_REDIS_URL', 'redis.url', 'string'],
   ['EXHIBIT_REDIS_PREFIX', 'redis.prefix', 'string'],
@@ -32,6 +32,8 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
+  ['EXHIBIT_ACCOUNTS_KEY', 'accounts.key', 'string'],
+  ['EXHIBIT_COLLECTORS', 'collectors', 'json-object'],
 ];
 export const CONFIG_ENV_VARS = ENV_MAP.map(([name, key]) => ({ name, key }));
 
@@ -58,7 +60,7 @@ function mergeDeep(base: Tree, over: Tree): Tree {
   return out;
 }
 
-function coerce(name: string, raw: string, type: 'string' | 'number' | 'boolean' | 'list'): unknown {
+function coerce(name: string, raw: string, type: 'string' | 'number' | 'boolean' | 'list' | 'json-object'): unknown {
   switch (type) {
     case 'string':
       return raw;
@@ -73,6 +75,16 @@ function coerce(name: string, raw: string, type: 'string' | 'number' | 'boolean'
       throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
     case 'list':
       return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'json-object': {
+      let v: unknown;
+      try {
+        v = JSON.parse(raw);
+      } catch (cause) {
+        throw new ConfigError(`${name}: expected a JSON object, got invalid JSON: ${(cause as Error).message}`, { cause });
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${name}: expected a JSON object, e.g. {"mastodon":{"hosts":["social.example"]}}`);
+      return v;
+    }
   }
 }
 
@@ -127,6 +139,7 @@ export function resolvePaths(config: Config): Config {
     spoolDir: under(config.spoolDir),
     store: { ...config.store, fsRoot: under(config.store.fsRoot) },
     keys: { ...config.keys, dir: under(config.keys.dir) },
+    accounts: { ...config.accounts, dir: under(config.accounts.dir) },
   };
 }
 

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ActorId, CaseId, IsoUtc } from './common.js';
+import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
+
+/** A collection account's label or platform name: letters, digits, `.`, `_`, `-` (it names a file). */
+export const AccountName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64');
+
+/** Which collection account a capture used: never cookies or passwords. */
+export const AccountUse = z.object({ label: AccountName, platform: AccountName, handle: z.string().nullable() });
+export type AccountUse = z.infer<typeof AccountUse>;
 
 /** Per-request capture options; anything left out falls back to config. */
 export const CaptureOptions = z.object({
@@ -9,6 +16,12 @@ export const CaptureOptions = z.object({
   force: z.boolean().optional(),
   /** Hard limit for the whole page capture, in ms. */
   timeoutMs: z.number().int().positive().max(600_000).optional(),
+  /** Capture logged in as this collection account (its label; see `exhibit accounts`). @defaultValue none: logged out */
+  account: AccountName.optional(),
+  /** Also capture the author's profile page (a linked capture into the same case). @defaultValue false */
+  withProfile: z.boolean().optional(),
+  /** Set on the linked profile capture: the capture whose author this profile is. */
+  profileOf: Uuid.optional(),
 });
 export type CaptureOptions = z.infer<typeof CaptureOptions>;
 
@@ -101,5 +114,7 @@ export const CaptureEnvironment = z.object({
     egressIpError: z.string().nullable(),
   }),
   captureMethod: z.string(),
+  /** The collection account the browser was logged in as (label, platform, handle); absent when none was requested. */
+  account: AccountUse.nullable().optional(),
 });
 export type CaptureEnvironment = z.infer<typeof CaptureEnvironment>;

@@ -105,6 +105,20 @@ export const Config = z.object({
    * own with its `configSchema` (see collectors/registry.ts `configureCollectors`). @defaultValue `{}`
    */
   collectors: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  accounts: z
+    .object({
+      /**
+       * AES-256-GCM key (32 bytes, base64) for the collection accounts' browser states at rest. No
+       * default: without it accounts can be neither imported nor used. @see EXHIBIT_ACCOUNTS_KEY
+       */
+      key: z
+        .string()
+        .refine((k) => /^[A-Za-z0-9+/]+={0,2}$/.test(k) && Buffer.from(k, 'base64').length === 32, 'must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)')
+        .optional(),
+      /** Encrypted account files; relative to stateDir when not absolute. @defaultValue `accounts` */
+      dir: z.string().default('accounts'),
+    })
+    .prefault({}),
   custody: z
     .object({
       /**

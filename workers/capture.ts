@@ -1,13 +1,16 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { AccountVault, type LoadedAccount } from '../collectors/accounts.js';
 import type { BrowserPool } from '../collectors/browser/pool.js';
+import type { Collector } from '../collectors/collector.js';
 import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { isRetryable, toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
+import type { AccountUse, CaptureRequest } from '../schemas/capture.js';
 import type { Config } from '../schemas/config.js';
 import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
@@ -21,6 +24,65 @@ export interface CaptureDeps {
   browsers: BrowserPool;
   software: Software;
   custody: CustodyLog;
+  /** Collection accounts; built from config (`accounts.*`) when left out. */
+  accounts?: AccountVault;
+  /** Submit follow-up captures (`--with-profile`); without it, profile captures are not made. */
+  submit?: (requests: unknown[]) => Promise<Array<{ ok: boolean; url: string }>>;
+}
+
+/** The collector for a request, with collector options from config. */
+function collectorFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config'>): { target: URL; collector: Collector } {
+  const target = parseTargetUrl(request.url);
+  // Collector options (`collectors.<id>`) decide which hosts each platform answers for.
+  return { target, collector: selectCollector(target, configureCollectors(deps.config.collectors)) };
+}
+
+function vaultOf(deps: Pick<CaptureDeps, 'config' | 'accounts'>): AccountVault {
+  return deps.accounts ?? AccountVault.fromConfig(deps.config);
+}
+
+/**
+ * The collection account a request names, as recorded (label, platform, handle), or null when it
+ * names none. Accounts belong to a platform: the one the chosen collector captures.
+ * @throws PermanentError INVALID_INPUT when the named account does not exist for that platform.
+ */
+export async function accountUseFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config' | 'accounts'>): Promise<AccountUse | null> {
+  const label = request.options.account;
+  if (!label) return null;
+  const { collector } = collectorFor(request, deps);
+  const vault = vaultOf(deps);
+  const info = await vault.info(collector.id, label);
+  if (!info) await vault.load(collector.id, label); // throws the precise "no such account" error
+  return { label: info!.label, platform: info!.platform, handle: info!.handle };
+}
+
+/** The author's profile URL from a platform capture's post.json, or null. */
+export async function profileUrlOf(payload: SealPayload): Promise<string | null> {
+  const post = payload.output.files.find((f) => f.role === 'post');
+  if (!post || payload.output.status !== 'captured') return null;
+  try {
+    const doc = JSON.parse(await readFile(path.join(payload.spoolDir, post.path), 'utf8')) as { post?: { author?: { profileUrl?: unknown } | null } | null };
+    const url = doc.post?.author?.profileUrl;
+    return typeof url === 'string' && /^https?:\/\//.test(url) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The linked capture of the author's profile that `--with-profile` asks for, or null. */
+export function profileRequest(payload: SealPayload, profileUrl: string | null): CaptureRequest | null {
+  const { request, captureId } = payload;
+  if (!request.options.withProfile || !profileUrl || request.options.profileOf) return null;
+  // The profile page is usually another collector's (e.g. generic), and accounts belong to one
+  // platform's collector: the profile is captured logged out.
+  const { withProfile: _w, force: _f, account: _a, ...rest } = request.options;
+  return {
+    url: profileUrl,
+    caseId: request.caseId,
+    requestedBy: request.requestedBy,
+    ...(request.legalBasis !== undefined ? { legalBasis: request.legalBasis } : {}),
+    options: { ...rest, profileOf: captureId },
+  };
 }
 
 /**
@@ -34,9 +96,8 @@ export async function runCapture(
   hooks: { onProgress(p: JobProgress): void; signal: AbortSignal },
 ): Promise<SealPayload> {
   const { request, captureId } = payload;
-  const target = parseTargetUrl(request.url);
-  // Collector options (`collectors.<id>`) decide which hosts each platform answers for.
-  const collector = selectCollector(target, configureCollectors(deps.config.collectors));
+  const { target, collector } = collectorFor(request, deps);
+  const account: LoadedAccount | null = request.options.account ? await vaultOf(deps).load(collector.id, request.options.account) : null;
   const spoolDir = path.join(deps.config.spoolDir, captureId);
   await rm(spoolDir, { recursive: true, force: true });
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
@@ -57,6 +118,7 @@ export async function runCapture(
       software: deps.software,
       onProgress: hooks.onProgress,
       signal: hooks.signal,
+      account,
     },
     target,
   );
@@ -80,20 +142,24 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
       }
       const controller = new AbortController();
-      await deps.custody.append({
-          caseId: request.caseId,
-        action: 'capture-started',
-        actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
-        subject: { captureId },
-        details: { url: request.url, attempt: job.attemptsMade + 1, jobId: job.id },
-        idempotencyKey: `capture-started:${captureId}:${job.attemptsMade + 1}`,
-      });
       try {
+        const account = await accountUseFor(request, deps);
+        await deps.custody.append({
+          caseId: request.caseId,
+          action: 'capture-started',
+          actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
+          subject: { captureId },
+          details: { url: request.url, attempt: job.attemptsMade + 1, jobId: job.id, ...(account ? { account } : {}), ...(request.options.profileOf ? { profileOf: request.options.profileOf } : {}) },
+          idempotencyKey: `capture-started:${captureId}:${job.attemptsMade + 1}`,
+        });
         const sealPayload = await runCapture(payload, deps, {
           onProgress: (p) => void job.updateProgress({ ...p, percent: Math.round(p.percent * 0.6) }).catch(() => undefined),
           signal: controller.signal,
         });
+        // Read before the hand-over: the seal stage removes the spool when done.
+        const profile = profileRequest(sealPayload, request.options.withProfile ? await profileUrlOf(sealPayload) : null);
         await queues.seal.add('seal', sealPayload, { ...SEAL_JOB_OPTIONS, jobId: sealJobId(captureId) });
+        if (request.options.withProfile) await submitProfile(profile, deps, log);
         await job.updateProgress({ stage: 'hashing', percent: 60, detail: 'queued for sealing' } satisfies JobProgress);
         log.info({ status: sealPayload.output.status, files: sealPayload.output.files.length }, 'capture collected');
         return { captureId, status: sealPayload.output.status, failure: sealPayload.output.failure, files: sealPayload.output.files.length };
@@ -122,4 +188,22 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
   );
   worker.on('error', (err) => deps.logger.error({ err, context: 'worker' }, 'capture worker error'));
   return worker;
+}
+
+/** Submit the linked profile capture; a failure is logged, never fails the capture that asked for it. */
+async function submitProfile(profile: CaptureRequest | null, deps: CaptureDeps, log: Logger): Promise<void> {
+  if (!profile) {
+    log.info('--with-profile: the post names no author profile URL; no profile capture');
+    return;
+  }
+  if (!deps.submit) {
+    log.warn('--with-profile: this worker cannot submit captures; no profile capture');
+    return;
+  }
+  try {
+    const [o] = await deps.submit([profile]);
+    log.info({ url: o?.url, ok: o?.ok }, 'profile capture submitted');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'profile capture could not be submitted');
+  }
 }

@@ -16,6 +16,7 @@ import { openQueues, type Queues } from './queues.js';
 import { connect, resolveRedis, type RedisTarget } from './redis.js';
 import { startHeadSigner } from './heads.js';
 import { startSealWorker } from './seal.js';
+import { submitCaptures } from './submit.js';
 
 /** Everything the faces (CLI, API) and the workers share: opened once, passed down explicitly. */
 export interface Services {
@@ -99,6 +100,7 @@ export async function startWorkers(s: Services, which: { capture: boolean; seal:
         browsers,
         software: s.software,
         custody: s.custody,
+        submit: (requests) => submitCaptures(requests, s),
       }),
     );
   }

@@ -159,6 +159,8 @@ export interface EnvironmentInput {
   upstreamProxy: string | null;
   egress: EgressResult;
   captureMethod: string;
+  /** The collection account used (never its cookies); left out when none was requested. */
+  account?: CaptureEnvironment['account'];
 }
 
 /** The capture environment record: who captured, with what, from where. */
@@ -187,5 +189,6 @@ export function buildEnvironment(input: EnvironmentInput): CaptureEnvironment {
       egressIpError: input.egress.error,
     },
     captureMethod: input.captureMethod,
+    ...(input.account !== undefined ? { account: input.account } : {}),
   };
 }

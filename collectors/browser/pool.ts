@@ -1,4 +1,4 @@
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import type { Logger } from '../../lib/logger.js';
 import { TransientError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
@@ -29,7 +29,7 @@ export interface BrowserPoolOptions {
   launchTimeoutMs?: number;
 }
 
-/** How one capture's context is set up. Every capture gets a fresh context: no cookies, cache or storage carried over. */
+/** How one capture's context is set up. Every capture gets a fresh context: no cookies, cache or storage carried over (except a collection account's `storageState`, when given). */
 export interface ContextOptions {
   viewport: { width: number; height: number };
   locale: string;
@@ -39,6 +39,8 @@ export interface ContextOptions {
   /** The recording proxy; `bypass: '<-loopback>'` makes Chromium send loopback traffic through it too. */
   proxy?: { server: string; bypass?: string };
   ignoreHTTPSErrors?: boolean;
+  /** Cookies and localStorage to start from (a collection account's); absent: an empty, logged-out context. */
+  storageState?: Exclude<BrowserContextOptions['storageState'], string>;
 }
 
 /** A counting semaphore whose waiters can give up through an AbortSignal. */
@@ -205,6 +207,7 @@ export class BrowserPool {
           timezoneId: options.timezoneId,
           ...(options.userAgent ? { userAgent: options.userAgent } : {}),
           ...(options.proxy ? { proxy: options.proxy } : {}),
+          ...(options.storageState ? { storageState: options.storageState } : {}),
           ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
           serviceWorkers: 'block',
           acceptDownloads: false,

@@ -69,6 +69,11 @@ export interface PlatformSpec<O> {
   platform: string;
   capabilities: readonly CollectorCapability[];
   configSchema: z.ZodType<O>;
+  /**
+   * States in which a logged-out visitor sees no post but a collection account may (`--account`);
+   * documented in docs/collectors.md. The account is used whenever the request names one.
+   */
+  accountHelps?: readonly PlatformObservation['state'][];
   matches(url: URL, options: O): boolean;
   /** The URL the browser loads for a target, when it is not the target itself (e.g. Telegram's public preview). */
   pageUrl?(target: URL, options: O): URL;
@@ -95,6 +100,7 @@ export function definePlatformCollector<O>(spec: PlatformSpec<O>, options: O = s
     version: spec.version,
     capabilities: spec.capabilities,
     configSchema: spec.configSchema,
+    ...(spec.accountHelps ? { accountHelps: spec.accountHelps } : {}),
     matches: (url) => spec.matches(url, options),
     configure: (o) => definePlatformCollector(spec, spec.configSchema.parse(o)),
     collect: (ctx, target) => capturePlatformPage(ctx, target, spec, options),

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { postViewToPost, verifyAtprotoRecord } from '../../../collectors/bluesky.js';
 import { findPostNode } from '../../../collectors/generic.js';
 import { parseMastodonUrl, statusToPost } from '../../../collectors/mastodon.js';
-import { parseTelegramUrl, readTelegramMessage } from '../../../collectors/telegram.js';
+import { parseTelegramChannelUrl, parseTelegramUrl, readTelegramMessage } from '../../../collectors/telegram.js';
 import { Post } from '../../../schemas/post.js';
 
 const FIX = path.resolve('test/fixtures');
@@ -37,6 +37,9 @@ describe('telegram extraction from the served preview', () => {
     expect(parseTelegramUrl(new URL('https://t.me/sahel_news/101'))).toEqual({ channel: 'sahel_news', id: '101' });
     expect(parseTelegramUrl(new URL('https://t.me/s/sahel_news/101'))).toEqual({ channel: 'sahel_news', id: '101' });
     for (const u of ['https://t.me/sahel_news', 'https://t.me/s/sahel_news', 'https://t.me/joinchat/abc', 'https://t.me/+abcdef/1', 'https://t.me/ab/1']) expect(parseTelegramUrl(new URL(u))).toBeNull();
+    expect(parseTelegramChannelUrl(new URL('https://t.me/s/sahel_news'))).toEqual({ channel: 'sahel_news' });
+    expect(parseTelegramChannelUrl(new URL('https://t.me/s/sahel_news/'))).toEqual({ channel: 'sahel_news' });
+    for (const u of ['https://t.me/sahel_news', 'https://t.me/s/sahel_news/101', 'https://t.me/s/ab', 'https://t.me/s/']) expect(parseTelegramChannelUrl(new URL(u))).toBeNull();
   });
 });
 

@@ -16,6 +16,7 @@ describe('registry', () => {
   it('routes platform URLs to their platform', () => {
     expect(selectCollector(new URL('https://t.me/durov/43')).id).toBe('telegram');
     expect(selectCollector(new URL('https://t.me/s/durov/43')).id).toBe('telegram');
+    expect(selectCollector(new URL('https://t.me/s/durov')).id).toBe('telegram');
     expect(selectCollector(new URL('https://mastodon.social/@Gargron/109876543210')).id).toBe('mastodon');
     expect(selectCollector(new URL('https://bsky.app/profile/bsky.app/post/3l4omssdl632g')).id).toBe('bluesky');
     // Not a post URL of the platform: the generic fallback.

@@ -346,6 +346,8 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
           operator: ctx.request.requestedBy,
           captureId: ctx.captureId,
           extra: { 'capture-method': WEB_CAPTURE_METHOD, 'requested-url': redactUrl(url), 'case-id': ctx.request.caseId },
+          // A collection account's session must not travel in packages (see warc-writer.ts).
+          ...(ctx.account ? { withholdRequestHeaders: ['cookie', 'authorization'] } : {}),
         });
         const warcFlags: Flag[] = exchanges.some((e) => e.truncated) ? [{ code: 'truncated-records', message: `${exchanges.filter((e) => e.truncated).length} response(s) were cut short (size limit, abort or timeout)` }] : [];
         obs.files.push({ path: 'traffic.warc.gz', role: 'warc', mediaType: 'application/warc', sourceUrl: null, flags: warcFlags });

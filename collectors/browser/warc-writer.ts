@@ -22,6 +22,39 @@ export interface WarcInfo {
   captureId: string;
   /** More `name: value` fields for the warcinfo record. */
   extra?: Record<string, string>;
+  /**
+   * Request header names (lowercase) whose values are withheld from `request` records: a
+   * collection account's session (`cookie`, `authorization`) must not travel in packages. Each
+   * value is replaced by its length and SHA-256, so the original can still be matched if produced;
+   * the warcinfo record says so. Responses are never altered.
+   */
+  withholdRequestHeaders?: readonly string[];
+}
+
+/**
+ * The request head with the values of `names` replaced by `withheld (…; sha256:<hex of the value>)`,
+ * and the offset where the original head ends. Null when the file has no complete head.
+ */
+export async function withheldRequestHead(file: string, names: readonly string[]): Promise<{ head: Buffer; end: number } | null> {
+  const fh = await open(file, 'r');
+  let buf: Buffer;
+  try {
+    buf = Buffer.alloc(HEAD_SCAN_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    buf = buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  const end = httpHeaderEnd(buf);
+  if (end === null) return null;
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+  const rewritten = lines.map((line, i) => {
+    const colon = line.indexOf(':');
+    if (i === 0 || colon <= 0 || !wanted.has(line.slice(0, colon).trim().toLowerCase())) return line;
+    return `${line.slice(0, colon)}: ${withheldValue(line.slice(colon + 1).trim())}`;
+  });
+  return { head: Buffer.from(rewritten.join('\r\n'), 'latin1'), end };
 }
 
 const ISO_28500 = 'http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1-1_latestdraft.pdf';
@@ -92,8 +125,14 @@ function requestLine(ex: RecordedExchange): string {
 }
 
 /** The request as the browser asked for it, for exchanges that never reached upstream. */
-function synthesizedRequest(ex: RecordedExchange): Uint8Array {
-  const lines = [requestLine(ex), ...ex.requestHeaders.map(([k, v]) => `${k}: ${v}`)];
+function withheldValue(value: string): string {
+  const digest = createHash('sha256').update(Buffer.from(value, 'latin1')).digest('hex');
+  return `withheld (collection account credential, ${Buffer.byteLength(value, 'latin1')} bytes, sha256:${digest})`;
+}
+
+function synthesizedRequest(ex: RecordedExchange, withhold: readonly string[] = []): Uint8Array {
+  const wanted = new Set(withhold.map((n) => n.toLowerCase()));
+  const lines = [requestLine(ex), ...ex.requestHeaders.map(([k, v]) => `${k}: ${wanted.has(k.toLowerCase()) ? withheldValue(v) : v}`)];
   return new TextEncoder().encode(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
@@ -160,6 +199,9 @@ export async function writeWarcFile(filePath: string, exchanges: readonly Record
       conformsTo: ISO_28500,
       operator: info.operator,
       'exhibit-capture-id': info.captureId,
+      ...(info.withholdRequestHeaders?.length
+        ? { 'exhibit-withheld-request-headers': `${info.withholdRequestHeaders.join(', ')}: values replaced by their length and SHA-256 in request records (collection account credentials); responses are unaltered` }
+        : {}),
       ...(info.extra ?? {}),
     },
   );
@@ -179,13 +221,23 @@ export async function writeWarcFile(filePath: string, exchanges: readonly Record
     const reqHeaders: Array<[string, string]> = [['WARC-Record-ID', reqId], ...common, ['WARC-Concurrent-To', hasResponse ? resId : metaId]];
     let reqBlock: FileBlock;
     let reqFirstPass: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-    if (ex.rawRequestPath) {
+    const withheld = ex.rawRequestPath && info.withholdRequestHeaders?.length ? await withheldRequestHead(ex.rawRequestPath, info.withholdRequestHeaders) : null;
+    if (ex.rawRequestPath && withheld) {
+      const file = ex.rawRequestPath;
+      const blockOf = async function* () {
+        yield withheld.head;
+        yield* createReadStream(file, { start: withheld.end });
+      };
+      reqHeaders.push(['WARC-Payload-Digest', await payloadDigestOfFile(file)]);
+      reqBlock = new FileBlock(blockOf);
+      reqFirstPass = blockOf();
+    } else if (ex.rawRequestPath) {
       const file = ex.rawRequestPath;
       reqHeaders.push(['WARC-Payload-Digest', await payloadDigestOfFile(file)]);
       reqBlock = new FileBlock(() => createReadStream(file));
       reqFirstPass = createReadStream(file);
     } else {
-      const synth = synthesizedRequest(ex);
+      const synth = synthesizedRequest(ex, info.withholdRequestHeaders);
       reqHeaders.push(['WARC-Payload-Digest', payloadDigestOfBytes(synth)]);
       reqBlock = new FileBlock(async function* () {
         yield synth;

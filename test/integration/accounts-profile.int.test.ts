@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,8 @@ import { storeKeys } from '../../evidence/store.js';
 import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
+import { gunzipSync } from 'node:zlib';
+import { python } from '../support/python.js';
 import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../fixtures/mastodon/server.js';
 import type { FixtureSite } from '../fixtures/fixture-server.js';
 
@@ -110,6 +112,17 @@ describe('collection accounts and --with-profile (Mastodon fixture, real Redis a
     const started = log.find((e) => e.event.action === 'capture-started' && e.event.subject.captureId === o.captureId)!;
     expect(started.event.details).toMatchObject({ account: { label: 'research-1', platform: 'mastodon', handle: 'layla_research' } });
     for (const e of log) expect(e.bytes.toString('utf8')).not.toContain(MASTODON_FIXTURE_SESSION);
+    // The WARC travels in packages: the session cookie the browser sent is withheld (length and
+    // SHA-256 kept), and warcio still reads the file.
+    const warc = m.artifacts.find((a) => a.role === 'warc')!;
+    const warcText = gunzipSync(await s.store.getBytes(warc.storeKey)).toString('latin1');
+    expect(warcText).not.toContain(MASTODON_FIXTURE_SESSION);
+    const digest = createHash('sha256').update(`_session_id=${MASTODON_FIXTURE_SESSION}`).digest('hex');
+    expect(warcText).toMatch(new RegExp(`Cookie: withheld \\(collection account credential, \\d+ bytes, sha256:${digest}\\)`, 'i'));
+    expect(warcText).toContain('exhibit-withheld-request-headers');
+    const warcFile = path.join(stateDir, 'withheld.warc.gz');
+    writeFileSync(warcFile, await s.store.getBytes(warc.storeKey));
+    await python('import sys; from warcio.cli import main; sys.exit(main(["check", sys.argv[1]]))', [warcFile]);
   });
 
   it('an unknown account fails the capture permanently with INVALID_INPUT naming it', async () => {

@@ -347,7 +347,7 @@ export class RecordingProxy {
         }
       }
       void Promise.allSettled(cleanups.map((c) => c())).then(() => {
-        ex.completedAt = isoUtc(this.clock.now());
+        ex.completedAt ??= isoUtc(this.clock.now());
         this.live.delete(ex.id);
         this.touch();
         settle();
@@ -377,9 +377,11 @@ export class RecordingProxy {
     if (this.closing) throw new TransientError('CONNECTION_FAILED', 'the recording proxy is closing');
     if (this.total >= this.opts.maxTotalBytes) throw new PermanentError('TOO_LARGE', `page byte limit of ${this.opts.maxTotalBytes} bytes reached; ${redactUrl(target)} not fetched`);
 
-    // The browser going away at any point ends the exchange.
+    // The browser going away at any point ends the exchange; once the whole upstream response has
+    // arrived (and is being flushed to disk) the browser may already hold every byte and hang up.
+    let upstreamEnded = false;
     res.once('close', () => {
-      if (!res.writableFinished) finish(new TransientError('CONNECTION_FAILED', 'the browser closed the connection before the response was complete'));
+      if (!res.writableFinished && !upstreamEnded) finish(new TransientError('CONNECTION_FAILED', 'the browser closed the connection before the response was complete'));
     });
 
     const facts: ConnectionFacts = ex;
@@ -475,7 +477,15 @@ export class RecordingProxy {
       res.on('drain', () => upstreamRes.resume());
       upstreamRes.on('end', () => {
         if (state.done) return;
-        res.end(() => finish());
+        upstreamEnded = true;
+        // Flush the recording before the browser sees the end: whoever reacts to the response being
+        // complete (the page, a collector's own request) finds it settled and whole on disk.
+        void Promise.all([closeSink(body), closeSink(rawRes), closeSink(rawReq)]).then(() => {
+          if (state.done) return;
+          ex.completedAt ??= isoUtc(this.clock.now());
+          if (res.destroyed) finish();
+          else res.end(() => finish());
+        });
       });
       upstreamRes.on('aborted', () => {
         ex.truncated = true;
@@ -497,14 +507,27 @@ export class RecordingProxy {
   }
 }
 
+const closing = new WeakMap<WriteStream, Promise<void>>();
+
+/** End a recording sink and wait until its bytes are on disk; the same promise on every call. */
+function closeSink(stream: WriteStream): Promise<void> {
+  let p = closing.get(stream);
+  if (!p) {
+    stream.end();
+    p = finished(stream).then(
+      () => undefined,
+      () => undefined,
+    );
+    closing.set(stream, p);
+  }
+  return p;
+}
+
 /** A write stream whose completion (or failure) is awaited by the exchange's cleanup. */
 function openSink(file: string, cleanups: Array<() => Promise<void> | void>): WriteStream {
   const stream = createWriteStream(file, { flags: 'wx' });
   stream.on('error', () => undefined);
-  cleanups.push(async () => {
-    stream.end();
-    await finished(stream).catch(() => undefined);
-  });
+  cleanups.push(() => closeSink(stream));
   return stream;
 }
 

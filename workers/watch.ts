@@ -242,11 +242,11 @@ async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<
   return o.captureId;
 }
 
-async function readPostDocument(s: Services, caseId: string, captureId: string): Promise<PostDocument | null> {
-  const m = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
-  const a = m.artifacts.find((x) => x.role === 'post');
-  if (!a) return null;
-  return PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8')));
+async function readCapture(s: Services, caseId: string, captureId: string): Promise<{ manifest: CaptureManifest; doc: PostDocument | null }> {
+  const manifest = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
+  const a = manifest.artifacts.find((x) => x.role === 'post');
+  if (!a) return { manifest, doc: null };
+  return { manifest, doc: PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8'))) };
 }
 
 /** Interval after `failures` consecutive failed runs: doubles from the threshold on, up to the cap. */
@@ -284,7 +284,10 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
       targetCaptureId = await submitOne(s, watch, watch.url, {});
       const st = await waitFinal(s, targetCaptureId, cfg.runTimeoutMs, hooks.pollMs ?? 500);
       if (st.state === 'failed') throw new TransientError(st.failure?.code ?? 'INTERNAL', `capture of the watched page failed: ${st.failure?.message ?? 'unknown'}`);
-      const doc = await readPostDocument(s, watch.caseId, targetCaptureId);
+      if (st.state === 'unsealed') throw new TransientError(st.failure?.code ?? 'INTERNAL', `capture of the watched page was not sealed: ${st.failure?.message ?? 'unknown'}`);
+      const { manifest, doc } = await readCapture(s, watch.caseId, targetCaptureId);
+      // The page itself failed (connection refused, HTTP error): sealed as what was observed, and a failed run.
+      if (manifest.status === 'failed' && !doc) throw new TransientError(manifest.failure?.code ?? 'INTERNAL', `the watched page failed: ${manifest.failure?.message ?? 'unknown'}`);
       const snapRaw = await s.redis.hgetall(k.snapshot(watchId));
       const snapshot = new Map<string, SnapshotEntry>(Object.entries(snapRaw).map(([key, v]) => [key, JSON.parse(v) as SnapshotEntry]));
       const next = new Map(snapshot);

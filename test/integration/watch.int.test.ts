@@ -264,6 +264,8 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
     expect(r?.findings).toEqual([expect.objectContaining({ kind: 'new', postKey: 'sahel_news/102', captureId: r?.targetCaptureId })]);
     const job = await d.watchQueues.webhook.getJob(`wh-${watch.id}-1-0`);
     expect(job).toBeDefined();
+    // The run is over while its delivery is still hanging (not yet failed).
+    expect(await job!.getState()).not.toBe('failed');
     const deadline = Date.now() + 20_000;
     while ((await job!.getState().then(() => d.watchQueues.webhook.getJob(job!.id!)))?.finishedOn === undefined && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
     const done = (await d.watchQueues.webhook.getJob(job!.id!))!;
@@ -274,7 +276,7 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
     // The post is edited (state 2): a single-post watch re-captures it, linked to its first capture.
     const first = r!.targetCaptureId!;
     await setTelegramChannelState(site, 2);
-    const r2 = await runWatch(watch.id, d);
+    const r2 = await settle(await runWatch(watch.id, d));
     expect(r2?.findings.map((f) => [f.kind, f.previousCaptureId])).toEqual([['edited', first]]);
     expect((await manifestOf(r2!.findings[0]!.captureId!)).request.options.supersedes).toBe(first);
   });

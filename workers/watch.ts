@@ -39,10 +39,12 @@ export interface WatchQueues {
   close(): Promise<void>;
 }
 
-export function openWatchQueues(target: RedisTarget, prefix: string): WatchQueues {
+export function openWatchQueues(target: RedisTarget, prefix: string, logger?: Logger): WatchQueues {
   const opts = { connection: target.options, prefix };
   const watch = new Queue(WATCH_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 200, removeOnFail: 200 } });
   const webhook = new Queue(WEBHOOK_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
+  // A connection error (Redis restarting, a queue closed while still connecting) must not crash the process.
+  for (const q of [watch, webhook]) q.on('error', (err) => logger?.warn({ context: 'redis', err: err.message }, 'watch queue connection error'));
   return { watch, webhook, close: async () => void (await Promise.all([watch.close(), webhook.close()])) };
 }
 
@@ -50,7 +52,7 @@ export function openWatchQueues(target: RedisTarget, prefix: string): WatchQueue
 export type WatchDeps = Services & { watchQueues: WatchQueues };
 
 export function withWatchQueues(s: Services): WatchDeps & { closeWatchQueues(): Promise<void> } {
-  const q = openWatchQueues(s.redisTarget, s.config.redis.prefix);
+  const q = openWatchQueues(s.redisTarget, s.config.redis.prefix, s.logger);
   return { ...s, watchQueues: q, closeWatchQueues: () => q.close() };
 }
 

@@ -17,24 +17,10 @@ import { connect, resolveRedis, type RedisTarget } from './redis.js';
 import { startHeadSigner } from './heads.js';
 import { startSealWorker } from './seal.js';
 import { startWatchWorkers } from './watch.js';
+import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
-/** Everything the faces (CLI, API) and the workers share: opened once, passed down explicitly. */
-export interface Services {
-  config: Config;
-  logger: Logger;
-  clock: Clock;
-  newId: IdGenerator;
-  software: Software;
-  store: EvidenceStore;
-  redisTarget: RedisTarget;
-  redis: Redis;
-  queues: Queues;
-  custody: CustodyLog;
-  keys: KeyStore;
-  tsaTrustAnchors: string[];
-  close(): Promise<void>;
-}
+export type { Services } from './services.js';
 
 async function readTrustAnchors(files: string[]): Promise<string[]> {
   return Promise.all(

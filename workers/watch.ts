@@ -13,7 +13,7 @@ import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInt
 import { storeKeys } from '../evidence/store.js';
 import { captureStatus, isFinal, type CaptureStatus } from './job-state.js';
 import type { RedisTarget } from './redis.js';
-import type { Services } from './runtime.js';
+import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
 /** Queue of watch runs (one BullMQ job scheduler per watch) and of webhook deliveries. */

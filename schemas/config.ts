@@ -144,6 +144,11 @@ export const Config = z.object({
       webhookAttempts: z.number().int().min(1).max(20).default(6),
       /** First retry delay, in ms (doubles each attempt). @defaultValue 5000 */
       webhookBackoffMs: z.number().int().min(10).default(5_000),
+      /**
+       * Watch runs per platform (collector id) per window, shared by all workers through Redis; a run
+       * over the limit waits for the next window. @defaultValue 60 runs per 60000 ms
+       */
+      platformRate: z.object({ max: z.number().int().min(1).default(60), durationMs: z.number().int().min(100).default(60_000) }).prefault({}),
     })
     .prefault({}),
   log: z

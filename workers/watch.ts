@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import { isoUtc } from '../lib/clock.js';
@@ -457,6 +457,25 @@ export async function deliverWebhook(job: WebhookJob, s: Pick<Services, 'redis' 
   return { status: res.status };
 }
 
+const RATE_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return redis.call('PTTL', KEYS[1]) end
+return 0`;
+
+/**
+ * Take one run slot of the watch's platform (collector id) in the current window, shared by every
+ * worker on this Redis. Returns 0 when granted, else the ms until the window ends.
+ */
+export async function takePlatformSlot(s: Pick<Services, 'redis' | 'config'>, watch: Pick<Watch, 'url'>): Promise<{ platform: string; waitMs: number }> {
+  const platform = selectCollector(parseTargetUrl(watch.url), configureCollectors(s.config.collectors)).id;
+  const { max, durationMs } = s.config.watch.platformRate;
+  const window = Math.floor(Date.now() / durationMs);
+  const key = `${s.config.redis.prefix}:watch-rate:{${platform}}:${window}`;
+  const ttl = Number(await s.redis.eval(RATE_SCRIPT, 1, key, max, durationMs));
+  return { platform, waitMs: ttl === 0 ? 0 : Math.max(ttl > 0 ? Math.min(ttl, durationMs) : durationMs, 1) };
+}
+
 export interface RunningWatchWorkers {
   close(): Promise<void>;
 }
@@ -471,7 +490,16 @@ export async function startWatchWorkers(s: Services, logger: Logger, overrides: 
   const run = overrides.run ?? ((id: string, deps: WatchDeps) => runWatch(id, deps));
   const watchWorker = new Worker(
     WATCH_QUEUE,
-    async (job: Job<{ watchId: string }>) => {
+    async (job: Job<{ watchId: string }>, token?: string) => {
+      const watch = await getWatch(s, job.data.watchId);
+      if (!watch) return null;
+      const slot = await takePlatformSlot(s, watch);
+      if (slot.waitMs > 0 && token) {
+        // Over the platform's rate: wait for the next window (a little spread), without holding a slot.
+        logger.info({ watchId: watch.id, platform: slot.platform, waitMs: slot.waitMs }, 'watch run deferred: platform rate limit');
+        await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * 250), token);
+        throw new DelayedError();
+      }
       const r = await run(job.data.watchId, d);
       return r && typeof r === 'object' && 'run' in r ? { run: (r as WatchRun).run, outcome: (r as WatchRun).outcome, findings: (r as WatchRun).findings.length } : null;
     },

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { configFrom } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { openServices, type Services } from '../../workers/runtime.js';
-import { addWatch, listWatches, startWatchWorkers, withWatchQueues, type RunningWatchWorkers } from '../../workers/watch.js';
+import { addWatch, listWatches, runWatchNow, startWatchWorkers, withWatchQueues, type RunningWatchWorkers } from '../../workers/watch.js';
 import { startRedis, type RunningService } from '../support/services.js';
 
 /**
@@ -96,6 +96,42 @@ describe('watch schedules survive worker and Redis restarts (private Redis with 
     expect(ran[0]!.at).toBeGreaterThanOrEqual(before!.next! - 50);
     await new Promise((r) => setTimeout(r, 500));
     expect((await d.watchQueues.watch.getJobScheduler(watch.id))?.next).toBe(before!.next! + every);
+    await d.closeWatchQueues();
+  });
+
+  it('runs share a per-platform rate limit across workers: over it, runs wait for the next window', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-watch-rate-'));
+    dirs.push(stateDir);
+    const config = configFrom({ stateDir, redis: { url: inject('redisUrl'), prefix: `q${randomUUID().slice(0, 8)}` }, watch: { concurrency: 4, platformRate: { max: 2, durationMs: 4000 } }, log: { level: 'warn' } });
+    const ran: Array<{ watchId: string; at: number }> = [];
+    // Two workers on the same Redis: the limit is shared, not per process.
+    const mine: Services[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await openServices(config, createLogger('warn'));
+      const w = await startWatchWorkers(s, createLogger('warn'), { run: async (watchId) => void ran.push({ watchId, at: Date.now() }) });
+      open.push({ s, w });
+      mine.push(s);
+    }
+    const d = withWatchQueues(mine[0]!);
+    const tg = await Promise.all([0, 1, 2, 3, 4].map((i) => addWatch({ url: `https://t.me/s/channel_${i}0000`, caseId: 'C-RATE-1', every: '1h', createdBy: 'analyst-01' }, d)));
+    const web = await addWatch({ url: 'https://example.org/page', caseId: 'C-RATE-1', every: '1h', createdBy: 'analyst-01' }, d);
+    // Align to the start of a window so the first two Telegram runs share it.
+    const dur = 4000;
+    await new Promise((r) => setTimeout(r, dur - (Date.now() % dur) + 50));
+    const t0 = Date.now();
+    for (const w of [...tg, web]) await runWatchNow(d, w.id);
+    const deadline = Date.now() + 20_000;
+    while (ran.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(ran).toHaveLength(6);
+    const tgRuns = ran.filter((r) => tg.some((w) => w.id === r.watchId)).map((r) => r.at - t0).sort((a, b) => a - b);
+    const webRun = ran.find((r) => r.watchId === web.id)!.at - t0;
+    // Another platform is not held back by Telegram's limit.
+    expect(webRun).toBeLessThan(2000);
+    // Telegram: 2 in the first window, 2 in the second, 1 in the third.
+    expect(tgRuns.filter((t) => t < dur - 100)).toHaveLength(2);
+    expect(tgRuns.filter((t) => t >= dur - 100 && t < 2 * dur - 100)).toHaveLength(2);
+    expect(tgRuns.filter((t) => t >= 2 * dur - 100)).toHaveLength(1);
+    expect(new Set(ran.map((r) => r.watchId)).size).toBe(6);
     await d.closeWatchQueues();
   });
 });

@@ -151,7 +151,7 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
 
   program
     .command('worker')
-    .description('run capture and seal workers until interrupted (SIGINT/SIGTERM finish running jobs first)')
+    .description('run capture, seal and watch workers until interrupted (SIGINT/SIGTERM finish running jobs first)')
     .option('--capture-concurrency <n>', 'captures at once', (v) => Number.parseInt(v, 10))
     .option('--seal-concurrency <n>', 'seal jobs at once', (v) => Number.parseInt(v, 10))
     .addOption(new Option('--only <stage>', 'run only the capture or only the seal worker').choices(['capture', 'seal']))
@@ -300,6 +300,56 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
         return accountsCommand(configFromOpts(globals()), 'remove', { platform, label });
       }),
     );
+
+  const watch = program.command('watch').description('watchlists: re-capture a channel, account, page or post on a schedule; new, edited and deleted posts are captured (runs happen in `exhibit worker`)');
+  watch
+    .command('add')
+    .description('watch a URL: capture it into the case every interval and capture what changed')
+    .argument('<url>', 'channel, account, page or post URL')
+    .requiredOption('--case <caseId>', 'case the captures go into')
+    .requiredOption('--every <interval>', 'interval: a whole number and m, h or d (1m to 7d), e.g. 15m')
+    .requiredOption('--operator <id>', 'the person on whose authority the watch captures (recorded on every capture and run)')
+    .option('--legal-basis <text>', 'legal basis, carried into every capture')
+    .option('--webhook <url>', 'POST each finding here, signed (X-Exhibit-Signature: sha256=HMAC-SHA256(secret, body))')
+    .option('--webhook-secret <secret>', 'HMAC secret for --webhook (at least 16 characters; kept only in Redis)')
+    .option('--allow-private-network', 'allow private and loopback targets (local test sites only)')
+    .option('--run-now', 'also queue a first run now instead of waiting for the first slot')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (url: string, opts: { case: string; every: string; operator: string; legalBasis?: string; webhook?: string; webhookSecret?: string; allowPrivateNetwork?: boolean; runNow?: boolean; json?: boolean }) => {
+        const { watchCommand } = await import('./commands/watch.js');
+        return watchCommand(configFromOpts(globals()), 'add', { add: { url, caseId: opts.case, every: opts.every, operator: opts.operator, legalBasis: opts.legalBasis, webhook: opts.webhook, webhookSecret: opts.webhookSecret, allowPrivateNetwork: Boolean(opts.allowPrivateNetwork), runNow: Boolean(opts.runNow), json: Boolean(opts.json) } });
+      }),
+    );
+  watch
+    .command('list')
+    .description('watches with state, interval (and back-off), last and next run')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { watchCommand } = await import('./commands/watch.js');
+        return watchCommand(configFromOpts(globals()), 'list', { json: Boolean(opts.json) });
+      }),
+    );
+  for (const [name, description] of [
+    ['pause', 'stop scheduling a watch (its runs and captures stay)'],
+    ['resume', 'schedule a paused watch again'],
+    ['remove', 'delete a watch, its schedule and snapshot (its captures and custody events stay)'],
+    ['run', 'queue a run of a watch now'],
+    ['events', 'runs of a watch, newest first, with their findings'],
+  ] as const) {
+    watch
+      .command(name)
+      .description(description)
+      .argument('<id>', 'watch id')
+      .option('--json', 'print as JSON')
+      .action(
+        action(async (id: string, opts: { json?: boolean }) => {
+          const { watchCommand } = await import('./commands/watch.js');
+          return watchCommand(configFromOpts(globals()), name, { id, json: Boolean(opts.json) });
+        }),
+      );
+  }
 
   program
     .command('down')

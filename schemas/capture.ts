@@ -22,6 +22,12 @@ export const CaptureOptions = z.object({
   withProfile: z.boolean().optional(),
   /** Set on the linked profile capture: the capture whose author this profile is. */
   profileOf: Uuid.optional(),
+  /** Set on captures a watchlist made: the watch (see `exhibit watch`). */
+  watchId: Uuid.optional(),
+  /** Set on a re-capture of an edited post: the earlier capture of the same post it follows. */
+  supersedes: Uuid.optional(),
+  /** Set on an observation capture of a post that disappeared: the last capture that showed it. */
+  observationOf: Uuid.optional(),
 });
 export type CaptureOptions = z.infer<typeof CaptureOptions>;
 

@@ -128,6 +128,29 @@ export const Config = z.object({
       headSigningIntervalMs: z.number().int().min(1000).default(900_000),
     })
     .prefault({}),
+  watch: z
+    .object({
+      /** Watch runs at once per worker (each waits for its captures to seal). @defaultValue 4 */
+      concurrency: z.number().int().min(1).max(100).default(4),
+      /** Longest a run waits for one of its captures to seal, in ms. @defaultValue 300000 */
+      runTimeoutMs: z.number().int().min(1000).default(300_000),
+      /** Consecutive failed runs before the interval starts doubling. @defaultValue 3 */
+      failureThreshold: z.number().int().min(1).default(3),
+      /** Upper bound of the backed-off interval, in ms. @defaultValue 604800000 (7 days) */
+      maxBackoffMs: z.number().int().min(60_000).default(604_800_000),
+      /** One webhook delivery attempt may take this long, in ms. @defaultValue 10000 */
+      webhookTimeoutMs: z.number().int().min(100).default(10_000),
+      /** Delivery attempts per finding (exponential backoff). @defaultValue 6 */
+      webhookAttempts: z.number().int().min(1).max(20).default(6),
+      /** First retry delay, in ms (doubles each attempt). @defaultValue 5000 */
+      webhookBackoffMs: z.number().int().min(10).default(5_000),
+      /**
+       * Watch runs per platform (collector id) per window, shared by all workers through Redis; a run
+       * over the limit waits for the next window. @defaultValue 60 runs per 60000 ms
+       */
+      platformRate: z.object({ max: z.number().int().min(1).default(60), durationMs: z.number().int().min(100).default(60_000) }).prefault({}),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

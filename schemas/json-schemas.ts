@@ -6,6 +6,7 @@ import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRec
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { CaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
+import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
 export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
@@ -30,6 +31,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'api-package-request': PackageRequest,
   'api-package-job': PackageJob,
   'api-verify-response': VerifyResponse,
+  'watch-webhook-payload': WatchWebhookPayload,
 };
 
 /** JSON Schema text for one published schema, stable across runs (what is checked in). */

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { ERROR_CODES, type ErrorCode, type Failure } from '../schemas/errors.js';
 import { JobProgress, SealResult } from '../schemas/jobs.js';
 import { captureIndexKey, sealJobId } from './queues.js';
-import type { Services } from './runtime.js';
+import type { Services } from './services.js';
 
 export const CAPTURE_STATES = ['unknown', 'queued', 'capturing', 'sealing', 'sealed', 'unsealed', 'failed'] as const;
 export type CaptureState = (typeof CAPTURE_STATES)[number];

@@ -16,24 +16,11 @@ import { openQueues, type Queues } from './queues.js';
 import { connect, resolveRedis, type RedisTarget } from './redis.js';
 import { startHeadSigner } from './heads.js';
 import { startSealWorker } from './seal.js';
+import { startWatchWorkers } from './watch.js';
+import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
-/** Everything the faces (CLI, API) and the workers share: opened once, passed down explicitly. */
-export interface Services {
-  config: Config;
-  logger: Logger;
-  clock: Clock;
-  newId: IdGenerator;
-  software: Software;
-  store: EvidenceStore;
-  redisTarget: RedisTarget;
-  redis: Redis;
-  queues: Queues;
-  custody: CustodyLog;
-  keys: KeyStore;
-  tsaTrustAnchors: string[];
-  close(): Promise<void>;
-}
+export type { Services } from './services.js';
 
 async function readTrustAnchors(files: string[]): Promise<string[]> {
   return Promise.all(
@@ -86,8 +73,8 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Start the capture and/or seal workers in this process. */
-export async function startWorkers(s: Services, which: { capture: boolean; seal: boolean } = { capture: true, seal: true }): Promise<RunningWorkers> {
+/** Start the capture and/or seal workers (and, with capture unless `watch: false`, the watch workers) in this process. */
+export async function startWorkers(s: Services, which: { capture: boolean; seal: boolean; watch?: boolean } = { capture: true, seal: true, watch: true }): Promise<RunningWorkers> {
   const workers: Worker[] = [];
   let browsers: BrowserPool | null = null;
   if (which.capture) {
@@ -122,11 +109,14 @@ export async function startWorkers(s: Services, which: { capture: boolean; seal:
   const heads = which.seal
     ? await startHeadSigner(s.redisTarget, { config: s.config, redis: s.redis, custody: s.custody, keys: s.keys, tsaTrustAnchors: s.tsaTrustAnchors, logger: childLogger(s.logger, 'custody') })
     : null;
+  // Watch runs (schedules in Redis) and their webhook deliveries; on by default wherever captures run.
+  const watch = (which.watch ?? which.capture) ? await startWatchWorkers(s, childLogger(s.logger, 'worker', { stage: 'watch' })) : null;
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,
     browsers,
     close: async () => {
+      await watch?.close();
       await heads?.close();
       await Promise.all(workers.map((w) => w.close()));
       await browsers?.close();

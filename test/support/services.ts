@@ -31,7 +31,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+function stopper(child: ChildProcess, dir: string | null): () => Promise<void> {
   return async () => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -39,14 +39,18 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   };
 }
 
-/** A private redis-server with AOF on a free loopback port. */
-export async function startRedis(): Promise<RunningService & { port: number }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-redis-'));
-  const port = await freePort();
+/**
+ * A private redis-server with AOF on a free loopback port. With `dir` (and `port`), it reuses that
+ * data directory and port, so a test can SHUTDOWN a server and start it again on its AOF; a `dir`
+ * passed in is left in place on stop (its owner removes it).
+ */
+export async function startRedis(opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string }> {
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'exhibit-redis-'));
+  const port = opts.port ?? (await freePort());
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
   await waitFor(
     () =>
@@ -63,7 +67,7 @@ export async function startRedis(): Promise<RunningService & { port: number }> {
     'redis-server',
     child,
   );
-  return { url: `redis://127.0.0.1:${port}`, port, stop: stopper(child, dir) };
+  return { url: `redis://127.0.0.1:${port}`, port, dir, stop: stopper(child, opts.dir ? null : dir) };
 }
 
 export const MINIO_ROOT_USER = 'exhibit-test';

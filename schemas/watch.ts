@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
+import { Failure } from './errors.js';
+
+/** Shortest and longest watch interval. */
+export const WATCH_MIN_EVERY_MS = 60_000;
+export const WATCH_MAX_EVERY_MS = 7 * 24 * 3_600_000;
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parse a watch interval: a positive whole number and one unit, `m`, `h` or `d` (`15m`, `1h`, `7d`).
+ * Strict: no spaces, no fractions, no seconds, no combinations; between 1 minute and 7 days.
+ * Returns the milliseconds or an error message (the caller turns it into INVALID_INPUT).
+ */
+export function parseInterval(text: string): { ok: true; ms: number } | { ok: false; message: string } {
+  const m = /^([1-9][0-9]{0,5})([mhd])$/.exec(text);
+  if (!m) return { ok: false, message: `invalid interval "${text}": expected a whole number and a unit m, h or d, e.g. 15m, 1h, 7d` };
+  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+  if (ms < WATCH_MIN_EVERY_MS) return { ok: false, message: `invalid interval "${text}": at least 1m` };
+  if (ms > WATCH_MAX_EVERY_MS) return { ok: false, message: `invalid interval "${text}": at most 7d` };
+  return { ok: true, ms };
+}
+
+/** An interval as written back for people (`90m` → `90m`, `3600000` → `1h`). */
+export function formatInterval(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms}ms`;
+}
+
+export const WATCH_STATES = ['active', 'paused'] as const;
+export const WatchState = z.enum(WATCH_STATES);
+export type WatchState = z.infer<typeof WatchState>;
+
+/** Where findings are POSTed. The secret lives only in Redis (never in custody events or manifests). */
+export const WatchWebhook = z.object({
+  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'webhook must be http(s)'),
+  secret: z.string().min(16, 'webhook secret: at least 16 characters').max(512),
+});
+export type WatchWebhook = z.infer<typeof WatchWebhook>;
+
+/** A watch: one target re-captured into one case on a schedule, on the authority of `createdBy`. */
+export const Watch = z.object({
+  schemaVersion: z.literal('exhibit.watch/1'),
+  id: Uuid,
+  url: z.string().min(1).max(8192),
+  caseId: CaseId,
+  every: z.number().int().min(WATCH_MIN_EVERY_MS).max(WATCH_MAX_EVERY_MS),
+  /** The human on whose authority every automated capture of this watch is made. */
+  createdBy: ActorId,
+  legalBasis: z.string().max(2000).optional(),
+  webhook: WatchWebhook.optional(),
+  /** Allow private/loopback targets (local test sites only), passed to every capture. */
+  allowPrivateNetwork: z.boolean().optional(),
+  state: WatchState,
+  createdAt: IsoUtc,
+});
+export type Watch = z.infer<typeof Watch>;
+
+/** What `watch add` takes (interval as text). */
+export const WatchInput = z.object({
+  url: z.string().min(1).max(8192),
+  caseId: CaseId,
+  every: z.string(),
+  createdBy: ActorId,
+  legalBasis: z.string().max(2000).optional(),
+  webhook: WatchWebhook.optional(),
+  allowPrivateNetwork: z.boolean().optional(),
+});
+export type WatchInput = z.infer<typeof WatchInput>;
+
+export const FINDING_KINDS = ['new', 'edited', 'deleted'] as const;
+export const FindingKind = z.enum(FINDING_KINDS);
+
+/** One change a run saw. */
+export const WatchFinding = z.object({
+  kind: FindingKind,
+  /** The platform's post id (`sahel_news/103`), lower-cased. */
+  postKey: z.string(),
+  postUrl: z.string().nullable(),
+  /** The capture made for this finding (individual, re-capture or observation). */
+  captureId: Uuid.optional(),
+  /** For `edited` and `deleted`: the last earlier capture of the post. */
+  previousCaptureId: Uuid.optional(),
+  contentHash: z.string().optional(),
+  previousContentHash: z.string().optional(),
+  observedAt: IsoUtc,
+});
+export type WatchFinding = z.infer<typeof WatchFinding>;
+
+/** One run of a watch, as kept in Redis and listed by `watch events`. */
+export const WatchRun = z.object({
+  watchId: Uuid,
+  run: z.number().int().positive(),
+  startedAt: IsoUtc,
+  finishedAt: IsoUtc,
+  outcome: z.enum(['ok', 'failed']),
+  /** The capture of the watched page itself. */
+  targetCaptureId: Uuid.nullable(),
+  /** What the platform showed for the target (post.json visibility state). */
+  visibility: z.string().nullable(),
+  postsSeen: z.number().int().nonnegative(),
+  findings: z.array(WatchFinding),
+  failure: Failure.nullable(),
+  consecutiveFailures: z.number().int().nonnegative(),
+  /** The interval in force after this run (doubled while the target keeps failing). */
+  effectiveEvery: z.number().int().positive(),
+});
+export type WatchRun = z.infer<typeof WatchRun>;
+
+/** A watch with its run status, as `watch list` shows it. */
+export const WatchStatus = z.object({
+  watch: Watch.omit({ webhook: true }).extend({ webhook: z.object({ url: z.string() }).optional() }),
+  runs: z.number().int().nonnegative(),
+  lastRunAt: IsoUtc.nullable(),
+  lastOutcome: z.enum(['ok', 'failed']).nullable(),
+  consecutiveFailures: z.number().int().nonnegative(),
+  effectiveEvery: z.number().int().positive(),
+  backingOff: z.boolean(),
+  lastFailure: Failure.nullable(),
+  nextRunAt: IsoUtc.nullable(),
+});
+export type WatchStatus = z.infer<typeof WatchStatus>;
+
+/** The body POSTed to a watch's webhook, one per finding. */
+export const WatchWebhookPayload = z.object({
+  schemaVersion: z.literal('exhibit.watch-finding/1'),
+  deliveryId: z.string(),
+  watchId: Uuid,
+  caseId: CaseId,
+  url: z.string(),
+  run: z.number().int().positive(),
+  finding: WatchFinding,
+  /** Same instant as the `X-Exhibit-Timestamp` header; covered by the signature. */
+  sentAt: IsoUtc,
+});
+export type WatchWebhookPayload = z.infer<typeof WatchWebhookPayload>;

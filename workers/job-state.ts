@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { TransientError } from '../lib/errors.js';
 import { ERROR_CODES, type ErrorCode, type Failure } from '../schemas/errors.js';
 import { JobProgress, SealResult } from '../schemas/jobs.js';
 import { captureIndexKey, sealJobId } from './queues.js';
@@ -62,3 +63,15 @@ export async function captureStatus(s: Services, captureId: string): Promise<Cap
 }
 
 export const isFinal = (s: CaptureState) => s === 'sealed' || s === 'unsealed' || s === 'failed';
+
+/** Poll a capture until it is sealed, unsealed or failed; TransientError TIMEOUT past the deadline. */
+export async function waitForFinal(s: Services, captureId: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<CaptureStatus> {
+  const timeoutMs = opts.timeoutMs ?? 150_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await captureStatus(s, captureId);
+    if (isFinal(st.state)) return st;
+    if (Date.now() > deadline) throw new TransientError('TIMEOUT', `capture ${captureId} still ${st.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+  }
+}

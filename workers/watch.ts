@@ -11,7 +11,7 @@ import { CaptureManifest } from '../schemas/manifest.js';
 import { PostDocument, type Post } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
-import { captureStatus, isFinal, type CaptureStatus } from './job-state.js';
+import { waitForFinal } from './job-state.js';
 import type { RedisTarget } from './redis.js';
 import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
@@ -227,16 +227,6 @@ export interface RunHooks {
   pollMs?: number;
 }
 
-async function waitFinal(s: Services, captureId: string, timeoutMs: number, pollMs: number): Promise<CaptureStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await captureStatus(s, captureId);
-    if (isFinal(st.state)) return st;
-    if (Date.now() > deadline) throw new TransientError('TIMEOUT', `capture ${captureId} still ${st.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
 async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<CaptureOptions>): Promise<string> {
   const options: CaptureOptions = { force: true, watchId: watch.id, ...(watch.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}), ...extra };
   const [o] = await submitCaptures([{ url, caseId: watch.caseId, requestedBy: watch.createdBy, ...(watch.legalBasis !== undefined ? { legalBasis: watch.legalBasis } : {}), options }], s);
@@ -284,7 +274,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
     let failure: Failure | null = null;
     try {
       targetCaptureId = await submitOne(s, watch, watch.url, {});
-      const st = await waitFinal(s, targetCaptureId, cfg.runTimeoutMs, hooks.pollMs ?? 500);
+      const st = await waitForFinal(s, targetCaptureId, { timeoutMs: cfg.runTimeoutMs, pollMs: hooks.pollMs ?? 500 });
       if (st.state === 'failed') throw new TransientError(st.failure?.code ?? 'INTERNAL', `capture of the watched page failed: ${st.failure?.message ?? 'unknown'}`);
       if (st.state === 'unsealed') throw new TransientError(st.failure?.code ?? 'INTERNAL', `capture of the watched page was not sealed: ${st.failure?.message ?? 'unknown'}`);
       const { manifest, doc } = await readCapture(s, watch.caseId, targetCaptureId);

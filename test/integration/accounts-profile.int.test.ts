@@ -10,7 +10,7 @@ import type { Config } from '../../schemas/config.js';
 import { CaptureManifest } from '../../schemas/manifest.js';
 import { PostDocument } from '../../schemas/post.js';
 import { storeKeys } from '../../evidence/store.js';
-import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
+import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
 import { gunzipSync } from 'node:zlib';
@@ -31,15 +31,7 @@ describe('collection accounts and --with-profile (Mastodon fixture, real Redis a
   let stateDir: string;
   const caseId = `C-ACCT-${randomUUID().slice(0, 8)}`;
 
-  async function waitFinal(captureId: string, timeoutMs = 120_000): Promise<CaptureStatus> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const st = await captureStatus(s, captureId);
-      if (isFinal(st.state)) return st;
-      if (Date.now() > deadline) throw new Error(`capture ${captureId} still ${st.state} after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const waitFinal = (captureId: string): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs: 120_000 });
   async function submit(url: string, options: Record<string, unknown>) {
     const [o] = await submitCaptures([{ url, caseId, requestedBy: 'analyst-01', options: { allowPrivateNetwork: true, ...options } }], s);
     if (!o?.ok) throw new Error(`submission rejected: ${JSON.stringify(o)}`);

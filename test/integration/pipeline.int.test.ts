@@ -11,7 +11,7 @@ import { createLogger } from '../../lib/logger.js';
 import { CaptureManifest } from '../../schemas/manifest.js';
 import type { Config } from '../../schemas/config.js';
 import { storeKeys } from '../../evidence/store.js';
-import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
+import { captureStatus, waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { runSeal } from '../../workers/seal.js';
 import { sealJobId } from '../../workers/queues.js';
@@ -37,15 +37,7 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
   let stateDir: string;
   const caseId = `C-PIPE-${randomUUID().slice(0, 8)}`;
 
-  async function waitFinal(captureId: string, timeoutMs = 150_000): Promise<CaptureStatus> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const st = await captureStatus(s, captureId);
-      if (isFinal(st.state)) return st;
-      if (Date.now() > deadline) throw new Error(`capture ${captureId} still ${st.state} after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const waitFinal = (captureId: string, timeoutMs?: number): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs });
 
   async function submitOne(url: string, options: Record<string, unknown> = { allowPrivateNetwork: true }) {
     const [o] = await submitCaptures([{ url, caseId, requestedBy: 'analyst-01', legalBasis: 'Test warrant 42/2026', options }], s);

@@ -13,7 +13,7 @@ import { CaptureManifest } from '../../schemas/manifest.js';
 import { PostDocument } from '../../schemas/post.js';
 import { storeKeys } from '../../evidence/store.js';
 import { verifyPackage } from '../../evidence/verify.js';
-import { captureStatus, isFinal } from '../../workers/job-state.js';
+import { waitForFinal } from '../../workers/job-state.js';
 import { packageCase } from '../../workers/package.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
@@ -85,17 +85,9 @@ describe('platform captures through the whole pipeline, packaged and verified wi
       if (!o.ok) throw new Error(`rejected ${o.url}: ${o.failure.message}`);
       return o.captureId;
     });
-    const deadline = Date.now() + 400_000;
     for (const id of ids) {
-      for (;;) {
-        const st = await captureStatus(s, id);
-        if (isFinal(st.state)) {
-          expect(st.state, `${st.url}: ${JSON.stringify(st.failure)}`).toBe('sealed');
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${st.url} still ${st.state}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      const st = await waitForFinal(s, id, { timeoutMs: 400_000, pollMs: 250 });
+      expect(st.state, `${st.url}: ${JSON.stringify(st.failure)}`).toBe('sealed');
     }
     for (const [i, t] of targets.entries()) {
       const manifest = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, ids[i]!))).toString('utf8')));

@@ -15,7 +15,7 @@ import { PostDocument } from '../../schemas/post.js';
 import { WatchWebhookPayload, type WatchRun } from '../../schemas/watch.js';
 import { verifyChain } from '../../evidence/custody.js';
 import { storeKeys } from '../../evidence/store.js';
-import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
+import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatch, runWatchNow, watchEvents, watchStatus, withWatchQueues, type WatchDeps } from '../../workers/watch.js';
 import { EDITED_102, setTelegramChannelState, startTelegramFixture } from '../fixtures/telegram/server.js';
@@ -65,15 +65,7 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
   let hangingHits = 0;
   const caseId = `C-WATCH-${randomUUID().slice(0, 8)}`;
 
-  async function waitFinal(captureId: string, timeoutMs = 120_000): Promise<CaptureStatus> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const st = await captureStatus(s, captureId);
-      if (isFinal(st.state)) return st;
-      if (Date.now() > deadline) throw new Error(`capture ${captureId} still ${st.state}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const waitFinal = (captureId: string): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs: 120_000 });
   async function manifestOf(captureId: string): Promise<CaptureManifest> {
     return CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
   }

@@ -7,7 +7,7 @@ import { configFrom } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/logger.js';
 import type { Config } from '../../../schemas/config.js';
 import type { Role } from '../../../schemas/api.js';
-import { captureStatus, isFinal, type CaptureStatus } from '../../../workers/job-state.js';
+import { waitForFinal, type CaptureStatus } from '../../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../../workers/runtime.js';
 import { createApi, type Api } from '../../../app/api/server.js';
 import type { ApiOptions } from '../../../app/api/context.js';
@@ -68,15 +68,7 @@ export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions 
     config,
     stateDir,
     tokens,
-    waitFinal: async (captureId, timeoutMs = 150_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const st = await captureStatus(s, captureId);
-        if (isFinal(st.state)) return st;
-        if (Date.now() > deadline) throw new Error(`capture ${captureId} still ${st.state} after ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
+    waitFinal: (captureId, timeoutMs) => waitForFinal(s, captureId, { timeoutMs }),
     close: async () => {
       await api.close();
       await workers.close();

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { readUrlList } from '../lib/url-list.js';
@@ -25,6 +26,15 @@ function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Con
   if (g.store) overrides.store = { kind: g.store };
   if (g.logLevel) overrides.log = { level: g.logLevel };
   return loadConfig({ file: g.config, overrides });
+}
+
+/** First line of a secret file, so secrets need not appear on the command line. */
+async function readSecretFile(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).split(/\r?\n/)[0]!.trim();
+  } catch (cause) {
+    throw new ExhibitError('permanent', 'INVALID_INPUT', `cannot read secret file ${file}: ${(cause as Error).message}`, { cause });
+  }
 }
 
 export function buildProgram(run: (code: ExitCode) => void): Command {
@@ -311,14 +321,15 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .requiredOption('--operator <id>', 'the person on whose authority the watch captures (recorded on every capture and run)')
     .option('--legal-basis <text>', 'legal basis, carried into every capture')
     .option('--webhook <url>', 'POST each finding here, signed (X-Exhibit-Signature: sha256=HMAC-SHA256(secret, body))')
-    .option('--webhook-secret <secret>', 'HMAC secret for --webhook (at least 16 characters; kept only in Redis)')
+    .option('--webhook-secret <secret>', 'HMAC secret for --webhook (at least 16 characters; kept only in Redis; visible in the process list — prefer --webhook-secret-file)')
+    .option('--webhook-secret-file <path>', 'read the HMAC secret for --webhook from this file (first line)')
     .option('--allow-private-network', 'allow private and loopback targets (local test sites only)')
     .option('--run-now', 'also queue a first run now instead of waiting for the first slot')
     .option('--json', 'print as JSON')
     .action(
-      action(async (url: string, opts: { case: string; every: string; operator: string; legalBasis?: string; webhook?: string; webhookSecret?: string; allowPrivateNetwork?: boolean; runNow?: boolean; json?: boolean }) => {
+      action(async (url: string, opts: { case: string; every: string; operator: string; legalBasis?: string; webhook?: string; webhookSecret?: string; webhookSecretFile?: string; allowPrivateNetwork?: boolean; runNow?: boolean; json?: boolean }) => {
         const { watchCommand } = await import('./commands/watch.js');
-        return watchCommand(configFromOpts(globals()), 'add', { add: { url, caseId: opts.case, every: opts.every, operator: opts.operator, legalBasis: opts.legalBasis, webhook: opts.webhook, webhookSecret: opts.webhookSecret, allowPrivateNetwork: Boolean(opts.allowPrivateNetwork), runNow: Boolean(opts.runNow), json: Boolean(opts.json) } });
+        return watchCommand(configFromOpts(globals()), 'add', { add: { url, caseId: opts.case, every: opts.every, operator: opts.operator, legalBasis: opts.legalBasis, webhook: opts.webhook, webhookSecret: opts.webhookSecretFile !== undefined ? await readSecretFile(opts.webhookSecretFile) : opts.webhookSecret, allowPrivateNetwork: Boolean(opts.allowPrivateNetwork), runNow: Boolean(opts.runNow), json: Boolean(opts.json) } });
       }),
     );
   watch

@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import { formatInterval, type WatchRun, type WatchStatus } from '../../schemas/watch.js';
 import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatchNow, watchEvents, watchStatus, withWatchQueues } from '../../workers/watch.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { out, withServices } from './common.js';
+import { err, out, withServices } from './common.js';
 
 export interface WatchAddOpts {
   url: string;
@@ -35,7 +35,7 @@ export async function watchCommand(config: Config, what: 'add' | 'list' | 'pause
       if (what === 'add') {
         const a = opts.add!;
         if ((a.webhook === undefined) !== (a.webhookSecret === undefined)) {
-          out('--webhook and --webhook-secret go together');
+          err('exhibit: --webhook needs --webhook-secret-file (or --webhook-secret), and a secret needs --webhook');
           return EXIT.USAGE;
         }
         const w = await addWatch(

@@ -123,6 +123,35 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     }
   });
 
+  it('watch add takes the webhook secret from a file, never prints it, and names a missing file (exit 4)', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const secretFile = path.join(stateDir, 'webhook.secret');
+    const secret = 'file-secret-0123456789abcdef';
+    writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
+    const url = `${site.url}/post/1?watched`;
+    const added = await exhibit(['watch', 'add', url, '--case', caseId, '--every', '15m', '--operator', 'analyst-01', '--allow-private-network', '--webhook', 'http://127.0.0.1:9/hook', '--webhook-secret-file', secretFile, '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout + added.stderr).not.toContain(secret);
+    const id = (JSON.parse(added.stdout) as { watch: { id: string } }).watch.id;
+    // The secret read from the file is what the watch signs with (kept in Redis only).
+    const stored = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const c = spawn('redis-cli', ['-s', path.join(stateDir, 'redis', 'redis.sock'), '--raw', 'HGET', `exhibit:watch:{${id}}`, 'webhookSecret']);
+      c.stdout.on('data', (d) => (text += d));
+      c.on('exit', (code) => (code === 0 ? resolve(text.trim()) : reject(new Error(`redis-cli ${code}`))));
+    });
+    expect(stored).toBe(secret);
+    const list = await exhibit(['watch', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(id);
+    expect(list.stdout).not.toContain(secret);
+    expect((await exhibit(['watch', 'remove', id], env)).code).toBe(0);
+    const missing = await exhibit(['watch', 'add', `${url}&2`, '--case', caseId, '--every', '15m', '--operator', 'analyst-01', '--webhook', 'http://127.0.0.1:9/hook', '--webhook-secret-file', path.join(stateDir, 'nope.secret')], env);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('nope.secret');
+    expect((await exhibit(['watch', 'add', `${url}&3`, '--case', caseId, '--every', '15m', '--operator', 'analyst-01', '--webhook', 'http://127.0.0.1:9/hook'], env)).code).toBe(2);
+  });
+
   it('list and show find the capture; show --json prints the exact manifest', async () => {
     const list = await exhibit(['list', '--case', caseId], env);
     expect(list.code).toBe(0);

@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { isoUtc } from '../lib/clock.js';
 import { ExhibitError, TransientError } from '../lib/errors.js';
 import { childLogger, type Logger } from '../lib/logger.js';
@@ -241,39 +241,49 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   obs.snapshot = await step(obs, log, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
   obs.domMedia = obs.snapshot?.media ?? [];
 
-  const height = obs.snapshot?.documentSize.height ?? null;
-  const capped = height !== null && height > capture.maxScreenshotHeight;
-  const png = await step(obs, log, 'screenshot-failed', 'taking the screenshot', () =>
-    page.screenshot({
-      type: 'png',
-      fullPage: true,
-      scale: 'css',
-      timeout: Math.max(10_000, capture.settleTimeoutMs),
-      ...(capped ? { clip: { x: 0, y: 0, width: obs.snapshot!.documentSize.width, height: capture.maxScreenshotHeight } } : {}),
-    }),
-  );
-  if (png) {
+  // One CDP session for the screenshot and the MHTML snapshot.
+  const cdp = await step(obs, log, 'cdp-failed', 'opening a DevTools session', () => context.newCDPSession(page));
+  const shot = cdp ? await step(obs, log, 'screenshot-failed', 'taking the screenshot', () => fullPageScreenshot(cdp, capture.maxScreenshotHeight)) : null;
+  if (shot) {
     const flags: Flag[] = [];
     if (obs.settle && !obs.settle.settled) flags.push({ code: 'settle-timeout', message: obs.settle.reason ?? 'the page did not settle in time' });
-    if (capped) flags.push({ code: 'height-capped', message: `page is ${height} px tall; the screenshot stops at ${capture.maxScreenshotHeight} px (capture.maxScreenshotHeight)` });
+    if (shot.capped) flags.push({ code: 'height-capped', message: `page is ${shot.pageHeight} px tall; the screenshot stops at ${capture.maxScreenshotHeight} px (capture.maxScreenshotHeight)` });
     if (navError) flags.push({ code: 'load-incomplete', message: 'taken before the page finished loading' });
-    await writeFile(path.join(ctx.spoolDir, 'screenshot.png'), png);
+    await writeFile(path.join(ctx.spoolDir, 'screenshot.png'), shot.png);
     obs.files.push({ path: 'screenshot.png', role: 'screenshot', mediaType: 'image/png', sourceUrl: obs.browserUrl, flags });
   }
 
-  const mhtml = await step(obs, log, 'mhtml-failed', 'the MHTML snapshot', async () => {
-    const cdp = await context.newCDPSession(page);
-    try {
-      const { data } = (await cdp.send('Page.captureSnapshot', { format: 'mhtml' })) as { data: string };
-      return data;
-    } finally {
-      await cdp.detach().catch(() => undefined);
-    }
-  });
+  const mhtml = cdp
+    ? await step(obs, log, 'mhtml-failed', 'the MHTML snapshot', async () => {
+        const { data } = (await cdp.send('Page.captureSnapshot', { format: 'mhtml' })) as { data: string };
+        return data;
+      })
+    : null;
+  await cdp?.detach().catch(() => undefined);
   if (mhtml !== null) {
     await writeFile(path.join(ctx.spoolDir, 'page.mhtml'), mhtml, 'utf8');
     obs.files.push({ path: 'page.mhtml', role: 'mhtml', mediaType: 'multipart/related', sourceUrl: obs.browserUrl, flags: [] });
   }
+}
+
+/**
+ * A PNG of the whole page (CSS pixels, device scale 1), cut at `maxHeight`. Page.captureScreenshot
+ * straight, as Playwright's full-page screenshot does, plus `optimizeForSpeed`: Chromium then
+ * compresses the PNG with its fastest zlib setting, about 2.5× faster to encode and some 20 %
+ * larger. PNG is lossless either way: the pixels are the same.
+ */
+async function fullPageScreenshot(cdp: CDPSession, maxHeight: number): Promise<{ png: Buffer; pageHeight: number; capped: boolean }> {
+  const metrics = (await cdp.send('Page.getLayoutMetrics')) as { cssContentSize: { width: number; height: number } };
+  const width = Math.max(1, Math.ceil(metrics.cssContentSize.width));
+  const pageHeight = Math.max(1, Math.ceil(metrics.cssContentSize.height));
+  const height = Math.min(pageHeight, maxHeight);
+  const { data } = (await cdp.send('Page.captureScreenshot', {
+    format: 'png',
+    clip: { x: 0, y: 0, width, height, scale: 1 },
+    captureBeyondViewport: true,
+    optimizeForSpeed: true,
+  })) as { data: string };
+  return { png: Buffer.from(data, 'base64'), pageHeight, capped: pageHeight > maxHeight };
 }
 
 async function writeJson(spoolDir: string, name: string, value: unknown): Promise<void> {

@@ -31,7 +31,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isoUtc, newId, type Clock, type IdGenerator } from '../lib/clock.js';
-import { ExhibitError, IntegrityError, TransientError } from '../lib/errors.js';
+import { ExhibitError, IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
 import {
   CustodyEvent,
   CustodyHead,
@@ -184,6 +184,29 @@ if idem ~= '' then redis.call('HSET', KEYS[3], idem, ARGV[3]) end
 return {'ok', ARGV[3]}
 `;
 
+// KEYS: head, events, idem. ARGV: expectedSeq, expectedHash, n, then per event: seq, hash, bytes, idemKey.
+// All or nothing: 'dup' when any idempotency key is already taken (the caller then goes one by one).
+const APPEND_ALL_LUA = `
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  local idem = ARGV[4 + i * 4 + 3]
+  if idem ~= '' and redis.call('HEXISTS', KEYS[3], idem) == 1 then return {'dup'} end
+end
+local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+local hash = redis.call('HGET', KEYS[1], 'hash') or ''
+if seq ~= ARGV[1] or (seq ~= '0' and hash ~= ARGV[2]) then return {'conflict', seq, hash} end
+local len = redis.call('LLEN', KEYS[2])
+if len ~= tonumber(seq) then return redis.error_reply('custody list holds ' .. len .. ' events but head is at ' .. seq) end
+for i = 0, n - 1 do
+  local b = 4 + i * 4
+  redis.call('RPUSH', KEYS[2], ARGV[b + 2])
+  if ARGV[b + 3] ~= '' then redis.call('HSET', KEYS[3], ARGV[b + 3], ARGV[b]) end
+end
+local last = 4 + (n - 1) * 4
+redis.call('HSET', KEYS[1], 'seq', ARGV[last], 'hash', ARGV[last + 1])
+return {'ok'}
+`;
+
 // KEYS: head, events, idem. ARGV: seq, hash, then pairs of (idemKey, seq), then '--', then event bytes.
 const SEED_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return 0 end
@@ -242,6 +265,70 @@ export class CustodyLog {
     this.seeded.add(caseId);
   }
 
+  /** Event `prevSeq + 1`, chained to `prevHash`, with its exact canonical bytes. */
+  private buildEvent(input: AppendInput, prevSeq: number, prevHash: string): { event: CustodyEvent; bytes: Buffer } {
+    const unhashed = strip({
+      schemaVersion: 'exhibit.custody-event/1' as const,
+      caseId: input.caseId,
+      seq: prevSeq + 1,
+      eventId: (this.deps.newId ?? newId)(),
+      time: isoUtc(this.deps.clock.now()),
+      actor: strip({ ...input.actor }),
+      action: input.action,
+      subject: strip({ captureId: input.subject?.captureId, digests: input.subject?.digests }),
+      details: input.details ?? {},
+      idempotencyKey: input.idempotencyKey,
+      prevHash,
+    });
+    const event = CustodyEvent.parse({ ...unhashed, hash: eventHash(unhashed) });
+    return { event, bytes: canonicalBytes(event) };
+  }
+
+  /**
+   * Append several events of one case as one consecutive run (no other appender's event lands
+   * between them), in one Redis round trip, then store them in parallel. Same guarantees as
+   * {@link append}. When any idempotency key of the batch was used before (a retried seal that got
+   * part-way), it goes event by event, so each returns its existing event or appends.
+   * @throws PermanentError INVALID_INPUT when the inputs name different cases or repeat a key.
+   */
+  async appendAll(inputs: readonly AppendInput[]): Promise<AppendResult[]> {
+    if (inputs.length === 0) return [];
+    const caseId = inputs[0]!.caseId;
+    if (inputs.some((i) => i.caseId !== caseId)) throw new PermanentError('INVALID_INPUT', 'appendAll: every event of a batch must belong to one case');
+    const keysUsed = inputs.flatMap((i) => (i.idempotencyKey ? [i.idempotencyKey] : []));
+    if (new Set(keysUsed).size !== keysUsed.length) throw new PermanentError('INVALID_INPUT', 'appendAll: an idempotency key appears twice in one batch');
+    if (inputs.length === 1) return [await this.append(inputs[0]!)];
+    await this.ensureSeeded(caseId);
+    const keys = this.redisKeys(caseId);
+    const maxAttempts = this.deps.maxAttempts ?? 10_000;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const [seqRaw, hashRaw] = await this.deps.redis.hmget(keys[0], 'seq', 'hash');
+      const headSeq = seqRaw ? Number(seqRaw) : 0;
+      const headHash = seqRaw ? (hashRaw ?? '') : genesisHash(caseId);
+      const built: Array<{ event: CustodyEvent; bytes: Buffer }> = [];
+      let prev = { seq: headSeq, hash: headHash };
+      for (const input of inputs) {
+        const b = this.buildEvent(input, prev.seq, prev.hash);
+        built.push(b);
+        prev = { seq: b.event.seq, hash: b.event.hash };
+      }
+      const args = built.flatMap((b, i) => [String(b.event.seq), b.event.hash, b.bytes.toString('utf8'), inputs[i]!.idempotencyKey ?? '']);
+      const reply = (await this.deps.redis.eval(APPEND_ALL_LUA, 3, ...keys, String(headSeq), headHash, String(built.length), ...args)) as string[];
+      if (reply[0] === 'ok') {
+        await Promise.all(built.map((b) => this.persist(caseId, b.event.seq, b.bytes)));
+        this.deps.logger?.debug({ context: 'custody', caseId, from: built[0]!.event.seq, to: prev.seq }, 'custody events appended');
+        return built.map((b) => ({ ...b, created: true }));
+      }
+      if (reply[0] === 'dup') {
+        const out: AppendResult[] = [];
+        for (const input of inputs) out.push(await this.append(input));
+        return out;
+      }
+      if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+    }
+    throw new TransientError('STORE_ERROR', `custody append to ${caseId} lost the compare-and-set race ${maxAttempts} times`);
+  }
+
   /**
    * Append one event: gap-free and fork-free among any number of appenders, idempotent by key.
    * Throws TransientError STORE_ERROR when the store write fails after the Redis commit (a retry
@@ -256,21 +343,7 @@ export class CustodyLog {
       const [seqRaw, hashRaw] = await this.deps.redis.hmget(keys[0], 'seq', 'hash');
       const prevSeq = seqRaw ? Number(seqRaw) : 0;
       const prevHash = seqRaw ? (hashRaw ?? '') : genesisHash(caseId);
-      const unhashed = strip({
-        schemaVersion: 'exhibit.custody-event/1' as const,
-        caseId,
-        seq: prevSeq + 1,
-        eventId: (this.deps.newId ?? newId)(),
-        time: isoUtc(this.deps.clock.now()),
-        actor: strip({ ...input.actor }),
-        action: input.action,
-        subject: strip({ captureId: input.subject?.captureId, digests: input.subject?.digests }),
-        details: input.details ?? {},
-        idempotencyKey: input.idempotencyKey,
-        prevHash,
-      });
-      const event = CustodyEvent.parse({ ...unhashed, hash: eventHash(unhashed) });
-      const bytes = canonicalBytes(event);
+      const { event, bytes } = this.buildEvent(input, prevSeq, prevHash);
       const reply = (await this.deps.redis.eval(APPEND_LUA, 3, ...keys, String(prevSeq), prevHash, String(event.seq), event.hash, bytes.toString('utf8'), input.idempotencyKey ?? '')) as [string, string, string?];
       if (reply[0] === 'ok') {
         await this.persist(caseId, event.seq, bytes);

@@ -2,6 +2,7 @@ import { lstat, mkdtemp, realpath, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isoUtc, type Clock } from '../lib/clock.js';
+import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Artifact, Derivation, SpoolDerivation, SpoolFile } from '../schemas/artifact.js';
@@ -38,6 +39,13 @@ const RASTER_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/p
 /** Images exifr 7 reads. */
 const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
 
+/**
+ * Spool files stored and enriched at once. Three keeps both cores busy (sharp decodes on libuv's
+ * pool, ffprobe is its own process, store writes wait on fsync) without one capture's seal
+ * crowding out the others.
+ */
+const SEAL_PARALLEL = 3;
+
 /** Spool names reserved for derivatives, so an original can never collide with one. */
 const DERIVED_PREFIX = 'derived/';
 
@@ -45,7 +53,7 @@ function baseType(mediaType: string): string {
   return mediaType.split(';')[0]!.trim().toLowerCase();
 }
 
-/** Progress budget: originals 0–70 % by bytes, enrichment 70–95 %, manifest 95–100 %. */
+/** Progress budget: originals 70 % by bytes and enrichment 25 % by files (together), manifest 95–100 %. */
 class Progress {
   constructor(private readonly sink: ((p: JobProgress) => void) | undefined) {}
   report(stage: JobProgress['stage'], percent: number, detail?: string): void {
@@ -132,21 +140,32 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
   files.sort((a, b) => (a.spool.path < b.spool.path ? -1 : a.spool.path > b.spool.path ? 1 : 0));
   const totalBytes = files.reduce((n, f) => n + f.size, 0) || 1;
 
-  // 1. Originals: hashed once while streaming into the store.
-  const originals: Array<{ file: ResolvedFile; artifact: Artifact }> = [];
+  // 1 + 2. Each original is stored (hashed once while it is written) and then enriched; a few
+  // files at a time, so store writes, sharp's decoding and ffprobe's start-up overlap. Enrichment is
+  // optional: every outcome is recorded, none fails the seal.
+  const derived: Artifact[] = [];
+  const enrichment: EnrichmentRecord[] = [];
+  const record = (artifact: string, step: EnrichmentRecord['step'], status: EnrichmentRecord['status'], message: string | null): void => {
+    enrichment.push({ artifact, step, status, message });
+    if (status === 'failed') log.warn({ artifact, step, reason: message }, 'enrichment failed');
+  };
   let doneBytes = 0;
-  for (const file of files) {
-    progress.report('hashing', (doneBytes / totalBytes) * 70, file.spool.path);
-    const blob = await store.putFile(file.abs, { contentType: file.spool.mediaType });
-    if (blob.size !== file.size) {
-      throw new IntegrityError('HASH_MISMATCH', `spool file ${file.spool.path} changed while sealing: ${file.size} bytes listed, ${blob.size} stored`);
-    }
-    doneBytes += file.size;
-    progress.report('storing', (doneBytes / totalBytes) * 70, file.spool.path);
-    log.debug({ artifact: file.spool.path, sha256: blob.sha256, created: blob.created }, 'original stored');
-    originals.push({
-      file,
-      artifact: {
+  let enriched = 0;
+  // Files overlap, so progress sums both parts: stored bytes (70 %) and enriched files (25 %).
+  const overall = (): number => (doneBytes / totalBytes) * 70 + (enriched / Math.max(1, files.length)) * 25;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-seal-'));
+  let originals: Array<{ file: ResolvedFile; artifact: Artifact }>;
+  try {
+    originals = await mapLimit(files, SEAL_PARALLEL, async (file, i) => {
+      progress.report('hashing', overall(), file.spool.path);
+      const blob = await store.putFile(file.abs, { contentType: file.spool.mediaType });
+      if (blob.size !== file.size) {
+        throw new IntegrityError('HASH_MISMATCH', `spool file ${file.spool.path} changed while sealing: ${file.size} bytes listed, ${blob.size} stored`);
+      }
+      doneBytes += file.size;
+      progress.report('storing', overall(), file.spool.path);
+      log.debug({ artifact: file.spool.path, sha256: blob.sha256, created: blob.created }, 'original stored');
+      const artifact: Artifact = {
         name: file.spool.path,
         role: file.spool.role,
         mediaType: file.spool.mediaType,
@@ -158,81 +177,74 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
         derivedFrom: null,
         perceptualHash: null,
         flags: [...file.spool.flags],
-      },
+      };
+      await enrich(file, artifact, i);
+      enriched += 1;
+      progress.report('enriching', overall(), artifact.name);
+      return { file, artifact };
     });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  async function enrich(file: ResolvedFile, artifact: Artifact, i: number): Promise<void> {
+    const type = baseType(artifact.mediaType);
+    const derivation = (method: string, tool: string): Derivation => ({ source: artifact.name, sourceSha256: artifact.sha256, method, tool });
+    const storeJson = async (name: string, method: string, result: Extract<MetadataResult, { ok: true }>): Promise<void> => {
+      const bytes = canonicalBytes({ source: artifact.name, sourceSha256: artifact.sha256, tool: result.tool, data: result.data });
+      const blob = await store.putBytes(bytes, { contentType: 'application/json' });
+      derived.push(derivedArtifact(name, 'metadata', 'application/json', blob, derivation(method, result.tool)));
+    };
+
+    if (type.startsWith('image/')) {
+      if (!RASTER_TYPES.has(type)) {
+        for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${type} is not a raster image format this sealer decodes`);
+        return;
+      }
+      try {
+        artifact.perceptualHash = await perceptualHash(file.abs);
+        record(artifact.name, 'perceptual-hash', 'ok', null);
+      } catch (err) {
+        record(artifact.name, 'perceptual-hash', 'failed', errMessage(err));
+      }
+
+      if (EXIF_TYPES.has(type)) {
+        const meta = await extractImageMetadata(file.abs);
+        if (meta.ok) {
+          await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', meta);
+          record(artifact.name, 'exif', 'ok', null);
+        } else {
+          record(artifact.name, 'exif', 'failed', `${meta.tool}: ${meta.error}`);
+          artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${meta.tool}): ${meta.error}` });
+        }
+      } else {
+        record(artifact.name, 'exif', 'skipped', `exifr does not read ${type}`);
+      }
+
+      try {
+        const dest = path.join(tmp, `thumb-${i}.webp`);
+        const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' });
+        const blob = await store.putFile(dest, { contentType: 'image/webp' });
+        derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(thumb.method, thumb.tool)));
+        record(artifact.name, 'thumbnail', 'ok', null);
+      } catch (err) {
+        record(artifact.name, 'thumbnail', 'failed', errMessage(err));
+      }
+    } else if (type.startsWith('video/') || type.startsWith('audio/')) {
+      const probe = await probeMedia(file.abs, config.seal.ffprobePath);
+      if (probe.ok) {
+        await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', probe);
+        record(artifact.name, 'ffprobe', 'ok', null);
+      } else {
+        record(artifact.name, 'ffprobe', 'failed', `${probe.tool}: ${probe.error}`);
+        artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${probe.tool}): ${probe.error}` });
+      }
+    }
   }
 
   // Collector-made derivatives (an MP4 assembled from recorded HLS segments) name their source.
   for (const { file, artifact } of originals) {
     if (file.spool.derivedFrom) artifact.derivedFrom = collectorDerivation(file.spool.path, file.spool.derivedFrom, originals.map((o) => o.artifact));
-  }
-
-  // 2. Enrichment: optional; every outcome is recorded, none fails the seal.
-  const derived: Artifact[] = [];
-  const enrichment: EnrichmentRecord[] = [];
-  const record = (artifact: string, step: EnrichmentRecord['step'], status: EnrichmentRecord['status'], message: string | null): void => {
-    enrichment.push({ artifact, step, status, message });
-    if (status === 'failed') log.warn({ artifact, step, reason: message }, 'enrichment failed');
-  };
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-seal-'));
-  try {
-    for (const [i, { file, artifact }] of originals.entries()) {
-      progress.report('enriching', 70 + (i / Math.max(1, originals.length)) * 25, artifact.name);
-      const type = baseType(artifact.mediaType);
-      const derivation = (method: string, tool: string): Derivation => ({ source: artifact.name, sourceSha256: artifact.sha256, method, tool });
-      const storeJson = async (name: string, method: string, result: Extract<MetadataResult, { ok: true }>): Promise<void> => {
-        const bytes = canonicalBytes({ source: artifact.name, sourceSha256: artifact.sha256, tool: result.tool, data: result.data });
-        const blob = await store.putBytes(bytes, { contentType: 'application/json' });
-        derived.push(derivedArtifact(name, 'metadata', 'application/json', blob, derivation(method, result.tool)));
-      };
-
-      if (type.startsWith('image/')) {
-        if (!RASTER_TYPES.has(type)) {
-          for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${type} is not a raster image format this sealer decodes`);
-          continue;
-        }
-        try {
-          artifact.perceptualHash = await perceptualHash(file.abs);
-          record(artifact.name, 'perceptual-hash', 'ok', null);
-        } catch (err) {
-          record(artifact.name, 'perceptual-hash', 'failed', errMessage(err));
-        }
-
-        if (EXIF_TYPES.has(type)) {
-          const meta = await extractImageMetadata(file.abs);
-          if (meta.ok) {
-            await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', meta);
-            record(artifact.name, 'exif', 'ok', null);
-          } else {
-            record(artifact.name, 'exif', 'failed', `${meta.tool}: ${meta.error}`);
-            artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${meta.tool}): ${meta.error}` });
-          }
-        } else {
-          record(artifact.name, 'exif', 'skipped', `exifr does not read ${type}`);
-        }
-
-        try {
-          const dest = path.join(tmp, `thumb-${i}.webp`);
-          const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' });
-          const blob = await store.putFile(dest, { contentType: 'image/webp' });
-          derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(thumb.method, thumb.tool)));
-          record(artifact.name, 'thumbnail', 'ok', null);
-        } catch (err) {
-          record(artifact.name, 'thumbnail', 'failed', errMessage(err));
-        }
-      } else if (type.startsWith('video/') || type.startsWith('audio/')) {
-        const probe = await probeMedia(file.abs, config.seal.ffprobePath);
-        if (probe.ok) {
-          await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', probe);
-          record(artifact.name, 'ffprobe', 'ok', null);
-        } else {
-          record(artifact.name, 'ffprobe', 'failed', `${probe.tool}: ${probe.error}`);
-          artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${probe.tool}): ${probe.error}` });
-        }
-      }
-    }
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
   }
 
   // 3. The manifest.

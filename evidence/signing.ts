@@ -130,22 +130,24 @@ export async function attestManifest(caseId: string, captureId: string, manifest
   if (signature && signature.signedDigest !== manifestDigest) {
     throw new IntegrityError('SIGNATURE_INVALID', `capture ${captureId} already has a signature over ${signature.signedDigest}, not ${manifestDigest}`);
   }
+  let storingSignature: Promise<unknown> = Promise.resolve();
   if (!signature) {
     signature = signDigest(manifestDigest, await deps.keys.activeKey(), deps.clock);
-    await deps.store.putRecord(sealRecordKeys.signature(caseId, captureId), recordBytes(signature), { contentType: 'application/json' });
+    storingSignature = deps.store.putRecord(sealRecordKeys.signature(caseId, captureId), recordBytes(signature), { contentType: 'application/json' });
   }
   if (existing.timestamps.length > 0) {
+    await storingSignature;
     return { signature, timestamps: existing.timestamps.map((t) => t.record), timestampFailures: [], sealed: true };
   }
-  const outcome = await timestampDigest(manifestDigest, deps.tsas, { ...deps.timestamp, clock: deps.clock, ...(deps.logger ? { logger: deps.logger } : {}) });
-  const timestamps: TimestampRecord[] = [];
-  let n = 0;
-  for (const tok of outcome.tokens) {
-    n++;
-    const record = TimestampRecord.parse({ ...tok.record, token: `${n}.tsr` });
-    await deps.store.putRecord(sealRecordKeys.timestampToken(caseId, captureId, n), tok.tsr, { contentType: 'application/timestamp-reply' });
-    await deps.store.putRecord(sealRecordKeys.timestampRecord(caseId, captureId, n), recordBytes(record), { contentType: 'application/json' });
-    timestamps.push(record);
-  }
+  // The TSA round trip and the signature's store write overlap; both must succeed.
+  const [outcome] = await Promise.all([timestampDigest(manifestDigest, deps.tsas, { ...deps.timestamp, clock: deps.clock, ...(deps.logger ? { logger: deps.logger } : {}) }), storingSignature]);
+  const timestamps = outcome.tokens.map((tok, i) => TimestampRecord.parse({ ...tok.record, token: `${i + 1}.tsr` }));
+  // Per token the reply goes first: a retry takes a stored record as proof its token is there.
+  await Promise.all(
+    outcome.tokens.map(async (tok, i) => {
+      await deps.store.putRecord(sealRecordKeys.timestampToken(caseId, captureId, i + 1), tok.tsr, { contentType: 'application/timestamp-reply' });
+      await deps.store.putRecord(sealRecordKeys.timestampRecord(caseId, captureId, i + 1), recordBytes(timestamps[i]!), { contentType: 'application/json' });
+    }),
+  );
   return { signature, timestamps, timestampFailures: outcome.failures, sealed: timestamps.length > 0 };
 }

@@ -49,24 +49,25 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
     onProgress,
   });
   const { manifest, manifestDigest, manifestKey } = sealed;
-  for (const a of manifest.artifacts) {
-    await deps.custody.append({
+  // One consecutive run of events: every artifact, then the capture's outcome.
+  await deps.custody.appendAll([
+    ...manifest.artifacts.map((a) => ({
       caseId,
       actor,
-      action: 'artifact-sealed',
+      action: 'artifact-sealed' as const,
       subject: { captureId, digests: [a.sha256] },
       details: { name: a.name, role: a.role, mediaType: a.mediaType, size: a.size, sha512: a.sha512, storeKey: a.storeKey, sourceUrl: a.sourceUrl, derivedFrom: a.derivedFrom?.source ?? null },
       idempotencyKey: `seal:${captureId}:artifact:${a.name}:${a.sha256}`,
-    });
-  }
-  await deps.custody.append({
-    caseId,
-    actor,
-    action: manifest.status === 'captured' ? 'capture-finished' : 'capture-failed',
-    subject: { captureId, digests: [manifestDigest] },
-    details: { url: request.url, finalUrl: manifest.page.finalUrl, status: manifest.status, failure: manifest.failure, manifestKey, artifactCount: manifest.artifacts.length },
-    idempotencyKey: `seal:${captureId}:manifest:${manifestDigest}`,
-  });
+    })),
+    {
+      caseId,
+      actor,
+      action: manifest.status === 'captured' ? ('capture-finished' as const) : ('capture-failed' as const),
+      subject: { captureId, digests: [manifestDigest] },
+      details: { url: request.url, finalUrl: manifest.page.finalUrl, status: manifest.status, failure: manifest.failure, manifestKey, artifactCount: manifest.artifacts.length },
+      idempotencyKey: `seal:${captureId}:manifest:${manifestDigest}`,
+    },
+  ]);
 
   onProgress({ stage: 'signing', percent: 96 });
   const tsas = deps.config.tsa.urls.map((url) => ({ url }));
@@ -78,25 +79,25 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
     tsas,
     timestamp: { trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
   });
-  await deps.custody.append({
-    caseId,
-    actor,
-    action: 'manifest-signed',
-    subject: { captureId, digests: [manifestDigest] },
-    details: { keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
-    idempotencyKey: `seal:${captureId}:signed:${manifestDigest}`,
-  });
   onProgress({ stage: 'timestamping', percent: 98 });
-  for (const t of attested.timestamps) {
-    await deps.custody.append({
+  await deps.custody.appendAll([
+    {
       caseId,
       actor,
-      action: 'timestamped',
+      action: 'manifest-signed',
+      subject: { captureId, digests: [manifestDigest] },
+      details: { keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
+      idempotencyKey: `seal:${captureId}:signed:${manifestDigest}`,
+    },
+    ...attested.timestamps.map((t) => ({
+      caseId,
+      actor,
+      action: 'timestamped' as const,
       subject: { captureId, digests: [manifestDigest] },
       details: { tsaUrl: t.tsaUrl, genTime: t.genTime, localTime: t.localTime, clockSkewMs: t.clockSkewMs, serialNumber: t.serialNumber, tsaName: t.tsaName },
       idempotencyKey: `seal:${captureId}:timestamp:${t.tokenSha256}`,
-    });
-  }
+    })),
+  ]);
   let sealFailure: SealResult['sealFailure'] = null;
   if (!attested.sealed) {
     const reasons = attested.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);

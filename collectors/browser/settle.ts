@@ -15,8 +15,6 @@ export interface SettleOptions {
   settleTimeoutMs: number;
   /** Stop scrolling past this height (CSS px): the screenshot will be cut there anyway. */
   maxScrollHeight: number;
-  /** Pause after each scroll step before checking the network, in ms. @defaultValue 150 */
-  stepDelayMs?: number;
   /** Upper bound on scroll steps, against pages that grow forever. @defaultValue 200 */
   maxSteps?: number;
   signal?: AbortSignal;
@@ -67,7 +65,9 @@ export async function waitForNetworkQuiet(activity: NetworkActivity, quietMs: nu
   }
 }
 
+/** Where the page is after a scroll step, and whether the step moved it. */
 interface ScrollState {
+  moved: boolean;
   y: number;
   viewport: number;
   height: number;
@@ -83,45 +83,92 @@ const AFTER_SCROLL_TOP = `new Promise((resolve) => {
   setTimeout(() => resolve(false), 1000);
 })`;
 
-const readScroll = (page: Page): Promise<ScrollState> =>
-  page.evaluate(() => {
-    const el = document.scrollingElement ?? document.documentElement;
-    return { y: window.scrollY, viewport: window.innerHeight, height: Math.max(el.scrollHeight, document.body ? document.body.scrollHeight : 0) };
-  });
+/**
+ * Scroll by `dy` CSS px (0: stay) and report after two animation frames: by then the page's
+ * IntersectionObserver callbacks for the new position have run and the lazy requests they start
+ * (and Chromium's own `loading=lazy` fetches) are on the wire, so the network tells the rest.
+ * Bounded at 500 ms for pages whose frames do not come (a hidden tab, a stalled renderer).
+ */
+const scrollStep = (dy: number): string => `new Promise((resolve) => {
+  const el = document.scrollingElement || document.documentElement;
+  const before = window.scrollY;
+  if (${dy} > 0) window.scrollBy(0, ${dy});
+  const moved = window.scrollY !== before;
+  const report = () => resolve({ moved, y: window.scrollY, viewport: window.innerHeight, height: Math.max(el.scrollHeight, document.body ? document.body.scrollHeight : 0) });
+  requestAnimationFrame(() => requestAnimationFrame(report));
+  setTimeout(report, 500);
+})`;
+
+/** How often the page height is read while waiting at the bottom, in ms. */
+const GROWTH_POLL_MS = 50;
 
 /**
- * Let the page settle for a faithful screenshot: scroll down a viewport at a time so lazy content
- * (IntersectionObserver, `loading=lazy`) loads, wait for the network to go quiet at the bottom,
- * then scroll back to the top. Bounded by `settleTimeoutMs`: a page that never settles is reported,
- * not waited for.
+ * Wait at the bottom until the network has been quiet for `quietMs` (→ quiet) or the page grew
+ * below the viewport (→ grew: there is more to walk). Either way the caller gets the last state.
+ */
+async function waitAtBottom(
+  step: (dy: number) => Promise<ScrollState>,
+  activity: NetworkActivity,
+  at: ScrollState,
+  quietMs: number,
+  deadline: number,
+  wait: { signal?: AbortSignal; now: () => number },
+): Promise<{ quiet: boolean; grew: boolean; state: ScrollState }> {
+  for (;;) {
+    const quiet = await waitForNetworkQuiet(activity, quietMs, Math.min(deadline, wait.now() + GROWTH_POLL_MS), wait);
+    const state = await step(0);
+    const grew = state.height > at.height + 2 && state.y + state.viewport < state.height - 2;
+    // A request that started while the page was being read means it was not quiet after all.
+    if (grew || (quiet && activity.inflight() === 0)) return { quiet, grew, state };
+    if (wait.now() >= deadline) return { quiet: false, grew: false, state };
+  }
+}
+
+/**
+ * Let the page settle for a faithful screenshot: walk down a viewport at a time so lazy content
+ * (IntersectionObserver, `loading=lazy`) is asked for, wait at the bottom until the network has
+ * been quiet for `networkQuietMs`, walk on if the page grew (infinite scroll), then go back to the
+ * top. Nothing waits on a fixed pause: each step waits two frames, lazy loads run while the walk
+ * goes on, and the one quiet window at the bottom covers them all. Bounded by `settleTimeoutMs`: a
+ * page that never settles is reported, not waited for.
  */
 export async function settlePage(page: Page, activity: NetworkActivity, opts: SettleOptions): Promise<SettleResult> {
   const now = opts.now ?? Date.now;
   const started = now();
   const deadline = started + opts.settleTimeoutMs;
-  const stepDelay = opts.stepDelayMs ?? 150;
   const maxSteps = opts.maxSteps ?? 200;
-  const stepQuiet = Math.min(opts.networkQuietMs, 250);
   const wait = { signal: opts.signal, now } as const;
+  // Scrolling counts as activity: scroll handlers often wait (debounce) before they fetch, so the
+  // quiet window runs from the later of the last request and the last scroll.
+  let scrolledAt = now();
+  const sinceScroll: NetworkActivity = { inflight: () => activity.inflight(), lastActivityAt: () => Math.max(activity.lastActivityAt(), scrolledAt) };
+  const step = async (dy: number): Promise<ScrollState> => {
+    const state = (await page.evaluate(scrollStep(dy))) as ScrollState;
+    if (state.moved) scrolledAt = now();
+    return state;
+  };
   let steps = 0;
   let reachedBottom = false;
   let heightCapped = false;
   let reason: string | null = null;
-  let stuck = false;
+  let s = await step(0);
 
-  await waitForNetworkQuiet(activity, stepQuiet, deadline, wait);
   for (;;) {
     opts.signal?.throwIfAborted();
-    const s = await readScroll(page);
     const limit = Math.min(s.height, opts.maxScrollHeight);
+    const stuck = steps > 0 && !s.moved;
     if (stuck || s.y + s.viewport >= limit - 2) {
-      // At the bottom: let lazy loads finish, then see whether the page grew.
-      const quiet = await waitForNetworkQuiet(activity, opts.networkQuietMs, deadline, wait);
-      const after = await readScroll(page);
-      if (!stuck && after.height > s.height + 2 && after.y + after.viewport < Math.min(after.height, opts.maxScrollHeight) - 2 && now() < deadline && steps < maxSteps) continue;
+      // At the bottom (or scrolling no longer moves: overflow hidden, an inner scroller): wait for
+      // the network to go quiet, walking on as soon as the page grows (infinite scroll).
+      const end = await waitAtBottom(step, sinceScroll, s, opts.networkQuietMs, deadline, wait);
+      const after = end.state;
+      if (end.grew && !stuck && now() < deadline && steps < maxSteps) {
+        s = { ...after, moved: true };
+        continue;
+      }
       reachedBottom = true;
       heightCapped = after.height > opts.maxScrollHeight;
-      if (!quiet) reason = `network still busy after ${opts.settleTimeoutMs} ms`;
+      if (!end.quiet) reason = `network still busy after ${opts.settleTimeoutMs} ms`;
       break;
     }
     if (now() >= deadline) {
@@ -132,20 +179,11 @@ export async function settlePage(page: Page, activity: NetworkActivity, opts: Se
       reason = `stopped after ${maxSteps} scroll steps (${s.y + s.viewport} of ${s.height} px): the page keeps growing`;
       break;
     }
-    // Scrolling that does not move (overflow: hidden, an inner scroller) ends the walk down.
-    const moved = await page.evaluate((dy) => {
-      const before = window.scrollY;
-      window.scrollBy(0, dy);
-      return window.scrollY !== before;
-    }, Math.max(100, Math.floor(s.viewport * 0.85)));
-    stuck = !moved;
+    s = await step(Math.max(100, Math.floor(s.viewport * 0.85)));
     steps += 1;
-    await sleep(Math.min(stepDelay, Math.max(0, deadline - now())), opts.signal);
-    await waitForNetworkQuiet(activity, stepQuiet, deadline, wait);
   }
 
   await page.evaluate(() => window.scrollTo(0, 0));
-  // Two frames so sticky headers and scroll-linked styles repaint at the top; fonts must be ready too.
   await page.evaluate(AFTER_SCROLL_TOP);
   return { settled: reason === null, reachedBottom, heightCapped, scrollSteps: steps, elapsedMs: now() - started, reason };
 }

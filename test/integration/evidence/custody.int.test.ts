@@ -121,6 +121,71 @@ describe('custody log on real Redis and the fs store', () => {
     expect((await log.readLog(caseId)).length).toBe(2);
   });
 
+  it('appendAll commits a batch as one consecutive run even while others append', async () => {
+    await fresh();
+    const caseId = 'C-BATCH';
+    const logs = [0, 1, 2].map(() => {
+      const r = new Redis(inject('redisUrl'));
+      extra.push(r);
+      return new CustodyLog({ redis: r, store, clock: systemClock, prefix });
+    });
+    await Promise.all([
+      ...[0, 1].map(async (w) => {
+        for (let i = 0; i < 40; i++) await logs[w]!.append({ caseId, actor, action: 'artifact-sealed', details: { w, i } });
+      }),
+      (async () => {
+        for (let b = 0; b < 8; b++) {
+          const out = await logs[2]!.appendAll([0, 1, 2, 3, 4].map((i) => ({ caseId, actor, action: 'artifact-sealed' as const, details: { batch: b, i }, idempotencyKey: `batch:${b}:${i}` })));
+          expect(out.every((r) => r.created)).toBe(true);
+          // Consecutive seqs, each chained to the one before.
+          for (let i = 1; i < out.length; i++) {
+            expect(out[i]!.event.seq).toBe(out[i - 1]!.event.seq + 1);
+            expect(out[i]!.event.prevHash).toBe(out[i - 1]!.event.hash);
+          }
+        }
+      })(),
+    ]);
+    const events = await logs[0]!.readLog(caseId);
+    expect(events.length).toBe(40 * 2 + 8 * 5);
+    expect(verifyChain(caseId, events.map((e) => e.bytes))).toEqual([]);
+    for (let b = 0; b < 8; b++) {
+      const seqs = events.filter((e) => (e.event.details as { batch?: number }).batch === b).map((e) => e.event.seq);
+      expect(seqs).toEqual([seqs[0]!, seqs[0]! + 1, seqs[0]! + 2, seqs[0]! + 3, seqs[0]! + 4]);
+    }
+  });
+
+  it('appendAll again returns the events already committed; a partly committed batch is completed', async () => {
+    const log = await fresh();
+    const caseId = 'C-BATCH-IDEM';
+    const batch = [1, 2, 3].map((i) => ({ caseId, actor, action: 'artifact-sealed' as const, details: { i }, idempotencyKey: `seal:x:${i}` }));
+    const first = await log.appendAll(batch);
+    const again = await log.appendAll(batch);
+    expect(again.map((r) => r.created)).toEqual([false, false, false]);
+    expect(again.map((r) => r.event)).toEqual(first.map((r) => r.event));
+    // A seal that got as far as one event before crashing: the retry appends only the rest.
+    const partial = [4, 5, 6].map((i) => ({ caseId, actor, action: 'artifact-sealed' as const, details: { i }, idempotencyKey: `seal:y:${i}` }));
+    const done = await log.append(partial[0]!);
+    const retry = await log.appendAll(partial);
+    expect(retry.map((r) => r.created)).toEqual([false, true, true]);
+    expect(retry[0]!.event).toEqual(done.event);
+    const events = await log.readLog(caseId);
+    expect(events.map((e) => (e.event.details as { i: number }).i)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(verifyChain(caseId, events.map((e) => e.bytes))).toEqual([]);
+  });
+
+  it('appendAll refuses a batch spanning cases or repeating a key, before writing anything', async () => {
+    const log = await fresh();
+    await expect(log.appendAll([{ caseId: 'C-A', actor, action: 'artifact-sealed' }, { caseId: 'C-B', actor, action: 'artifact-sealed' }])).rejects.toThrow('one case');
+    await expect(
+      log.appendAll([
+        { caseId: 'C-A', actor, action: 'artifact-sealed', idempotencyKey: 'k' },
+        { caseId: 'C-A', actor, action: 'artifact-sealed', idempotencyKey: 'k' },
+      ]),
+    ).rejects.toThrow('twice');
+    expect(await log.readLog('C-A')).toEqual([]);
+    expect(await log.head('C-A')).toEqual({ seq: 0, hash: genesisHash('C-A') });
+  });
+
   it('a crash between the Redis commit and the store write is repaired by sync and by a retried append', async () => {
     await fresh();
     const caseId = 'C-CRASH';

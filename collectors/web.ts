@@ -194,12 +194,34 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
 
   ctx.onProgress({ stage: 'loading', percent: 10, detail: redactUrl(target) });
   let navError: Error | null = null;
+  const navStarted = Date.now();
   try {
-    await page.goto(target.href, { waitUntil: 'load', timeout: capture.navigationTimeoutMs });
+    await page.goto(target.href, { waitUntil: 'domcontentloaded', timeout: capture.navigationTimeoutMs });
   } catch (err) {
     if (isClosedError(err) || signal.aborted) throw err;
     navError = err as Error;
   }
+  // Settling starts once the document is parsed, while images and scripts still load: the walk
+  // down the page overlaps the wait for `load`, which is still required (within the same
+  // navigation limit) before anything is recorded.
+  let settling: Promise<SettleResult | null> | null = null;
+  if (!navError) {
+    ctx.onProgress({ stage: 'settling', percent: 25 });
+    settling = step(obs, log, 'settle-failed', 'settling the page', () =>
+      settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
+    );
+    try {
+      await page.waitForLoadState('load', { timeout: Math.max(1, capture.navigationTimeoutMs - (Date.now() - navStarted)) });
+    } catch (err) {
+      if (isClosedError(err) || signal.aborted) {
+        await settling.catch(() => null);
+        throw err;
+      }
+      navError = err as Error;
+    }
+  }
+  obs.settle = settling ? await settling : null;
+  if (obs.settle && !obs.settle.settled) log.info({ reason: obs.settle.reason }, 'page did not settle; capturing as is');
   obs.browserUrl = page.url();
   const trace = traceMainDocument(proxy.exchanges(), target.href);
   obs.failure = classifyNavigation({ requestedUrl: target.href, navError: navError ? { name: navError.name, message: navError.message } : null, final: trace.final, navigationTimeoutMs: capture.navigationTimeoutMs });
@@ -208,14 +230,6 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   if (!served) {
     log.info({ failure: obs.failure }, 'navigation failed before the server answered');
     return;
-  }
-
-  if (!navError) {
-    ctx.onProgress({ stage: 'settling', percent: 25 });
-    obs.settle = await step(obs, log, 'settle-failed', 'settling the page', () =>
-      settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
-    );
-    if (obs.settle && !obs.settle.settled) log.info({ reason: obs.settle.reason }, 'page did not settle; capturing as is');
   }
 
   if (hooks.onPage) {

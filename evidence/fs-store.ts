@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
-import { HASH_CHUNK_BYTES, HashingTransform, hashBytes, type Digests } from './hash.js';
+import { HASH_CHUNK_BYTES, hashBytes, hashFileHandle, type Digests } from './hash.js';
 import type { EvidenceStore, StoredBlob } from './store.js';
 import { storeKeys } from './store.js';
 import { assertRecordKey, assertValidKey, assertValidPrefix, isBlobKey, sha256Hex } from './store-keys.js';
 
 const TMP_DIR = '.tmp';
 const READ_ONLY = 0o444;
+/** Start writing a large copy back to disk every 32 MiB while hashing, so the closing fsync is short. */
+const EARLY_SYNC_BYTES = 32 * 1024 * 1024;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -19,6 +20,20 @@ function errno(err: unknown): string | undefined {
 
 function notFound(key: string, cause?: unknown): PermanentError {
   return new PermanentError('NOT_FOUND', `no object ${JSON.stringify(key)} in the evidence store`, { cause });
+}
+
+export interface FsStoreOptions {
+  /**
+   * Makes `dest` (which must not exist) a copy-on-write clone of `src`, or throws when the
+   * filesystem cannot. Injected by tests to drive both putFile paths on any filesystem.
+   * @defaultValue a reflink via copyFile(COPYFILE_FICLONE_FORCE)
+   */
+  cloneFile?: (src: string, dest: string) => Promise<void>;
+}
+
+/** A reflink or an error (ENOTSUP/EXDEV/EOPNOTSUPP on ext4 or across filesystems): never a byte copy. */
+async function reflink(src: string, dest: string): Promise<void> {
+  await copyFile(src, dest, fsConstants.COPYFILE_FICLONE_FORCE | fsConstants.COPYFILE_EXCL);
 }
 
 /**
@@ -34,18 +49,22 @@ export class FsStore implements EvidenceStore {
   private readonly root: string;
   private readonly tmp: string;
 
-  private constructor(root: string) {
+  private readonly cloneFile: (src: string, dest: string) => Promise<void>;
+  private canClone = true;
+
+  private constructor(root: string, opts: FsStoreOptions) {
     this.root = root;
     this.location = root;
     this.tmp = path.join(root, TMP_DIR);
+    this.cloneFile = opts.cloneFile ?? reflink;
   }
 
   /** Open (creating if needed) a store rooted at `root`. */
-  static async open(root: string): Promise<FsStore> {
+  static async open(root: string, opts: FsStoreOptions = {}): Promise<FsStore> {
     const abs = path.resolve(root);
     await mkdir(path.join(abs, TMP_DIR), { recursive: true });
     await mkdir(path.join(abs, 'sha256'), { recursive: true });
-    return new FsStore(abs);
+    return new FsStore(abs, opts);
   }
 
   /** Where a key lives on disk. Blob keys fan out; other keys map 1:1. */
@@ -64,25 +83,70 @@ export class FsStore implements EvidenceStore {
 
   async putFile(filePath: string, opts: { expectSha256?: string; contentType?: string } = {}): Promise<StoredBlob> {
     if (opts.expectSha256 !== undefined) sha256Hex(opts.expectSha256);
-    const st = await stat(filePath).catch((cause: unknown) => {
+    const cannotRead = (cause: unknown): never => {
       throw new PermanentError('NOT_FOUND', `cannot read ${filePath}: ${(cause as Error).message}`, { cause });
-    });
-    if (!st.isFile()) throw new PermanentError('INVALID_INPUT', `${filePath} is not a regular file`);
+    };
+    // stat before open: opening a FIFO would block.
+    if (!(await stat(filePath).catch(cannotRead)).isFile()) throw new PermanentError('INVALID_INPUT', `${filePath} is not a regular file`);
+    const src = await open(filePath, 'r').catch(cannotRead);
     const tmp = this.tmpPath();
     try {
-      const hasher = new HashingTransform({ sizeHint: st.size });
-      await pipeline(
-        createReadStream(filePath, { highWaterMark: HASH_CHUNK_BYTES }),
-        hasher,
-        createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: HASH_CHUNK_BYTES }),
-      );
-      const digests = await hasher.digests();
+      const st = await src.stat();
+      if (!st.isFile()) throw new PermanentError('INVALID_INPUT', `${filePath} is not a regular file`);
+      const digests = (await this.cloneAndHash(filePath, tmp, st.size)) ?? (await this.copyAndHash(src, tmp, st.size));
       if (opts.expectSha256 !== undefined && digests.sha256 !== opts.expectSha256) {
         throw new IntegrityError('HASH_MISMATCH', `${filePath}: expected ${opts.expectSha256}, read ${digests.sha256}`);
       }
       return await this.commitBlob(tmp, digests);
     } finally {
+      await src.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Zero-copy path: a reflink (FICLONE) of the source into the temp namespace, then the digests of
+   * the clone itself, read back after it was made read-only. A reflink shares blocks copy-on-write,
+   * so a later write to the spool file (an fd a collector still holds, a retried capture rewriting
+   * the same path with O_TRUNC) changes only the spool's own copy, never the stored blob. A hard
+   * link would share the inode instead — any such write would silently rewrite sealed evidence,
+   * and 0444 does not stop an open fd or root — so hard links are never used for blobs.
+   * Returns null when the filesystem cannot clone (ext4, across filesystems, …): the caller copies.
+   */
+  private async cloneAndHash(filePath: string, tmp: string, sizeHint: number): Promise<Digests | null> {
+    if (!this.canClone) return null;
+    try {
+      await this.cloneFile(filePath, tmp);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      // The store's filesystem cannot clone at all: stop asking. (EXDEV depends on the source: ask again.)
+      if (['EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'ENOTTY'].includes(errno(err) ?? '')) this.canClone = false;
+      return null;
+    }
+    await chmod(tmp, READ_ONLY);
+    const fh = await open(tmp, 'r');
+    try {
+      const { crc32: _crc, ...d } = await hashFileHandle(fh, { sizeHint });
+      await fh.sync();
+      return d;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Copy path: one pass over the source, each chunk hashed (the two digests on two threads) and
+   * written to the temp file from the same memory, so what is stored is exactly what was hashed.
+   * The copy is fsynced in 32 MiB steps while hashing goes on (EARLY_SYNC_BYTES).
+   */
+  private async copyAndHash(src: FileHandle, tmp: string, sizeHint: number): Promise<Digests> {
+    const out = await open(tmp, 'wx', 0o600);
+    try {
+      const { crc32: _crc, ...d } = await hashFileHandle(src, { sink: out, sizeHint, syncEveryBytes: EARLY_SYNC_BYTES });
+      await out.sync();
+      return d;
+    } finally {
+      await out.close();
     }
   }
 

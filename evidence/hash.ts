@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 /** Both digests of one byte sequence, as written everywhere in Exhibit. */
 export interface Digests {
@@ -18,125 +18,223 @@ export const HASH_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * From this size on, SHA-512 runs in a worker thread in parallel with SHA-256 on the calling
- * thread (each chunk is copied once to the worker). Below it, starting a thread costs more than it saves.
+ * thread. Below it, handing work to a thread costs more than it saves.
  * @defaultValue 16 MiB
  */
 export const PARALLEL_HASH_MIN_BYTES = 16 * 1024 * 1024;
 
-/** Messages in flight to the SHA-512 worker before the producer waits: bounds memory to ~8 MiB. */
-const MAX_IN_FLIGHT = 8;
-
 /**
- * Small chunks (zip entries stream in 16 KiB pieces) are gathered into batches of this size before
- * they go to the worker: one message per MiB instead of one per chunk, which otherwise dominates.
+ * The SHA-512 worker reads bytes out of a fixed pool of slots in shared memory: nothing is
+ * transferred or copied per message, and no buffer is allocated per chunk. Fresh 1 MiB buffers per
+ * read were the main cost before (page faults, GC churn, ~100 MiB of RSS held by dead chunks).
+ * 4 × 2 MiB: enough read-ahead to keep both cores busy, 8 MiB resident per worker.
  */
-const WORKER_BATCH_BYTES = 1024 * 1024;
+const SLOT_BYTES = 2 * 1024 * 1024;
+const SLOT_COUNT = 4;
+
+/** Idle SHA-512 workers kept for the next large file (starting one costs ~30–50 ms). */
+const MAX_IDLE_WORKERS = 1;
 
 // Inline worker source: works the same under tsx, vitest and compiled JS (no file path to resolve).
+// Messages: {alg, crc} → start a new hash; [slot, length] → hash that slot, answer with the slot
+// number; null → answer {done: hex, crc} and start over with SHA-512.
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const h = createHash('sha512');
+const { crc32 } = require('node:zlib');
+const pool = new Uint8Array(workerData.pool);
+const slotBytes = workerData.slotBytes;
+let h = createHash('sha512');
+let crc = null;
 parentPort.on('message', (m) => {
-  if (m === null) { parentPort.postMessage({ done: h.digest('hex') }); return; }
-  h.update(m);
-  parentPort.postMessage({ ack: 1 });
+  if (m === null) { parentPort.postMessage({ done: h.digest('hex'), crc }); h = createHash('sha512'); crc = null; return; }
+  if (!Array.isArray(m)) { h = createHash(m.alg); crc = m.crc ? 0 : null; return; }
+  const off = m[0] * slotBytes;
+  const bytes = pool.subarray(off, off + m[1]);
+  h.update(bytes);
+  if (crc !== null) crc = crc32(bytes, crc);
+  parentPort.postMessage(m[0]);
 });
 `;
 
-/** SHA-512 computed on a worker thread; `update` resolves when the producer may send more. */
-class WorkerSha512 {
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Whoever awaits it sees the rejection; an unawaited one must not crash the process.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * A hashing worker thread (SHA-512 unless `start`ed with another algorithm) with its own pool of
+ * shared-memory slots. One hash at a time; the caller fills a slot, `post`s it, and may reuse it
+ * once `slotFree(i)` resolves.
+ */
+class Sha512Worker {
   private readonly worker: Worker;
-  private inFlight = 0;
-  private waiter: (() => void) | null = null;
-  private finisher: { resolve(hex: string): void; reject(err: Error): void } | null = null;
+  /** Views of the shared pool, one per slot (Buffers, so file reads can land in them directly). */
+  readonly slots: Buffer[];
+  private readonly pending: Array<Deferred<void> | null>;
+  private finisher: Deferred<{ hex: string; crc: number | null }> | null = null;
   private failure: Error | null = null;
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.worker.on('message', (m: { ack?: number; done?: string }) => {
-      if (m.ack) {
-        this.inFlight -= 1;
-        if (this.waiter && this.inFlight < MAX_IN_FLIGHT) {
-          const w = this.waiter;
-          this.waiter = null;
-          w();
-        }
-      } else if (m.done !== undefined && this.finisher) {
-        this.finisher.resolve(m.done);
+    const pool = new SharedArrayBuffer(SLOT_BYTES * SLOT_COUNT);
+    this.slots = Array.from({ length: SLOT_COUNT }, (_, i) => Buffer.from(pool, i * SLOT_BYTES, SLOT_BYTES));
+    this.pending = Array.from({ length: SLOT_COUNT }, () => null);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pool, slotBytes: SLOT_BYTES } });
+    this.worker.on('message', (m: number | { done: string; crc: number | null }) => {
+      if (typeof m === 'number') {
+        const d = this.pending[m];
+        this.pending[m] = null;
+        d?.resolve();
+      } else if (this.finisher) {
+        const f = this.finisher;
         this.finisher = null;
+        f.resolve({ hex: m.done, crc: m.crc });
       }
     });
     this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => {
-      if (this.finisher) this.fail(new Error(`SHA-512 worker exited with code ${code} before finishing`));
-    });
+    this.worker.on('exit', (code) => this.fail(new Error(`SHA-512 worker exited with code ${code}`)));
+  }
+
+  get failed(): Error | null {
+    return this.failure;
   }
 
   private fail(err: Error): void {
-    this.failure = err;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w();
+    this.failure ??= err;
+    for (let i = 0; i < this.pending.length; i++) {
+      this.pending[i]?.reject(this.failure);
+      this.pending[i] = null;
     }
-    if (this.finisher) {
-      this.finisher.reject(err);
-      this.finisher = null;
-    }
+    this.finisher?.reject(this.failure);
+    this.finisher = null;
   }
 
-  /** Bytes gathered for the next message (WORKER_BATCH_BYTES), in order. */
-  private batch: Uint8Array<ArrayBuffer> | null = null;
-  private batchLen = 0;
+  /** Resolves when the worker is done with slot `i` (rejects if the worker died). */
+  slotFree(i: number): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.pending[i]?.promise;
+  }
 
-  update(chunk: Uint8Array): Promise<void> | undefined {
+  /** Hash the first `len` bytes of slot `i`. The slot must be free. */
+  post(i: number, len: number): void {
     if (this.failure) throw this.failure;
-    if (this.batchLen + chunk.byteLength > WORKER_BATCH_BYTES) this.flush();
-    if (chunk.byteLength >= WORKER_BATCH_BYTES) {
-      // Copy exactly the view (a Buffer may sit in a shared pool) and hand the copy over without a second copy.
-      this.post(new Uint8Array(chunk));
-    } else {
-      this.batch ??= new Uint8Array(WORKER_BATCH_BYTES);
-      this.batch.set(chunk, this.batchLen);
-      this.batchLen += chunk.byteLength;
-      if (this.batchLen === WORKER_BATCH_BYTES) this.flush();
+    if (this.pending[i]) throw new Error(`SHA-512 slot ${i} posted while busy`);
+    const d = deferred<void>();
+    this.pending[i] = d;
+    this.worker.postMessage([i, len]);
+  }
+
+  /** Start a new hash with `alg` (and a CRC-32 alongside when `crc`); the default is SHA-512. */
+  start(alg: 'sha256' | 'sha512', crc: boolean): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage({ alg, crc });
+  }
+
+  /** Digest of everything posted since the last digest; the worker is then ready for a new hash. */
+  digest(): Promise<{ hex: string; crc: number | null }> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.finisher = deferred<{ hex: string; crc: number | null }>();
+    this.worker.postMessage(null);
+    return this.finisher.promise;
+  }
+
+  ref(): void {
+    this.worker.ref();
+  }
+
+  unref(): void {
+    this.worker.unref();
+  }
+
+  async terminate(): Promise<void> {
+    this.failure ??= new Error('SHA-512 worker terminated');
+    await this.worker.terminate();
+  }
+}
+
+const idleWorkers: Sha512Worker[] = [];
+
+function acquireWorker(): Sha512Worker {
+  const w = idleWorkers.pop() ?? new Sha512Worker();
+  w.ref();
+  return w;
+}
+
+/** Give a worker back after a completed digest (every slot free); otherwise terminate it. */
+function releaseWorker(w: Sha512Worker, clean: boolean): void {
+  if (clean && !w.failed && idleWorkers.length < MAX_IDLE_WORKERS) {
+    // An idle worker must not keep the process alive.
+    w.unref();
+    idleWorkers.push(w);
+  } else {
+    void w.terminate();
+  }
+}
+
+/**
+ * SHA-512 on a worker thread for a stream of arbitrary chunks: each chunk is copied once into a
+ * shared slot (small chunks are gathered, so zip entries' 16 KiB pieces cost one message per slot).
+ */
+class StreamSha512 {
+  private readonly w = acquireWorker();
+  private slot = 0;
+  private fill = 0;
+  private done = false;
+
+  /** Copy `chunk` into the pool; returns a promise when it must wait for a slot (back-pressure). */
+  update(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.w.failed) throw this.w.failed;
+    let off = 0;
+    while (off < chunk.byteLength) {
+      if (this.fill === 0) {
+        const busy = this.w.slotFree(this.slot);
+        // The caller awaits this before its next update, so the rest of the chunk is still intact.
+        if (busy) return busy.then(() => this.update(chunk.subarray(off)));
+      }
+      const n = Math.min(SLOT_BYTES - this.fill, chunk.byteLength - off);
+      this.w.slots[this.slot]!.set(chunk.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill === SLOT_BYTES) this.flush();
     }
-    if (this.inFlight < MAX_IN_FLIGHT) return undefined;
-    return new Promise<void>((resolve) => {
-      this.waiter = resolve;
-    }).then(() => {
-      if (this.failure) throw this.failure;
-    });
+    return undefined;
   }
 
-  /** Send the gathered bytes (a view of exactly what was gathered; its buffer is transferred, not copied). */
   private flush(): void {
-    if (!this.batch || this.batchLen === 0) return;
-    const view = this.batch.subarray(0, this.batchLen);
-    this.batch = null;
-    this.batchLen = 0;
-    this.post(view);
-  }
-
-  private post(bytes: Uint8Array<ArrayBuffer>): void {
-    this.inFlight += 1;
-    this.worker.postMessage(bytes, [bytes.buffer]);
+    if (this.fill === 0) return;
+    this.w.post(this.slot, this.fill);
+    this.slot = (this.slot + 1) % SLOT_COUNT;
+    this.fill = 0;
   }
 
   async digest(): Promise<string> {
-    if (this.failure) throw this.failure;
     this.flush();
-    const hex = await new Promise<string>((resolve, reject) => {
-      this.finisher = { resolve, reject };
-      this.worker.postMessage(null);
-    });
-    await this.worker.terminate();
-    return hex;
+    try {
+      const { hex } = await this.w.digest();
+      this.done = true;
+      return hex;
+    } finally {
+      releaseWorker(this.w, this.done);
+    }
   }
 
   async abort(): Promise<void> {
-    await this.worker.terminate();
+    if (this.done) return;
+    this.done = true;
+    releaseWorker(this.w, false);
   }
 }
 
@@ -147,13 +245,13 @@ class WorkerSha512 {
 export class DualHasher {
   private readonly sha256: Hash = createHash('sha256');
   private readonly sha512Local: Hash | null;
-  private readonly sha512Worker: WorkerSha512 | null;
+  private readonly sha512Worker: StreamSha512 | null;
   private bytes = 0;
   private finished = false;
 
   constructor(opts: { parallel?: boolean } = {}) {
     if (opts.parallel) {
-      this.sha512Worker = new WorkerSha512();
+      this.sha512Worker = new StreamSha512();
       this.sha512Local = null;
     } else {
       this.sha512Worker = null;
@@ -194,7 +292,7 @@ export class DualHasher {
 
 /**
  * Hash a stream in one pass. Memory stays bounded by the stream's chunk size plus the worker's
- * in-flight window, whatever the length. `sizeHint` (when known) picks the parallel path.
+ * slot pool, whatever the length. `sizeHint` (when known) picks the parallel path.
  */
 export async function hashStream(stream: Readable, opts: { sizeHint?: number } = {}): Promise<Digests> {
   const hasher = new DualHasher({ parallel: (opts.sizeHint ?? 0) >= PARALLEL_HASH_MIN_BYTES });
@@ -210,10 +308,180 @@ export async function hashStream(stream: Readable, opts: { sizeHint?: number } =
   return hasher.digest();
 }
 
-/** Hash a local file in one pass with 1 MiB reads. */
+/** Digests of a file region, plus its CRC-32 when asked for (zip entries). */
+export interface RangeDigests extends Digests {
+  /** CRC-32 (as in zip headers) of the bytes, or null when not asked for. */
+  crc32: number | null;
+}
+
+export interface HashFileHandleOptions {
+  /** First byte to hash. @defaultValue 0 */
+  start?: number;
+  /**
+   * Exactly this many bytes must be there: fewer is an error (a truncated zip entry). Without it,
+   * reads go to the end of the file.
+   */
+  length?: number;
+  /** Every byte hashed is also written here, at the same offset relative to `start` (a store copy). */
+  sink?: FileHandle;
+  /**
+   * With `sink`: start an fdatasync of it each time this many more bytes have been written, so
+   * the disk writes back while hashing goes on instead of all at once in the final fsync. The
+   * caller still fsyncs at the end; these only make that cheap.
+   */
+  syncEveryBytes?: number;
+  /** Also compute the CRC-32 of the bytes. */
+  crc32?: boolean;
+  /** Pick the parallel path (known size, or `length`). */
+  sizeHint?: number;
+}
+
+/** The file handle ran short of bytes it was supposed to hold. */
+function shortRead(start: number, got: number, want: number): Error {
+  return new Error(`read ${got} bytes at offset ${start}, expected ${want}: the file is truncated or changed while reading`);
+}
+
+async function writeAll(sink: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let done = 0;
+  while (done < len) {
+    const { bytesWritten } = await sink.write(buf, done, len - done, pos + done);
+    if (bytesWritten <= 0) throw new Error(`short write at offset ${pos + done}`);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Hash bytes of an open file in one pass with positioned reads into a fixed pool: SHA-512 on this
+ * thread, SHA-256 (and CRC-32) on a worker reading the same shared memory, the optional copy
+ * written from that memory too — reads ahead, hashing and writes overlap, and nothing is
+ * allocated per chunk. The bytes hashed are exactly the bytes written to `sink`.
+ */
+export async function hashFileHandle(fh: FileHandle, opts: HashFileHandleOptions = {}): Promise<RangeDigests> {
+  const start = opts.start ?? 0;
+  const end = opts.length === undefined ? Infinity : start + opts.length;
+  const parallel = (opts.sizeHint ?? opts.length ?? 0) >= PARALLEL_HASH_MIN_BYTES;
+  return parallel ? hashRangeParallel(fh, start, end, opts) : hashRangeSerial(fh, start, end, opts);
+}
+
+async function hashRangeSerial(fh: FileHandle, start: number, end: number, opts: HashFileHandleOptions): Promise<RangeDigests> {
+  const sha256 = createHash('sha256');
+  const sha512 = createHash('sha512');
+  let crc = 0;
+  const want = Math.min(end - start, HASH_CHUNK_BYTES);
+  const buf = Buffer.allocUnsafe(Math.max(1, Number.isFinite(want) ? want : HASH_CHUNK_BYTES));
+  let pos = start;
+  for (;;) {
+    const n = Math.min(buf.length, end - pos);
+    if (n <= 0) break;
+    const { bytesRead } = await fh.read(buf, 0, n, pos);
+    if (bytesRead === 0) {
+      if (Number.isFinite(end)) throw shortRead(start, pos - start, end - start);
+      break;
+    }
+    const view = buf.subarray(0, bytesRead);
+    sha256.update(view);
+    sha512.update(view);
+    if (opts.crc32) crc = zlibCrc32(view, crc);
+    if (opts.sink) await writeAll(opts.sink, buf, bytesRead, pos - start);
+    pos += bytesRead;
+  }
+  return { sha256: `sha256:${sha256.digest('hex')}`, sha512: `sha512:${sha512.digest('hex')}`, size: pos - start, crc32: opts.crc32 ? crc : null };
+}
+
+async function hashRangeParallel(fh: FileHandle, start: number, end: number, opts: HashFileHandleOptions): Promise<RangeDigests> {
+  // SHA-512 (the slower) runs here from the first byte; SHA-256 and CRC-32 go to the worker, which
+  // catches up after its ~30–50 ms start instead of delaying the slowest hash by that much.
+  const w = acquireWorker();
+  w.start('sha256', !!opts.crc32);
+  const sha512 = createHash('sha512');
+  // Slot k holds chunk k, k+SLOT_COUNT, …; each read waits until the worker and the write are done with its slot.
+  const slotFree: Array<Promise<unknown>> = Array.from({ length: SLOT_COUNT }, () => Promise.resolve());
+  const reads: Array<Promise<number>> = [];
+  let issued = 0;
+  const issue = (): void => {
+    const seq = issued++;
+    const slot = seq % SLOT_COUNT;
+    const pos = start + seq * SLOT_BYTES;
+    const n = Math.max(0, Math.min(SLOT_BYTES, end - pos));
+    const p = slotFree[slot]!.then(async () => (n === 0 ? 0 : (await fh.read(w.slots[slot]!, 0, n, pos)).bytesRead));
+    p.catch(() => undefined);
+    reads[slot] = p;
+  };
+  let clean = false;
+  let total = 0;
+  // At most one early fdatasync in flight; written bytes are counted when their write finished.
+  let syncing: Promise<void> | null = null;
+  // A writeback error is reported once per descriptor: the final fsync might not see it again.
+  let syncError: Error | null = null;
+  let written = 0;
+  let syncedUpTo = 0;
+  const maybeSync = (n: number): void => {
+    written += n;
+    const every = opts.syncEveryBytes;
+    if (!opts.sink || !every || syncing || written - syncedUpTo < every) return;
+    syncedUpTo = written;
+    const s: Promise<void> = opts.sink.datasync().then(
+      () => {
+        if (syncing === s) syncing = null;
+      },
+      (err: Error) => {
+        syncError ??= err;
+        if (syncing === s) syncing = null;
+      },
+    );
+    syncing = s;
+  };
+  try {
+    for (let i = 0; i < SLOT_COUNT; i++) issue();
+    let seq = 0;
+    let sawShort = false;
+    for (;;) {
+      const slot = seq % SLOT_COUNT;
+      const pos = start + seq * SLOT_BYTES;
+      const expect = Math.max(0, Math.min(SLOT_BYTES, end - pos));
+      const n = await reads[slot]!;
+      if (n === 0) break;
+      // Positions are fixed per chunk: once a read came up short, any later bytes would be misplaced.
+      if (sawShort) throw shortRead(start, total, total + n);
+      if (n < expect) {
+        if (Number.isFinite(end)) throw shortRead(start, total + n, end - start);
+        sawShort = true;
+      }
+      // Hand the slot to the worker and start its write first; then SHA-512 here.
+      w.post(slot, n);
+      const hashed = w.slotFree(slot)!;
+      slotFree[slot] = opts.sink ? Promise.all([hashed, writeAll(opts.sink, w.slots[slot]!, n, pos - start).then(() => maybeSync(n))]) : hashed;
+      slotFree[slot]!.catch(() => undefined);
+      sha512.update(w.slots[slot]!.subarray(0, n));
+      total += n;
+      seq++;
+      if (total === end - start) break;
+      issue();
+    }
+    await Promise.all(slotFree);
+    if (syncing) await syncing;
+    if (syncError) throw syncError;
+    const other = await w.digest();
+    clean = true;
+    return { sha256: `sha256:${other.hex}`, sha512: `sha512:${sha512.digest('hex')}`, size: total, crc32: opts.crc32 ? other.crc : null };
+  } finally {
+    // Reads still under way (read-ahead past the end, or after an error) write into the pool and use
+    // the caller's descriptor: let every one settle before the pool is reused or the file is closed.
+    await Promise.allSettled([...reads, ...slotFree, ...(syncing ? [syncing] : [])]);
+    releaseWorker(w, clean);
+  }
+}
+
+/** Hash a local file in one pass (see hashFileHandle). */
 export async function hashFile(filePath: string): Promise<Digests> {
-  const st = await stat(filePath);
-  return hashStream(createReadStream(filePath, { highWaterMark: HASH_CHUNK_BYTES }), { sizeHint: st.size });
+  const fh = await open(filePath, 'r');
+  try {
+    const st = await fh.stat();
+    const { crc32: _crc, ...d } = await hashFileHandle(fh, { sizeHint: st.size });
+    return d;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Digests of bytes already in memory. */

@@ -3,7 +3,9 @@
  * Redis, no network: only the package, and optionally pinned TSA trust anchors.
  *
  * Checks, each reported by the bag-relative path of the item it is about:
- * - the zip: no absolute / `..` / backslash paths, no symlinks, bounded entry count and size;
+ * - the zip (read in place, never extracted): no absolute / `..` / backslash paths, no symlinks, no
+ *   duplicate or file-and-folder names, bounded entry count and size, every entry's size and CRC-32
+ *   against the central directory;
  * - BagIt: bagit.txt, Payload-Oxum, every payload file against manifest-sha256 and -sha512, no
  *   missing and no extra files, tag manifests;
  * - each capture: manifest parses (CaptureManifest), every artifact present with matching digests
@@ -18,12 +20,11 @@
  * the package is self-consistent; pass `trustAnchors` (PEM text) to pin the CAs you trust.
  */
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
-import { createReadStream, createWriteStream, read as fsRead } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
-import * as os from 'node:os';
+import { createReadStream, read as fsRead } from 'node:fs';
+import { lstat, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
 import { ExhibitError } from '../lib/errors.js';
@@ -31,7 +32,7 @@ import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRec
 import { CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { verifyChain } from './custody.js';
-import { HASH_CHUNK_BYTES, hashFile, HashingTransform, type Digests } from './hash.js';
+import { DualHasher, HASH_CHUNK_BYTES, hashBytes, hashFile, hashFileHandle, PARALLEL_HASH_MIN_BYTES, type Digests } from './hash.js';
 import { keyFingerprint } from './keys.js';
 import { bagPaths, isSafeRelativeName } from './package-layout.js';
 import { digestBytes } from './signing.js';
@@ -46,6 +47,12 @@ export interface VerifyOptions {
   maxTotalBytes?: number;
   /** Refuse zips with more entries than this. @defaultValue 200000 */
   maxEntries?: number;
+  /**
+   * Zip entries up to this size are kept in memory from the single pass over the zip (at most
+   * 64 MiB in all); a larger one that must be parsed is read from the zip again and re-checked.
+   * @defaultValue 4 MiB
+   */
+  retainEntryBytes?: number;
   clock?: Clock;
 }
 
@@ -83,72 +90,193 @@ class LargeReadReader extends yauzl.RandomAccessReader {
     return createReadStream('', { fd: this.fh.fd, fs: KEEP_FD_OPEN, start, end: end - 1, highWaterMark: HASH_CHUNK_BYTES, autoClose: false });
   }
   override close(callback: (err: Error | null) => void): void {
-    // Read-only, and extractZip closes it too: a failed close changes nothing about the result.
+    // Read-only, and openZipBag closes it too: a failed close changes nothing about the result.
     this.fh.close().then(() => callback(null), () => callback(null));
   }
 }
 
 /**
- * Extract a zip safely into `dest`. Throws with a precise message on any unsafe entry. Every file
- * is hashed on its way to disk, so the payload is not read a second time: returns the digests of
- * the bytes written, keyed by absolute path.
+ * The files of a bag, wherever they are (a zip or a directory): bag-relative POSIX paths, their
+ * bytes, and the digests of payload files. Zips are read in place: nothing is written to disk.
  */
-async function extractZip(zipPath: string, dest: string, opts: { maxTotalBytes: number; maxEntries: number }): Promise<Map<string, Digests>> {
+interface BagFiles {
+  files: string[];
+  /** Paths that are not regular files (symlinks, specials): each is a failing check. */
+  unsafe: string[];
+  read(p: string): Promise<Buffer>;
+  digests(p: string): Promise<Digests>;
+  /** Entry-level failures found while reading (zip CRC-32 mismatches), reported per item. */
+  problems: Array<{ item: string; check: string; message: string }>;
+}
+
+/** Entries up to this size are kept in memory from the one pass over the zip (tag files, manifests, JSON). */
+const RETAIN_ENTRY_BYTES = 4 * 1024 * 1024;
+/** In all at most this much; anything else that must be parsed is read again from the zip (and re-checked). */
+const RETAIN_TOTAL_BYTES = 64 * 1024 * 1024;
+
+interface ZipFileEntry {
+  entry: yauzl.Entry;
+  digests: Digests;
+  bytes: Buffer | null;
+}
+
+function openZip(fh: FileHandle, size: number): Promise<yauzl.ZipFile> {
+  return new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromRandomAccessReader(new LargeReadReader(fh), size, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true, autoClose: false }, (err, z) =>
+      err || !z ? reject(err ?? new Error('cannot open zip')) : resolve(z),
+    ),
+  );
+}
+
+/**
+ * Read one zip entry: digests of its uncompressed bytes, their CRC-32 and count checked against the
+ * central directory, and the bytes themselves when `keep`. Stored entries are hashed straight from
+ * the zip file with positioned reads (see hashFileHandle); deflated ones go through yauzl's inflater.
+ */
+async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Entry, keep: boolean): Promise<{ digests: Digests; crc32: number; bytes: Buffer | null }> {
+  const name = entry.fileName;
+  if (entry.compressionMethod === 0 && !entry.isEncrypted()) {
+    if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry ${name} claims ${entry.compressedSize} bytes in the zip but ${entry.uncompressedSize} uncompressed`);
+    // yauzl checks the local header's signature and that the data lies inside the file.
+    const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+    if (keep) {
+      const bytes = Buffer.allocUnsafe(entry.uncompressedSize);
+      let got = 0;
+      while (got < bytes.length) {
+        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, fileDataStart + got);
+        if (bytesRead === 0) throw new Error(`entry ${name} is truncated`);
+        got += bytesRead;
+      }
+      return { digests: hashBytes(bytes), crc32: zlib.crc32(bytes), bytes };
+    }
+    const d = await hashFileHandle(fh, { start: fileDataStart, length: entry.uncompressedSize, crc32: true });
+    return { digests: { sha256: d.sha256, sha512: d.sha512, size: d.size }, crc32: d.crc32!, bytes: null };
+  }
+  // yauzl inflates and, with validateEntrySizes, errors when the byte count differs from the directory.
+  const stream = await zip.openReadStreamPromise(entry);
+  const hasher = new DualHasher({ parallel: entry.uncompressedSize >= PARALLEL_HASH_MIN_BYTES });
+  const parts: Buffer[] = [];
+  let crc = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      crc = zlib.crc32(chunk, crc);
+      if (keep) parts.push(chunk);
+      const wait = hasher.update(chunk);
+      if (wait) await wait;
+    }
+  } catch (err) {
+    await hasher.abort();
+    throw err;
+  }
+  return { digests: await hasher.digest(), crc32: crc, bytes: keep ? Buffer.concat(parts) : null };
+}
+
+/**
+ * Read a zip in one pass without extracting it. Throws with a precise message on any unsafe or
+ * hostile entry (traversal, absolute or backslash paths, symlinks, duplicates, a name that is both
+ * a file and a folder, too many entries, too many bytes, sizes that lie); nothing is written to disk.
+ */
+async function openZipBag(zipPath: string, opts: { maxTotalBytes: number; maxEntries: number; retainEntryBytes: number }): Promise<{ bag: BagFiles | null; close(): Promise<void> }> {
   const fh = await open(zipPath, 'r');
+  let zip: yauzl.ZipFile | null = null;
+  const close = async (): Promise<void> => {
+    zip?.close();
+    await fh.close().catch(() => undefined);
+  };
   try {
     const size = (await fh.stat()).size;
-    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.fromRandomAccessReader(new LargeReadReader(fh), size, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true, autoClose: true }, (err, z) =>
-        err || !z ? reject(err ?? new Error('cannot open zip')) : resolve(z),
-      ),
-    );
-    if (zip.entryCount > opts.maxEntries) {
-      zip.close();
-      throw new Error(`zip has ${zip.entryCount} entries (limit ${opts.maxEntries})`);
-    }
+    zip = await openZip(fh, size);
+    const z = zip;
+    if (z.entryCount > opts.maxEntries) throw new Error(`zip has ${z.entryCount} entries (limit ${opts.maxEntries})`);
+    // yauzl reports some problems as 'error' events outside readEntry: keep them, never crash on them.
+    let zipError: Error | null = null;
+    z.on('error', (err: Error) => (zipError ??= err));
+    const files = new Map<string, ZipFileEntry>();
+    const dirs = new Set<string>();
+    const crcProblems: Array<{ name: string; message: string }> = [];
     let total = 0;
-    const digests = new Map<string, Digests>();
-    await new Promise<void>((resolve, reject) => {
-      const fail = (e: unknown) => {
-        zip.close();
-        reject(e instanceof Error ? e : new Error(String(e)));
-      };
-      zip.on('error', fail);
-      zip.on('end', () => resolve());
-      zip.on('entry', (entry: yauzl.Entry) => {
-        const name = entry.fileName;
-        const isDir = name.endsWith('/');
-        const rel = isDir ? name.slice(0, -1) : name;
-        if (!isSafeRelativeName(rel)) return fail(new Error(`unsafe path in zip: ${JSON.stringify(name)}`));
-        const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-        if (mode === 0o120000) return fail(new Error(`symlink in zip: ${name}`));
-        total += entry.uncompressedSize;
-        if (total > opts.maxTotalBytes) return fail(new Error(`zip expands to more than ${opts.maxTotalBytes} bytes`));
-        const target = path.join(dest, ...rel.split('/'));
-        if (!target.startsWith(dest + path.sep)) return fail(new Error(`path escapes the extraction directory: ${name}`));
-        if (isDir) {
-          mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
-          return;
-        }
-        zip.openReadStream(entry, (err, stream) => {
-          if (err || !stream) return fail(err ?? new Error(`cannot read ${name}`));
-          const hasher = new HashingTransform({ sizeHint: entry.uncompressedSize });
-          mkdir(path.dirname(target), { recursive: true })
-            .then(() => pipeline(stream, hasher, createWriteStream(target, { flags: 'wx' })))
-            .then(() => hasher.digests())
-            .then((d) => {
-              digests.set(target, d);
-              zip.readEntry();
-            }, fail);
-        });
+    let retained = 0;
+    for (;;) {
+      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
+        const onEntry = (e: yauzl.Entry) => done(e);
+        const onEnd = () => done(null);
+        const onError = (err: Error) => done(null, err);
+        const done = (e: yauzl.Entry | null, err?: Error) => {
+          z.off('entry', onEntry).off('end', onEnd).off('error', onError);
+          if (err) reject(err);
+          else resolve(e);
+        };
+        z.on('entry', onEntry).on('end', onEnd).on('error', onError);
+        z.readEntry();
       });
-      zip.readEntry();
-    });
-    return digests;
-  } finally {
-    // yauzl closes it through LargeReadReader.close when done; this covers every early exit.
-    await fh.close().catch(() => undefined);
+      if (!entry) break;
+      const name = entry.fileName;
+      const isDir = name.endsWith('/');
+      const rel = isDir ? name.slice(0, -1) : name;
+      if (!isSafeRelativeName(rel)) throw new Error(`unsafe path in zip: ${JSON.stringify(name)}`);
+      const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+      if (mode === 0o120000) throw new Error(`symlink in zip: ${name}`);
+      total += entry.uncompressedSize;
+      if (total > opts.maxTotalBytes) throw new Error(`zip expands to more than ${opts.maxTotalBytes} bytes`);
+      // On disk these would collide; in a zip they are ambiguous: which bytes are the evidence?
+      if (files.has(rel) || (!isDir && dirs.has(rel))) throw new Error(`duplicate entry in zip: ${name}`);
+      const segs = rel.split('/');
+      for (let i = 1; i < segs.length; i++) {
+        const parent = segs.slice(0, i).join('/');
+        if (files.has(parent)) throw new Error(`zip entry ${name} is inside ${parent}, which is a file`);
+        dirs.add(parent);
+      }
+      if (isDir) {
+        dirs.add(rel);
+        continue;
+      }
+      const keep = entry.uncompressedSize <= opts.retainEntryBytes && retained + entry.uncompressedSize <= RETAIN_TOTAL_BYTES;
+      if (keep) retained += entry.uncompressedSize;
+      const r = await readZipEntry(z, fh, entry, keep);
+      if (r.crc32 !== entry.crc32) crcProblems.push({ name: rel, message: `CRC-32 of the bytes is ${hex8(r.crc32)}, the zip says ${hex8(entry.crc32)}: the zip is damaged or was altered` });
+      files.set(rel, { entry, digests: r.digests, bytes: r.bytes });
+    }
+    if (zipError) throw zipError;
+
+    // The bag is at the top of the zip or in its single top-level folder (as findBagRoot on disk).
+    let prefix: string | null = null;
+    if (files.has('bagit.txt')) prefix = '';
+    else {
+      const tops = new Set([...files.keys(), ...dirs].map((n) => n.split('/')[0]!).filter((t) => !t.startsWith('.')));
+      const only = tops.size === 1 ? [...tops][0]! : null;
+      if (only && dirs.has(only) && files.has(`${only}/bagit.txt`)) prefix = `${only}/`;
+    }
+    if (prefix === null) return { bag: null, close };
+    const inBag = (n: string) => n.startsWith(prefix);
+    const bagFiles = [...files.keys()].filter(inBag).map((n) => n.slice(prefix.length));
+    const entryOf = (p: string): ZipFileEntry => {
+      const f = files.get(prefix + p);
+      if (!f) throw new Error(`${p} is not in the zip`);
+      return f;
+    };
+    const bag: BagFiles = {
+      files: bagFiles,
+      unsafe: [],
+      problems: crcProblems.filter((c) => inBag(c.name)).map((c) => ({ item: c.name.slice(prefix.length), check: 'zip-crc32', message: c.message })),
+      digests: async (p) => entryOf(p).digests,
+      read: async (p) => {
+        const f = entryOf(p);
+        if (f.bytes) return f.bytes;
+        // Not kept from the first pass: read it again, and make sure these are the bytes that were hashed.
+        const again = await readZipEntry(z, fh, f.entry, true);
+        if (again.digests.sha256 !== f.digests.sha256) throw new Error(`${p} changed in the zip while it was being verified`);
+        return again.bytes!;
+      },
+    };
+    return { bag, close };
+  } catch (err) {
+    await close();
+    throw err;
   }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }
 
 /** Every file under `root` (POSIX relative paths), refusing symlinks and specials. */
@@ -174,6 +302,15 @@ async function findBagRoot(dir: string): Promise<string | null> {
     if (await lstat(path.join(sub, 'bagit.txt')).catch(() => null)) return sub;
   }
   return null;
+}
+
+/** An unzipped bag on disk. */
+async function dirBag(dir: string): Promise<BagFiles | null> {
+  const root = await findBagRoot(dir);
+  if (!root) return null;
+  const { files, unsafe } = await walk(root);
+  const abs = (p: string) => path.join(root, ...p.split('/'));
+  return { files, unsafe, problems: [], read: (p) => readFile(abs(p)), digests: (p) => hashFile(abs(p)) };
 }
 
 function parseManifest(text: string): { entries: Map<string, string>; bad: string[] } {
@@ -214,32 +351,34 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
   const report = new Report();
   const clock = opts.clock ?? systemClock;
   const abs = path.resolve(source);
-  let tmp: string | null = null;
-  let extracted: Map<string, Digests> | undefined;
+  let closeZip: (() => Promise<void>) | null = null;
   const result = { caseId: null as string | null, captureIds: [] as string[], events: 0 };
   try {
     const st = await lstat(abs).catch(() => null);
-    let dir = abs;
     if (!st) {
       report.fail(source, 'exists', 'no such file or directory');
     } else {
+      let bag: BagFiles | null | undefined;
       if (st.isFile()) {
-        tmp = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
         try {
-          extracted = await extractZip(abs, tmp, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: opts.maxEntries ?? 200_000 });
-          dir = tmp;
-          report.pass(source, 'zip', 'zip extracted safely');
+          const z = await openZipBag(abs, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: opts.maxEntries ?? 200_000, retainEntryBytes: opts.retainEntryBytes ?? RETAIN_ENTRY_BYTES });
+          closeZip = z.close;
+          bag = z.bag;
+          report.pass(source, 'zip', 'zip read safely: every entry within limits, sizes and CRC-32 checked');
         } catch (err) {
           report.fail(source, 'zip', `refusing the zip: ${errMsg(err)}`);
-          dir = '';
+          bag = undefined;
         }
+      } else {
+        bag = await dirBag(abs);
       }
-      if (dir) await verifyBag(dir, report, opts, result, extracted);
+      if (bag === null) report.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
+      else if (bag) await verifyBag(bag, report, opts, result);
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
   } finally {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    if (closeZip) await closeZip();
   }
   const failures = report.checks.filter((c) => !c.ok);
   return PackageReport.parse({
@@ -256,16 +395,11 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
   });
 }
 
-/** `hashed`: digests taken while extracting (absolute path → digests); other files are hashed here. */
-async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }, hashed?: Map<string, Digests>): Promise<void> {
-  const root = await findBagRoot(dir);
-  if (!root) {
-    r.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
-    return;
-  }
-  const read = (p: string) => readFile(path.join(root, ...p.split('/')));
-  const { files, unsafe } = await walk(root);
+async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }): Promise<void> {
+  const read = (p: string) => bag.read(p);
+  const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
+  for (const p of bag.problems) r.fail(p.item, p.check, p.message);
   const fileSet = new Set(files);
 
   // bagit.txt
@@ -276,10 +410,7 @@ async function verifyBag(dir: string, r: Report, opts: VerifyOptions, result: { 
   // Payload manifests.
   const payloadFiles = files.filter((f) => f.startsWith('data/'));
   const digests = new Map<string, Digests>();
-  for (const f of payloadFiles) {
-    const abs = path.join(root, ...f.split('/'));
-    digests.set(f, hashed?.get(abs) ?? (await hashFile(abs)));
-  }
+  for (const f of payloadFiles) digests.set(f, await bag.digests(f));
   for (const alg of ['sha256', 'sha512'] as const) {
     const mp = bagPaths.manifest(alg);
     if (!fileSet.has(mp)) {

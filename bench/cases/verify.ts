@@ -2,23 +2,18 @@
  * Verify: `exhibit verify` (verifyPackage) of a package holding the big media file, vs the same
  * openssl pair over the package's bytes, and vs `sha256sum -c` of the bag's payload manifest (on the
  * unzipped bag; unzipping is not timed for it). Target: ≥ 0.9× openssl; faster than `sha256sum -c`.
+ *
+ * The child process that runs `exhibit verify` loads only evidence/verify.js, as the CLI's verify
+ * command does: the setup (sealing, packaging: Redis, BullMQ, sharp, Chromium pool) is imported
+ * lazily by the parent, so its modules no longer count in the child's peak RSS.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
 import { verifyPackage } from '../../evidence/verify.js';
-import { openServices } from '../../workers/runtime.js';
-import { runSeal as runSealStage } from '../../workers/seal.js';
-import { newId } from '../../lib/clock.js';
-import { opensslPair, timeCommand } from '../baselines/tools.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
-import { spoolFile, syntheticSealPayload } from '../lib/fixtures.js';
-import { packageCaseLikeCli } from '../lib/package-case.js';
 import { median, megabytesPerSecond } from '../lib/stats.js';
 import { formatBytes, formatDuration, formatNumber, type BenchRow } from '../report.js';
-import { BIG_MEDIA_NAME, bigMedia, bigSpool } from './seal.js';
 
 const ROW = 'verify';
 
@@ -33,7 +28,17 @@ export async function exhibitVerify(p: { source: string }, io: ChildIO): Promise
 }
 
 /** Seal (sign, timestamp) one capture holding the big file and package it; returns the zip. */
-async function buildBigPackage(env: BenchEnv): Promise<{ zip: string; size: number; bagName: string }> {
+export async function buildBigPackage(env: BenchEnv): Promise<{ zip: string; size: number; bagName: string }> {
+  const [{ configFrom }, { createLogger }, { openServices }, { runSeal: runSealStage }, { newId }, { spoolFile, syntheticSealPayload }, { packageCaseLikeCli }, { BIG_MEDIA_NAME, bigSpool }] = await Promise.all([
+    import('../../lib/config.js'),
+    import('../../lib/logger.js'),
+    import('../../workers/runtime.js'),
+    import('../../workers/seal.js'),
+    import('../../lib/clock.js'),
+    import('../lib/fixtures.js'),
+    import('../lib/package-case.js'),
+    import('./seal.js'),
+  ]);
   const tree = env.configTree('verify');
   const config = configFrom(tree);
   const caseId = 'BENCH-VERIFY';
@@ -56,6 +61,7 @@ async function buildBigPackage(env: BenchEnv): Promise<{ zip: string; size: numb
 }
 
 export async function runVerifyRow(env: BenchEnv): Promise<BenchRow[]> {
+  const [{ bigMedia }, { opensslPair, timeCommand }] = await Promise.all([import('./seal.js'), import('../baselines/tools.js')]);
   const big = await bigMedia(env);
   env.say(ROW, `sealing and packaging a capture holding ${formatBytes(big.bytes)} (setup, not timed)`);
   const pkg = await buildBigPackage(env);

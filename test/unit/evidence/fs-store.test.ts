@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,5 +82,104 @@ describe('FsStore on disk', () => {
     const store = await openStore(cfg.store);
     expect(store.kind).toBe('fs');
     expect(store.location).toBe(path.join(dir, 'store'));
+  });
+});
+
+describe('FsStore.putFile: reflink when the filesystem can, streaming copy otherwise; never a shared inode', () => {
+  let dir: string;
+  let work: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-fsstore-'));
+    work = mkdtempSync(path.join(os.tmpdir(), 'exhibit-fswork-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const digestsOf = (b: Buffer) => ({ sha256: `sha256:${createHash('sha256').update(b).digest('hex')}`, sha512: `sha512:${createHash('sha512').update(b).digest('hex')}`, size: b.length });
+  const blobPath = (key: string) => path.join(dir, 'sha256', key.slice(7, 9), key.slice(7));
+  /** Rewrite the spool file in place, as a writer still holding it (or reopening it with O_TRUNC) would. */
+  const rewriteInPlace = (p: string) => {
+    const fd = openSync(p, 'r+');
+    try {
+      writeSync(fd, Buffer.from('TAMPERED AFTER SEALING'), 0, 22, 0);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  // Small (serial hashing) and large (SHA-512 on the worker, early fdatasync) inputs.
+  for (const size of [100_000, 20 * 1024 * 1024 + 7]) {
+    it(`${size} bytes, clone path: the clone itself is hashed and stored, and a later write to the spool cannot reach it`, async () => {
+      const clones: string[] = [];
+      const store = await FsStore.open(dir, {
+        cloneFile: async (src, dest) => {
+          clones.push(dest);
+          copyFileSync(src, dest, fsConstants.COPYFILE_EXCL);
+        },
+      });
+      const p = path.join(work, 'clip.mp4');
+      const bytes = randomBytes(size);
+      writeFileSync(p, bytes);
+      const blob = await store.putFile(p);
+      expect(clones).toHaveLength(1);
+      expect(path.dirname(clones[0]!)).toBe(path.join(dir, '.tmp'));
+      expect(blob).toMatchObject({ ...digestsOf(bytes), created: true });
+      rewriteInPlace(p);
+      expect(readFileSync(blobPath(blob.key)).equals(bytes)).toBe(true);
+      expect(statSync(blobPath(blob.key)).ino).not.toBe(statSync(p).ino);
+      expect(readdirSync(path.join(dir, '.tmp'))).toEqual([]);
+    });
+
+    it(`${size} bytes, copy path (the clone fails): bytes and digests right, independent of the spool`, async () => {
+      let tried = 0;
+      const store = await FsStore.open(dir, {
+        cloneFile: async () => {
+          tried++;
+          throw Object.assign(new Error('Operation not supported'), { code: 'EOPNOTSUPP' });
+        },
+      });
+      const p = path.join(work, 'clip.mp4');
+      const bytes = randomBytes(size);
+      writeFileSync(p, bytes);
+      const blob = await store.putFile(p);
+      expect(tried).toBe(1);
+      expect(blob).toMatchObject({ ...digestsOf(bytes), created: true });
+      // A filesystem that cannot clone is not asked again.
+      writeFileSync(path.join(work, 'other'), 'other');
+      await store.putFile(path.join(work, 'other'));
+      expect(tried).toBe(1);
+      rewriteInPlace(p);
+      expect(readFileSync(blobPath(blob.key)).equals(bytes)).toBe(true);
+      expect(statSync(blobPath(blob.key)).ino).not.toBe(statSync(p).ino);
+      expect(statSync(blobPath(blob.key)).mode & 0o777).toBe(0o444);
+      expect(readdirSync(path.join(dir, '.tmp'))).toEqual([]);
+    });
+  }
+
+  it('digests are those of the bytes stored, not of the source path: a clone that differs is caught by expectSha256', async () => {
+    const store = await FsStore.open(dir, {
+      cloneFile: async (_src, dest) => writeFileSync(dest, 'what the filesystem really stored', { flag: 'wx' }),
+    });
+    const p = path.join(work, 'f');
+    writeFileSync(p, 'what the collector wrote');
+    const want = digestsOf(Buffer.from('what the collector wrote'));
+    await expect(store.putFile(p, { expectSha256: want.sha256 })).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    const blob = await store.putFile(p);
+    expect(blob).toMatchObject(digestsOf(Buffer.from('what the filesystem really stored')));
+    expect(readFileSync(blobPath(blob.key), 'utf8')).toBe('what the filesystem really stored');
+  });
+
+  it('the default (a real reflink attempt) stores the right bytes on this filesystem whichever path it takes', async () => {
+    const store = await FsStore.open(dir);
+    const p = path.join(work, 'f');
+    const bytes = randomBytes(300_000);
+    writeFileSync(p, bytes);
+    const blob = await store.putFile(p);
+    expect(blob).toMatchObject(digestsOf(bytes));
+    rewriteInPlace(p);
+    expect(readFileSync(blobPath(blob.key)).equals(bytes)).toBe(true);
+    expect(statSync(blobPath(blob.key)).ino).not.toBe(statSync(p).ino);
   });
 });

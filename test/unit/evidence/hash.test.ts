@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DualHasher, HashingTransform, PARALLEL_HASH_MIN_BYTES, hashBytes, hashFile, hashStream } from '../../../evidence/hash.js';
+import { DualHasher, HashingTransform, PARALLEL_HASH_MIN_BYTES, hashBytes, hashFile, hashFileHandle, hashStream } from '../../../evidence/hash.js';
 import { coreutilsDigests } from '../../support/store-contract.js';
 
 let dir: string;
@@ -94,5 +96,69 @@ describe('hash', () => {
     await h.digest();
     expect(() => h.update(Buffer.from('y'))).toThrow(/after digest/);
     await expect(h.digest()).rejects.toThrow(/twice/);
+  });
+});
+
+describe('hashFileHandle: positioned reads into a shared pool', () => {
+  const big = randomBytes(PARALLEL_HASH_MIN_BYTES + 3 * 1024 * 1024 + 4321);
+  let bigPath: string;
+  beforeAll(() => {
+    bigPath = path.join(dir, 'pool-big.bin');
+    writeFileSync(bigPath, big);
+  });
+
+  for (const [label, sizeHint] of [['serial', 0], ['parallel (worker)', PARALLEL_HASH_MIN_BYTES]] as const) {
+    it(`${label}: a range, its CRC-32, and the copy written to a sink are exactly those bytes`, async () => {
+      const start = 12_345;
+      const length = big.length - start - 999;
+      const want = big.subarray(start, start + length);
+      const fh = await open(bigPath, 'r');
+      const sinkPath = path.join(dir, `sink-${sizeHint}`);
+      const sink = await open(sinkPath, 'wx');
+      try {
+        const d = await hashFileHandle(fh, { start, length, sink, crc32: true, sizeHint, syncEveryBytes: 4 * 1024 * 1024 });
+        expect(d).toEqual({ ...hashBytes(want), crc32: zlib.crc32(want) });
+      } finally {
+        await sink.close();
+        await fh.close();
+      }
+      expect(readFileSync(sinkPath).equals(want)).toBe(true);
+    });
+
+    it(`${label}: a range that runs past the end of the file is an error, not a digest of fewer bytes`, async () => {
+      const fh = await open(bigPath, 'r');
+      try {
+        await expect(hashFileHandle(fh, { start: 100, length: big.length, sizeHint })).rejects.toThrow(/truncated/);
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  it('without a length it reads to the end of the file; the worker is reused and stays correct', async () => {
+    for (let i = 0; i < 3; i++) expect(await hashFile(bigPath)).toEqual(hashBytes(big));
+    const fh = await open(bigPath, 'r');
+    try {
+      expect(await hashFileHandle(fh, { start: 5, sizeHint: PARALLEL_HASH_MIN_BYTES })).toMatchObject(hashBytes(big.subarray(5)));
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('a failing read or write mid-file rejects (and the next hash still works)', async () => {
+    const fh = await open(bigPath, 'r');
+    const sink = await open(path.join(dir, 'sink-ro'), 'wx');
+    await sink.close();
+    const readOnly = await open(path.join(dir, 'sink-ro'), 'r');
+    try {
+      await expect(hashFileHandle(fh, { sink: readOnly, sizeHint: PARALLEL_HASH_MIN_BYTES })).rejects.toMatchObject({ code: 'EBADF' });
+    } finally {
+      await readOnly.close();
+      await fh.close();
+    }
+    const closed = await open(bigPath, 'r');
+    await closed.close();
+    await expect(hashFileHandle(closed, { sizeHint: PARALLEL_HASH_MIN_BYTES })).rejects.toThrow();
+    expect(await hashFile(bigPath)).toEqual(hashBytes(big));
   });
 });

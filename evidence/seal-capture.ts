@@ -63,6 +63,20 @@ class Progress {
   }
 }
 
+/** What the enrichment tools found in one spool file, before its digest is known. */
+type Extracted =
+  | { kind: 'none' }
+  | { kind: 'not-raster'; type: string }
+  | {
+      kind: 'image';
+      type: string;
+      phash: { ok: true; value: string } | { ok: false; error: string };
+      /** Null when exifr does not read this type. */
+      exif: MetadataResult | null;
+      thumb: { ok: true; method: string; tool: string; dest: string } | { ok: false; error: string };
+    }
+  | { kind: 'media'; probe: MetadataResult };
+
 interface ResolvedFile {
   spool: SpoolFile;
   abs: string;
@@ -158,8 +172,17 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
   try {
     originals = await mapLimit(files, SEAL_PARALLEL, async (file, i) => {
       progress.report('hashing', overall(), file.spool.path);
-      const blob = await store.putFile(file.abs, { contentType: file.spool.mediaType });
+      // Reading the spool file for metadata needs no digest: it runs while the file is stored.
+      const extracting = extract(file, i);
+      let blob: StoredBlob;
+      try {
+        blob = await store.putFile(file.abs, { contentType: file.spool.mediaType });
+      } catch (err) {
+        await extracting;
+        throw err;
+      }
       if (blob.size !== file.size) {
+        await extracting;
         throw new IntegrityError('HASH_MISMATCH', `spool file ${file.spool.path} changed while sealing: ${file.size} bytes listed, ${blob.size} stored`);
       }
       doneBytes += file.size;
@@ -178,7 +201,7 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
         perceptualHash: null,
         flags: [...file.spool.flags],
       };
-      await enrich(file, artifact, i);
+      await recordEnrichment(artifact, await extracting);
       enriched += 1;
       progress.report('enriching', overall(), artifact.name);
       return { file, artifact };
@@ -187,8 +210,29 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
     await rm(tmp, { recursive: true, force: true });
   }
 
-  async function enrich(file: ResolvedFile, artifact: Artifact, i: number): Promise<void> {
-    const type = baseType(artifact.mediaType);
+  /** What the enrichment tools say about one spool file; never throws (failures are outcomes). */
+  async function extract(file: ResolvedFile, i: number): Promise<Extracted> {
+    const type = baseType(file.spool.mediaType);
+    if (type.startsWith('image/')) {
+      if (!RASTER_TYPES.has(type)) return { kind: 'not-raster', type };
+      const phash = await perceptualHash(file.abs).then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+      );
+      const exif = EXIF_TYPES.has(type) ? await extractImageMetadata(file.abs) : null;
+      const dest = path.join(tmp, `thumb-${i}.webp`);
+      const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' }).then(
+        (t) => ({ ok: true as const, method: t.method, tool: t.tool, dest }),
+        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+      );
+      return { kind: 'image', type, phash, exif, thumb };
+    }
+    if (type.startsWith('video/') || type.startsWith('audio/')) return { kind: 'media', probe: await probeMedia(file.abs, config.seal.ffprobePath) };
+    return { kind: 'none' };
+  }
+
+  /** Store the derivatives of one sealed original (they name its digest) and record every outcome. */
+  async function recordEnrichment(artifact: Artifact, ex: Extracted): Promise<void> {
     const derivation = (method: string, tool: string): Derivation => ({ source: artifact.name, sourceSha256: artifact.sha256, method, tool });
     const storeJson = async (name: string, method: string, result: Extract<MetadataResult, { ok: true }>): Promise<void> => {
       const bytes = canonicalBytes({ source: artifact.name, sourceSha256: artifact.sha256, tool: result.tool, data: result.data });
@@ -196,48 +240,44 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
       derived.push(derivedArtifact(name, 'metadata', 'application/json', blob, derivation(method, result.tool)));
     };
 
-    if (type.startsWith('image/')) {
-      if (!RASTER_TYPES.has(type)) {
-        for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${type} is not a raster image format this sealer decodes`);
-        return;
-      }
-      try {
-        artifact.perceptualHash = await perceptualHash(file.abs);
+    if (ex.kind === 'not-raster') {
+      for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${ex.type} is not a raster image format this sealer decodes`);
+    } else if (ex.kind === 'image') {
+      if (ex.phash.ok) {
+        artifact.perceptualHash = ex.phash.value;
         record(artifact.name, 'perceptual-hash', 'ok', null);
-      } catch (err) {
-        record(artifact.name, 'perceptual-hash', 'failed', errMessage(err));
+      } else {
+        record(artifact.name, 'perceptual-hash', 'failed', ex.phash.error);
       }
 
-      if (EXIF_TYPES.has(type)) {
-        const meta = await extractImageMetadata(file.abs);
-        if (meta.ok) {
-          await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', meta);
-          record(artifact.name, 'exif', 'ok', null);
-        } else {
-          record(artifact.name, 'exif', 'failed', `${meta.tool}: ${meta.error}`);
-          artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${meta.tool}): ${meta.error}` });
+      if (!ex.exif) {
+        record(artifact.name, 'exif', 'skipped', `exifr does not read ${ex.type}`);
+      } else if (ex.exif.ok) {
+        await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', ex.exif);
+        record(artifact.name, 'exif', 'ok', null);
+      } else {
+        record(artifact.name, 'exif', 'failed', `${ex.exif.tool}: ${ex.exif.error}`);
+        artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${ex.exif.tool}): ${ex.exif.error}` });
+      }
+
+      if (ex.thumb.ok) {
+        try {
+          const blob = await store.putFile(ex.thumb.dest, { contentType: 'image/webp' });
+          derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(ex.thumb.method, ex.thumb.tool)));
+          record(artifact.name, 'thumbnail', 'ok', null);
+        } catch (err) {
+          record(artifact.name, 'thumbnail', 'failed', errMessage(err));
         }
       } else {
-        record(artifact.name, 'exif', 'skipped', `exifr does not read ${type}`);
+        record(artifact.name, 'thumbnail', 'failed', ex.thumb.error);
       }
-
-      try {
-        const dest = path.join(tmp, `thumb-${i}.webp`);
-        const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' });
-        const blob = await store.putFile(dest, { contentType: 'image/webp' });
-        derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(thumb.method, thumb.tool)));
-        record(artifact.name, 'thumbnail', 'ok', null);
-      } catch (err) {
-        record(artifact.name, 'thumbnail', 'failed', errMessage(err));
-      }
-    } else if (type.startsWith('video/') || type.startsWith('audio/')) {
-      const probe = await probeMedia(file.abs, config.seal.ffprobePath);
-      if (probe.ok) {
-        await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', probe);
+    } else if (ex.kind === 'media') {
+      if (ex.probe.ok) {
+        await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', ex.probe);
         record(artifact.name, 'ffprobe', 'ok', null);
       } else {
-        record(artifact.name, 'ffprobe', 'failed', `${probe.tool}: ${probe.error}`);
-        artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${probe.tool}): ${probe.error}` });
+        record(artifact.name, 'ffprobe', 'failed', `${ex.probe.tool}: ${ex.probe.error}`);
+        artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${ex.probe.tool}): ${ex.probe.error}` });
       }
     }
   }

@@ -2,11 +2,18 @@
  * The human-readable certificate of a package (HTML; PDF through an injected renderer, since
  * evidence/ must not import Playwright — workers/app pass a Chromium-backed `RenderPdf`).
  *
- * Laid out for A4 portrait: page 1 tells the story (case, each capture's who/what/when, seal status,
- * a preview of the top of the page); then each capture's technical record and artifact list
- * (originals first, derivatives grouped under their source, digests on their own lines); the
- * custody timeline; the "verify with standard tools" text; and an appendix with each full-page
- * screenshot cut into page-sized slices.
+ * Laid out for A4 portrait. A single capture: page 1 tells the story (case, the capture's
+ * who/what/when, seal status, a preview of the top of the page); then its technical record and
+ * artifact list (originals first, derivatives grouped under their source, digests on their own
+ * lines); the custody timeline; the "verify with standard tools" text; and an appendix with the
+ * full-page screenshot cut into page-sized slices.
+ *
+ * Several captures (a case of hundreds is common): one compact entry per capture — a thumbnail,
+ * the who/what/when, seal status, and the file name and SHA-256 of the full screenshot and of the
+ * signed manifest — then the custody log condensed to one line per capture, and the verification
+ * text. The full record of each capture (every artifact with both digests, network, TLS and
+ * software facts) is its signed manifest in the package; printing it, and every screenshot at full
+ * size, for every capture made a 200-capture certificate ~950 pages and minutes of rendering.
  *
  * Everything captured is hostile input: every string goes through `escapeHtml`, captured text
  * carries `dir="auto"` so Arabic/Hebrew render right-to-left, a CSP meta tag forbids scripts and
@@ -17,8 +24,11 @@ import type { Artifact } from '../schemas/artifact.js';
 import type { CustodyAction, CustodyEvent, SignatureRecord, TimestampRecord } from '../schemas/custody.js';
 import type { CaptureManifest } from '../schemas/manifest.js';
 
-/** Render `html` to a PDF file at `outPath` (e.g. Chromium `page.pdf`). */
-export type RenderPdf = (html: string, outPath: string) => Promise<void>;
+/**
+ * Render `html` to a PDF file at `outPath` (e.g. Chromium `page.pdf`). `prepare`, when given, is
+ * called as packaging starts so a slow start-up (a browser launch) overlaps the rest of the work.
+ */
+export type RenderPdf = ((html: string, outPath: string) => Promise<void>) & { prepare?: () => Promise<void> };
 
 /** Image types that may be embedded as data: URIs. */
 export const EMBEDDABLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
@@ -33,6 +43,11 @@ export interface CertificateCapture {
   timestamps: TimestampRecord[];
   /** `data:image/...;base64,...` of the screenshot (or its thumbnail), or null when too large/absent. */
   screenshotDataUri: string | null;
+  /**
+   * Name of the sealed artifact the embedded image was made from, when it is not the screenshot
+   * itself (multi-capture certificates show a JPEG rendering of the sealed thumbnail).
+   */
+  screenshotShownFrom?: string | null;
   /** Path of each artifact inside the bag, by artifact name. */
   bagPathOf: (a: Artifact) => string;
 }
@@ -45,8 +60,10 @@ export interface CertificateInput {
   captures: CertificateCapture[];
   events: CustodyEvent[];
   head: { seq: number; hash: string; time: string; timestamps: TimestampRecord[] } | null;
-  /** The plain-language verification text (VERIFY.txt). */
+  /** The plain-language verification text (VERIFY.txt), or the part of it shown in the certificate. */
   verifyText: string;
+  /** Said above the verification text when it is abridged (e.g. commands shown for one capture of many). */
+  verifyNote?: string;
 }
 
 /** Escape text for HTML element content and attribute values. */
@@ -424,6 +441,89 @@ function appendix(c: CertificateCapture, index: number, total: number, shot: Sho
 ${slices.join('\n')}</section>`;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The caption under a multi-capture thumbnail: what the image is, and where the evidence is. */
+function shownFromNote(c: CertificateCapture, shotArtifact: Artifact | undefined): string {
+  const from = c.screenshotShownFrom ? c.manifest.artifacts.find((a) => a.name === c.screenshotShownFrom) : shotArtifact;
+  if (!from) return 'Reduced reproduction.';
+  return from === shotArtifact
+    ? 'Reduced reproduction of the screenshot.'
+    : `Reduced from the sealed thumbnail ${escapeHtml(c.bagPathOf(from).replace(`data/captures/${c.manifest.captureId}/`, ''))} (SHA-256 ${escapeHtml(hexOf(from.sha256).slice(0, 16))}…).`;
+}
+
+/** One capture of many: thumbnail, who/what/when, seal status, and the digests of the screenshot and manifest. */
+function captureEntry(c: CertificateCapture, index: number, total: number, shot: Shot | null): string {
+  const m = c.manifest;
+  const env = m.environment;
+  const seal = sealState(c);
+  const shotArtifact = m.artifacts.find((a) => a.role === 'screenshot' && !a.derivedFrom);
+  // 38 mm wide; a tall page shows its top 56 mm (the whole page is the screenshot file).
+  const boxMm = shot ? Math.min(56, (38 * shot.height) / shot.width) : 0;
+  const whole = shot ? (38 * shot.height) / shot.width <= 56 : false;
+  const figure = shot
+    ? `<figure class="thumb"><div class="shot ${shot.cls}" role="img" aria-label="Screenshot of capture ${index + 1}, reduced" style="height: ${boxMm.toFixed(2)}mm"></div><figcaption>${whole ? 'Whole page' : 'Top of the page'}. ${shownFromNote(c, shotArtifact)}</figcaption></figure>`
+    : '<figure class="thumb none"><p>No screenshot shown (none captured, or no sealed thumbnail); see the files of this capture.</p></figure>';
+  const ts = c.timestamps[0];
+  const tsa = ts ? `${time(ts.genTime)} <span class="muted">by</span> ${t(ts.tsaName ?? ts.signerSubject)} <span class="muted">(local clock ${ts.clockSkewMs === 0 ? 'equal' : `${Math.abs(ts.clockSkewMs)} ms ${ts.clockSkewMs > 0 ? 'ahead' : 'behind'}`})</span>${c.timestamps.length > 1 ? ` <span class="muted">+${c.timestamps.length - 1} more</span>` : ''}` : '<strong class="bad">no timestamp token: this capture is unsealed</strong>';
+  const text = postTexts(m)[0];
+  const line = (label: string, html: string) => `<div class="l"><span class="k">${escapeHtml(label)}</span>${html}</div>`;
+  const nOrig = m.artifacts.filter((a) => !a.derivedFrom).length;
+  return `<section class="entry">
+${figure}
+<div class="ebody">
+<h3>Capture ${index + 1} of ${total} ${badge(seal)}${m.status === 'failed' ? ' <span class="badge bad">CAPTURE FAILED</span>' : ''}</h3>
+<p class="title" dir="auto">${escapeHtml(truncateMiddle(m.page.title ?? m.request.url, 200))}</p>
+${line('URL', `${t(truncateMiddle(m.request.url, 300))}${m.page.finalUrl && m.page.finalUrl !== m.request.url ? ` <span class="muted">→</span> ${t(truncateMiddle(m.page.finalUrl, 300))}` : ''} <span class="muted">· HTTP ${escapeHtml(m.page.status ?? '(none)')}${m.page.redirects.length ? ` after ${plural(m.page.redirects.length, 'redirect')}` : ''} · server ${t(m.page.remoteIp ?? 'unknown')}</span>`)}
+${m.failure ? line('Failure', `<strong class="bad">${t(m.failure.code)}</strong>: ${t(truncateMiddle(m.failure.message))}`) : ''}
+${line('Captured', `${time(env.startedAt)} <span class="muted">host clock · TSA</span> ${tsa}`)}
+${line('Operator', `${t(env.operator)}${m.request.requestedBy !== env.operator ? ` (requested by ${t(m.request.requestedBy)})` : ''} <span class="muted">· legal basis</span> ${t(truncateMiddle(m.request.legalBasis ?? '(none given)', 200))}`)}
+${line('Screenshot', shotArtifact ? `${code(`artifacts/${shotArtifact.name}`)} SHA-256 ${code(hexOf(shotArtifact.sha256))}` : '<span class="muted">(none captured)</span>')}
+${line('Manifest', `${code('manifest.json')} SHA-256 ${code(hexOf(c.manifestDigest))}${c.signature ? `<br><span class="muted">signed with Ed25519 key</span> ${code(hexOf(c.signature.keyFingerprint))}` : ' <strong class="bad">not signed</strong>'}`)}
+${line('Files', `${code(`data/captures/${m.captureId}/`)} ${plural(m.artifacts.length, 'artifact')} (${nOrig} original, ${m.artifacts.length - nOrig} derived)`)}
+${seal.sealed ? '' : line('Status', `<strong class="bad">${escapeHtml(seal.reasons.join('; '))}</strong>`)}
+${text ? `<div class="l"><span class="k">${escapeHtml(text.label)}</span>${textBlock(truncateMiddle(text.text, 300))}</div>` : ''}
+</div>
+</section>`;
+}
+
+/**
+ * The custody log condensed for many captures: one line per capture of this package (how many
+ * events, from when to when, which actions, by whom), and each other event on a line of its own.
+ */
+function condensedCustody(input: CertificateInput): string {
+  const capNo = new Map(input.captures.map((c, i) => [c.manifest.captureId, i + 1]));
+  const groups = new Map<string, CustodyEvent[]>();
+  const rows: Array<{ seq: number; html: string }> = [];
+  for (const e of input.events) {
+    const id = e.subject.captureId;
+    if (id && capNo.has(id)) {
+      const g = groups.get(id);
+      if (g) g.push(e);
+      else groups.set(id, [e]);
+    } else {
+      const style = ACTION_STYLE[e.action] ?? { glyph: '•', cls: 'other' };
+      const what = `${escapeHtml(actionLabel(e.action))}${id ? ` <span class="muted">(capture not in this package ${code(id)})</span>` : ''}`;
+      rows.push({ seq: e.seq, html: `<tr class="${style.cls}"><td class="num">#${e.seq}</td><td>${time(e.time)}</td><td>${what}</td><td>${actorHtml(e)}</td></tr>` });
+    }
+  }
+  for (const [id, evs] of groups) {
+    const counts = new Map<string, number>();
+    for (const e of evs) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
+    const actions = [...counts].map(([a, n]) => (n > 1 ? `${n}× ${actionLabel(a).toLowerCase()}` : actionLabel(a).toLowerCase())).join(', ');
+    const failed = evs.some((e) => ACTION_STYLE[e.action]?.cls === 'failure');
+    const actors = [...new Map(evs.map((e) => [`${e.actor.id}\n${e.actor.authorisedBy ?? ''}`, e])).values()];
+    const first = evs[0]!;
+    const last = evs[evs.length - 1]!;
+    rows.push({
+      seq: first.seq,
+      html: `<tr class="${failed ? 'failure' : 'capture'}"><td class="num">#${first.seq}${evs.length > 1 ? `–${last.seq}` : ''}</td><td>${time(first.time)}${evs.length > 1 ? `<br>${time(last.time)}` : ''}</td><td><strong>Capture ${capNo.get(id)}</strong>: ${plural(evs.length, 'event')} — ${escapeHtml(actions)}</td><td>${actors.slice(0, 3).map(actorHtml).join('<br>')}${actors.length > 3 ? `<br><span class="muted">+${actors.length - 3} more</span>` : ''}</td></tr>`,
+    });
+  }
+  rows.sort((a, b) => a.seq - b.seq);
+  return `<table class="index ctable"><thead><tr><th>Events</th><th>Time (UTC)</th><th>What</th><th>By</th></tr></thead><tbody>${rows.map((r) => r.html).join('\n')}</tbody></table>`;
+}
+
 /** The certificate as one self-contained HTML document. */
 export function renderCertificateHtml(input: CertificateInput): string {
   const shots = input.captures.map((c, i) => screenshotOf(c, i));
@@ -433,15 +533,6 @@ export function renderCertificateHtml(input: CertificateInput): string {
   const head = input.head
     ? `<p class="headbox">The log head — event ${input.head.seq}, hash ${code(input.head.hash)} — was signed at ${time(input.head.time)}${input.head.timestamps.length ? ` and timestamped at ${input.head.timestamps.map((ts) => `${time(ts.genTime)} by ${t(ts.tsaName ?? ts.signerSubject)}`).join(', ')}` : ' <strong class="bad">(no timestamp)</strong>'}. Any later change to events 1–${input.head.seq} would break this signature.</p>`
     : '<p class="headbox"><strong class="bad">No signed head.</strong></p>';
-  const index =
-    total > 1
-      ? `<h2>Captures in this package</h2><table class="index"><thead><tr><th>#</th><th>Page</th><th>Captured (UTC)</th><th>Trusted time (TSA)</th><th>Operator</th><th>Status</th></tr></thead><tbody>${input.captures
-          .map((c, i) => {
-            const m = c.manifest;
-            return `<tr><td class="num">${i + 1}</td><td><p class="ititle" dir="auto">${escapeHtml(truncateMiddle(m.page.title ?? '(no title)', 140))}</p>${t(truncateMiddle(m.request.url, 140))}${m.page.finalUrl && m.page.finalUrl !== m.request.url ? `<br><span class="muted">→</span> ${t(truncateMiddle(m.page.finalUrl, 140))}` : ''}</td><td>${time(m.environment.startedAt)}</td><td>${c.timestamps[0] ? time(c.timestamps[0].genTime) : '<span class="bad">none</span>'}</td><td>${t(m.environment.operator)}</td><td>${badge(states[i]!)}${m.status === 'failed' ? ' <span class="badge bad">FAILED</span>' : ''}</td></tr>`;
-          })
-          .join('')}</tbody></table>`
-      : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -450,7 +541,7 @@ export function renderCertificateHtml(input: CertificateInput): string {
 <meta name="referrer" content="no-referrer">
 <title>Evidence certificate — case ${escapeHtml(input.caseId)}</title>
 <style>
-@page { size: A4; margin: 14mm 12mm; }
+@page { size: A4; margin: 14mm 12mm 16mm; @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 7pt; color: #555; } }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body { font-family: "Noto Sans", "Noto Sans Arabic", "Noto Naskh Arabic", "Noto Sans Hebrew", "DejaVu Sans", "Noto Color Emoji", sans-serif; margin: 0 auto; max-width: 186mm; color: #15181c; font-size: 9pt; line-height: 1.35; }
 h1, h2, h3, h4 { font-family: "Noto Serif", "Noto Naskh Arabic", "DejaVu Serif", serif; break-after: avoid; }
@@ -526,6 +617,12 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.1pt; line-hei
 .index { font-size: 8pt; margin-bottom: 2mm; } .index .ititle { margin: 0; font-weight: 600; } .index td { overflow-wrap: anywhere; }
 .multi .card { break-before: page; margin-top: 0; } .index th, .index td { text-align: start; border-bottom: .5px solid #d4d8de; padding: .6mm 1.5mm; vertical-align: top; }
 .slice { margin: 0 0 3mm; break-inside: avoid; } .slice .shot { background-position: 0 0; }
+.entry { display: grid; grid-template-columns: 40mm 1fr; gap: 4mm; break-inside: avoid; border-top: .5px solid #c9ced6; padding: 2mm 0 2.5mm; }
+.entry h3 { margin: 0 0 1mm; } .entry .title { font-weight: 600; margin: 0 0 1mm; }
+.thumb { margin: 0; } .thumb .shot { width: 38mm; border: .5px solid #8a939e; background-repeat: no-repeat; background-position: top center; background-size: 100% auto; background-color: #fff; }
+.thumb figcaption { font-size: 6.8pt; color: #5b6470; margin-top: .8mm; } .thumb.none { border: .5px dashed #8a939e; padding: 2mm; font-size: 7.5pt; color: #5b6470; }
+.l { font-size: 8pt; overflow-wrap: anywhere; margin-bottom: .4mm; } .l > .k { display: inline-block; min-width: 20mm; } .l .captured { font-size: 8.5pt; }
+.ctable td:first-child { white-space: nowrap; } .ctable tr { break-inside: avoid; } .ctable .failure td:first-child { color: #a40000; }
 .appendix .slice + .slice { break-before: page; }
 </style>
 <style>${shots.map((s) => s?.css ?? '').join('\n')}</style>
@@ -536,8 +633,21 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.1pt; line-hei
 <div class="meta"><span class="badge big ${allSealed ? 'ok' : 'bad'}">${allSealed ? 'ALL CAPTURES SEALED' : 'NOT ALL CAPTURES SEALED'}</span><br>Package built ${time(input.generatedAt)}<br>by ${t(input.generatedBy)} · ${total} capture(s) · ${input.events.length} custody event(s)</div>
 </header>
 <p class="intro">This certificate describes the package it is part of. It is a convenience: the evidence is the files in the package, and anyone can check them with the standard tools described in “How to verify”, without trusting the software that made them. Text taken from captured pages is reproduced as received and may be false or hostile.</p>
-${index}
-${input.captures.map((c, i) => summaryCard(c, i, total, shots[i] ?? null)).join('\n')}
+${total > 1 ? multiBody(input, shots, head) : singleBody(input, shots, head)}
+<section class="verify">
+<h2>How to verify this package with standard tools</h2>
+${input.verifyNote ? `<p class="note">${escapeHtml(input.verifyNote)}</p>` : ''}
+<pre>${escapeHtml(input.verifyText)}</pre>
+</section>
+${total > 1 ? '' : input.captures.map((c, i) => appendix(c, i, total, shots[i] ?? null)).join('\n')}
+</body>
+</html>
+`;
+}
+
+function singleBody(input: CertificateInput, shots: Array<Shot | null>, head: string): string {
+  const total = input.captures.length;
+  return `${input.captures.map((c, i) => summaryCard(c, i, total, shots[i] ?? null)).join('\n')}
 ${input.captures.map((c, i) => detailsSection(c, i, total)).join('\n')}
 <section class="custody">
 <h2>Chain of custody</h2>
@@ -545,13 +655,18 @@ ${head}
 <p class="note">Times are UTC. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}; long values are shortened here.</p>
 <p class="legend"><span><i class="request"></i>request</span><span><i class="capture"></i>capture</span><span><i class="seal"></i>sealing, signing, timestamping</span><span><i class="package"></i>packaging, export</span><span><i class="access"></i>access, verification</span><span><i class="watch"></i>watchlist</span><span><i class="failure"></i>failure</span></p>
 ${timeline(input)}
-</section>
-<section class="verify">
-<h2>How to verify this package with standard tools</h2>
-<pre>${escapeHtml(input.verifyText)}</pre>
-</section>
-${input.captures.map((c, i) => appendix(c, i, total, shots[i] ?? null)).join('\n')}
-</body>
-</html>
-`;
+</section>`;
+}
+
+function multiBody(input: CertificateInput, shots: Array<Shot | null>, head: string): string {
+  const total = input.captures.length;
+  return `<p class="intro">The ${total} captures follow, each with a reduced screenshot and the SHA-256 of its full screenshot and of its signed manifest. The complete record of each capture — every file with its SHA-256 and SHA-512, and the network, TLS, browser and host facts — is its signed ${code('data/captures/<capture id>/manifest.json')}; the full-size screenshots are its ${code('artifacts/')} files. Times are UTC; “TSA” is the trusted time of the capture's RFC 3161 timestamp.</p>
+<h2>Captures in this package</h2>
+${input.captures.map((c, i) => captureEntry(c, i, total, shots[i] ?? null)).join('\n')}
+<section class="custody">
+<h2>Chain of custody</h2>
+${head}
+<p class="note">Times are UTC. One line per capture (its events need not be consecutive: captures run side by side), and one per other event. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}.</p>
+${condensedCustody(input)}
+</section>`;
 }

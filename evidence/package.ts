@@ -1,34 +1,39 @@
 /**
  * Certified packages: a BagIt 1.0 bag (RFC 8493) in a zip, built streaming from the evidence store.
  *
- * Steps: sign (and timestamp) the custody head first, so the bag carries the log up to that head
- * and the head's signature; stream every payload file once into the zip while computing SHA-256
- * and SHA-512 (artifacts are checked against their manifest digests on the way — a mismatch aborts
- * with IntegrityError HASH_MISMATCH); then write the tag files (bagit.txt, bag-info.txt, payload
- * and tag manifests); finally, with the zip's own SHA-256 known, append the `packaged` custody
- * event (which, necessarily, is not inside the package it describes).
+ * Steps: load the captures' manifests and seal records; start zipping their files at once — each
+ * payload file is read once and goes into the zip while its SHA-256 and SHA-512 are computed, and
+ * every artifact is checked against its sealed manifest digests on the way (a mismatch aborts with
+ * IntegrityError HASH_MISMATCH). Meanwhile: sign (and timestamp) the custody head, so the bag
+ * carries the log up to that head and the head's signature; render the certificate (HTML, then a
+ * PDF in Chromium — another process, so it overlaps the zipping). Then the files that depend on the
+ * head (custody log, heads, keys, TSA certificates, VERIFY.txt, certificate), the tag files
+ * (bagit.txt, bag-info.txt, payload and tag manifests); finally, with the zip's own SHA-256 known,
+ * append the `packaged` custody event (which, necessarily, is not inside the package it describes).
  *
  * Zip layout: one top-level directory named after the output file (without `.zip`), holding the bag.
  * See `PACKAGE_LAYOUT_TEXT` (package-layout.ts) for the bag layout.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat, mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import sharp from 'sharp';
 import yazl from 'yazl';
 import { isoUtc, type Clock } from '../lib/clock.js';
+import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Artifact } from '../schemas/artifact.js';
 import type { CustodyActor, CustodyEvent, SignatureRecord, TimestampRecord } from '../schemas/custody.js';
 import { CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { renderCertificateHtml, EMBEDDABLE_IMAGE_TYPES, type RenderPdf } from './certificate.js';
-import { genesisHash, type CustodyLog, type SignHeadOptions, type StoredHead } from './custody.js';
-import { HashingTransform } from './hash.js';
+import { genesisHash, readStoredEvents, type CustodyLog, type SignHeadOptions, type StoredEvent, type StoredHead } from './custody.js';
+import { HashingTransform, hashBytes } from './hash.js';
 import type { KeyStore } from './keys.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from './package-layout.js';
 import { readSealRecords, signatureBytes } from './signing.js';
@@ -38,6 +43,27 @@ import { verifyInstructions } from './verify-instructions.js';
 
 /** Largest screenshot (bytes) embedded into the certificate as a data: URI. @defaultValue 12 MiB */
 export const MAX_EMBEDDED_SCREENSHOT_BYTES = 12 * 1024 * 1024;
+
+/**
+ * Payload files up to this size are read whole (several at once, ahead of the zip writer), checked
+ * against their sealed digests and handed to the zip as one buffer; larger ones stream through the
+ * hasher. Reading small files one by one, each through a chain of streams, cost ~1.5 ms a file.
+ * @defaultValue 4 MiB
+ */
+export const BUFFERED_ENTRY_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Files read ahead of the zip writer, and the bytes they may hold, at most. */
+const READ_AHEAD_FILES = 16;
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+/** Text files are deflated from this size on; below it a zip entry saves next to nothing. */
+const COMPRESS_MIN_BYTES = 4 * 1024;
+
+/**
+ * Width (px) of a screenshot shown in a multi-capture certificate: 38 mm wide, so 256 px is ~170 dpi.
+ * @defaultValue 256
+ */
+const THUMBNAIL_WIDTH_PX = 256;
 
 export interface PackageProgress {
   phase: 'head' | 'payload' | 'certificate' | 'tags' | 'custody' | 'done';
@@ -69,6 +95,8 @@ export interface BuildPackageOptions {
   /** Exhibit version for Bag-Software-Agent. @defaultValue `unknown` */
   exhibitVersion?: string;
   onProgress?: (p: PackageProgress) => void;
+  /** Payload files up to this size are read whole; larger ones stream. @defaultValue {@link BUFFERED_ENTRY_MAX_BYTES} */
+  bufferedEntryMaxBytes?: number;
 }
 
 export interface BuiltPackage {
@@ -89,7 +117,12 @@ export interface BuiltPackage {
 interface PayloadEntry {
   path: string;
   size: number;
+  /** Bytes already in memory (records, our own text files). */
+  bytes?: Buffer;
+  /** Where else to read it: the whole file at once (small files) or as a stream. */
+  read?: () => Promise<Buffer>;
   open: () => Promise<Readable> | Readable;
+  /** The sealed digests the bytes must have (artifacts). */
   expect?: { sha256: string; sha512: string; size: number };
   compress: boolean;
 }
@@ -110,8 +143,10 @@ const manifestPath = (p: string) => p.replace(/%/g, '%25').replace(/\r/g, '%0D')
 
 async function loadCapture(store: EvidenceStore, caseId: string, captureId: string): Promise<CaptureBundle> {
   const key = storeKeys.manifest(caseId, captureId);
-  if (!(await store.stat(key))) throw new PermanentError('NOT_FOUND', `capture ${captureId} has no manifest in case ${caseId}`);
-  const manifestBytes = await store.getBytes(key);
+  const manifestBytes = await store.getBytes(key).catch((err: unknown) => {
+    if ((err as { code?: unknown } | null)?.code === 'NOT_FOUND') throw new PermanentError('NOT_FOUND', `capture ${captureId} has no manifest in case ${caseId}`, { cause: err });
+    throw err;
+  });
   const manifest = CaptureManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
   if (manifest.captureId !== captureId || manifest.caseId !== caseId) {
     throw new IntegrityError('PACKAGE_INVALID', `manifest at ${key} names capture ${manifest.captureId} of case ${manifest.caseId}`);
@@ -124,9 +159,78 @@ async function loadCapture(store: EvidenceStore, caseId: string, captureId: stri
   if (seal.signature && seal.signature.signedDigest !== digest) {
     throw new IntegrityError('SIGNATURE_INVALID', `capture ${captureId}: stored signature covers ${seal.signature.signedDigest}, manifest is ${digest}`);
   }
-  const timestamps = [];
-  for (const t of seal.timestamps) timestamps.push({ record: t.record, tsr: await store.getBytes(t.tokenKey) });
+  const timestamps = await Promise.all(seal.timestamps.map(async (t) => ({ record: t.record, tsr: await store.getBytes(t.tokenKey) })));
   return { captureId, manifest, manifestBytes, digest, signature: seal.signature, timestamps };
+}
+
+/** One DER TLV at `off` (definite lengths only, as DER requires). */
+function derTlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  const tag = b[off];
+  let len = b[off + 1];
+  if (tag === undefined || len === undefined || (tag & 0x1f) === 0x1f) throw new Error('unsupported DER');
+  let start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) throw new Error('unsupported DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (b[start + i] ?? Number.NaN);
+    start += n;
+  }
+  const end = start + len;
+  if (!Number.isFinite(end) || end > b.length) throw new Error('truncated DER');
+  return { tag, start, end };
+}
+
+function derChildren(b: Uint8Array, parent: { start: number; end: number }): Array<{ tag: number; start: number; end: number }> {
+  const out = [];
+  for (let off = parent.start; off < parent.end; ) {
+    const c = derTlv(b, off);
+    out.push(c);
+    off = c.end;
+  }
+  return out;
+}
+
+/**
+ * The raw `certificates` field of an RFC 3161 reply's SignedData (empty when it has none):
+ * TimeStampResp → ContentInfo → [0] → SignedData → [0] IMPLICIT certificates. Throws on anything else.
+ */
+export function tokenCertificatesField(tsr: Uint8Array): Uint8Array {
+  const resp = derTlv(tsr, 0);
+  if (resp.tag !== 0x30) throw new Error('not a TimeStampResp');
+  const token = derChildren(tsr, resp)[1];
+  if (!token) return new Uint8Array(0);
+  const content = derChildren(tsr, token)[1];
+  if (token.tag !== 0x30 || content?.tag !== 0xa0) throw new Error('not a ContentInfo');
+  const signedData = derChildren(tsr, content)[0];
+  if (signedData?.tag !== 0x30) throw new Error('not a SignedData');
+  const certs = derChildren(tsr, signedData)[3];
+  return certs?.tag === 0xa0 ? tsr.subarray(certs.start, certs.end) : new Uint8Array(0);
+}
+
+/**
+ * The TSA certificates of many tokens. Every token of one TSA carries the same certificate bytes,
+ * and parsing a whole token (pkijs) costs ~7 ms — 1.6 s for 200 captures — so each distinct
+ * certificates field is parsed once. A token this reader does not follow is parsed on its own.
+ */
+export function certificatesOfTokens(tokens: readonly Uint8Array[], parse: (tsr: Uint8Array) => string[] = tokenCertificates): string[] {
+  const byField = new Map<string, string[]>();
+  const pems = new Set<string>();
+  for (const tsr of tokens) {
+    let key: string | null;
+    try {
+      key = createHash('sha256').update(tokenCertificatesField(tsr)).digest('hex');
+    } catch {
+      key = null;
+    }
+    let certs = key === null ? undefined : byField.get(key);
+    if (!certs) {
+      certs = parse(tsr);
+      if (key !== null) byField.set(key, certs);
+    }
+    for (const c of certs) pems.add(c);
+  }
+  return [...pems];
 }
 
 async function listCaptureIds(store: EvidenceStore, caseId: string): Promise<string[]> {
@@ -146,6 +250,32 @@ async function screenshotUri(store: EvidenceStore, manifest: CaptureManifest): P
   return `data:${pick.mediaType.split(';')[0]!.trim().toLowerCase()};base64,${bytes.toString('base64')}`;
 }
 
+/**
+ * The image of a capture in a multi-capture certificate: its sealed thumbnail (or, lacking one, the
+ * screenshot itself when small enough), checked against its digest and re-encoded as a small JPEG —
+ * Chromium embeds a JPEG in the PDF as it is, while a WebP or PNG is decoded and re-compressed
+ * (~9 ms an image). An image sharp cannot read is left out, not fatal: the file is still in the package.
+ */
+async function thumbnailUri(store: EvidenceStore, manifest: CaptureManifest): Promise<{ uri: string | null; from: string | null }> {
+  const candidates = manifest.artifacts.filter((a) => EMBEDDABLE_IMAGE_TYPES.has(a.mediaType.split(';')[0]!.trim().toLowerCase()));
+  const original = candidates.find((a) => a.role === 'screenshot' && !a.derivedFrom);
+  const thumb = original && candidates.find((a) => a.role === 'thumbnail' && a.derivedFrom?.source === original.name);
+  const pick = thumb ?? (original && original.size <= MAX_EMBEDDED_SCREENSHOT_BYTES ? original : undefined);
+  if (!pick) return { uri: null, from: null };
+  const bytes = await store.getBytes(pick.storeKey);
+  if (sha256Digest(bytes) !== pick.sha256) throw new IntegrityError('HASH_MISMATCH', `artifact ${pick.name} in the store does not match its manifest digest`);
+  try {
+    const jpeg = await sharp(bytes)
+      .resize({ width: THUMBNAIL_WIDTH_PX, withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 80 })
+      .toBuffer();
+    return { uri: `data:image/jpeg;base64,${jpeg.toString('base64')}`, from: pick.name };
+  } catch {
+    return { uri: null, from: null };
+  }
+}
+
 /** Build a certified package. See the module comment for the order of steps. */
 export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPackage> {
   const { caseId, store, clock } = opts;
@@ -154,200 +284,181 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   const bagName = path.basename(outPath).replace(/\.zip$/i, '') || caseId;
   const progress = (p: PackageProgress) => opts.onProgress?.(p);
   const log = opts.logger?.child({ context: 'package', caseId });
+  const bufferedMax = opts.bufferedEntryMaxBytes ?? BUFFERED_ENTRY_MAX_BYTES;
+  // A browser launch takes ~0.5 s: start it now, alongside loading the captures and signing the head.
+  const preparing = opts.renderPdf.prepare?.();
+  preparing?.catch(() => undefined);
 
-  // 1. Captures.
   const captureIds = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await listCaptureIds(store, caseId);
   if (captureIds.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
-  const captures: CaptureBundle[] = [];
-  for (const id of captureIds) captures.push(await loadCapture(store, caseId, id));
-
-  // 2. Custody: sign the head now; the bag holds the log up to it.
-  progress({ phase: 'head', bytesDone: 0, bytesTotal: 0 });
-  const signed = await opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys });
-  const events = (await opts.custody.readLog(caseId)).filter((e) => e.event.seq <= signed.head.seq);
-  if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);
-  const heads: StoredHead[] = await opts.custody.readHeads(caseId, signed.head.seq);
-  const headTokens = new Map<number, Buffer[]>();
-  for (const h of heads) headTokens.set(h.head.seq, await Promise.all(h.tokens.map((t) => store.getBytes(t.tsrKey))));
-
-  // 3. Keys and TSA certificates.
-  const fingerprints = new Set<string>([...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : [])), ...heads.map((h) => h.signature.keyFingerprint)]);
-  const publicKeys = await opts.keys.publicKeys();
-  const keyFiles: Array<{ path: string; pem: string }> = [];
-  for (const fp of [...fingerprints].sort()) {
-    const k = publicKeys.find((x) => x.fingerprint === fp);
-    if (!k) throw new IntegrityError('SIGNATURE_INVALID', `public key ${fp} is not in the key store ${opts.keys.dir}`);
-    keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
+  const multi = captureIds.length > 1;
+  if (opts.captureIds?.length) {
+    // Chosen captures must exist before anything is signed on their behalf.
+    const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);
+    if (missing.length) throw new PermanentError('NOT_FOUND', `capture ${missing[0]} has no manifest in case ${caseId}`);
   }
-  const caPem = (await Promise.all(opts.tsaCertFiles.map((f) => readFile(f, 'utf8')))).map((s) => s.trim() + '\n').join('');
-  const allTokens = [...captures.flatMap((c) => c.timestamps.map((t) => t.tsr)), ...[...headTokens.values()].flat()];
-  const tsaPem = [...new Set(allTokens.flatMap((t) => tokenCertificates(t)))].join('');
+  // The custody head does not depend on the captures: it is signed (and timestamped, a round trip
+  // to the TSA) while they load. Stored custody events never change: those already stored are read
+  // meanwhile too.
+  const signing = opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys });
+  signing.catch(() => undefined);
+  const earlyEvents = readStoredEvents(store, caseId, new Set());
+  earlyEvents.catch(() => undefined);
 
-  // 4. Small payload files (in memory) and the artifact streams.
-  const small = new Map<string, Buffer>();
-  const entries: PayloadEntry[] = [];
-  const addSmall = (p: string, bytes: Buffer) => {
-    small.set(p, bytes);
-    entries.push({ path: p, size: bytes.length, open: () => Readable.from([bytes]), compress: COMPRESSIBLE.test(p) });
+  const compressible = (p: string, size: number) => size >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(p);
+  const inMemory = (p: string, bytes: Buffer): PayloadEntry => ({ path: p, size: bytes.length, bytes, open: () => Readable.from([bytes]), compress: compressible(p, bytes.length) });
+  const byPath = (a: PayloadEntry, b: PayloadEntry) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const seen = new Set<string>();
+  const checkPaths = (list: PayloadEntry[]) => {
+    for (const e of list) {
+      if (seen.has(e.path)) throw new IntegrityError('PACKAGE_INVALID', `two payload files would share the path ${e.path}`);
+      seen.add(e.path);
+    }
   };
-  for (const c of captures) {
-    addSmall(bagPaths.captureManifest(c.captureId), c.manifestBytes);
+  /** A capture's files, sorted: manifest, seal records and every artifact (checked against the manifest). */
+  const captureEntries = (c: CaptureBundle): PayloadEntry[] => {
+    const list: PayloadEntry[] = [];
+    list.push(inMemory(bagPaths.captureManifest(c.captureId), c.manifestBytes));
     if (c.signature) {
-      addSmall(bagPaths.captureSig(c.captureId), signatureBytes(c.signature));
-      addSmall(bagPaths.captureSignature(c.captureId), Buffer.from(`${JSON.stringify(c.signature, null, 2)}\n`));
+      list.push(inMemory(bagPaths.captureSig(c.captureId), signatureBytes(c.signature)));
+      list.push(inMemory(bagPaths.captureSignature(c.captureId), Buffer.from(`${JSON.stringify(c.signature, null, 2)}\n`)));
     }
     c.timestamps.forEach((t, i) => {
-      addSmall(bagPaths.captureToken(c.captureId, i + 1), t.tsr);
-      addSmall(bagPaths.captureTimestamp(c.captureId, i + 1), Buffer.from(`${JSON.stringify({ ...t.record, token: `${i + 1}.tsr` }, null, 2)}\n`));
+      list.push(inMemory(bagPaths.captureToken(c.captureId, i + 1), t.tsr));
+      list.push(inMemory(bagPaths.captureTimestamp(c.captureId, i + 1), Buffer.from(`${JSON.stringify({ ...t.record, token: `${i + 1}.tsr` }, null, 2)}\n`)));
     });
     for (const a of c.manifest.artifacts) {
-      entries.push({
+      list.push({
         path: bagPaths.artifact(c.captureId, a),
         size: a.size,
+        ...(a.size <= bufferedMax ? { read: () => store.getBytes(a.storeKey) } : {}),
         open: () => store.get(a.storeKey),
         expect: { sha256: a.sha256, sha512: a.sha512, size: a.size },
-        compress: COMPRESSIBLE.test(a.name),
+        compress: compressible(a.name, a.size),
       });
     }
-  }
-  addSmall(bagPaths.events, Buffer.concat(events.flatMap((e) => [e.bytes, Buffer.from('\n')])));
-  for (const h of heads) {
-    const seq = h.head.seq;
-    addSmall(bagPaths.head(seq), h.headBytes);
-    addSmall(bagPaths.headSig(seq), signatureBytes(h.signature));
-    addSmall(bagPaths.headSignature(seq), Buffer.from(`${JSON.stringify(h.signature, null, 2)}\n`));
-    const toks = headTokens.get(seq) ?? [];
-    h.tokens.forEach((t, i) => {
-      addSmall(bagPaths.headToken(seq, i + 1), toks[i]!);
-      addSmall(bagPaths.headTimestamp(seq, i + 1), Buffer.from(`${JSON.stringify({ ...t.record, token: path.posix.basename(bagPaths.headToken(seq, i + 1)) }, null, 2)}\n`));
-    });
-  }
-  for (const k of keyFiles) addSmall(k.path, Buffer.from(k.pem));
-  addSmall(bagPaths.tsaCa, Buffer.from(caPem));
-  addSmall(bagPaths.tsaCerts, Buffer.from(tsaPem));
-  const verifyText = verifyInstructions({
-    caseId,
-    captures: captures.map((c) => ({ captureId: c.captureId, keyFingerprint: c.signature?.keyFingerprint ?? null, tokens: c.timestamps.length })),
-    head: { seq: signed.head.seq, keyFingerprint: signed.signature.keyFingerprint, tokens: signed.tokens.length },
-    genesisHash: genesisHash(caseId),
-  });
-  addSmall(bagPaths.verifyTxt, Buffer.from(verifyText));
-  addSmall(bagPaths.readme, Buffer.from(PACKAGE_LAYOUT_TEXT));
+    list.sort(byPath);
+    checkPaths(list);
+    return list;
+  };
 
-  // 5. Certificate (HTML + PDF).
-  progress({ phase: 'certificate', bytesDone: 0, bytesTotal: 0 });
-  const generatedAt = isoUtc(clock.now());
-  const html = renderCertificateHtml({
-    caseId,
-    organization: opts.organization ?? 'Exhibit',
-    generatedAt,
-    generatedBy: opts.actor.id,
-    captures: await Promise.all(
-      captures.map(async (c) => ({
+  // Phases are reported in their old order (head, certificate, payload, …) for progress bars, though
+  // the payload is written from the start: its progress is held back until the certificate phase.
+  let payloadShown = false;
+  const writer = new PayloadZip({ outPath, bagName, mtime: new Date(isoUtc(clock.now())), bufferedMax, progress: (p) => payloadShown && progress(p) });
+  let rendering: Promise<void> = Promise.resolve();
+  let tmpDir: string | null = null;
+  try {
+    // 1. Captures, loaded side by side; then their files go into the zip (in capture id order) while
+    // the rest is prepared. Their reads would only slow the loading, which everything else waits for.
+    progress({ phase: 'head', bytesDone: 0, bytesTotal: 0 });
+    const captures = await writer.race(mapLimit(captureIds, 16, (id) => loadCapture(store, caseId, id)));
+    for (const c of [...captures].sort((a, b) => (a.captureId < b.captureId ? -1 : a.captureId > b.captureId ? 1 : 0))) writer.add(captureEntries(c));
+
+    // 2. Custody: the bag holds the log up to the signed head. The certificate's images (sharp, on
+    // the thread pool) are made meanwhile.
+    const imaging = multi ? mapLimit(captures, 8, (c) => thumbnailUri(store, c.manifest)) : Promise.all(captures.map(async (c) => ({ uri: await screenshotUri(store, c.manifest), from: null })));
+    imaging.catch(() => undefined);
+    const signed = await writer.race(signing);
+    const early = await writer.race(earlyEvents);
+    const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
+    const events = [...early, ...late].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
+    if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);
+    const heads: StoredHead[] = await opts.custody.readHeads(caseId, signed.head.seq);
+    const headTokens = new Map<number, Buffer[]>();
+    await Promise.all(heads.map(async (h) => headTokens.set(h.head.seq, await Promise.all(h.tokens.map((t) => store.getBytes(t.tsrKey))))));
+
+    // 3. Keys and TSA certificates.
+    const fingerprints = new Set<string>([...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : [])), ...heads.map((h) => h.signature.keyFingerprint)]);
+    const publicKeys = await opts.keys.publicKeys();
+    const keyFiles: Array<{ path: string; pem: string }> = [];
+    for (const fp of [...fingerprints].sort()) {
+      const k = publicKeys.find((x) => x.fingerprint === fp);
+      if (!k) throw new IntegrityError('SIGNATURE_INVALID', `public key ${fp} is not in the key store ${opts.keys.dir}`);
+      keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
+    }
+    const caPem = (await Promise.all(opts.tsaCertFiles.map((f) => readFile(f, 'utf8')))).map((s) => s.trim() + '\n').join('');
+    const allTokens = [...captures.flatMap((c) => c.timestamps.map((t) => t.tsr)), ...[...headTokens.values()].flat()];
+    const tsaPem = certificatesOfTokens(allTokens).join('');
+
+    // 4. The files that depend on the head.
+    const caseEntries: PayloadEntry[] = [];
+    caseEntries.push(inMemory(bagPaths.events, Buffer.concat(events.flatMap((e) => [e.bytes, Buffer.from('\n')]))));
+    for (const h of heads) {
+      const seq = h.head.seq;
+      caseEntries.push(inMemory(bagPaths.head(seq), h.headBytes));
+      caseEntries.push(inMemory(bagPaths.headSig(seq), signatureBytes(h.signature)));
+      caseEntries.push(inMemory(bagPaths.headSignature(seq), Buffer.from(`${JSON.stringify(h.signature, null, 2)}\n`)));
+      const toks = headTokens.get(seq) ?? [];
+      h.tokens.forEach((t, i) => {
+        caseEntries.push(inMemory(bagPaths.headToken(seq, i + 1), toks[i]!));
+        caseEntries.push(inMemory(bagPaths.headTimestamp(seq, i + 1), Buffer.from(`${JSON.stringify({ ...t.record, token: path.posix.basename(bagPaths.headToken(seq, i + 1)) }, null, 2)}\n`)));
+      });
+    }
+    for (const k of keyFiles) caseEntries.push(inMemory(k.path, Buffer.from(k.pem)));
+    caseEntries.push(inMemory(bagPaths.tsaCa, Buffer.from(caPem)));
+    caseEntries.push(inMemory(bagPaths.tsaCerts, Buffer.from(tsaPem)));
+    const verifyInput = {
+      caseId,
+      captures: captures.map((c) => ({ captureId: c.captureId, keyFingerprint: c.signature?.keyFingerprint ?? null, tokens: c.timestamps.length })),
+      head: { seq: signed.head.seq, keyFingerprint: signed.signature.keyFingerprint, tokens: signed.tokens.length },
+      genesisHash: genesisHash(caseId),
+    };
+    const verifyText = verifyInstructions(verifyInput);
+    caseEntries.push(inMemory(bagPaths.verifyTxt, Buffer.from(verifyText)));
+    caseEntries.push(inMemory(bagPaths.readme, Buffer.from(PACKAGE_LAYOUT_TEXT)));
+
+    // 5. Certificate HTML now; its PDF renders (in Chromium, another process) while the zip is written.
+    progress({ phase: 'certificate', bytesDone: 0, bytesTotal: 0 });
+    const generatedAt = isoUtc(clock.now());
+    const images = await writer.race(imaging);
+    const html = renderCertificateHtml({
+      caseId,
+      organization: opts.organization ?? 'Exhibit',
+      generatedAt,
+      generatedBy: opts.actor.id,
+      captures: captures.map((c, i) => ({
         manifest: c.manifest,
         manifestDigest: c.digest,
         signature: c.signature,
         timestamps: c.timestamps.map((t) => t.record),
-        screenshotDataUri: await screenshotUri(store, c.manifest),
+        screenshotDataUri: images[i]!.uri,
+        screenshotShownFrom: images[i]!.from,
         bagPathOf: (a: Artifact) => bagPaths.artifact(c.captureId, a),
       })),
-    ),
-    events: events.map((e) => e.event),
-    head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
-    verifyText,
-  });
-  addSmall(bagPaths.certificateHtml, Buffer.from(html));
-  const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-package-'));
-  try {
-    const pdfPath = path.join(tmpDir, 'certificate.pdf');
-    await opts.renderPdf(html, pdfPath);
-    const pdfSize = (await stat(pdfPath)).size;
-    const { createReadStream } = await import('node:fs');
-    entries.push({ path: bagPaths.certificatePdf, size: pdfSize, open: () => createReadStream(pdfPath), compress: false });
-
-    // 6. Zip: payload streamed and hashed, then tag files.
-    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const seen = new Set<string>();
-    for (const e of entries) {
-      if (seen.has(e.path)) throw new IntegrityError('PACKAGE_INVALID', `two payload files would share the path ${e.path}`);
-      seen.add(e.path);
-    }
-    const bytesTotal = entries.reduce((s, e) => s + e.size, 0);
-    let bytesDone = 0;
-    const partial = `${outPath}.partial-${process.pid}`;
-    let firstError: unknown = null;
-    let abort!: (err: unknown) => void;
-    const aborted = new Promise<never>((_, reject) => (abort = reject));
-    aborted.catch(() => undefined);
-    // The first failure stops the build: later entries may never be read once yazl has failed.
-    const failWith = (err: unknown) => {
-      firstError ??= err;
-      abort(firstError);
-    };
-    const zip = new yazl.ZipFile();
-    zip.on('error', (err: unknown) => failWith(err));
-    const zipHash = createHash('sha256');
-    let zipSize = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        zipHash.update(chunk);
-        zipSize += chunk.length;
-        cb(null, chunk);
-      },
+      events: events.map((e) => e.event),
+      head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
+      // Many captures: the commands for the first one show the way; VERIFY.txt lists them for all.
+      ...(multi
+        ? {
+            verifyText: verifyInstructions({ ...verifyInput, captures: verifyInput.captures.slice(0, 1) }),
+            verifyNote: `Shown with the commands for capture 1 only; ${bagPaths.verifyTxt} in the package gives them for each of the ${captures.length} captures.`,
+          }
+        : { verifyText }),
     });
-    const written = pipeline(zip.outputStream as unknown as Readable, counter, createWriteStream(partial, { flags: 'wx' }));
-    written.catch(() => undefined);
-    const mtime = new Date(generatedAt);
-    const digests = new Map<string, { sha256: string; sha512: string; size: number }>();
-    const hashed: Array<Promise<void>> = [];
-    for (const e of entries) {
-      let settle!: () => void;
-      hashed.push(new Promise<void>((r) => (settle = r)));
-      zip.addReadStreamLazy(`${bagName}/${e.path}`, { compress: e.compress, mtime, mode: 0o100644 }, (cb) => {
-        Promise.resolve(e.open()).then(
-          (src) => {
-            const hasher = new HashingTransform({ sizeHint: e.size });
-            const out = new PassThrough();
-            pipeline(src, hasher, out).catch((err: unknown) => {
-              failWith(err);
-              settle();
-            });
-            hasher.digests().then(
-              (d) => {
-                digests.set(e.path, d);
-                bytesDone += d.size;
-                progress({ phase: 'payload', bytesDone, bytesTotal, detail: e.path });
-                if (e.expect && (d.sha256 !== e.expect.sha256 || d.sha512 !== e.expect.sha512 || d.size !== e.expect.size)) {
-                  failWith(new IntegrityError('HASH_MISMATCH', `${e.path}: the store returned bytes that do not match the manifest (${d.sha256}, expected ${e.expect.sha256})`));
-                }
-                settle();
-              },
-              () => settle(),
-            );
-            cb(null, out);
-          },
-          (err: unknown) => {
-            failWith(err);
-            settle();
-            cb(err, Readable.from([]));
-          },
-        );
-      });
-    }
-    try {
-      await Promise.race([Promise.all(hashed), aborted]);
-    } catch {
-      // handled below
-    }
-    if (firstError) {
-      (zip.outputStream as unknown as Readable).destroy();
-      await written.catch(() => undefined);
-      await rm(partial, { force: true });
-      throw firstError;
-    }
+    caseEntries.push(inMemory(bagPaths.certificateHtml, Buffer.from(html)));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-package-'));
+    tmpDir = dir;
+    const pdfPath = path.join(dir, 'certificate.pdf');
+    rendering = (async () => {
+      await preparing;
+      await opts.renderPdf(html, pdfPath);
+    })();
+    rendering.catch(() => undefined);
+    caseEntries.sort(byPath);
+    checkPaths([...caseEntries, { path: bagPaths.certificatePdf } as PayloadEntry]);
+    writer.add(caseEntries);
+    payloadShown = true;
+    progress({ phase: 'payload', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
 
-    // Tag files.
-    progress({ phase: 'tags', bytesDone, bytesTotal });
+    // 6. The PDF joins the zip last, when Chromium is done with it.
+    await writer.race(rendering);
+    const pdfSize = (await stat(pdfPath)).size;
+    writer.add([{ path: bagPaths.certificatePdf, size: pdfSize, ...(pdfSize <= bufferedMax ? { read: () => readFile(pdfPath) } : {}), open: () => createReadStream(pdfPath), compress: false }]);
+    const digests = await writer.payloadDone();
+
+    // 7. Tag files.
+    progress({ phase: 'tags', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     const payloadBytes = [...digests.values()].reduce((s, d) => s + d.size, 0);
     const operators = [...new Set(captures.flatMap((c) => [c.manifest.environment.operator, c.manifest.request.requestedBy]))].sort();
     const legalBases = [...new Set(captures.map((c) => c.manifest.request.legalBasis).filter((x): x is string => !!x))];
@@ -377,14 +488,10 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const hex = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
     tags.set(bagPaths.tagmanifest('sha256'), Buffer.from(tagList.map(([p, b]) => `${hex('sha256', b)}  ${p}\n`).join('')));
     tags.set(bagPaths.tagmanifest('sha512'), Buffer.from(tagList.map(([p, b]) => `${hex('sha512', b)}  ${p}\n`).join('')));
-    for (const [p, b] of tags) zip.addBuffer(b, `${bagName}/${p}`, { compress: true, mtime, mode: 0o100644 });
-    zip.end();
-    await written;
-    await rename(partial, outPath);
+    const { sha256, size: zipSize } = await writer.finish(tags);
 
-    // 7. The packaging is itself a custody event.
-    const sha256 = `sha256:${zipHash.digest('hex')}`;
-    progress({ phase: 'custody', bytesDone, bytesTotal });
+    // 8. The packaging is itself a custody event.
+    progress({ phase: 'custody', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     const { event } = await opts.custody.append({
       caseId,
       actor: opts.actor,
@@ -394,9 +501,183 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       idempotencyKey: `package:${caseId}:${sha256}`,
     });
     log?.info({ path: outPath, sha256, size: zipSize, captures: captureIds.length, headSeq: signed.head.seq }, 'package built');
-    progress({ phase: 'done', bytesDone, bytesTotal });
+    progress({ phase: 'done', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     return { path: outPath, sha256, size: zipSize, bagName, captureIds, headSeq: signed.head.seq, event, layout: PACKAGE_LAYOUT_TEXT };
+  } catch (err) {
+    await writer.discard();
+    throw err;
   } finally {
-    await rm(tmpDir, { recursive: true, force: true });
+    // Chromium may still be writing into tmpDir when the build failed early.
+    await rendering.catch(() => undefined);
+    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The zip being written: payload files are added in batches as they become known and written in
+ * the order added; each is hashed on the way (both digests) and checked against the sealed digests
+ * it carries. Files up to `bufferedMax` are read whole, ahead of the writer (bounded); larger ones
+ * stream. The first failure aborts everything: `race` lets the caller stop waiting on other work.
+ */
+class PayloadZip {
+  readonly digests = new Map<string, { sha256: string; sha512: string; size: number }>();
+  bytesDone = 0;
+  bytesTotal = 0;
+  private readonly zip = new yazl.ZipFile();
+  private readonly partial: string;
+  private readonly written: Promise<void>;
+  private readonly zipHash = createHash('sha256');
+  private zipSize = 0;
+  private firstError: unknown = null;
+  private abort!: (err: unknown) => void;
+  private readonly aborted: Promise<never>;
+  private readonly hashed: Array<Promise<void>> = [];
+  private readonly entries: PayloadEntry[] = [];
+  private readonly reads = new Map<PayloadEntry, Promise<Buffer>>();
+  private readCursor = 0;
+  private readBytes = 0;
+
+  constructor(private readonly o: { outPath: string; bagName: string; mtime: Date; bufferedMax: number; progress: (p: PackageProgress) => void }) {
+    this.partial = `${o.outPath}.partial-${process.pid}`;
+    this.aborted = new Promise<never>((_, reject) => (this.abort = reject));
+    this.aborted.catch(() => undefined);
+    this.zip.on('error', (err: unknown) => this.failWith(err));
+    const counter = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        this.zipHash.update(chunk);
+        this.zipSize += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    this.written = pipeline(this.zip.outputStream as unknown as Readable, counter, createWriteStream(this.partial, { flags: 'wx' }));
+    this.written.catch((err: unknown) => this.failWith(err));
+  }
+
+  /** The first failure stops the build: later entries may never be read once yazl has failed. */
+  private failWith(err: unknown): void {
+    this.firstError ??= err;
+    this.abort(this.firstError);
+  }
+
+  /** `p`, or the build's first failure if that comes first. */
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.aborted]);
+  }
+
+  add(list: PayloadEntry[]): void {
+    for (const e of list) {
+      this.bytesTotal += e.size;
+      this.entries.push(e);
+      this.addEntry(e, this.entries.length - 1);
+    }
+    this.readAhead(this.readCursor);
+  }
+
+  /** Whole-file reads run ahead of the zip writer (bounded in files and bytes), so the store's
+   * latency overlaps the writing instead of adding up file after file. */
+  private readAhead(from: number): void {
+    this.readCursor = Math.max(this.readCursor, from);
+    while (this.readCursor < this.entries.length && this.readCursor < from + READ_AHEAD_FILES && (this.reads.size === 0 || this.readBytes < READ_AHEAD_BYTES)) {
+      const e = this.entries[this.readCursor++]!;
+      if (!e.read) continue;
+      this.readBytes += e.size;
+      const p = e.read();
+      p.catch(() => undefined);
+      this.reads.set(e, p);
+    }
+  }
+
+  private takeRead(e: PayloadEntry): Promise<Buffer> | undefined {
+    const ahead = this.reads.get(e);
+    if (ahead) {
+      this.reads.delete(e);
+      this.readBytes -= e.size;
+      return ahead;
+    }
+    return e.read?.();
+  }
+
+  /** Record an entry's digests; false (and the build fails) when they are not the sealed ones. */
+  private done(e: PayloadEntry, d: { sha256: string; sha512: string; size: number }): boolean {
+    this.digests.set(e.path, d);
+    this.bytesDone += d.size;
+    this.o.progress({ phase: 'payload', bytesDone: this.bytesDone, bytesTotal: this.bytesTotal, detail: e.path });
+    if (e.expect && (d.sha256 !== e.expect.sha256 || d.sha512 !== e.expect.sha512 || d.size !== e.expect.size)) {
+      this.failWith(new IntegrityError('HASH_MISMATCH', `${e.path}: the store returned bytes that do not match the manifest (${d.sha256}, expected ${e.expect.sha256})`));
+      return false;
+    }
+    return true;
+  }
+
+  private addEntry(e: PayloadEntry, index: number): void {
+    let settle!: () => void;
+    this.hashed.push(new Promise<void>((r) => (settle = r)));
+    this.zip.addReadStreamLazy(`${this.o.bagName}/${e.path}`, { compress: e.compress, mtime: this.o.mtime, mode: 0o100644 }, (cb) => {
+      const whole = e.bytes ? Promise.resolve(e.bytes) : this.takeRead(e);
+      this.readAhead(index + 1);
+      if (whole) {
+        whole.then(
+          (bytes) => {
+            // What goes into the zip is exactly the buffer just checked against the sealed digests.
+            const ok = this.done(e, hashBytes(bytes));
+            settle();
+            if (ok) cb(null, Readable.from([bytes], { objectMode: false }));
+            else cb(this.firstError as Error, Readable.from([]));
+          },
+          (err: unknown) => {
+            this.failWith(err);
+            settle();
+            cb(err as Error, Readable.from([]));
+          },
+        );
+        return;
+      }
+      Promise.resolve(e.open()).then(
+        (src) => {
+          const hasher = new HashingTransform({ sizeHint: e.size });
+          const out = new PassThrough();
+          pipeline(src, hasher, out).catch((err: unknown) => {
+            this.failWith(err);
+            settle();
+          });
+          hasher.digests().then(
+            (d) => {
+              this.done(e, d);
+              settle();
+            },
+            () => settle(),
+          );
+          cb(null, out);
+        },
+        (err: unknown) => {
+          this.failWith(err);
+          settle();
+          cb(err as Error, Readable.from([]));
+        },
+      );
+    });
+  }
+
+  /** Every payload file added so far is in the zip and matched its digests. */
+  async payloadDone(): Promise<Map<string, { sha256: string; sha512: string; size: number }>> {
+    await this.race(Promise.all(this.hashed));
+    if (this.firstError) throw this.firstError;
+    return this.digests;
+  }
+
+  /** Add the tag files, close the zip and move it into place. */
+  async finish(tags: Map<string, Buffer>): Promise<{ sha256: string; size: number }> {
+    for (const [p, b] of tags) this.zip.addBuffer(b, `${this.o.bagName}/${p}`, { compress: true, mtime: this.o.mtime, mode: 0o100644 });
+    this.zip.end();
+    await this.race(this.written);
+    await rename(this.partial, this.o.outPath);
+    return { sha256: `sha256:${this.zipHash.digest('hex')}`, size: this.zipSize };
+  }
+
+  /** After a failure: stop writing and leave no partial file behind. */
+  async discard(): Promise<void> {
+    (this.zip.outputStream as unknown as Readable).destroy();
+    await this.written.catch(() => undefined);
+    await rm(this.partial, { force: true });
   }
 }

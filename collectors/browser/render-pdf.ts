@@ -1,12 +1,19 @@
 import type { BrowserPool } from './pool.js';
 
+/** Same shape as evidence/certificate.ts `RenderPdf` (collectors do not import evidence/). */
+export interface ChromiumPdfRenderer {
+  (html: string, outPath: string): Promise<void>;
+  /** Launch Chromium now, so the launch overlaps the caller's other work instead of delaying the PDF. */
+  prepare(): Promise<void>;
+}
+
 /**
  * Render our own certificate HTML to PDF with Chromium. The HTML embeds captured text and images
  * (escaped by its author) so it is treated as untrusted anyway: JavaScript off, offline (images
  * must be data: URIs), a fresh context thrown away afterwards.
  */
-export function chromiumPdfRenderer(browsers: BrowserPool): (html: string, outPath: string) => Promise<void> {
-  return async (html, outPath) => {
+export function chromiumPdfRenderer(browsers: BrowserPool): ChromiumPdfRenderer {
+  const render = async (html: string, outPath: string) => {
     const browser = await browsers.browserInstance();
     const context = await browser.newContext({ javaScriptEnabled: false, offline: true, serviceWorkers: 'block', acceptDownloads: false });
     try {
@@ -17,13 +24,18 @@ export function chromiumPdfRenderer(browsers: BrowserPool): (html: string, outPa
         path: outPath,
         format: 'A4',
         printBackground: true,
-        displayHeaderFooter: true,
-        headerTemplate: '<span></span>',
-        footerTemplate: '<div style="font-size:7pt;width:100%;text-align:center;color:#555">Page <span class="pageNumber"></span> of <span class="totalPages"></span></div>',
+        // Page numbers come from the document's own @page margin boxes: Chromium lays out a
+        // header/footer template once per page, which for a certificate of many pages costs more.
+        displayHeaderFooter: false,
         margin: { top: '14mm', bottom: '16mm', left: '12mm', right: '12mm' },
       });
     } finally {
       await context.close();
     }
   };
+  return Object.assign(render, {
+    prepare: async () => {
+      await browsers.browserInstance();
+    },
+  });
 }

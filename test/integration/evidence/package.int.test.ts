@@ -152,11 +152,20 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
     expect(html).toMatch(/dir="auto">بيان رسمي/);
-    expect(html).toMatch(/background-image: url\("data:image\/png;base64,/);
-    for (const c of caps) expect(html).toContain(c.captureId);
+    // Two captures: each shown by a JPEG rendering of its sealed thumbnail, with the full screenshot's digest.
+    expect(html).toMatch(/background-image: url\("data:image\/jpeg;base64,/);
+    expect(html).not.toContain('class="appendix"');
+    for (const c of caps) {
+      expect(html).toContain(c.captureId);
+      const shot = c.manifest.artifacts.find((a) => a.role === 'screenshot')!;
+      expect(html).toContain(`<code>artifacts/screenshot.png</code> SHA-256 <code>${shot.sha256.slice(7)}</code>`);
+    }
     expect(html).toContain('openssl pkeyutl -verify');
     const pdf = await readFile(path.join(bag, 'data/certificate.pdf'));
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    // Page numbers come from the certificate's own @page footer (poppler's pdftotext, where installed).
+    const text = await run('pdftotext', [path.join(bag, 'data/certificate.pdf'), '-']).then((r) => r.stdout, (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+    if (text !== null) expect(text).toMatch(/Page 1 of \d+/);
     expect(HOSTILE_TITLE).toContain('بيان');
   });
 
@@ -177,8 +186,60 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     const report = await verifyPackage(sub.path);
     expect(report.failures).toEqual([]);
     expect(report.captureIds).toEqual([caps[1]!.captureId]);
+    // One capture: the full certificate, with the original screenshot and its appendix.
+    const out = await mkdtemp(path.join(os.tmpdir(), 'exhibit-unzip-'));
+    try {
+      await run('unzip', ['-q', sub.path, '-d', out]);
+      const html = await readFile(path.join(out, sub.bagName, 'data/certificate.html'), 'utf8');
+      expect(html).toMatch(/background-image: url\("data:image\/png;base64,/);
+      expect(html).toContain('class="appendix"');
+      expect(html).toContain('technical record');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
     // The head moved: the first package's `packaged` event is inside this one.
     expect(sub.headSeq).toBe(pkg.headSeq + 1);
+  });
+
+  it('custody events stored after the early read of the log are still all in the bag, up to the signed head; progress in phase order', async () => {
+    // The first listing of the custody folder (made while the captures load) misses the newest
+    // events, as when they are stored only by the head signing's sync: the later read must add them.
+    const store: EvidenceStore = Object.create(env.store) as EvidenceStore;
+    let first = true;
+    store.list = async (prefix) => {
+      const keys = await env.store.list(prefix);
+      if (first && prefix === `cases/${caseId}/custody/`) {
+        first = false;
+        return keys.filter((k) => /\/\d{12}\.json$/.test(k)).slice(0, 3);
+      }
+      return keys;
+    };
+    const outPath = path.join(env.dir, 'late-events.zip');
+    const phases: string[] = [];
+    let lastPercent = 0;
+    const built = await buildPackage({
+      caseId, outPath, actor: PROSECUTOR, store, custody: env.custody, keys: env.keys,
+      headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: env.renderPdf, clock: env.clock,
+      onProgress: (p) => {
+        if (phases.at(-1) !== p.phase) phases.push(p.phase);
+        if (p.phase === 'payload') {
+          expect(p.bytesDone).toBeGreaterThanOrEqual(lastPercent);
+          lastPercent = p.bytesDone;
+        }
+      },
+    });
+    expect(first).toBe(false);
+    // The payload is zipped from the start, but progress still reads in the old order (for progress bars).
+    expect(phases).toEqual(['head', 'certificate', 'payload', 'tags', 'custody', 'done']);
+    const out = await mkdtemp(path.join(os.tmpdir(), 'exhibit-unzip-'));
+    try {
+      await run('unzip', ['-q', built.path, '-d', out]);
+      const lines = (await readFile(path.join(out, built.bagName, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(Array.from({ length: built.headSeq }, (_, i) => i + 1));
+      expect((await verifyPackage(built.path)).failures).toEqual([]);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 
   it('refuses to overwrite an existing package file', async () => {
@@ -186,30 +247,57 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
   });
 
   describe('a lying or failing store aborts packaging: no zip, no packaged event', () => {
-    async function attempt(get: (key: string) => Promise<Readable>, name: string): Promise<unknown> {
+    /** Build with a store whose reads of dom.html are replaced; `streamAll` sends every file through the streaming path. */
+    async function attempt(
+      lie: { get: (key: string) => Promise<Readable>; getBytes: (key: string) => Promise<Buffer> },
+      name: string,
+      o: { streamAll?: boolean; renderPdf?: EvidenceEnv['renderPdf'] } = {},
+    ): Promise<unknown> {
       const target = caps[0]!.manifest.artifacts.find((a) => a.name === 'dom.html')!;
       const store: EvidenceStore = Object.create(env.store) as EvidenceStore;
-      store.get = async (key) => (key === target.storeKey ? get(key) : env.store.get(key));
+      store.get = async (key) => (key === target.storeKey ? lie.get(key) : env.store.get(key));
+      store.getBytes = async (key) => (key === target.storeKey ? lie.getBytes(key) : env.store.getBytes(key));
       const before = (await env.custody.readLog(caseId)).length;
       const outPath = path.join(env.dir, `${name}.zip`);
       const err = await buildPackage({
         caseId, outPath, actor: PROSECUTOR, store, custody: env.custody, keys: env.keys,
-        headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: env.renderPdf, clock: env.clock,
+        headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: o.renderPdf ?? env.renderPdf, clock: env.clock,
+        ...(o.streamAll ? { bufferedEntryMaxBytes: 0 } : {}),
       }).then(() => null, (e: unknown) => e);
       expect(existsSync(outPath)).toBe(false);
       expect((await readdir(env.dir)).filter((f) => f.startsWith(`${name}.zip`))).toEqual([]);
       expect((await env.custody.readLog(caseId)).length).toBe(before);
       return err;
     }
+    const forged = { get: async () => Readable.from([Buffer.from('forged content')]), getBytes: async () => Buffer.from('forged content') };
+    const honest = { get: (k: string) => env.store.get(k), getBytes: (k: string) => env.store.getBytes(k) };
 
-    it('bytes that differ from the manifest → HASH_MISMATCH naming the file', async () => {
-      const err = await attempt(async () => Readable.from([Buffer.from('forged content')]), 'lying');
-      expect(err).toMatchObject({ name: 'IntegrityError', code: 'HASH_MISMATCH', message: expect.stringContaining('artifacts/dom.html') });
+    for (const streamAll of [false, true]) {
+      const how = streamAll ? 'streamed' : 'read whole';
+      it(`bytes that differ from the manifest → HASH_MISMATCH naming the file (${how})`, async () => {
+        // Each path reads through its own store call: a lie told only to the other path is never seen.
+        const lie = streamAll ? { ...honest, get: forged.get } : { ...honest, getBytes: forged.getBytes };
+        const err = await attempt(lie, `lying-${streamAll}`, { streamAll });
+        expect(err).toMatchObject({ name: 'IntegrityError', code: 'HASH_MISMATCH', message: expect.stringContaining('artifacts/dom.html') });
+      });
+    }
+
+    it('a read error mid-stream fails the build instead of hanging (streamed)', async () => {
+      const err = await attempt({ ...honest, get: async () => new Readable({ read() { this.destroy(new Error('disk gone')); } }) }, 'failing', { streamAll: true });
+      expect(String((err as Error).message)).toMatch(/disk gone/);
     });
 
-    it('a read error mid-stream fails the build instead of hanging', async () => {
-      const err = await attempt(async () => new Readable({ read() { this.destroy(new Error('disk gone')); } }), 'failing');
-      expect(String((err as Error).message)).toMatch(/disk gone/);
+    it('a failed whole-file read fails the build instead of hanging (read whole)', async () => {
+      const err = await attempt({ ...honest, getBytes: async () => { throw new Error('disk gone too'); } }, 'failing-whole');
+      expect(String((err as Error).message)).toMatch(/disk gone too/);
+    });
+
+    it('a failed certificate PDF fails the build, after the browser was prepared early', async () => {
+      const calls: string[] = [];
+      const renderPdf = Object.assign(async () => { calls.push('render'); throw new Error('chromium crashed'); }, { prepare: async () => { calls.push('prepare'); } });
+      const err = await attempt(honest, 'pdf-failing', { renderPdf });
+      expect(String((err as Error).message)).toMatch(/chromium crashed/);
+      expect(calls).toEqual(['prepare', 'render']);
     });
   });
 });

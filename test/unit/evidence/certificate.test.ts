@@ -298,3 +298,94 @@ describe('certificate: screenshot', () => {
     expect(html).toMatch(/\.slice \{[^}]*break-inside: avoid/);
   });
 });
+
+describe('certificate: many captures', () => {
+  const SECOND = '0190f5d6-0000-7000-8000-000000000002';
+  const shotArt = (c: string) => artifact('screenshot.png', { role: 'screenshot', mediaType: 'image/png', sha256: sha(c), sha512: sha512(c) });
+  const thumbArt = (c: string) => artifact('derived/screenshot.png.thumb.webp', { role: 'thumbnail', mediaType: 'image/webp', sha256: sha(c), derivedFrom: derivation('screenshot.png') });
+  const second = () => {
+    const m = manifest({ title: `Second ${BREAKOUT}`, artifacts: [shotArt('7'), thumbArt('8'), artifact('dom.html', { role: 'dom', mediaType: 'text/html' })] });
+    return CaptureManifest.parse({ ...m, captureId: SECOND });
+  };
+
+  async function renderMany(): Promise<{ html: string; jpeg: string }> {
+    const jpeg = (await sharp({ create: { width: 40, height: 400, channels: 3, background: '#123456' } }).jpeg().toBuffer()).toString('base64');
+    const first = manifest({ artifacts: [shotArt('5'), thumbArt('6')] });
+    seq = 0;
+    const events = [
+      event('capture-started'),
+      event('artifact-sealed', { name: 'screenshot.png' }, { subject: { captureId: SECOND } }),
+      event('artifact-sealed', { name: 'screenshot.png' }),
+      event('artifact-sealed', { name: 'derived/screenshot.png.thumb.webp' }),
+      event('capture-failed', { reason: SCRIPT }, { subject: { captureId: SECOND } }),
+      event('viewed', {}, { subject: { captureId: OTHER_CAPTURE } }),
+      event('packaged', {}, { subject: {}, actor: { type: 'user', id: `p${SQ_BREAKOUT}`.replace(/\s/g, ''), role: 'prosecutor' } }),
+    ];
+    const html = renderCertificateHtml({
+      caseId: 'C-1', organization: 'Org', generatedAt: '2026-03-02T00:00:00.000Z', generatedBy: 'prosecutor.one',
+      captures: [
+        capture({ screenshotDataUri: `data:image/jpeg;base64,${jpeg}`, screenshotShownFrom: 'derived/screenshot.png.thumb.webp' }, first),
+        capture({ signature: null, timestamps: [] }, second()),
+      ],
+      events, head: { seq: events.length, hash: sha('9'), time: '2026-03-02T00:00:00.000Z', timestamps: [timestamp] },
+      verifyText: 'commands for capture 1', verifyNote: 'Shown with the commands for capture 1 only; data/VERIFY.txt gives them for each of the 2 captures.',
+    });
+    return { html, jpeg };
+  }
+
+  it('gives each capture an entry with its thumbnail and the name and SHA-256 of its full screenshot and manifest', async () => {
+    const { html, jpeg } = await renderMany();
+    expect(html.split('<section class="entry">').length - 1).toBe(2);
+    expect(html.split(jpeg).length - 1).toBe(1);
+    expect(html).toContain('Capture 1 of 2');
+    expect(html).toContain('Capture 2 of 2');
+    expect(html).toContain(`<code>artifacts/screenshot.png</code> SHA-256 <code>${hex('5')}</code>`);
+    expect(html).toContain(`<code>artifacts/screenshot.png</code> SHA-256 <code>${hex('7')}</code>`);
+    expect(html).toContain(`Reduced from the sealed thumbnail derived/screenshot.png.thumb.webp (SHA-256 ${hex('6').slice(0, 16)}…)`);
+    expect(html).toContain(`manifest.json</code> SHA-256 <code>${hex('e')}</code>`);
+    // 40×400 px at 38 mm wide would be 380 mm tall: the entry shows the top 56 mm.
+    expect(html).toContain('style="height: 56.00mm"></div><figcaption>Top of the page.');
+    // The second capture has no image: it says so instead of showing nothing.
+    expect(html).toContain('No screenshot shown');
+    expect(html).toContain('no timestamp token: this capture is unsealed');
+    expect(html).toContain('NOT ALL CAPTURES SEALED');
+  });
+
+  it('prints no full-size appendix, technical records or per-event timeline: the package files hold them', async () => {
+    const { html } = await renderMany();
+    expect(html).not.toContain('class="appendix"');
+    expect(html).not.toContain('class="slice"');
+    expect(html).not.toContain('technical record');
+    expect(html).not.toContain('class="timeline"');
+    expect(html).toContain('data/captures/&#60;capture id&#62;/manifest.json');
+    expect(html).toContain(`<code>data/captures/${CAPTURE_ID}/</code> 2 artifacts (1 original, 1 derived)`);
+  });
+
+  it('condenses the custody log to one line per capture and one per other event, in sequence order', async () => {
+    const { html } = await renderMany();
+    const rows = [...html.matchAll(/<tr class="([a-z]+)"><td class="num">(#[0-9–]+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(rows).toEqual(['capture #1–4', 'failure #2–5', 'access #6', 'package #7']);
+    expect(html).toContain('<strong>Capture 1</strong>: 3 events — capture started, 2× artifact sealed');
+    expect(html).toContain('<strong>Capture 2</strong>: 2 events — artifact sealed, capture failed');
+    expect(html).toContain(`capture not in this package <code>${OTHER_CAPTURE}</code>`);
+    expect(html).toContain('Shown with the commands for capture 1 only; data/VERIFY.txt gives them for each of the 2 captures.');
+  });
+
+  it('escapes captured and hostile values in the compact layout too', async () => {
+    const { html } = await renderMany();
+    expect(html).not.toMatch(/<script|<img|<svg|<b>/i);
+    expect(html).not.toContain(BREAKOUT);
+    expect(html).not.toContain(SQ_BREAKOUT);
+    expect(html).toContain(escapeHtml(`Second ${BREAKOUT}`));
+    for (const tag of startTags(html)) {
+      expect(ALLOWED_TAGS.has(tag.name), `tag <${tag.name}>`).toBe(true);
+      for (const a of tag.attrs) expect(ALLOWED_ATTRS.has(a), `attribute ${a} on <${tag.name}>`).toBe(true);
+    }
+  });
+});
+
+describe('certificate: print layout', () => {
+  it('numbers its pages itself (CSS @page margin box), so the PDF renderer needs no per-page footer template', () => {
+    expect(render()).toMatch(/@page \{[^@]*@bottom-center \{ content: "Page " counter\(page\) " of " counter\(pages\);/);
+  });
+});

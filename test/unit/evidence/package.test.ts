@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { escapeHtml, renderCertificateHtml } from '../../../evidence/certificate.js';
+import { certificatesOfTokens, tokenCertificatesField } from '../../../evidence/package.js';
+import { tokenCertificates } from '../../../evidence/timestamp.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package-layout.js';
 import { verifyInstructions } from '../../../evidence/verify-instructions.js';
 import { CaptureManifest } from '../../../schemas/manifest.js';
@@ -77,5 +80,36 @@ describe('certificate HTML', () => {
   it('flags an unsealed capture', () => {
     expect(html).toContain('not signed');
     expect(html).toContain('no timestamp token: this capture is unsealed');
+  });
+});
+
+describe('TSA certificates of many tokens', () => {
+  const FIX = new URL('../../fixtures/tsa/', import.meta.url);
+
+  it('finds the certificates field of a real reply, and none in a rejection', async () => {
+    const granted = await readFile(new URL('granted.tsr', FIX));
+    const field = tokenCertificatesField(granted);
+    expect(field.length).toBeGreaterThan(100);
+    // The field holds the TSA certificate, byte for byte.
+    const der = Buffer.from((await readFile(new URL('tsa.pem', FIX), 'utf8')).replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+    expect(Buffer.from(field).indexOf(der)).toBe(0);
+    expect(tokenCertificatesField(await readFile(new URL('rejected.tsr', FIX))).length).toBe(0);
+    expect(() => tokenCertificatesField(Buffer.from('hello'))).toThrow();
+  });
+
+  it('parses each distinct certificate set once and gives what parsing every token gives', async () => {
+    const granted = await readFile(new URL('granted.tsr', FIX));
+    const rejected = await readFile(new URL('rejected.tsr', FIX));
+    const parse = vi.fn(tokenCertificates);
+    const pems = certificatesOfTokens([granted, granted, Buffer.from(granted), rejected, rejected], parse);
+    expect(pems).toEqual([...new Set([granted, rejected].flatMap((t) => tokenCertificates(t)))]);
+    expect(pems.length).toBe(1);
+    expect(parse).toHaveBeenCalledTimes(2);
+  });
+
+  it('parses a token it cannot walk on its own (no cache), so nothing is lost', () => {
+    const parse = vi.fn((tsr: Uint8Array) => [`PEM ${tsr.length}`]);
+    expect(certificatesOfTokens([Buffer.from('junk'), Buffer.from('junk'), Buffer.from('other!')], parse)).toEqual(['PEM 4', 'PEM 6']);
+    expect(parse).toHaveBeenCalledTimes(3);
   });
 });

@@ -108,14 +108,18 @@ export interface AttestResult {
 /** Read the signature and timestamp records already stored for a capture (empty when none). */
 export async function readSealRecords(store: EvidenceStore, caseId: string, captureId: string): Promise<{ signature: SignatureRecord | null; timestamps: Array<{ record: TimestampRecord; tokenKey: string }> }> {
   const sigKey = sealRecordKeys.signature(caseId, captureId);
-  const signature = (await store.stat(sigKey)) ? SignatureRecord.parse(JSON.parse((await store.getBytes(sigKey)).toString('utf8'))) : null;
-  const keys = await store.list(sealRecordKeys.timestamps(caseId, captureId));
-  const nums = keys.map((k) => /\/(\d+)\.json$/.exec(k)?.[1]).filter((n): n is string => !!n).map(Number).sort((a, b) => a - b);
-  const timestamps = [];
-  for (const n of nums) {
-    const record = TimestampRecord.parse(JSON.parse((await store.getBytes(sealRecordKeys.timestampRecord(caseId, captureId, n))).toString('utf8')));
-    timestamps.push({ record, tokenKey: sealRecordKeys.timestampToken(caseId, captureId, n) });
-  }
+  const readSignature = async (): Promise<SignatureRecord | null> => ((await store.stat(sigKey)) ? SignatureRecord.parse(JSON.parse((await store.getBytes(sigKey)).toString('utf8'))) : null);
+  const readTimestamps = async (): Promise<Array<{ record: TimestampRecord; tokenKey: string }>> => {
+    const keys = await store.list(sealRecordKeys.timestamps(caseId, captureId));
+    const nums = keys.map((k) => /\/(\d+)\.json$/.exec(k)?.[1]).filter((n): n is string => !!n).map(Number).sort((a, b) => a - b);
+    return Promise.all(
+      nums.map(async (n) => ({
+        record: TimestampRecord.parse(JSON.parse((await store.getBytes(sealRecordKeys.timestampRecord(caseId, captureId, n))).toString('utf8'))),
+        tokenKey: sealRecordKeys.timestampToken(caseId, captureId, n),
+      })),
+    );
+  };
+  const [signature, timestamps] = await Promise.all([readSignature(), readTimestamps()]);
   return { signature, timestamps };
 }
 

@@ -14,6 +14,7 @@ import type { AccountUse, CaptureRequest } from '../schemas/capture.js';
 import type { Config } from '../schemas/config.js';
 import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
+import { throttledProgress } from './progress.js';
 import { CAPTURE_QUEUE, SEAL_JOB_OPTIONS, sealJobId, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
@@ -153,7 +154,7 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
           idempotencyKey: `capture-started:${captureId}:${job.attemptsMade + 1}`,
         });
         const sealPayload = await runCapture(payload, deps, {
-          onProgress: (p) => void job.updateProgress({ ...p, percent: Math.round(p.percent * 0.6) }).catch(() => undefined),
+          onProgress: throttledProgress((p) => void job.updateProgress({ ...p, percent: Math.round(p.percent * 0.6) }).catch(() => undefined)),
           signal: controller.signal,
         });
         // Read before the hand-over: the seal stage removes the spool when done.

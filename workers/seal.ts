@@ -12,6 +12,7 @@ import type { KeyStore } from '../evidence/keys.js';
 import { sealCapture } from '../evidence/seal-capture.js';
 import { attestManifest } from '../evidence/signing.js';
 import type { EvidenceStore } from '../evidence/store.js';
+import { throttledProgress } from './progress.js';
 import { SEAL_QUEUE } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
@@ -138,7 +139,7 @@ export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worke
       const payload = SealPayload.parse(job.data);
       const log = deps.logger.child({ captureId: payload.captureId, jobId: job.id, stage: 'seal' });
       try {
-        const result = await runSeal(payload, deps, (p) => void job.updateProgress({ ...p, percent: 60 + Math.round(p.percent * 0.4) }).catch(() => undefined));
+        const result = await runSeal(payload, deps, throttledProgress((p) => void job.updateProgress({ ...p, percent: 60 + Math.round(p.percent * 0.4) }).catch(() => undefined)));
         log.info({ seal: result.seal, manifestDigest: result.manifestDigest }, 'capture sealed');
         return result;
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { captureStatus, isFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { startWorkers, type Services } from '../../workers/runtime.js';
-import { submitCaptures, type SubmitOutcome } from '../../workers/submit.js';
+import { submitUrlList, type CaptureRequestCommon, type SubmitOutcome } from '../../workers/submit.js';
 import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { err, out, withServices } from './common.js';
@@ -67,22 +67,25 @@ export function exitCodeForCaptures(invalid: SubmitOutcome[], statuses: CaptureS
   return order.find((c) => codes.includes(c)) ?? EXIT.OK;
 }
 
+/** What every URL of one `exhibit capture` shares: case, operator, legal basis and options. */
+export function captureRequestCommon(opts: Omit<CaptureCliOptions, 'wait' | 'follow' | 'json'>): CaptureRequestCommon {
+  return {
+    caseId: opts.caseId,
+    requestedBy: opts.operator,
+    ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
+    options: {
+      ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
+      ...(opts.force ? { force: true } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.account ? { account: opts.account } : {}),
+      ...(opts.withProfile ? { withProfile: true } : {}),
+    },
+  };
+}
+
 export async function captureCommand(config: Config, urls: string[], opts: CaptureCliOptions): Promise<ExitCode> {
   return withServices(config, async (s) => {
-    const requests = urls.map((url) => ({
-      url,
-      caseId: opts.caseId,
-      requestedBy: opts.operator,
-      ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
-      options: {
-        ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
-        ...(opts.force ? { force: true } : {}),
-        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-        ...(opts.account ? { account: opts.account } : {}),
-        ...(opts.withProfile ? { withProfile: true } : {}),
-      },
-    }));
-    const outcomes = await submitCaptures(requests, s);
+    const outcomes = await submitUrlList(urls, captureRequestCommon(opts), s);
     const invalid = outcomes.filter((o) => !o.ok);
     for (const o of invalid) if (!o.ok) err(`exhibit: rejected ${o.url}: ${o.failure.code}: ${o.failure.message}`);
     const accepted = outcomes.filter((o): o is Extract<SubmitOutcome, { ok: true }> => o.ok);

@@ -65,6 +65,26 @@ const COMPRESS_MIN_BYTES = 4 * 1024;
  */
 const THUMBNAIL_WIDTH_PX = 256;
 
+/** Certificate thumbnails being made at once (sharp queues the rest; this bounds the buffers held). */
+const THUMBNAIL_CONCURRENCY = 8;
+
+/** At most `limit` tasks at once; the rest wait in order. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
 export interface PackageProgress {
   phase: 'head' | 'payload' | 'certificate' | 'tags' | 'custody' | 'done';
   bytesDone: number;
@@ -239,13 +259,23 @@ async function listCaptureIds(store: EvidenceStore, caseId: string): Promise<str
   return [...new Set(ids)].sort();
 }
 
-async function screenshotUri(store: EvidenceStore, manifest: CaptureManifest): Promise<string | null> {
+/**
+ * The sealed image a certificate shows for a capture: for one capture, the screenshot itself (or its
+ * thumbnail when the screenshot is too large to embed); for several, the thumbnail (or, lacking one,
+ * a small enough screenshot).
+ */
+export function certificateImageArtifact(manifest: CaptureManifest, multi: boolean): Artifact | undefined {
   const candidates = manifest.artifacts.filter((a) => EMBEDDABLE_IMAGE_TYPES.has(a.mediaType.split(';')[0]!.trim().toLowerCase()));
   const original = candidates.find((a) => a.role === 'screenshot' && !a.derivedFrom);
   const thumb = original && candidates.find((a) => a.role === 'thumbnail' && a.derivedFrom?.source === original.name);
-  const pick = original && original.size <= MAX_EMBEDDED_SCREENSHOT_BYTES ? original : thumb;
-  if (!pick || pick.size > MAX_EMBEDDED_SCREENSHOT_BYTES) return null;
-  const bytes = await store.getBytes(pick.storeKey);
+  const pick = multi ? (thumb ?? original) : original && original.size <= MAX_EMBEDDED_SCREENSHOT_BYTES ? original : thumb;
+  return pick && pick.size <= MAX_EMBEDDED_SCREENSHOT_BYTES ? pick : undefined;
+}
+
+async function screenshotUri(manifest: CaptureManifest, read: (key: string) => Promise<Buffer>): Promise<string | null> {
+  const pick = certificateImageArtifact(manifest, false);
+  if (!pick) return null;
+  const bytes = await read(pick.storeKey);
   if (sha256Digest(bytes) !== pick.sha256) throw new IntegrityError('HASH_MISMATCH', `artifact ${pick.name} in the store does not match its manifest digest`);
   return `data:${pick.mediaType.split(';')[0]!.trim().toLowerCase()};base64,${bytes.toString('base64')}`;
 }
@@ -256,13 +286,10 @@ async function screenshotUri(store: EvidenceStore, manifest: CaptureManifest): P
  * Chromium embeds a JPEG in the PDF as it is, while a WebP or PNG is decoded and re-compressed
  * (~9 ms an image). An image sharp cannot read is left out, not fatal: the file is still in the package.
  */
-async function thumbnailUri(store: EvidenceStore, manifest: CaptureManifest): Promise<{ uri: string | null; from: string | null }> {
-  const candidates = manifest.artifacts.filter((a) => EMBEDDABLE_IMAGE_TYPES.has(a.mediaType.split(';')[0]!.trim().toLowerCase()));
-  const original = candidates.find((a) => a.role === 'screenshot' && !a.derivedFrom);
-  const thumb = original && candidates.find((a) => a.role === 'thumbnail' && a.derivedFrom?.source === original.name);
-  const pick = thumb ?? (original && original.size <= MAX_EMBEDDED_SCREENSHOT_BYTES ? original : undefined);
+async function thumbnailUri(manifest: CaptureManifest, read: (key: string) => Promise<Buffer>): Promise<{ uri: string | null; from: string | null }> {
+  const pick = certificateImageArtifact(manifest, true);
   if (!pick) return { uri: null, from: null };
-  const bytes = await store.getBytes(pick.storeKey);
+  const bytes = await read(pick.storeKey);
   if (sha256Digest(bytes) !== pick.sha256) throw new IntegrityError('HASH_MISMATCH', `artifact ${pick.name} in the store does not match its manifest digest`);
   try {
     const jpeg = await sharp(bytes)
@@ -308,6 +335,30 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   const compressible = (p: string, size: number) => size >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(p);
   const inMemory = (p: string, bytes: Buffer): PayloadEntry => ({ path: p, size: bytes.length, bytes, open: () => Readable.from([bytes]), compress: compressible(p, bytes.length) });
   const byPath = (a: PayloadEntry, b: PayloadEntry) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  // The image a certificate shows is read once, by whichever needs it first (the certificate or the
+  // zip), and let go when every reader registered for it has taken it (a content-addressed image may
+  // be pictured by several captures). The zip writer still checks those bytes against both sealed
+  // digests, like any other entry.
+  const imageReads = new Map<string, { bytes: Promise<Buffer> | null; uses: number }>();
+  const pictureOf = (c: CaptureBundle): Artifact | undefined => {
+    const pic = certificateImageArtifact(c.manifest, multi);
+    if (pic) {
+      const r = imageReads.get(pic.storeKey) ?? { bytes: null, uses: 0 };
+      r.uses += pic.size <= bufferedMax ? 2 : 1;
+      imageReads.set(pic.storeKey, r);
+    }
+    return pic;
+  };
+  const readImage = (key: string): Promise<Buffer> => {
+    const r = imageReads.get(key);
+    if (!r) return store.getBytes(key);
+    if (!r.bytes) {
+      r.bytes = store.getBytes(key);
+      r.bytes.catch(() => undefined);
+    }
+    if (--r.uses <= 0) imageReads.delete(key);
+    return r.bytes;
+  };
   const seen = new Set<string>();
   const checkPaths = (list: PayloadEntry[]) => {
     for (const e of list) {
@@ -327,11 +378,12 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       list.push(inMemory(bagPaths.captureToken(c.captureId, i + 1), t.tsr));
       list.push(inMemory(bagPaths.captureTimestamp(c.captureId, i + 1), Buffer.from(`${JSON.stringify({ ...t.record, token: `${i + 1}.tsr` }, null, 2)}\n`)));
     });
+    const pictured = certificateImageArtifact(c.manifest, multi);
     for (const a of c.manifest.artifacts) {
       list.push({
         path: bagPaths.artifact(c.captureId, a),
         size: a.size,
-        ...(a.size <= bufferedMax ? { read: () => store.getBytes(a.storeKey) } : {}),
+        ...(a.size <= bufferedMax ? { read: () => (a === pictured ? readImage(a.storeKey) : store.getBytes(a.storeKey)) } : {}),
         open: () => store.get(a.storeKey),
         expect: { sha256: a.sha256, sha512: a.sha512, size: a.size },
         compress: compressible(a.name, a.size),
@@ -351,14 +403,30 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   try {
     // 1. Captures, loaded side by side; then their files go into the zip (in capture id order) while
     // the rest is prepared. Their reads would only slow the loading, which everything else waits for.
+    // Each capture's certificate image (sharp, on the thread pool) is started as soon as that capture
+    // has loaded, so it overlaps the loading of the others rather than following all of it.
     progress({ phase: 'head', bytesDone: 0, bytesTotal: 0 });
-    const captures = await writer.race(mapLimit(captureIds, 16, (id) => loadCapture(store, caseId, id)));
+    const imageSlots = new Limiter(THUMBNAIL_CONCURRENCY);
+    const startImage = (c: CaptureBundle): Promise<{ uri: string | null; from: string | null }> => {
+      const p = multi
+        ? imageSlots.run(() => thumbnailUri(c.manifest, readImage))
+        : screenshotUri(c.manifest, readImage).then((uri) => ({ uri, from: null }));
+      p.catch(() => undefined);
+      return p;
+    };
+    const loaded = await writer.race(
+      mapLimit(captureIds, 16, async (id) => {
+        const c = await loadCapture(store, caseId, id);
+        pictureOf(c);
+        return { c, image: startImage(c) };
+      }),
+    );
+    const captures = loaded.map((l) => l.c);
+    const imaging = Promise.all(loaded.map((l) => l.image));
+    imaging.catch(() => undefined);
     for (const c of [...captures].sort((a, b) => (a.captureId < b.captureId ? -1 : a.captureId > b.captureId ? 1 : 0))) writer.add(captureEntries(c));
 
-    // 2. Custody: the bag holds the log up to the signed head. The certificate's images (sharp, on
-    // the thread pool) are made meanwhile.
-    const imaging = multi ? mapLimit(captures, 8, (c) => thumbnailUri(store, c.manifest)) : Promise.all(captures.map(async (c) => ({ uri: await screenshotUri(store, c.manifest), from: null })));
-    imaging.catch(() => undefined);
+    // 2. Custody: the bag holds the log up to the signed head.
     const signed = await writer.race(signing);
     const early = await writer.race(earlyEvents);
     const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));

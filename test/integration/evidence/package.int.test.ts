@@ -282,6 +282,37 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
       });
     }
 
+    it('a thumbnail is read once for the certificate and its zip entry, and forged thumbnail bytes still fail the build', async () => {
+      const thumb = caps[0]!.manifest.artifacts.find((a) => a.role === 'thumbnail' && a.derivedFrom?.source === 'screenshot.png')!;
+      expect(thumb).toBeDefined();
+      const reads = new Map<string, number>();
+      const counting: EvidenceStore = Object.create(env.store) as EvidenceStore;
+      counting.getBytes = async (key) => {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        return env.store.getBytes(key);
+      };
+      const ok = await buildPackage({
+        caseId, outPath: path.join(env.dir, 'thumb-once.zip'), actor: PROSECUTOR, store: counting, custody: env.custody, keys: env.keys,
+        headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: env.renderPdf, clock: env.clock,
+      });
+      // The two sealed captures here share one content-addressed thumbnail: four readers (two images,
+      // two zip entries), still one read.
+      expect(reads.get(thumb.storeKey)).toBe(1);
+      expect((await verifyPackage(ok.path)).failures).toEqual([]);
+
+      const lying: EvidenceStore = Object.create(env.store) as EvidenceStore;
+      lying.getBytes = async (key) => (key === thumb.storeKey ? Buffer.from('forged thumbnail') : env.store.getBytes(key));
+      const before = (await env.custody.readLog(caseId)).length;
+      const outPath = path.join(env.dir, 'thumb-forged.zip');
+      const err = await buildPackage({
+        caseId, outPath, actor: PROSECUTOR, store: lying, custody: env.custody, keys: env.keys,
+        headSigning: { tsas: env.tsas, timestamp: env.timestamp }, tsaCertFiles: [env.tsa.caCertPath], renderPdf: env.renderPdf, clock: env.clock,
+      }).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ name: 'IntegrityError', code: 'HASH_MISMATCH' });
+      expect(existsSync(outPath)).toBe(false);
+      expect((await env.custody.readLog(caseId)).length).toBe(before);
+    });
+
     it('a read error mid-stream fails the build instead of hanging (streamed)', async () => {
       const err = await attempt({ ...honest, get: async () => new Readable({ read() { this.destroy(new Error('disk gone')); } }) }, 'failing', { streamAll: true });
       expect(String((err as Error).message)).toMatch(/disk gone/);

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
 import { escapeHtml, renderCertificateHtml } from '../../../evidence/certificate.js';
-import { certificatesOfTokens, tokenCertificatesField } from '../../../evidence/package.js';
+import { certificateImageArtifact, certificatesOfTokens, MAX_EMBEDDED_SCREENSHOT_BYTES, tokenCertificatesField } from '../../../evidence/package.js';
+import type { Artifact } from '../../../schemas/artifact.js';
 import { tokenCertificates } from '../../../evidence/timestamp.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package-layout.js';
 import { verifyInstructions } from '../../../evidence/verify-instructions.js';
@@ -111,5 +112,27 @@ describe('TSA certificates of many tokens', () => {
     const parse = vi.fn((tsr: Uint8Array) => [`PEM ${tsr.length}`]);
     expect(certificatesOfTokens([Buffer.from('junk'), Buffer.from('junk'), Buffer.from('other!')], parse)).toEqual(['PEM 4', 'PEM 6']);
     expect(parse).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('the image a certificate shows (read once, shared with its zip entry)', () => {
+  const art = (name: string, over: Partial<Artifact>): Artifact => ({ name, role: 'other', mediaType: 'image/png', size: 1000, sha256: sha('1'), sha512: `sha512:${'1'.repeat(128)}`, storeKey: `sha256/${'1'.repeat(64)}`, sourceUrl: null, derivedFrom: null, perceptualHash: null, flags: [], ...over });
+  const shot = (size = 1000) => art('screenshot.png', { role: 'screenshot', size });
+  const thumb = art('derived/screenshot.png.thumb.webp', { role: 'thumbnail', mediaType: 'image/webp', derivedFrom: { source: 'screenshot.png', sourceSha256: sha('1'), method: 'thumbnail-512-webp', tool: 'sharp' } });
+  const m = (artifacts: Artifact[]) => ({ artifacts }) as unknown as CaptureManifest;
+
+  it('several captures: the sealed thumbnail, else a small enough screenshot', () => {
+    const s = shot();
+    expect(certificateImageArtifact(m([s, thumb]), true)).toBe(thumb);
+    expect(certificateImageArtifact(m([s]), true)).toBe(s);
+    expect(certificateImageArtifact(m([shot(MAX_EMBEDDED_SCREENSHOT_BYTES + 1)]), true)).toBeUndefined();
+  });
+
+  it('one capture: the screenshot itself, else (too large) its thumbnail; nothing without a screenshot', () => {
+    const s = shot();
+    expect(certificateImageArtifact(m([s, thumb]), false)).toBe(s);
+    expect(certificateImageArtifact(m([shot(MAX_EMBEDDED_SCREENSHOT_BYTES + 1), thumb]), false)).toBe(thumb);
+    expect(certificateImageArtifact(m([thumb]), false)).toBeUndefined();
+    expect(certificateImageArtifact(m([art('x.txt', { mediaType: 'text/plain' })]), true)).toBeUndefined();
   });
 });

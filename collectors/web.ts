@@ -205,13 +205,19 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   // down the page overlaps the wait for `load`, which is still required (within the same
   // navigation limit) before anything is recorded.
   let settling: Promise<SettleResult | null> | null = null;
+  let settledAt = Number.POSITIVE_INFINITY;
+  let loadedAt = 0;
   if (!navError) {
     ctx.onProgress({ stage: 'settling', percent: 25 });
     settling = step(obs, log, 'settle-failed', 'settling the page', () =>
       settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
-    );
+    ).then((r) => {
+      settledAt = Date.now();
+      return r;
+    });
     try {
       await page.waitForLoadState('load', { timeout: Math.max(1, capture.navigationTimeoutMs - (Date.now() - navStarted)) });
+      loadedAt = Date.now();
     } catch (err) {
       if (isClosedError(err) || signal.aborted) {
         await settling.catch(() => null);
@@ -221,6 +227,11 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
     }
   }
   obs.settle = settling ? await settling : null;
+  if (obs.settle && loadedAt > settledAt) {
+    // `load` fired after the page looked settled: what its handlers start gets a quiet window too.
+    const quiet = await waitForNetworkQuiet(proxy, capture.networkQuietMs, Date.now() + capture.settleTimeoutMs, { signal }).catch(() => false);
+    if (!quiet) obs.settle = { ...obs.settle, settled: false, reason: `network still busy ${capture.settleTimeoutMs} ms after the load event` };
+  }
   if (obs.settle && !obs.settle.settled) log.info({ reason: obs.settle.reason }, 'page did not settle; capturing as is');
   obs.browserUrl = page.url();
   const trace = traceMainDocument(proxy.exchanges(), target.href);

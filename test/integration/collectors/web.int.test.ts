@@ -229,6 +229,37 @@ describe('web collector on the sample post', () => {
   });
 });
 
+describe('web collector: settling from DOMContentLoaded', () => {
+  it('still waits for load, and for what the load handler fetches, before recording', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((req, res) => {
+      if (req.url === '/slow.svg') {
+        res.writeHead(200, { 'Content-Type': 'image/svg+xml' });
+        return void setTimeout(() => res.end('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'), 700);
+      }
+      if (req.url === '/late') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        return void setTimeout(() => res.end('added after load'), 150);
+      }
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><meta charset="utf-8"><p>page</p><img src="/slow.svg">
+<script>window.addEventListener('load', function () { fetch('/late').then(function (r) { return r.text(); }).then(function (t) { var p = document.createElement('p'); p.id = 'late'; p.textContent = t; document.body.appendChild(p); }); });</script>`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const run = await capture(`http://127.0.0.1:${port}/`, { settleTimeoutMs: 5000 });
+      expect(run.out.status).toBe('captured');
+      const dom = run.read('dom.html').toString('utf8');
+      expect(dom).toContain('<p id="late">added after load</p>');
+      const shot = run.out.files.find((f) => f.role === 'screenshot');
+      expect(shot?.flags.map((f) => f.code)).toEqual([]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('web collector: redirects and failures', () => {
   it('records the 301 hop of /redirect and lands on the post', async () => {
     const run = await capture(`${site.url}/redirect`, { settleTimeoutMs: 3000 });

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { cborToLexRecord, readCarWithRoot, verifyProofs } from '@atproto/repo';
-import { CID } from 'multiformats/cid';
 import { z } from 'zod';
 import type { AuthorshipProof, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type ExtractContext, type PlatformSpec } from './platform/capture-platform-page.js';
@@ -163,6 +161,8 @@ async function threadOf(view: RecordedView, rkey: string): Promise<{ ex: ReturnT
 export async function verifyAtprotoRecord(car: Uint8Array, did: string, didKey: string, rkey: string, cid: string, expectedText: string | null): Promise<{ verified: boolean; commitCid: string | null; message: string }> {
   let commitCid: string | null = null;
   try {
+    // Loaded on first use: @atproto/repo and its codecs weigh ~17 MB in every worker otherwise.
+    const [{ cborToLexRecord, readCarWithRoot, verifyProofs }, { CID }] = await Promise.all([import('@atproto/repo'), import('multiformats/cid')]);
     const { root, blocks } = await readCarWithRoot(car);
     commitCid = root.toString();
     const claim = { collection: 'app.bsky.feed.post', rkey, cid: CID.parse(cid) };

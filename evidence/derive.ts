@@ -2,6 +2,9 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { PermanentError } from '../lib/errors.js';
 
+// Every image is decoded once per seal: libvips' operation cache would only hold memory.
+sharp.cache(false);
+
 /** `sharp <version> / libvips <version>`: the tool named in every derivation. */
 export const SHARP_TOOL = `sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`;
 

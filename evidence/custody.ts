@@ -233,6 +233,11 @@ export async function readStoredEvents(store: EvidenceStore, caseId: string, ski
   });
 }
 
+/** Lost a compare-and-set race: once contention is high, wait a little before rebuilding on the new head. */
+async function backoff(attempt: number): Promise<void> {
+  if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+}
+
 const strip = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /** The custody log of every case, on one Redis and one evidence store. */
@@ -252,6 +257,11 @@ export class CustodyLog {
   /** Current head from Redis: `{seq: 0, hash: genesis}` for an empty log. */
   async head(caseId: string): Promise<{ seq: number; hash: string }> {
     await this.ensureSeeded(caseId);
+    return this.readHead(caseId);
+  }
+
+  /** The head as Redis has it now (no seeding): `{seq: 0, hash: genesis}` for an empty log. */
+  private async readHead(caseId: string): Promise<{ seq: number; hash: string }> {
     const [headKey] = this.redisKeys(caseId);
     const [seq, hash] = await this.deps.redis.hmget(headKey, 'seq', 'hash');
     return seq ? { seq: Number(seq), hash: hash ?? '' } : { seq: 0, hash: genesisHash(caseId) };
@@ -315,9 +325,7 @@ export class CustodyLog {
     const keys = this.redisKeys(caseId);
     const maxAttempts = this.deps.maxAttempts ?? 10_000;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const [seqRaw, hashRaw] = await this.deps.redis.hmget(keys[0], 'seq', 'hash');
-      const headSeq = seqRaw ? Number(seqRaw) : 0;
-      const headHash = seqRaw ? (hashRaw ?? '') : genesisHash(caseId);
+      const { seq: headSeq, hash: headHash } = await this.readHead(caseId);
       const built: Array<{ event: CustodyEvent; bytes: Buffer }> = [];
       let prev = { seq: headSeq, hash: headHash };
       for (const input of inputs) {
@@ -337,7 +345,7 @@ export class CustodyLog {
         for (const input of inputs) out.push(await this.append(input));
         return out;
       }
-      if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+      await backoff(attempt);
     }
     throw new TransientError('STORE_ERROR', `custody append to ${caseId} lost the compare-and-set race ${maxAttempts} times`);
   }
@@ -353,9 +361,7 @@ export class CustodyLog {
     const keys = this.redisKeys(caseId);
     const maxAttempts = this.deps.maxAttempts ?? 10_000;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const [seqRaw, hashRaw] = await this.deps.redis.hmget(keys[0], 'seq', 'hash');
-      const prevSeq = seqRaw ? Number(seqRaw) : 0;
-      const prevHash = seqRaw ? (hashRaw ?? '') : genesisHash(caseId);
+      const { seq: prevSeq, hash: prevHash } = await this.readHead(caseId);
       const { event, bytes } = this.buildEvent(input, prevSeq, prevHash);
       const reply = (await this.deps.redis.eval(APPEND_LUA, 3, ...keys, String(prevSeq), prevHash, String(event.seq), event.hash, bytes.toString('utf8'), input.idempotencyKey ?? '')) as [string, string, string?];
       if (reply[0] === 'ok') {
@@ -369,8 +375,7 @@ export class CustodyLog {
         await this.persist(caseId, parsed.seq, existing);
         return { event: parsed, bytes: existing, created: false };
       }
-      // Lost the race: back off a little once contention is high, then rebuild on the new head.
-      if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+      await backoff(attempt);
     }
     throw new TransientError('STORE_ERROR', `custody append to ${caseId} lost the compare-and-set race ${maxAttempts} times`);
   }

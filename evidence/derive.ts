@@ -39,6 +39,19 @@ function wrap(src: string, err: unknown): PermanentError {
   return new PermanentError('CORRUPT_MEDIA', `cannot decode image: ${msg}`, { cause: err });
 }
 
+/**
+ * libvips keeps one error buffer per process: two images failing at once can swap or lose each
+ * other's messages ("Warning treated as error" instead of "premature end of JPEG image"). Failure
+ * messages go into sealed manifests, and a retried seal must produce the same manifest, so sharp
+ * pipelines run one at a time (libvips still spreads each one over its own threads).
+ */
+let sharpQueue: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const run = sharpQueue.then(fn, fn);
+  sharpQueue = run.catch(() => undefined);
+  return run;
+}
+
 function open(src: string, opts: DeriveOptions): sharp.Sharp {
   // failOn 'warning': a truncated or damaged image is reported, not silently half-rendered.
   return sharp(src, { limitInputPixels: opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS, failOn: 'warning', sequentialRead: true });
@@ -53,7 +66,7 @@ export async function makeThumbnail(src: string, dest: string, size: number, opt
   try {
     let img = open(src, opts).rotate().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true });
     img = format === 'webp' ? img.webp({ quality: 80, effort: 4 }) : img.jpeg({ quality: 82, mozjpeg: true });
-    const info = await img.toFile(dest);
+    const info = await oneAtATime(() => img.toFile(dest));
     return { tool: SHARP_TOOL, method: `thumbnail-${size}-${format}`, format, width: info.width, height: info.height, size: info.size };
   } catch (err) {
     throw wrap(src, err);
@@ -69,13 +82,15 @@ export async function perceptualHash(src: string, opts: DeriveOptions = {}): Pro
   let data: Buffer;
   let info: sharp.OutputInfo;
   try {
-    ({ data, info } = await open(src, opts)
-      .rotate()
-      .flatten({ background: '#ffffff' })
-      .grayscale()
-      .resize(9, 8, { fit: 'fill', kernel: 'lanczos3' })
-      .raw()
-      .toBuffer({ resolveWithObject: true }));
+    ({ data, info } = await oneAtATime(() =>
+      open(src, opts)
+        .rotate()
+        .flatten({ background: '#ffffff' })
+        .grayscale()
+        .resize(9, 8, { fit: 'fill', kernel: 'lanczos3' })
+        .raw()
+        .toBuffer({ resolveWithObject: true }),
+    ));
   } catch (err) {
     throw wrap(src, err);
   }

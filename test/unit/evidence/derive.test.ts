@@ -129,3 +129,30 @@ describe('perceptualHash', () => {
     expect(() => hammingDistance('sha256:00', 'dhash:0000000000000000')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 });
+
+describe('derivations running side by side', () => {
+  // libvips has one error buffer per process; failure messages go into sealed manifests, so they
+  // must not depend on what else was decoding at the time (a retried seal must match the first).
+  it('give every failing image the same message whatever runs beside it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-derive-par-'));
+    try {
+      const messages = new Map<string, Set<string>>();
+      const note = (k: string, v: string) => messages.set(k, (messages.get(k) ?? new Set()).add(v));
+      const settle = (p: Promise<unknown>) => p.then((v) => JSON.stringify(v), (e: unknown) => (e as Error).message);
+      for (let round = 0; round < 30; round++) {
+        await Promise.all(
+          ['truncated.jpg', 'corrupt-exif.jpg', 'plain.png', 'exif-gps.jpg'].map(async (f, i) => {
+            const src = path.join(FIX, f);
+            const [h, t] = await Promise.all([settle(perceptualHash(src)), settle(makeThumbnail(src, path.join(dir, `${round}-${i}.webp`), 64))]);
+            note(`${f} dhash`, h);
+            note(`${f} thumbnail`, t);
+          }),
+        );
+      }
+      for (const [what, seen] of messages) expect([...seen], what).toHaveLength(1);
+      expect([...messages.get('truncated.jpg dhash')!][0]).toMatch(/premature end of JPEG/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

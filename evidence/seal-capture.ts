@@ -40,9 +40,9 @@ const RASTER_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/p
 const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
 
 /**
- * Spool files stored and enriched at once. Three keeps both cores busy (sharp decodes on libuv's
- * pool, ffprobe is its own process, store writes wait on fsync) without one capture's seal
- * crowding out the others.
+ * Spool files stored and enriched at once. Three lets a store write (waiting on fsync), ffprobe (its
+ * own process) and one sharp pipeline (one at a time per process, see derive.ts) overlap without
+ * one capture's seal crowding out the others.
  */
 const SEAL_PARALLEL = 3;
 

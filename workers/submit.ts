@@ -39,6 +39,8 @@ export interface SubmitTuning {
 export const SUBMIT_TUNING: Readonly<SubmitTuning> = { chunk: 1000, recordBatch: 10_000, addInFlight: 2 };
 
 const SharedPart = CaptureRequest.omit({ url: true });
+/** The schema's own rule for a URL string, so the list fast path cannot drift from it. */
+const UrlField = CaptureRequest.shape.url;
 
 type Rejected = Extract<SubmitOutcome, { ok: false }>;
 
@@ -133,7 +135,7 @@ export async function submitUrlList(urls: readonly unknown[], common: CaptureReq
     urls.length,
     (index) => {
       const url = urls[index];
-      if (typeof url !== 'string' || url.length < 1 || url.length > 8192) return validateOne({ ...common, url }, index, deps);
+      if (typeof url !== 'string' || !UrlField.safeParse(url).success) return validateOne({ ...common, url }, index, deps);
       try {
         const href = parseTargetUrl(url).href;
         const captureId = deps.newId();

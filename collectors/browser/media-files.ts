@@ -156,6 +156,8 @@ export function pickExchange(exchanges: readonly RecordedExchange[], url: string
   const matching = exchanges.filter((e) => e.method === 'GET' && wireUrl(e.url) === key);
   if (matching.length === 0) return { ok: false, flag: { code: 'media-not-recorded', message: `${url}: no response was recorded (never requested, or served without the network)` } };
   const rank = (e: RecordedExchange): number => {
+    // Still arriving: its headers say 200, but its body is not all here yet.
+    if (e.completedAt === null) return 4;
     if (e.status === 200 && !e.truncated && !e.error) return 0;
     if (e.status === 206 && !e.truncated && !e.error && isWholeRange(e)) return 1;
     if (e.status === 206 && !e.truncated && !e.error) return 2;
@@ -172,6 +174,7 @@ export function pickExchange(exchanges: readonly RecordedExchange[], url: string
     case 3:
       return { ok: false, flag: { code: 'media-truncated', message: `${url}: not saved, the response was cut at ${best.rawResponseSize} bytes (${best.error?.message ?? 'size limit'}); the recorded prefix is in the WARC` } };
     default: {
+      if (best.completedAt === null) return { ok: false, flag: { code: 'media-incomplete', message: `${url}: the response was still arriving` } };
       const why = best.error ? `${best.error.code}: ${best.error.message}` : `HTTP ${best.status ?? 'no response'}`;
       return { ok: false, flag: { code: best.error?.code === 'BLOCKED_ADDRESS' ? 'media-blocked' : 'media-failed', message: `${url}: not saved (${why})` } };
     }

@@ -146,6 +146,8 @@ export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, s
             }
           };
           const ensureRecorded: PlatformPage['ensureRecorded'] = async (urls, purpose) => {
+            // Let responses still arriving finish first: one in flight is not yet recorded.
+            await live.waitForNetworkQuiet(0);
             const v = view();
             for (const u of urls) {
               const pick = pickExchange(v.exchanges, u);

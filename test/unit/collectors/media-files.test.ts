@@ -46,6 +46,11 @@ describe('pickExchange', () => {
     expect(pickExchange([img('http://x/a', { status: null, error: { code: 'BLOCKED_ADDRESS', message: 'private' } })], 'http://x/a')).toMatchObject({ ok: false, flag: { code: 'media-blocked' } });
     expect(pickExchange([], 'http://x/a')).toMatchObject({ ok: false, flag: { code: 'media-not-recorded' } });
   });
+  it('does not count a response still arriving as recorded, even with a 200 status', () => {
+    expect(pickExchange([img('http://x/a', { status: 200, completedAt: null })], 'http://x/a')).toMatchObject({ ok: false, flag: { code: 'media-incomplete' } });
+    const done = img('http://x/a');
+    expect(pickExchange([img('http://x/a', { completedAt: null }), done], 'http://x/a')).toMatchObject({ ok: true, exchange: done });
+  });
   it('recognises a 206 that holds the whole resource', () => {
     expect(isWholeRange(exchange({ url: 'http://x', status: 206, responseHeaders: [['content-range', 'bytes 0-9/10']] }))).toBe(true);
     expect(isWholeRange(exchange({ url: 'http://x', status: 206, responseHeaders: [['content-range', 'bytes 0-9/*']] }))).toBe(false);

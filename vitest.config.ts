@@ -13,7 +13,9 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.int.test.ts'],
+          // test/security: one test per attack on the evidence, the collectors and the API; it needs
+          // the same real services, so it runs in this project.
+          include: ['test/integration/**/*.int.test.ts', 'test/security/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -22,6 +22,8 @@ export const EXIT = {
   INTEGRITY: 8,
   /** A service Exhibit needs (Redis, store, browser) is unavailable. */
   UNAVAILABLE: 9,
+  /** The package is internally consistent, but its signing key or TSA is not pinned: not authenticated. */
+  UNAUTHENTICATED: 10,
   /** A Debian package or tool is missing (from ./exhibit). */
   MISSING_DEPENDENCY: 69,
 } as const;
@@ -53,6 +55,10 @@ export function exitCodeFor(failure: Failure): ExitCode {
     case 'STORE_ERROR':
     case 'BROWSER_ERROR':
       return EXIT.UNAVAILABLE;
+    case 'NAVIGATION_BLOCKED':
+      return EXIT.CAPTURE_FAILED;
+    case 'UNAUTHENTICATED':
+      return EXIT.UNAUTHENTICATED;
     default:
       return EXIT.INTERNAL;
   }

@@ -31,6 +31,12 @@ export const ERROR_CODES = [
   'INTERNAL',
   // The platform did not show the post (login wall, deleted, unavailable, age/region gate, rate limit); see post.json `visibility`.
   'NOT_VISIBLE',
+  // The page navigated (redirect, script, meta refresh) to an address the network policy blocks.
+  'NAVIGATION_BLOCKED',
+  // A package is internally consistent, but its signer or TSA is not a pinned trust anchor.
+  'UNAUTHENTICATED',
+  // Too many attempts (sign-in): try again after the stated delay.
+  'RATE_LIMITED',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;

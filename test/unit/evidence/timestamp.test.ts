@@ -446,3 +446,40 @@ describe('verifyTimestampToken on tokens from OpenSSL TSAs, agreeing with `opens
     }
   });
 });
+
+// Tokens real authorities issued (see test/fixtures/tsa/README.md for where each comes from).
+describe('verifyTimestampToken on tokens from real TSAs', () => {
+  const REAL = new URL('../../fixtures/tsa/real/', import.meta.url);
+  const file = (name: string) => fileURLToPath(new URL(name, REAL));
+  const openssl = async (args: string[]) => run('openssl', args).then(
+    (r) => ({ ok: /Verification: OK/.test(r.stdout), output: r.stdout + r.stderr }),
+    (e: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+  );
+
+  it('DigiCert (2018; ESSCertID v1, chain in the token) verifies to the DigiCert Assured ID Root CA, as OpenSSL agrees', async () => {
+    const tsr = await readFile(file('digicert-2018.tsr'));
+    const root = await readFile(file('digicert-assured-id-root-ca.pem'));
+    const facts = await verifyTimestampToken(tsr, { data: await readFile(file('hello.txt')), trustAnchors: [root] });
+    expect(facts).toMatchObject({
+      genTime: '2018-05-09T18:48:18.000Z', policy: '2.16.840.1.114412.7.1', serialNumber: '2f6487c3b05baad0646a567f56bb623c', imprintAlgorithm: 'sha256',
+      signerSubject: 'C=US, O=DigiCert, CN=DigiCert SHA2 Timestamp Responder', signerIdentifiedBy: { attribute: 'ESSCertID', hashAlgorithm: 'sha1', issuerSerial: false }, anchored: true,
+    });
+    expect(facts.chain.map((c) => c.origin)).toEqual(['token', 'token', 'anchor']);
+    const ok = await openssl(['ts', '-verify', '-data', file('hello.txt'), '-in', file('digicert-2018.tsr'), '-CAfile', file('digicert-assured-id-root-ca.pem')]);
+    expect(ok.ok, ok.output).toBe(true);
+    // Another file, or another root: refused by both.
+    await expect(verifyTimestampToken(tsr, { data: Buffer.from('hello'), trustAnchors: [root] })).rejects.toMatchObject({ message: expect.stringMatching(/message imprint mismatch/) });
+    await expect(verifyTimestampToken(tsr, { data: await readFile(file('hello.txt')), trustAnchors: [ca] })).rejects.toMatchObject({ message: expect.stringMatching(/does not chain to a trusted CA/) });
+    expect((await openssl(['ts', '-verify', '-data', fileURLToPath(new URL('../granted.json', REAL)), '-in', file('digicert-2018.tsr'), '-CAfile', file('digicert-assured-id-root-ca.pem')])).ok).toBe(false);
+  });
+
+  it('GlobalSign (2018; SHA-1 signer digest, ESSCertID with issuer and serial, no certificates): the signer is unknown until its certificate is given, for both', async () => {
+    const tsr = await readFile(file('globalsign-2018-nocerts.tsr'));
+    await expect(verifyTimestampToken(tsr, { data: await readFile(file('hello.txt')), trustAnchors: [ca] })).rejects.toMatchObject({
+      code: 'TIMESTAMP_INVALID', message: expect.stringMatching(/the token carries no certificates and none were supplied/),
+    });
+    const r = await openssl(['ts', '-verify', '-data', file('hello.txt'), '-in', file('globalsign-2018-nocerts.tsr'), '-CAfile', fileURLToPath(new URL('../ca.pem', REAL))]);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/signer certificate not found/);
+  });
+});

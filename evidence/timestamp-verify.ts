@@ -308,16 +308,17 @@ export async function verifyTimestampToken(tsr: Uint8Array, opts: VerifyTimestam
   const anchors = opts.trustAnchors.flatMap((s) => certificatesFrom(s, 'trust anchor'));
   if (anchors.length === 0 && !opts.allowUnanchored) throw invalid('no trust anchors configured for timestamp verification');
 
-  // Candidates for signer and chain, each once (first origin wins, token before caller's files).
+  // Candidates for signer and chain, each once; a certificate the caller pinned counts as an anchor
+  // even when the token carries it too.
   const candidates: Candidate[] = [];
   const add = (cert: pkijs.Certificate, origin: CertificateOrigin) => {
     const der = certificateDer(cert);
     if (!candidates.some((c) => c.der.equals(der))) candidates.push({ cert, der, origin });
   };
   const tokenCerts = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+  for (const c of anchors) add(c, 'anchor');
   for (const c of tokenCerts) add(c, 'token');
   for (const c of (opts.untrusted ?? []).flatMap((s) => certificatesFrom(s, 'untrusted certificate'))) add(c, 'untrusted');
-  for (const c of anchors) add(c, 'anchor');
 
   // The signer is the certificate the signed ESS attribute names, wherever it sits.
   if (signed.signerInfos.length !== 1) throw invalid(`token has ${signed.signerInfos.length} signers; a timestamp token has exactly one`);

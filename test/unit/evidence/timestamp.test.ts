@@ -330,6 +330,19 @@ describe('verifyTimestampToken on tokens from OpenSSL TSAs, agreeing with `opens
     expect(() => readCertificates(Buffer.from('not a certificate'), 'ca.txt')).toThrow(/ca\.txt holds no PEM or DER certificate/);
   });
 
+  it('pinning the TSA certificate itself, or the intermediate, that the token also carries: verified, the pinned one is the anchor (OpenSSL agrees with -partial_chain)', async () => {
+    const tsr = await signer.stamp(DATA, { includeChain: true });
+    for (const [pin, chain] of [[tsaCertPem, ['anchor']], [interPem, ['token', 'anchor']]] as const) {
+      const a = await ours(tsr, { trustAnchors: [pin] });
+      expect(a.ok, a.ok ? '' : a.error.message).toBe(true);
+      expect(a.ok && a.facts.chain.map((c) => c.origin)).toEqual(chain);
+      const f = path.join(work, `pin-${++n}.tsr`);
+      await writeFile(f, tsr);
+      const b = await run('openssl', ['ts', '-verify', '-partial_chain', '-data', dataFile, '-in', f, '-CAfile', await pemFile(`pin-${n}.pem`, pin)]).then((r) => r.stdout, () => '');
+      expect(b).toMatch(/Verification: OK/);
+    }
+  });
+
   it('a bare TimeStampToken (ContentInfo, `-token_out`) verifies like the whole response', async () => {
     const tsr = await signer.stamp(DATA, { imprint: 'sha512', includeChain: true });
     const f = path.join(work, 'whole.tsr');

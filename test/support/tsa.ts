@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as pkijs from 'pkijs';
 
 const run = promisify(execFile);
 
@@ -28,6 +29,8 @@ export interface TsaReplyOptions {
   essCertIdChain?: boolean;
   /** Put the intermediate CA certificate into tokens that carry certificates (`certs`). @defaultValue false */
   includeChain?: boolean;
+  /** Answer like a TSA that ignores `certReq`: tokens carry no certificates. @defaultValue false */
+  omitCertificates?: boolean;
 }
 
 /** One token made with `openssl ts -query` then `openssl ts -reply`. */
@@ -172,6 +175,13 @@ async function writeReplyConfig(dir: string, file: string, r: TsaReplyOptions): 
   );
 }
 
+/** The same TimeStampReq with `certReq` false. */
+function withoutCertReq(query: Buffer): Buffer {
+  const req = pkijs.TimeStampReq.fromBER(new Uint8Array(query));
+  req.certReq = false;
+  return Buffer.from(req.toSchema().toBER(false));
+}
+
 /**
  * Make (or, with `dir`, reuse) the TSA's PKI and answer requests with `openssl ts -reply`, one at a
  * time (it bumps the serial file).
@@ -190,6 +200,7 @@ export async function createTsaSigner(opts: TsaPkiOptions = {}): Promise<TsaSign
     return job;
   };
   const configFor = async (r: TsaReplyOptions): Promise<string> => {
+    // One config file per distinct answer (omitCertificates changes the query, not the config).
     const key = JSON.stringify([r.signerDigest, r.essCertIdAlg, r.essCertIdChain, r.includeChain]);
     if (key === JSON.stringify([undefined, undefined, undefined, undefined])) return path.join(dir, 'tsa.cnf');
     const file = path.join(dir, `tsa-${Buffer.from(key).toString('hex').slice(0, 60)}.cnf`);
@@ -201,7 +212,7 @@ export async function createTsaSigner(opts: TsaPkiOptions = {}): Promise<TsaSign
       const id = `${process.pid}-${++count}`;
       const q = path.join(dir, `q-${id}.tsq`);
       const out = path.join(dir, `r-${id}.tsr`);
-      await writeFile(q, query);
+      await writeFile(q, r.omitCertificates ? withoutCertReq(query) : query);
       try {
         await openssl(['ts', '-reply', '-config', await configFor(r), '-queryfile', q, '-out', out], dir);
         return await readFile(out);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTimestampRequest, parseCertificates, readCertificates, requestTimestamp, timestampDigest, tokenCertificates, verifyTimestampToken, type VerifyTimestampOptions,
 } from '../../../evidence/timestamp.js';
-import { createTsaSigner, type TsaSigner } from '../../support/tsa.js';
+import { createTsaSigner, type TsaReplyOptions, type TsaSigner } from '../../support/tsa.js';
 
 const run = promisify(execFile);
 const FIX = new URL('../../fixtures/tsa/', import.meta.url);
@@ -318,6 +318,18 @@ describe('verifyTimestampToken on tokens from OpenSSL TSAs, agreeing with `opens
     // Only the TSA certificate, not its CA: no path to the root, for both.
     const half = [await ours(tsr, { untrusted: [tsaCertPem] }), await opensslVerify(tsr, { untrusted: [tsaCertPem] })];
     expect(half.map((r) => r.ok)).toEqual([false, false]);
+  });
+
+  it("Exhibit's own client against the OpenSSL TSA: a token with the certificate is accepted; a TSA that ignores certReq gives a token that cannot be checked without its certificate", async () => {
+    const via = (o: TsaReplyOptions) => (async (_url: string, init: { body: Uint8Array }) => new Response(new Uint8Array(await signer.reply(Buffer.from(init.body), o)), { status: 200 })) as unknown as typeof fetch;
+    const digest = `sha256:${createHash('sha256').update(DATA).digest('hex')}`;
+    const deps = { trustAnchors: [caPem, interPem], clock: { now: () => new Date() }, sleep: async () => {} };
+    const tok = await requestTimestamp(digest, { url: 'http://tsa.test/' }, { ...deps, fetch: via({}) });
+    expect(tok.record).toMatchObject({ digest, signerSubject: 'O=Exhibit Test, CN=Exhibit Test TSA' });
+    expect(tokenCertificates(tok.tsr)).toHaveLength(1);
+    await expect(requestTimestamp(digest, { url: 'http://tsa.test/' }, { ...deps, fetch: via({ omitCertificates: true }) })).rejects.toMatchObject({
+      code: 'TIMESTAMP_INVALID', message: expect.stringMatching(/carries no certificates/),
+    });
   });
 
   it('trust anchors and chain certificates in DER work like PEM', async () => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
 import { readMobileStory } from './facebook-mobile.js';
+import { describesPost } from './platform/generic-extract.js';
 import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
 
@@ -16,10 +17,11 @@ import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
  * `story.php` pages hold the post in markup instead (facebook-mobile.ts), read as `dom`.
  *
  * States only on Facebook's own word: a redirect to `/login/`, its "You must log in to continue"
- * wall (the OpenGraph preview it leaves is kept, labelled `opengraph`), or its "content isn't
- * available" / "Content not found" pages. A page in neither known layout and without those signals
- * (a login banner alone is not one: logged-out pages that show the post carry it too) is
- * `not-recognised` and read by the generic extraction.
+ * wall (the OpenGraph preview it leaves is kept, labelled `opengraph`), a page that is only its
+ * log-in form, or its "content isn't available" / "Content not found" pages. A page in neither
+ * known layout and without those signals (a login banner beside the post's metadata is not one:
+ * logged-out pages that show the post carry it too) is `not-recognised` and read by the generic
+ * extraction.
  */
 
 export const FacebookOptions = z.object({
@@ -353,6 +355,9 @@ export const facebookSpec: PlatformSpec<FacebookOptions> = {
       return { visibility: observe('unavailable', `Facebook says the content is not available: "${notice}" (removed, restricted by its owner, or never existed; Facebook does not say which)`, [signal('dom', main, `notice: ${notice}`)], main.status), post: null };
     }
     const hasLoginForm = $('form#login_form, form[action*="/login"], input[name="pass"]').length > 0;
+    if (hasLoginForm && !describesPost($)) {
+      return { visibility: observe('login-wall', 'Facebook served its log-in form in place of the post (the page describes no post)', [signal('dom', main, 'a log-in form (#login_form, input[name=pass]) and no og:description, og:image or JSON-LD post')], main.status), post: null };
+    }
     return {
       visibility: notRecognised(`the page holds neither a Story preload nor mobile story markup${hasLoginForm ? ' (a log-in form is in the page, but no log-in wall message)' : ''}, and no Facebook error message`, [signal('dom', main, `no RelayPrefetchedStreamCache Story ${id}, no #m_story_permalink_view`)], main.status),
       post: null,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PlatformObservation, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { headerValue } from './browser/page-facts.js';
@@ -375,10 +375,12 @@ export const xSpec: PlatformSpec<XOptions> = {
       if (post) return { visibility: visible([...wall, signal('api-json', syn, `HTTP ${syn.status}: syndication Tweet ${post.id}`)], syn.status), post };
       if (loginRedirect) return { visibility: observe('login-wall', 'x.com sent the logged-out visitor to its login flow, and the embed endpoint did not serve the post', [...wall, signal('api-json', syn, `HTTP ${syn.status}${body?.__typename ? `: ${body.__typename}` : ''}`)], main.status), post: null };
       if (http) return { visibility: http, post: null };
-      return { visibility: observe('unavailable', 'the embed endpoint answered without a post', [signal('api-json', syn, `HTTP ${syn.status}${body?.__typename ? `: ${body.__typename}` : ''}`)], syn.status), post: null };
+      // A tombstone is X's word; an answer of unknown shape is not.
+      if (body?.__typename) return { visibility: observe('unavailable', `the embed endpoint answered ${body.__typename} without a post`, [signal('api-json', syn, `HTTP ${syn.status}: ${body.__typename}`)], syn.status), post: null };
+      return { visibility: notRecognised('the embed endpoint answered, but not with a post of a known shape', [signal('api-json', syn, `HTTP ${syn.status}`)], syn.status), post: null };
     }
     if (loginRedirect) return { visibility: observe('login-wall', 'x.com sent the logged-out visitor to its login flow instead of the post', wall, main.status), post: null };
-    return { visibility: observe('unavailable', 'the page made no GraphQL request for the post and no embed JSON was recorded', [signal('api-json', null, `no TweetResultByRestId/TweetDetail response recorded for ${id}`)], main.status), post: null };
+    return { visibility: notRecognised('the page made no GraphQL request for the post and no embed JSON was recorded', [signal('api-json', null, `no TweetResultByRestId/TweetDetail response recorded for ${id}`)], main.status), post: null };
   },
 };
 

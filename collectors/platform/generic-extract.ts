@@ -46,6 +46,16 @@ export function oembedHref(html: string, base: string): string | null {
   }
 }
 
+/**
+ * Whether a page describes a post at all (an `og:description`, `og:image` or JSON-LD post node).
+ * A login form on a page that does is not a login wall: logged-out pages that show a post carry
+ * login banners too; a page that is only a login form, describing nothing, is the platform's wall.
+ */
+export function describesPost($: cheerio.CheerioAPI): boolean {
+  if ($('meta[property="og:description"], meta[property="og:image"]').length > 0) return true;
+  return findPostNode(parseJsonLd($('script[type="application/ld+json"]').map((_, s) => $(s).text()).get())) !== null;
+}
+
 function metas($: cheerio.CheerioAPI): Map<string, string[]> {
   const out = new Map<string, string[]>();
   $('meta').each((_, m) => {

@@ -132,10 +132,10 @@ describe('x honest states from the recording', () => {
     expect(shown?.visibility.signals.map((s) => s.source)).toEqual(['dom', 'api-json']);
     expect(shown?.post?.text?.content).toBe('hello');
   });
-  it('a recorded GraphQL answer for another post is not used', async () => {
+  it('a recorded GraphQL answer for another post is not used (not-recognised: X said nothing about this post)', async () => {
     const other = exchange({ url: `https://x.test/i/api/graphql/q/TweetResultByRestId?variables=${encodeURIComponent(JSON.stringify({ tweetId: '45' }))}` });
     const r = await run([page(), { ex: other, body: { data: { tweetResult: { result: tweet() } } } }]);
-    expect(r?.visibility.state).toBe('unavailable');
+    expect(r?.visibility.state).toBe('not-recognised');
     expect(r?.post).toBeNull();
   });
 });

@@ -17,7 +17,7 @@ import { hashtagsIn, htmlToText, parseCount, textDirection } from './platform/te
  * - photos are links to `/photo.php?fbid=…` or `/<page>/photos/…` holding an `<img>` or an
  *   `i.img` whose `style` names the image in `background-image: url('…')`, alt text in `alt` /
  *   `aria-label`; inline video is `[data-sigil="inlineVideo"]` with `data-store` JSON `src`;
- * - shared links go through `l.facebook.com/l.php?u=…` (kept as served);
+ * - shared links go through `l.facebook.com/l.php?u=…` / `lm.facebook.com/l.php?u=…` (kept as served);
  * - counts are displayed in the `<footer>`: reactions (`reactions-sentence-container`, or the
  *   reaction-browser link on basic), "N Comments", "N Shares".
  *
@@ -179,7 +179,8 @@ export function readMobileStory(html: string, id: string, pageUrl: string, readA
   if (media.length) sources.media = 'dom';
 
   const links: string[] = [];
-  root.find('a[href*="l.facebook.com/l.php"]').each((_, a) => {
+  // Facebook's outbound redirector (`l.facebook.com`, `lm.facebook.com`): kept as served.
+  root.find('a[href*="facebook.com/l.php"]').each((_, a) => {
     const u = abs($(a).attr('href'), pageUrl);
     if (u && !links.includes(u)) links.push(u);
   });
@@ -191,11 +192,12 @@ export function readMobileStory(html: string, id: string, pageUrl: string, readA
     const reactions = footer.find('[data-sigil="reactions-sentence-container"], a[href*="/ufi/reaction/profile/browser/"]').first().text();
     const r = reactions ? countIn(reactions, null) : null;
     if (r) counts.reactions = r;
-    const ft2 = footer.text();
-    const c = countIn(ft2, /comments?\b/);
+    // Each displayed count is its own element: read them one by one, not the footer's run-together text.
+    const texts = footer.find('*').toArray().filter((el) => $(el).children().length === 0).map((el) => $(el).text());
+    const c = texts.map((t) => countIn(t, /comments?\b/)).find((x) => x);
     if (c) counts.replies = c;
-    const s = countIn(ft2, /shares?\b/);
-    if (s) counts.shares = s;
+    const sh = texts.map((t) => countIn(t, /shares?\b/)).find((x) => x);
+    if (sh) counts.shares = sh;
   }
   if (Object.keys(counts).length) sources.engagement = 'dom';
 

@@ -319,9 +319,15 @@ export const facebookSpec: PlatformSpec<FacebookOptions> = {
     const main = view.mainDocument();
     const html = main?.status === 200 ? await view.text(main, 'embedded-json') : null;
     const story = html ? findStory(relayPreloads(html), id) : null;
-    if (!story) return;
-    const urls = mediaIn(story, main!.url).map((m) => m.sourceUrl).filter((u): u is string => !!u);
-    await page.ensureRecorded(urls, 'full-size media named by the Story preload (photo_image, browser_native_hd_url)');
+    if (story) {
+      const urls = mediaIn(story, main!.url).map((m) => m.sourceUrl).filter((u): u is string => !!u);
+      await page.ensureRecorded(urls, 'full-size media named by the Story preload (photo_image, browser_native_hd_url)');
+      return;
+    }
+    // Mobile/basic markup: the touch site loads inline video only on a tap; the evidence is the file it names.
+    const mobile = html ? readMobileStory(html, id, main!.url, new Date(0).toISOString()) : null;
+    const urls = (mobile?.post.media ?? []).map((m) => m.sourceUrl).filter((u): u is string => !!u);
+    if (urls.length) await page.ensureRecorded(urls, 'media named by the mobile story markup (img, i.img background, inlineVideo data-store src)');
   },
   async extract({ view, observedAt }, target) {
     const { id } = parseFacebookUrl(target)!;

@@ -259,9 +259,10 @@ export const blueskySpec: PlatformSpec<BlueskyOptions> = {
     const http = observeHttpStatus(ex, 'the Bluesky appview');
     if (http) return { visibility: http, post: null };
     const thread = (body?.thread ?? null) as ThreadNode | null;
-    if (!thread?.$type && !thread?.post) return { visibility: notRecognised('the appview answered without a thread', [signal('api-json', ex, `HTTP ${ex.status}: no thread in the answer`)], ex.status), post: null };
     if (!thread?.post) {
+      // The appview's own words: #notFoundPost (deleted) and #blockedPost (not shown); any other answer is of an unknown shape.
       const type = thread?.$type ?? 'nothing';
+      if (!/#(notFoundPost|blockedPost)$/.test(type)) return { visibility: notRecognised(`the appview answered without a post (thread.$type: ${type})`, [signal('api-json', ex, `HTTP ${ex.status}: thread.$type: ${type}`)], ex.status), post: null };
       const state = type.endsWith('#notFoundPost') ? 'deleted' : 'unavailable';
       return { visibility: observe(state, `the appview returned ${type} for the post`, [signal('api-json', ex, `thread.$type: ${type}`)], ex.status), post: null };
     }

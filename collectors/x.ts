@@ -276,6 +276,8 @@ export function observeUnavailable(r: XTweetResult | null, ex: RecordedExchange)
     if (/log ?in|sign ?in|protected|authori[sz]ed/i.test(text)) return observe('login-wall', `X shows a tombstone: ${text}`, sig, status);
     return observe('unavailable', `X shows a tombstone: ${text || 'no reason given'}`, sig, status);
   }
+  // Only X's own unavailable node speaks for X; a result of another shape is not a refusal.
+  if (r.__typename !== 'TweetUnavailable') return notRecognised(`the API answered with a ${r.__typename} result that holds no readable post`, [signal('api-json', ex, `tweetResult.__typename: ${r.__typename}`)], status);
   const reason = r.reason ?? 'unknown';
   const sig = [signal('api-json', ex, `TweetUnavailable: reason ${reason}`)];
   if (reason === 'Protected') return observe('login-wall', "the author's posts are protected: only approved followers, logged in, can see them", sig, status);
@@ -347,16 +349,26 @@ export const xSpec: PlatformSpec<XOptions> = {
       let focal: XTweetResult | null = null;
       const replies: Post[] = [];
       if (primary === detail) {
-        const all = tweetDetailResults((await view.json<TweetDetailBody>(detail)) ?? {});
+        const body = (await view.json<TweetDetailBody & { errors?: Array<{ message?: string }> }>(detail)) ?? {};
+        const all = tweetDetailResults(body);
         const at = all.findIndex((r) => (unwrap(r)?.rest_id ?? null) === id);
         focal = at >= 0 ? all[at]! : null;
+        if (!focal) {
+          // X's word is an error it names; a conversation without the post is not.
+          const err = (Array.isArray(body.errors) ? body.errors : []).map((e) => e.message).find((m): m is string => typeof m === 'string' && m !== '');
+          if (err) return { visibility: observe('unavailable', `X answered TweetDetail with an error: ${err}`, [signal('api-json', primary, `errors[0].message: ${err}`)], primary.status), post: null };
+          return { visibility: notRecognised(`the TweetDetail answer holds no tweet ${id}`, [signal('api-json', primary, `HTTP ${primary.status}: no entry with rest_id ${id}`)], primary.status), post: null };
+        }
         // The timeline lists ancestors, then the focal post, then the conversation below it: only the latter are replies.
         for (const r of at >= 0 ? all.slice(at + 1) : []) {
           const p = tweetToPost(r, observedAt, origin);
           if (p) replies.push(p);
         }
       } else {
-        focal = (await view.json<{ data?: { tweetResult?: { result?: XTweetResult } } }>(primary))?.data?.tweetResult?.result ?? null;
+        const body = await view.json<{ data?: { tweetResult?: { result?: XTweetResult } } }>(primary);
+        // `data.tweetResult: {}` is X's answer for a post it will not show; a body without `tweetResult` is of an unknown shape.
+        if (!body?.data || typeof body.data.tweetResult !== 'object' || body.data.tweetResult === null) return { visibility: notRecognised('the TweetResultByRestId answer has no data.tweetResult', [signal('api-json', primary, `HTTP ${primary.status}: no data.tweetResult`)], primary.status), post: null };
+        focal = body.data.tweetResult.result ?? null;
       }
       const post = focal ? tweetToPost(focal, observedAt, origin) : null;
       if (!post) return { visibility: observeUnavailable(unwrap(focal), primary), post: null };

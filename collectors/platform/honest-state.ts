@@ -1,5 +1,5 @@
 import type { Failure } from '../../schemas/errors.js';
-import type { PlatformObservation, VisibilitySignal, VisibilityState } from '../../schemas/post.js';
+import { NOT_SHOWN_STATES, type PlatformObservation, type VisibilitySignal, type VisibilityState } from '../../schemas/post.js';
 import { headerValue } from '../browser/page-facts.js';
 import { redactUrl } from '../browser/net-policy.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
@@ -78,7 +78,7 @@ export function observeHttpStatus(ex: RecordedExchange, what = 'the platform'): 
  * are worth retrying; the rest are not). `visible` and `not-recognised` are no failure.
  */
 export function failureForObservation(obs: PlatformObservation, url: string, previous: Failure | null): Failure | null {
-  if (obs.state === 'visible' || obs.state === 'not-recognised') return previous;
+  if (!(NOT_SHOWN_STATES as readonly VisibilityState[]).includes(obs.state)) return previous;
   const because = obs.reason ? `: ${obs.reason}` : '';
   const also = previous && previous.code !== 'HTTP_ERROR' ? ` (${previous.message})` : '';
   return {

@@ -164,6 +164,8 @@ export function observePlayability(pr: PlayerResponse, ex: RecordedExchange): Pl
   const http = ex.status;
   const say = (s: string): string => `YouTube: ${reason || s}`;
   if (status === 'OK') return visible(sig, http);
+  // No playability status at all is a player response of an unknown shape, not YouTube refusing.
+  if (ps.status === undefined) return notRecognised('the player response carries no playabilityStatus.status', sig, http);
   if (status === 'LOGIN_REQUIRED' || status === 'AGE_CHECK_REQUIRED' || status === 'AGE_VERIFICATION_REQUIRED' || status === 'CONTENT_CHECK_REQUIRED') {
     if (/not a bot/i.test(reason)) return observe('rate-limited', say('sign in to confirm you are not a bot'), sig, http);
     if (/private/i.test(reason)) return observe('login-wall', say('private video'), sig, http);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { AuthorshipProof, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type ExtractContext, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, publishedTime, textDirection } from './platform/text.js';
 
@@ -251,7 +251,7 @@ export const blueskySpec: PlatformSpec<BlueskyOptions> = {
     const pageHttp = observeHttpStatus(main, 'bsky.app');
     if (pageHttp) return { visibility: pageHttp, post: null };
     const { ex, body } = await threadOf(view, rkey);
-    if (!ex) return { visibility: observe('unavailable', 'the thread was never fetched from the appview', [signal('api-json', null, 'no app.bsky.feed.getPostThread response recorded')], main.status), post: null };
+    if (!ex) return { visibility: notRecognised('the thread was never fetched from the appview', [signal('api-json', null, 'no app.bsky.feed.getPostThread response recorded')], main.status), post: null };
     const err = typeof body?.error === 'string' ? body.error : null;
     if (err === 'NotFound') {
       return { visibility: observe('deleted', 'the appview answered NotFound: the record is not in the network index (the app shows it as a deleted or missing post)', [signal('api-json', ex, `HTTP ${ex.status}: error: NotFound${typeof body?.message === 'string' ? ` (${body.message})` : ''}`)], ex.status), post: null };
@@ -260,7 +260,9 @@ export const blueskySpec: PlatformSpec<BlueskyOptions> = {
     if (http) return { visibility: http, post: null };
     const thread = (body?.thread ?? null) as ThreadNode | null;
     if (!thread?.post) {
+      // The appview's own words: #notFoundPost (deleted) and #blockedPost (not shown); any other answer is of an unknown shape.
       const type = thread?.$type ?? 'nothing';
+      if (!/#(notFoundPost|blockedPost)$/.test(type)) return { visibility: notRecognised(`the appview answered without a post (thread.$type: ${type})`, [signal('api-json', ex, `HTTP ${ex.status}: thread.$type: ${type}`)], ex.status), post: null };
       const state = type.endsWith('#notFoundPost') ? 'deleted' : 'unavailable';
       return { visibility: observe(state, `the appview returned ${type} for the post`, [signal('api-json', ex, `thread.$type: ${type}`)], ex.status), post: null };
     }

@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, htmlToText, publishedTime, textDirection } from './platform/text.js';
 
@@ -168,7 +168,7 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
     const pageHttp = observeHttpStatus(main, 'the Mastodon server');
     if (pageHttp) return { visibility: pageHttp, post: null };
     const statusEx = view.last(apiUrl(target, id));
-    if (!statusEx) return { visibility: observe('unavailable', 'the status API was never answered', [signal('api-json', null, `no response recorded for ${apiUrl(target, id)}`)], main.status), post: null };
+    if (!statusEx) return { visibility: notRecognised('the status API was never answered', [signal('api-json', null, `no response recorded for ${apiUrl(target, id)}`)], main.status), post: null };
     const body = await view.json<Record<string, unknown>>(statusEx);
     const apiHttp = observeHttpStatus(statusEx, 'the Mastodon API');
     if (apiHttp) {
@@ -177,7 +177,7 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
       if (apiHttp.state === 'unavailable' && statusEx.status === 401) apiHttp.state = 'login-wall';
       return { visibility: apiHttp, post: null };
     }
-    if (!isStatus(body)) return { visibility: observe('unavailable', 'the status API answered, but not with a status', [signal('api-json', statusEx, `HTTP ${statusEx.status}`)], statusEx.status), post: null };
+    if (!isStatus(body)) return { visibility: notRecognised('the status API answered, but not with a Mastodon status', [signal('api-json', statusEx, `HTTP ${statusEx.status}`)], statusEx.status), post: null };
     const post = statusToPost(body, observedAt, view.pageUrl);
     const ap = await activityPubUrl(view);
     const note = ap ? view.last(ap) : null;

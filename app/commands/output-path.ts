@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { PermanentError } from '../../lib/errors.js';
 
@@ -8,19 +8,30 @@ const errnoText = (e: unknown) => {
   return x.code ? `${x.code} (${x.syscall ?? 'fs'} ${x.path ?? ''})`.replace(' )', ')') : String(e);
 };
 
+/** stat, or null when nothing is there (ENOENT) or a parent is a file (ENOTDIR, found walking up). */
+function statOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new PermanentError('INVALID_INPUT', `cannot use ${p} for the package: ${errnoText(e)}; choose another -o path`);
+  }
+}
+
 /**
  * Check the -o path before any work: not an existing file or directory, its directory present
  * (missing levels are created one at a time; `mkdir -p` semantics loop forever under /proc) and
  * writable (a file is created there and removed again).
  */
 export function usableOutputPath(outPath: string): void {
-  const st = statSync(outPath, { throwIfNoEntry: false });
+  const st = statOrNull(outPath);
   if (st?.isDirectory()) throw unusable(outPath, 'it is a directory');
   if (st) throw new PermanentError('INVALID_INPUT', `${outPath} already exists: packages are never overwritten; choose another -o path`);
   const missing: string[] = [];
   let dir = path.dirname(outPath);
   for (;;) {
-    const d = statSync(dir, { throwIfNoEntry: false });
+    const d = statOrNull(dir);
     if (d && !d.isDirectory()) throw unusable(outPath, `${dir} is not a directory`);
     if (d) break;
     missing.unshift(dir);

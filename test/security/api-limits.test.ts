@@ -11,6 +11,7 @@ import { configFrom } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { openServices, type Services } from '../../workers/runtime.js';
 import { createApi, listen, type Api } from '../../app/api/server.js';
+import { SignInThrottle } from '../../workers/sign-in-throttle.js';
 
 /**
  * Attacks on the HTTP API over a real listening server (node-server, real Redis): oversized bodies
@@ -276,12 +277,25 @@ describe('API limits (real server, real Redis)', () => {
       // victim-2 failed once (under its own limit): it signs in from elsewhere.
       expect((await attempt('victim-2', tokens['victim-2']!, '127.0.0.21')).status).toBe(200);
       // A success from the locked address does not clear the address: after the delay, one more
-      // failure locks it again, for longer (doubling).
+      // failure locks it again.
       await waitUntilAccepted('analyst-1', '127.0.0.20');
       expect((await attempt('nobody-3', wrong, '127.0.0.20')).status).toBe(401);
       const again = await attempt('analyst-1', tokens['analyst-1']!, '127.0.0.20');
       expect(again.status).toBe(429);
-      expect(Number(again.headers['retry-after'])).toBeGreaterThanOrEqual(2);
+      expect(Number(again.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    });
+
+    it('doubles the delay with each failure past the free ones, up to the maximum', async () => {
+      const throttle = new SignInThrottle(s.redis, s.config.redis.prefix, s.config.api.signIn);
+      const keys = throttle.keys('backoff-user', '192.0.2.1');
+      const delays: number[] = [];
+      for (let i = 0; i < 6; i++) delays.push(await throttle.failed(keys));
+      expect(delays).toEqual([0, 0, 1_000, 2_000, 4_000, 4_000]);
+      expect(await throttle.waitMs(keys)).toBeGreaterThan(0);
+      await throttle.succeeded(keys);
+      // The user's count is gone; the address's is not.
+      expect(await throttle.waitMs(throttle.keys('backoff-user', '192.0.2.2'))).toBe(0);
+      expect(await throttle.waitMs(throttle.keys('someone-else', '192.0.2.1'))).toBeGreaterThan(0);
     });
   });
 });

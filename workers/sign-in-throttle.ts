@@ -7,7 +7,7 @@ import type { Config } from '../schemas/config.js';
  * counts the same failures. From the `freeAttempts`-th failure on, each failure locks its keys for a
  * delay that doubles (`baseDelayMs` … `maxDelayMs`); while a key is locked no sign-in is even
  * checked, so a correct token guessed during the delay is refused like any other. A success forgets
- * the user's failures, never the address's (one valid account must not reset an address that is
+ * the user's failures, never the address's other failures (one valid account must not reset an address that is
  * trying other names). Time is Redis's own clock, the same for every process.
  */
 export type SignInLimits = Config['api']['signIn'];
@@ -17,8 +17,13 @@ export interface ThrottleKeys {
   address: string;
 }
 
-// KEYS: the keys to check. Returns the longest remaining lock in ms (0 when none).
-const CHECK_LUA = `
+// An attempt is counted before its token is checked, atomically with the lock check, so a burst of
+// parallel guesses gets no more than the free attempts through (counting after the check would let
+// every request that started before the first failure was recorded be checked).
+// KEYS: user, address. ARGV: freeAttempts, baseDelayMs, maxDelayMs, forgetAfterMs.
+// Returns {wait ms (refused when > 0; nothing counted), lock ms this attempt started, the address's
+// lockedUntil before and after} (the last two let a success undo its own count).
+const ATTEMPT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wait = 0
@@ -26,31 +31,52 @@ for _, k in ipairs(KEYS) do
   local untilMs = tonumber(redis.call('HGET', k, 'lockedUntil') or '0')
   if untilMs - now > wait then wait = untilMs - now end
 end
-return wait
-`;
-
-// KEYS: the keys that failed. ARGV: freeAttempts, baseDelayMs, maxDelayMs, forgetAfterMs.
-// Returns the longest lock now in force in ms (0 when none).
-const FAIL_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if wait > 0 then return {tostring(wait), '0', '', ''} end
 local free, base, max, forget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local wait = 0
-for _, k in ipairs(KEYS) do
+local lock = 0
+local addrBefore = redis.call('HGET', KEYS[2], 'lockedUntil') or ''
+local addrAfter = addrBefore
+for i, k in ipairs(KEYS) do
   local n = redis.call('HINCRBY', k, 'failures', 1)
   local keep = forget
   if n >= free then
     local delay = max
     local steps = n - free
     if steps < 40 then delay = math.min(max, base * 2 ^ steps) end
-    redis.call('HSET', k, 'lockedUntil', now + delay)
-    if delay > wait then wait = delay end
+    local untilMs = string.format('%d', now + delay)
+    redis.call('HSET', k, 'lockedUntil', untilMs)
+    if i == 2 then addrAfter = untilMs end
+    if delay > lock then lock = delay end
     if delay > keep then keep = delay end
   end
   redis.call('PEXPIRE', k, keep)
 end
-return wait
+return {'0', tostring(lock), addrBefore, addrAfter}
 `;
+
+// The attempt succeeded. KEYS: user, address. ARGV: the address's lockedUntil before and after the attempt.
+// Forgets the user's failures; takes the success off the address's count and, unless a failure
+// meanwhile locked it again, puts back the address lock as it was before.
+const SUCCESS_LUA = `
+redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'failures', -1)
+  local current = redis.call('HGET', KEYS[2], 'lockedUntil') or ''
+  if current == ARGV[2] and ARGV[1] ~= ARGV[2] then
+    if ARGV[1] == '' then redis.call('HDEL', KEYS[2], 'lockedUntil') else redis.call('HSET', KEYS[2], 'lockedUntil', ARGV[1]) end
+  end
+end
+return 1
+`;
+
+/** What a success needs to undo its own count on the address. */
+export interface AttemptTicket {
+  keys: ThrottleKeys;
+  addressLockBefore: string;
+  addressLockAfter: string;
+}
+
+export type Attempt = { refused: true; waitMs: number } | { refused: false; lockMs: number; ticket: AttemptTicket };
 
 export class SignInThrottle {
   constructor(
@@ -65,19 +91,36 @@ export class SignInThrottle {
     return { user: `${p}:user:${userName}`, address: `${p}:addr:${createHash('sha256').update(address).digest('hex').slice(0, 32)}` };
   }
 
-  /** Milliseconds until a sign-in may be tried with these keys (0: now). */
+  /**
+   * Count a sign-in attempt as a failure until it proves otherwise (see {@link succeeded}); refused,
+   * counting nothing, while either key is locked. `lockMs`: the lock this attempt started.
+   */
+  async attempt(k: ThrottleKeys): Promise<Attempt> {
+    const l = this.limits;
+    const [wait, lock, before, after] = (await this.redis.eval(ATTEMPT_LUA, 2, k.user, k.address, l.freeAttempts, l.baseDelayMs, l.maxDelayMs, l.forgetAfterMs)) as [string, string, string, string];
+    if (Number(wait) > 0) return { refused: true, waitMs: Number(wait) };
+    return { refused: false, lockMs: Number(lock), ticket: { keys: k, addressLockBefore: before, addressLockAfter: after } };
+  }
+
+  /** The attempt's token was right: forget the user's failures (never the address's other failures). */
+  async succeeded(t: AttemptTicket): Promise<void> {
+    await this.redis.eval(SUCCESS_LUA, 2, t.keys.user, t.keys.address, t.addressLockBefore, t.addressLockAfter);
+  }
+
+  /** Milliseconds until a sign-in may be tried with these keys (0: now). For status and tests. */
   async waitMs(k: ThrottleKeys): Promise<number> {
     return Number(await this.redis.eval(CHECK_LUA, 2, k.user, k.address));
   }
-
-  /** Count a failed sign-in on both keys; returns the lock it started, in ms (0: none yet). */
-  async failed(k: ThrottleKeys): Promise<number> {
-    const l = this.limits;
-    return Number(await this.redis.eval(FAIL_LUA, 2, k.user, k.address, l.freeAttempts, l.baseDelayMs, l.maxDelayMs, l.forgetAfterMs));
-  }
-
-  /** A successful sign-in forgets the user's failures (not the address's). */
-  async succeeded(k: ThrottleKeys): Promise<void> {
-    await this.redis.del(k.user);
-  }
 }
+
+// KEYS: the keys to check. Returns the longest remaining lock in ms (0 when none).
+const CHECK_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for _, k in ipairs(KEYS) do
+  local untilMs = tonumber(redis.call('HGET', k, 'lockedUntil') or '0')
+  if untilMs - now > wait then wait = untilMs - now end
+end
+return wait
+`;

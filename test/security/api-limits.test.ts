@@ -113,6 +113,7 @@ describe('API limits (real server, real Redis)', () => {
       ['auditor-1', 'auditor'],
       ['victim-1', 'analyst'],
       ['victim-2', 'analyst'],
+      ['victim-3', 'analyst'],
     ] as const) {
       await api.deps.users.add(name, role, ['C-SEC-001'], 'test');
       tokens[name] = (await api.deps.users.issueToken(name)).token;
@@ -286,16 +287,26 @@ describe('API limits (real server, real Redis)', () => {
     });
 
     it('doubles the delay with each failure past the free ones, up to the maximum', async () => {
-      const throttle = new SignInThrottle(s.redis, s.config.redis.prefix, s.config.api.signIn);
+      const throttle = new SignInThrottle(s.redis, s.config.redis.prefix, { freeAttempts: 2, baseDelayMs: 100, maxDelayMs: 400, forgetAfterMs: 60_000 });
       const keys = throttle.keys('backoff-user', '192.0.2.1');
-      const delays: number[] = [];
-      for (let i = 0; i < 6; i++) delays.push(await throttle.failed(keys));
-      expect(delays).toEqual([0, 0, 1_000, 2_000, 4_000, 4_000]);
-      expect(await throttle.waitMs(keys)).toBeGreaterThan(0);
-      await throttle.succeeded(keys);
-      // The user's count is gone; the address's is not.
-      expect(await throttle.waitMs(throttle.keys('backoff-user', '192.0.2.2'))).toBe(0);
-      expect(await throttle.waitMs(throttle.keys('someone-else', '192.0.2.1'))).toBeGreaterThan(0);
+      const locks: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        for (let w = await throttle.waitMs(keys); w > 0; w = await throttle.waitMs(keys)) await sleep(w);
+        const a = await throttle.attempt(keys);
+        if (a.refused) throw new Error('refused after its delay');
+        locks.push(a.lockMs);
+      }
+      expect(locks).toEqual([0, 100, 200, 400, 400]);
+      // While locked, an attempt is refused and counts nothing.
+      const refused = await throttle.attempt(keys);
+      expect(refused).toMatchObject({ refused: true, waitMs: expect.any(Number) });
+    });
+
+    it('lets no more than the free attempts through a burst of parallel guesses', async () => {
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt('victim-3', wrong, `127.0.1.${i + 1}`)));
+      const statuses = burst.map((r) => r.status).sort();
+      expect(statuses.filter((x) => x === 401)).toHaveLength(3);
+      expect(statuses.filter((x) => x === 429)).toHaveLength(17);
     });
   });
 });

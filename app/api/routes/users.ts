@@ -36,18 +36,17 @@ export function userRoutes(t: RouteTable, d: ApiDeps): void {
   t.def(
     { method: 'post', path: '/api/session', summary: 'Sign in with a user name and API token; sets the session cookie', tag: 'session', access: 'public', body: LoginRequest, response: SessionInfo, errors: [429] },
     async (c, { body }) => {
-      const keys = throttle.keys(body.name, clientAddress(c));
-      // While either key is locked the token is not even checked: a right guess is refused too.
-      const wait = await throttle.waitMs(keys);
-      if (wait > 0) throw rateLimited(wait);
+      // Counted before the token is checked; while the user name or the address is locked the token
+      // is not even checked, so a right guess is refused too.
+      const attempt = await throttle.attempt(throttle.keys(body.name, clientAddress(c)));
+      if (attempt.refused) throw rateLimited(attempt.waitMs);
       const user = await d.users.authenticateToken(body.token);
       // One answer for a wrong name and a wrong token.
       if (!user || user.name !== body.name) {
-        const lockMs = await throttle.failed(keys);
-        d.logger.warn({ context: 'api', user: body.name, address: clientAddress(c), lockMs }, 'sign-in refused');
+        d.logger.warn({ context: 'api', user: body.name, address: clientAddress(c), lockMs: attempt.lockMs }, 'sign-in refused');
         throw unauthenticated('unknown user or wrong token');
       }
-      await throttle.succeeded(keys);
+      await throttle.succeeded(attempt.ticket);
       const { sessionId, csrfToken } = await d.users.createSession(user.name, d.options.sessionTtlSeconds, body.token);
       setCookie(c, SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'Strict', path: '/', secure: d.options.secureCookies, maxAge: d.options.sessionTtlSeconds });
       d.logger.info({ context: 'api', user: user.name }, 'signed in');

@@ -29,6 +29,8 @@ interface Sent {
   sentWhenAnswered: number;
   /** Whether the client had sent the whole body by then. */
   finishedSending: boolean;
+  /** Whether the server closed the connection after answering. */
+  serverClosed: boolean;
 }
 
 /** POST `total` bytes chunked (no Content-Length), 1 MiB at a time, stopping once the answer arrives. */
@@ -47,8 +49,17 @@ function postChunked(url: string, total: number, headers: Record<string, string>
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, sentWhenAnswered, finishedSending });
+        // Did the server close the connection (rather than keep reading the body)? Wait a bounded while.
+        const socket = req.socket;
+        const done = (serverClosed: boolean) => {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, sentWhenAnswered, finishedSending, serverClosed });
+        };
+        const timer = setTimeout(() => done(false), 10_000);
+        if (res.statusCode !== 413) done(false);
+        else if (!socket || socket.destroyed) done(true);
+        else socket.once('close', () => done(true));
       });
     });
     req.on('error', (e) => {
@@ -138,6 +149,7 @@ describe('API limits (real server, real Redis)', () => {
       expect(r.finishedSending).toBe(false);
       expect(r.sentWhenAnswered).toBeLessThan(64 * MiB);
       expect(r.headers.connection).toBe('close');
+      expect(r.serverClosed).toBe(true);
     });
 
     it('refuses a declared Content-Length over the limit without reading the body', async () => {

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { PermanentError } from '../lib/errors.js';
@@ -18,6 +21,95 @@ export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
 export interface DeriveOptions {
   /** Refuse images with more pixels than this. @defaultValue {@link DEFAULT_MAX_INPUT_PIXELS} */
   maxInputPixels?: number;
+}
+
+/**
+ * Pixels ready for sharp: the original itself, or a lossless PNG an outside decoder made from it
+ * (HEVC-coded HEIF, which the libvips bundled with sharp cannot decode). `tool` names every
+ * program that touched the pixels, decoder first; derivatives made from it record that chain.
+ */
+export interface RasterSource {
+  path: string;
+  tool: string;
+  /** Apply EXIF orientation: true for the original; false for a decoder's output, already upright. */
+  orient: boolean;
+  /** Removes the decoder's temporary files; the original is never touched. */
+  dispose(): Promise<void>;
+}
+
+export interface DecoderOptions extends DeriveOptions {
+  /** libheif's `heif-convert` binary. @defaultValue `heif-convert` */
+  heifConvertPath?: string;
+  /** Longest a decoder may run. @defaultValue 60 s */
+  timeoutMs?: number;
+}
+
+function exec(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 1024 * 1024, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve({ stdout, stderr });
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
+      const why = e.code === 'ENOENT' ? `${file} is not installed` : e.killed || e.signal === 'SIGKILL' ? `timed out after ${timeoutMs} ms` : (stderr || e.message).replace(/\s+/g, ' ').trim();
+      reject(new Error(why));
+    });
+  });
+}
+
+const heifVersions = new Map<string, Promise<string>>();
+
+/** `heif-convert (libheif <version>)`, asked once per binary; `heif-convert (unavailable: …)` if it cannot run. */
+export function heifConvertTool(bin = 'heif-convert'): Promise<string> {
+  let v = heifVersions.get(bin);
+  if (!v) {
+    // heif-convert has no --version; its help (exit status 0 or 1 by release) names the library version.
+    v = exec(bin, ['-h'], 10_000).then(
+      ({ stdout, stderr }) => `${path.basename(bin)} (libheif ${/libheif version:\s*(\S+)/.exec(stdout + stderr)?.[1] ?? 'unknown'})`,
+      (err: unknown) => {
+        const m = /libheif version:\s*(\S+)/.exec((err as Error).message);
+        return m ? `${path.basename(bin)} (libheif ${m[1]})` : `${path.basename(bin)} (unavailable: ${(err as Error).message})`;
+      },
+    );
+    heifVersions.set(bin, v);
+  }
+  return v;
+}
+
+/**
+ * Where sharp can decode an image, the image itself; for HEVC-coded HEIF (phone HEIC), a PNG
+ * decoded by libheif's `heif-convert` into a private temporary directory, bounded in time and in
+ * pixels (the declared size is checked before decoding). Throws PermanentError when neither can.
+ */
+export async function openRaster(src: string, opts: DecoderOptions = {}): Promise<RasterSource> {
+  const maxPixels = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  let meta: sharp.Metadata;
+  try {
+    meta = await oneAtATime(() => sharp(src, { limitInputPixels: maxPixels }).metadata());
+  } catch (err) {
+    throw wrap(src, err);
+  }
+  const own = { path: src, tool: SHARP_TOOL, orient: true, dispose: async () => undefined };
+  if (meta.format !== 'heif' || meta.compression === 'av1') return own;
+  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
+    throw new PermanentError('TOO_LARGE', `image exceeds the pixel limit (possible decompression bomb): ${meta.width}x${meta.height} declared`);
+  }
+  const bin = opts.heifConvertPath ?? 'heif-convert';
+  const decoder = await heifConvertTool(bin);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-heif-'));
+  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await exec(bin, ['--quiet', path.resolve(src), path.join(dir, 'decoded.png')], opts.timeoutMs ?? 60_000);
+    // Files with several top-level images are written as decoded-1.png, decoded-2.png, …: the first is the primary.
+    const out = (await readdir(dir)).filter((f) => /^decoded(-\d+)?\.png$/.test(f)).sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0];
+    if (!out) throw new Error('the decoder wrote no image');
+    const png = path.join(dir, out);
+    // 16-bit RGBA is 8 bytes a pixel; a PNG far larger than that was not made from this image.
+    if ((await stat(png)).size > maxPixels * 8 + (1 << 20)) throw new Error('the decoded image is larger than the pixel limit allows');
+    return { path: png, tool: `${decoder} + ${SHARP_TOOL}`, orient: false, dispose };
+  } catch (err) {
+    await dispose();
+    const why = (err instanceof Error ? err.message : String(err)).split(path.resolve(src)).join(path.basename(src)).split(dir + path.sep).join('');
+    throw new PermanentError('CORRUPT_MEDIA', `cannot decode ${meta.compression ?? 'heif'} image with ${decoder}: ${why}`, { cause: err });
+  }
 }
 
 export interface Thumbnail {
@@ -52,24 +144,30 @@ function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function open(src: string, opts: DeriveOptions): sharp.Sharp {
+function open(src: string | RasterSource, opts: DeriveOptions): sharp.Sharp {
   // failOn 'warning': a truncated or damaged image is reported, not silently half-rendered.
-  return sharp(src, { limitInputPixels: opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS, failOn: 'warning', sequentialRead: true });
+  const img = sharp(typeof src === 'string' ? src : src.path, { limitInputPixels: opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS, failOn: 'warning', sequentialRead: true });
+  // A decoder's output is already upright (HEIF's irot/imir); its copied EXIF Orientation must not turn it again.
+  return typeof src === 'string' || src.orient ? img.rotate() : img;
+}
+
+function srcName(src: string | RasterSource): string {
+  return typeof src === 'string' ? src : src.path;
 }
 
 /**
  * A thumbnail whose longest edge is `size` px (never enlarged), turned upright per the EXIF
  * orientation, with all metadata stripped (sharp writes none unless asked). The original is untouched.
  */
-export async function makeThumbnail(src: string, dest: string, size: number, opts: DeriveOptions & { format?: 'webp' | 'jpeg' } = {}): Promise<Thumbnail> {
+export async function makeThumbnail(src: string | RasterSource, dest: string, size: number, opts: DeriveOptions & { format?: 'webp' | 'jpeg' } = {}): Promise<Thumbnail> {
   const format = opts.format ?? 'webp';
   try {
-    let img = open(src, opts).rotate().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true });
+    let img = open(src, opts).resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true });
     img = format === 'webp' ? img.webp({ quality: 80, effort: 4 }) : img.jpeg({ quality: 82, mozjpeg: true });
     const info = await oneAtATime(() => img.toFile(dest));
-    return { tool: SHARP_TOOL, method: `thumbnail-${size}-${format}`, format, width: info.width, height: info.height, size: info.size };
+    return { tool: typeof src === 'string' ? SHARP_TOOL : src.tool, method: `thumbnail-${size}-${format}`, format, width: info.width, height: info.height, size: info.size };
   } catch (err) {
-    throw wrap(src, err);
+    throw wrap(srcName(src), err);
   }
 }
 
@@ -78,13 +176,12 @@ export async function makeThumbnail(src: string, dest: string, size: number, opt
  * a pixel is brighter than its right neighbour. 64 bits as `dhash:<16 hex>`; near-identical
  * images differ in few bits (compare with {@link hammingDistance}).
  */
-export async function perceptualHash(src: string, opts: DeriveOptions = {}): Promise<string> {
+export async function perceptualHash(src: string | RasterSource, opts: DeriveOptions = {}): Promise<string> {
   let data: Buffer;
   let info: sharp.OutputInfo;
   try {
     ({ data, info } = await oneAtATime(() =>
       open(src, opts)
-        .rotate()
         .flatten({ background: '#ffffff' })
         .grayscale()
         .resize(9, 8, { fit: 'fill', kernel: 'lanczos3' })
@@ -92,7 +189,7 @@ export async function perceptualHash(src: string, opts: DeriveOptions = {}): Pro
         .toBuffer({ resolveWithObject: true }),
     ));
   } catch (err) {
-    throw wrap(src, err);
+    throw wrap(srcName(src), err);
   }
   if (info.width !== 9 || info.height !== 8 || info.channels !== 1) {
     throw new PermanentError('CORRUPT_MEDIA', `unexpected raw layout ${info.width}x${info.height}x${info.channels} for dHash`);

@@ -1,12 +1,23 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import exifr from 'exifr';
+import { IMAGE_METADATA_BLOCKS, type ImageMetadataBlock } from '../schemas/artifact.js';
+import type { ImageFacts, MetadataBlockFlag } from '../schemas/image-metadata.js';
+import { imageFacts, readGpsRationals, type Rational, type TiffView } from './image-facts.js';
 
 /** Outcome of a metadata tool: never thrown, so corrupt metadata cannot fail a seal. */
 export type MetadataResult<T = Record<string, unknown>> =
   | { ok: true; tool: string; data: T }
+  | { ok: false; tool: string; error: string };
+
+/**
+ * Outcome of reading an image's metadata. `ok: true` whenever any block could be read; each block
+ * that could not be read is named in `flags`. `ok: false` only when nothing at all could be read.
+ */
+export type ImageMetadataResult =
+  | { ok: true; tool: string; data: Record<string, unknown>; facts: ImageFacts; flags: MetadataBlockFlag[]; blocks: ImageMetadataBlock[] }
   | { ok: false; tool: string; error: string };
 
 const require = createRequire(import.meta.url);
@@ -19,29 +30,49 @@ const MAX_BUFFERED_IMAGE_BYTES = 64 * 1024 * 1024;
 /** Byte arrays larger than this are summarised, not hex-dumped (maker notes, embedded previews). */
 const MAX_HEX_BYTES = 4096;
 
-const EXIFR_OPTIONS = {
-  tiff: true,
-  exif: true,
-  gps: true,
-  interop: true,
-  // IFD1 is the embedded thumbnail's tags; the thumbnail itself is never extracted.
-  ifd1: false,
-  xmp: true,
-  iptc: true,
-  icc: true,
-  jfif: true,
-  ihdr: true,
+/** Options every exifr pass shares; each pass then names the blocks it reads. */
+const EXIFR_BASE = {
   makerNote: false,
-  userComment: true,
   multiSegment: true,
   mergeOutput: false,
   translateKeys: true,
-  translateValues: true,
-  reviveValues: true,
   sanitize: true,
-  // Corrupt segments must surface as a failure we record, not be dropped quietly.
+  // A damaged block must surface as a failure we record, not be dropped quietly.
   silentErrors: false,
-} as Parameters<typeof exifr.parse>[1];
+} as const;
+/** Values as read: labels for coded values, dates revived. What `data` holds. */
+const READ_AS_READ = { ...EXIFR_BASE, translateValues: true, reviveValues: true } as const;
+/** Values as the file states them (raw strings and numbers), for {@link imageFacts}. */
+const READ_AS_STATED = { ...EXIFR_BASE, translateValues: false, reviveValues: false } as const;
+
+/** Blocks read together in the first pass (XMP is read on its own, see {@link readXmp}). */
+const NON_XMP_BLOCKS = IMAGE_METADATA_BLOCKS.filter((b) => b !== 'xmp');
+
+type ExifrOptions = ConstructorParameters<typeof exifr.Exifr>[0];
+
+/** exifr options that read exactly `blocks` (never `tiff: true`, which would switch every TIFF block back on). */
+function only(blocks: readonly ImageMetadataBlock[], mode: typeof READ_AS_READ | typeof READ_AS_STATED): ExifrOptions {
+  const o: Record<string, unknown> = { ...mode };
+  for (const b of IMAGE_METADATA_BLOCKS) o[b] = blocks.includes(b);
+  // UserComment lives in the EXIF block; asking for it alone would make exifr read every TIFF block.
+  o.userComment = blocks.includes('exif');
+  return o as ExifrOptions;
+}
+
+/** What exifr's TIFF parser keeps after a parse: the block's bytes and the offsets of its IFDs. */
+interface TiffParserState {
+  chunk?: TiffView;
+  exifOffset?: unknown;
+  gpsOffset?: unknown;
+  interopOffset?: unknown;
+}
+
+async function exifrPass(input: Buffer | string, options: ExifrOptions): Promise<{ out: Record<string, unknown>; tiff: TiffParserState | undefined }> {
+  const exr = new exifr.Exifr(options);
+  await exr.read(input);
+  const out = ((await exr.parse()) ?? {}) as Record<string, unknown>;
+  return { out, tiff: (exr as unknown as { parsers: { tiff?: TiffParserState } }).parsers.tiff };
+}
 
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
@@ -91,28 +122,143 @@ function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim() || 'unknown error';
 }
 
+/** The colour type of an ISO-BMFF image's first `colr` box (`nclx`, `prof`, `rICC`), if it has one. */
+export function heifColourType(buf: Buffer): string | null {
+  // The meta box (with its colr properties) comes before the image data in the files we see;
+  // a bounded scan of the head is enough and never reads pixel data as boxes.
+  const head = buf.subarray(0, Math.min(buf.length, 1 << 20));
+  if (head.toString('latin1', 4, 8) !== 'ftyp') return null;
+  for (let i = head.indexOf('colr', 8, 'latin1'); i >= 4 && i + 8 <= head.length; i = head.indexOf('colr', i + 4, 'latin1')) {
+    const size = head.readUInt32BE(i - 4);
+    const type = head.toString('latin1', i + 4, i + 8);
+    if (size >= 12 && ['nclx', 'prof', 'rICC'].includes(type)) return type;
+  }
+  return null;
+}
+
+/** XMP namespaces as the file names them: exifr files XMP's `tiff` and `exif` under the EXIF block names. */
+function xmpNamespaces(out: Record<string, unknown>): Record<string, unknown> {
+  const ns: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(out)) ns[k === 'ifd0' ? 'tiff' : k] = v;
+  return ns;
+}
+
+function jsonSafeBlocks(out: Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  // ICC dates are UTC by the ICC spec (exifr builds them with Date.UTC); EXIF ones are zone-less.
+  for (const [block, value] of Object.entries(out)) {
+    const safe = toJsonSafe(value, { dates: block === 'icc' ? 'utc' : 'local' });
+    if (safe !== undefined) data[block] = safe;
+  }
+  return data;
+}
+
 /**
- * EXIF (IFD0, EXIF, GPS, interop), XMP, IPTC, ICC, JFIF and PNG IHDR of an image, grouped by
- * segment. GPS decimal degrees are in `gps.latitude` / `gps.longitude` (negative south and west).
- * A file with no metadata gives `ok: true` and `{}`; an unreadable or corrupt one gives `ok: false`.
+ * Every block of an image's metadata that can be read: EXIF (IFD0, EXIF, GPS, interop, IFD1), XMP,
+ * IPTC, ICC, JFIF and PNG IHDR, grouped by block, values as exifr reads them (`data`); XMP apart,
+ * under `data.xmp` by namespace, so nothing it says is mixed with EXIF. `facts` holds the core
+ * values as the file states them (see image-facts.ts). When the blocks cannot be read together,
+ * each is read on its own: one damaged block is named in a flag and costs nothing else.
+ * GPS decimal degrees are in `data.gps.latitude` / `data.gps.longitude` (negative south and west).
  */
-export async function extractImageMetadata(filePath: string): Promise<MetadataResult> {
+export async function extractImageMetadata(filePath: string): Promise<ImageMetadataResult> {
+  const clean = (err: unknown): string => message(err).split(filePath).join(path.basename(filePath));
+  let input: Buffer | string;
+  let head: Buffer;
   try {
     // exifr leaves its file handle open when a parse fails; reading the bytes ourselves avoids
     // that leak. Only very large files are handed over by path (exifr then reads chunks).
     const { size } = await stat(filePath);
-    const input = size <= MAX_BUFFERED_IMAGE_BYTES ? await readFile(filePath) : filePath;
-    const out = ((await exifr.parse(input, EXIFR_OPTIONS)) ?? {}) as Record<string, unknown>;
-    const data: Record<string, unknown> = {};
-    // ICC dates are UTC by the ICC spec (exifr builds them with Date.UTC); EXIF ones are zone-less.
-    for (const [segment, value] of Object.entries(out)) {
-      const safe = toJsonSafe(value, { dates: segment === 'icc' ? 'utc' : 'local' });
-      if (safe !== undefined) data[segment] = safe;
-    }
-    return { ok: true, tool: EXIFR_TOOL, data };
+    input = size <= MAX_BUFFERED_IMAGE_BYTES ? await readFile(filePath) : filePath;
+    head = typeof input === 'string' ? await readHead(filePath, 1 << 20) : input;
   } catch (err) {
-    return { ok: false, tool: EXIFR_TOOL, error: message(err).split(filePath).join(path.basename(filePath)) };
+    return { ok: false, tool: EXIFR_TOOL, error: clean(err) };
   }
+  const flags: MetadataBlockFlag[] = [];
+  const flag = (block: ImageMetadataBlock, err: unknown): void => {
+    flags.push({ code: 'METADATA_BLOCK_UNREADABLE', block, message: `${EXIFR_TOOL} could not read the ${block} block: ${clean(err)}` });
+  };
+  // An nclx colr box is colour information, not an ICC profile: exifr would read it as a short ICC one.
+  const blocks = heifColourType(head) === 'nclx' ? NON_XMP_BLOCKS.filter((b) => b !== 'icc') : NON_XMP_BLOCKS;
+
+  let out: Record<string, unknown> = {};
+  let read = 0;
+  try {
+    out = (await exifrPass(input, only(blocks, READ_AS_READ))).out;
+    read = blocks.length;
+  } catch (err) {
+    if (/unknown file format/i.test(message(err))) return { ok: false, tool: EXIFR_TOOL, error: clean(err) };
+    // Block by block. IFD0 first: it holds the pointers that say whether EXIF and GPS blocks exist.
+    let pointers: TiffParserState | undefined;
+    for (const b of blocks) {
+      try {
+        const pass = await exifrPass(input, only([b], READ_AS_READ));
+        if (b === 'ifd0') pointers = pass.tiff ?? {};
+        if (pass.out[b] !== undefined) out[b] = pass.out[b];
+        read += 1;
+      } catch (blockErr) {
+        // A block IFD0 does not point to is absent, whatever exifr says while looking for it.
+        const pointer = b === 'exif' ? pointers?.exifOffset : b === 'gps' ? pointers?.gpsOffset : 'unknown';
+        if (pointers && pointer === undefined) continue;
+        flag(b, blockErr);
+      }
+    }
+    if (read === 0 && flags.length === 0) flags.push({ code: 'METADATA_BLOCK_UNREADABLE', block: 'ifd0', message: `${EXIFR_TOOL}: ${clean(err)}` });
+  }
+
+  let xmp: Record<string, unknown> | null = null;
+  try {
+    const x = (await exifrPass(input, only(['xmp'], READ_AS_READ))).out;
+    if (Object.keys(x).length > 0) xmp = xmpNamespaces(x);
+  } catch (err) {
+    flag('xmp', err);
+  }
+
+  const data = jsonSafeBlocks(out);
+  if (xmp) data.xmp = toJsonSafe(xmp, { dates: 'local' });
+  if (read === 0 && !xmp) {
+    return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') || 'no metadata block could be read' };
+  }
+  const facts = await statedFacts(input, xmp);
+  return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...blocks, 'xmp'] };
+}
+
+async function readHead(filePath: string, n: number): Promise<Buffer> {
+  const fh = await open(filePath, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The core facts as stated: a second reading of IFD0, EXIF and GPS with values left untouched. */
+async function statedFacts(input: Buffer | string, xmp: Record<string, unknown> | null): Promise<ImageFacts> {
+  const raw: Record<string, unknown> = {};
+  let rationals: Record<string, Rational[]> = {};
+  const take = (pass: Awaited<ReturnType<typeof exifrPass>>): void => {
+    Object.assign(raw, pass.out);
+    const { chunk, gpsOffset } = pass.tiff ?? {};
+    if (chunk && typeof gpsOffset === 'number') rationals = readGpsRationals(chunk, gpsOffset);
+  };
+  try {
+    take(await exifrPass(input, only(['ifd0', 'exif', 'gps'], READ_AS_STATED)));
+  } catch {
+    // The damaged block is already flagged by the reading pass; take each block that reads alone.
+    for (const b of ['ifd0', 'exif', 'gps'] as const) {
+      try {
+        const pass = await exifrPass(input, only([b], READ_AS_STATED));
+        if (pass.out[b] !== undefined) raw[b] = pass.out[b];
+        if (b === 'gps') take({ out: {}, tiff: pass.tiff });
+      } catch {
+        /* flagged by the reading pass */
+      }
+    }
+  }
+  const block = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+  return imageFacts({ ifd0: block(raw.ifd0), exif: block(raw.exif), gps: block(raw.gps), xmpExif: block(xmp?.exif) }, rationals);
 }
 
 /** Decimal-degree position from an extractImageMetadata result, when it has one. */

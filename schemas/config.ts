@@ -82,6 +82,8 @@ export const Config = z.object({
       thumbnailSize: z.number().int().positive().default(512),
       /** ffprobe binary. @defaultValue `ffprobe` */
       ffprobePath: z.string().default('ffprobe'),
+      /** libheif's heif-convert, which decodes HEVC-coded HEIF (phone HEIC) for thumbnails and hashes. @defaultValue `heif-convert` */
+      heifConvertPath: z.string().default('heif-convert'),
     })
     .prefault({}),
   keys: z

@@ -51,7 +51,7 @@ describe('sealing a 1 GiB file', () => {
     try {
       result = await sealCapture(payload, {
         store, clock: { now: () => new Date('2026-01-02T03:00:02.000Z') }, logger: pino({ level: 'silent' }),
-        config: { seal: { concurrency: 1, thumbnailSize: 512, ffprobePath: 'ffprobe' } }, software: { exhibitVersion: '0.1.0' }, hostname: 'h',
+        config: { seal: { concurrency: 1, thumbnailSize: 512, ffprobePath: 'ffprobe', heifConvertPath: 'heif-convert' } }, software: { exhibitVersion: '0.1.0' }, hostname: 'h',
       });
     } finally {
       clearInterval(sampler);

@@ -65,7 +65,7 @@ function recording(store: EvidenceStore): { store: EvidenceStore; created: boole
 }
 
 function deps(store: EvidenceStore, at = '2026-01-02T03:00:10.000Z', onProgress?: (p: JobProgress) => void): SealDeps {
-  return { store, clock: clock(at), logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1', ...(onProgress ? { onProgress } : {}) };
+  return { store, clock: clock(at), logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe', heifConvertPath: 'heif-convert' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1', ...(onProgress ? { onProgress } : {}) };
 }
 
 let root: string;

@@ -181,46 +181,150 @@ export async function extractImageMetadata(filePath: string): Promise<ImageMetad
   // An nclx colr box is colour information, not an ICC profile: exifr would read it as a short ICC one.
   const blocks = heifColourType(head) === 'nclx' ? NON_XMP_BLOCKS.filter((b) => b !== 'icc') : NON_XMP_BLOCKS;
 
-  let out: Record<string, unknown> = {};
-  let read = 0;
-  try {
-    out = (await exifrPass(input, only(blocks, READ_AS_READ))).out;
-    read = blocks.length;
-  } catch (err) {
-    if (/unknown file format/i.test(message(err))) return { ok: false, tool: EXIFR_TOOL, error: clean(err) };
-    // Block by block. IFD0 first: it holds the pointers that say whether EXIF and GPS blocks exist.
-    let pointers: TiffParserState | undefined;
-    for (const b of blocks) {
-      try {
-        const pass = await exifrPass(input, only([b], READ_AS_READ));
-        if (b === 'ifd0') pointers = pass.tiff ?? {};
-        if (pass.out[b] !== undefined) out[b] = pass.out[b];
-        read += 1;
-      } catch (blockErr) {
-        // A block IFD0 does not point to is absent, whatever exifr says while looking for it.
-        const pointer = b === 'exif' ? pointers?.exifOffset : b === 'gps' ? pointers?.gpsOffset : 'unknown';
-        if (pointers && pointer === undefined) continue;
-        flag(b, blockErr);
-      }
-    }
-    if (read === 0 && flags.length === 0) flags.push({ code: 'METADATA_BLOCK_UNREADABLE', block: 'ifd0', message: `${EXIFR_TOOL}: ${clean(err)}` });
-  }
+  if (typeof input !== 'string' && webpChunks(input)) return readWebp(input, flags, flag);
+
+  // HEIF keeps EXIF in an item; where exifr cannot find its TIFF header there, we locate it (see heifExifTiff).
+  let tiffInput: Buffer | string = input;
+  const relocated = typeof input === 'string' ? null : heifExifTiff(input);
+  if (relocated && !(await readable(input, ['ifd0'])) && (await readable(relocated, ['ifd0']))) tiffInput = relocated;
+
+  const tiff = await readBlocks(tiffInput, blocks.filter((b) => isTiffBlock(b)), flag);
+  const other = await readBlocks(input, blocks.filter((b) => !isTiffBlock(b)), flag);
+  if (other.unknownFormat && tiffInput === input) return { ok: false, tool: EXIFR_TOOL, error: clean(other.unknownFormat) };
+  const out = { ...other.out, ...tiff.out };
 
   let xmp: Record<string, unknown> | null = null;
   try {
     const x = (await exifrPass(input, only(['xmp'], READ_AS_READ))).out;
     if (Object.keys(x).length > 0) xmp = xmpNamespaces(x);
   } catch (err) {
-    flag('xmp', err);
+    if (!/unknown file format/i.test(message(err))) flag('xmp', err);
   }
 
   const data = jsonSafeBlocks(out);
   if (xmp) data.xmp = toJsonSafe(xmp, { dates: 'local' });
-  if (read === 0 && !xmp) {
-    return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') || 'no metadata block could be read' };
+  if (tiff.read + other.read === 0 && !xmp && flags.length > 0) {
+    return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') };
   }
-  const facts = await statedFacts(input, xmp);
+  const facts = await statedFacts(tiffInput, xmp);
   return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...blocks, 'xmp'] };
+}
+
+/**
+ * The metadata chunks of a WebP file (RIFF): `EXIF` (TIFF bytes, sometimes after an `Exif\0\0`
+ * prefix), `XMP ` and `ICCP`. Null when the file is not WebP. exifr 7 does not read WebP itself.
+ */
+export function webpChunks(buf: Buffer): { exif?: Buffer; xmp?: Buffer; icc?: Buffer } | null {
+  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WEBP') return null;
+  const out: { exif?: Buffer; xmp?: Buffer; icc?: Buffer } = {};
+  for (let at = 12, n = 0; at + 8 <= buf.length && n < 10_000; n++) {
+    const id = buf.toString('latin1', at, at + 4);
+    const size = buf.readUInt32LE(at + 4);
+    const body = buf.subarray(at + 8, Math.min(buf.length, at + 8 + size));
+    if (id === 'EXIF') out.exif = body.toString('latin1', 0, 6) === 'Exif\0\0' ? body.subarray(6) : body;
+    else if (id === 'XMP ') out.xmp = body;
+    else if (id === 'ICCP') out.icc = body;
+    at += 8 + size + (size % 2);
+  }
+  return out;
+}
+
+/** WebP: the EXIF chunk read as TIFF, the XMP and ICC chunks as exifr reads those blocks on their own. */
+async function readWebp(buf: Buffer, flags: MetadataBlockFlag[], flag: (b: ImageMetadataBlock, err: unknown) => void): Promise<ImageMetadataResult> {
+  const chunks = webpChunks(buf) ?? {};
+  const tiffBlocks = NON_XMP_BLOCKS.filter((b) => isTiffBlock(b));
+  const tiff = chunks.exif ? await readBlocks(chunks.exif, tiffBlocks, flag) : { out: {}, read: 0 };
+  if (tiff.unknownFormat) flag('ifd0', tiff.unknownFormat);
+  const out: Record<string, unknown> = { ...tiff.out };
+  let read = tiff.read;
+  if (chunks.icc) {
+    try {
+      out.icc = await exifr.sidecar(chunks.icc, only(['icc'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'icc');
+      read += 1;
+    } catch (err) {
+      flag('icc', err);
+    }
+  }
+  let xmp: Record<string, unknown> | null = null;
+  if (chunks.xmp) {
+    try {
+      const x = ((await exifr.sidecar(chunks.xmp, only(['xmp'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'xmp')) ?? {}) as Record<string, unknown>;
+      delete x.xmlns;
+      if (Object.keys(x).length > 0) xmp = x;
+    } catch (err) {
+      flag('xmp', err);
+    }
+  }
+  const data = jsonSafeBlocks(out);
+  if (xmp) data.xmp = toJsonSafe(xmp, { dates: 'local' });
+  if (read === 0 && !xmp && flags.length > 0) return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') };
+  const facts = await statedFacts(chunks.exif ?? Buffer.alloc(0), xmp);
+  return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...tiffBlocks, 'icc', 'xmp'] };
+}
+
+function isTiffBlock(b: ImageMetadataBlock): boolean {
+  return b === 'ifd0' || b === 'exif' || b === 'gps' || b === 'interop' || b === 'ifd1';
+}
+
+async function readable(input: Buffer | string, blocks: ImageMetadataBlock[]): Promise<boolean> {
+  return exifrPass(input, only(blocks, READ_AS_READ)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Read `blocks` together; when that fails, each on its own, naming each block that cannot be read.
+ * `read` counts the blocks that gave values; `unknownFormat` is set when exifr does not know the file.
+ */
+async function readBlocks(
+  input: Buffer | string,
+  blocks: ImageMetadataBlock[],
+  flag: (b: ImageMetadataBlock, err: unknown) => void,
+): Promise<{ out: Record<string, unknown>; read: number; unknownFormat?: unknown }> {
+  if (blocks.length === 0) return { out: {}, read: 0 };
+  try {
+    const { out } = await exifrPass(input, only(blocks, READ_AS_READ));
+    return { out, read: Object.keys(out).length };
+  } catch (err) {
+    if (/unknown file format/i.test(message(err))) return { out: {}, read: 0, unknownFormat: err };
+  }
+  const out: Record<string, unknown> = {};
+  let read = 0;
+  // IFD0 first: it holds the pointers that say whether EXIF and GPS blocks exist at all.
+  let pointers: TiffParserState | undefined;
+  for (const b of blocks) {
+    try {
+      const pass = await exifrPass(input, only([b], READ_AS_READ));
+      if (b === 'ifd0') pointers = pass.tiff ?? {};
+      if (pass.out[b] !== undefined) {
+        out[b] = pass.out[b];
+        read += 1;
+      }
+    } catch (err) {
+      // A block IFD0 does not point to is absent, whatever exifr says while looking for it.
+      const pointer = b === 'exif' ? pointers?.exifOffset : b === 'gps' ? pointers?.gpsOffset : 'unknown';
+      if (pointers && pointer === undefined) continue;
+      flag(b, err);
+    }
+  }
+  return { out, read };
+}
+
+/**
+ * The TIFF bytes of a HEIF file's Exif item: HEIF stores them after a 4-byte offset, which cameras
+ * and phones set to 6 for an `Exif\0\0` prefix. Only that exact layout is accepted (offset 6, the
+ * prefix, then a TIFF header), so nothing else in the file is taken for EXIF.
+ */
+export function heifExifTiff(buf: Buffer): Buffer | null {
+  if (buf.toString('latin1', 4, 8) !== 'ftyp') return null;
+  const marker = Buffer.from('\0\0\0\x06Exif\0\0', 'latin1');
+  for (let i = buf.indexOf(marker); i >= 0; i = buf.indexOf(marker, i + 1)) {
+    const t = i + marker.length;
+    const h = buf.toString('latin1', t, t + 4);
+    if (h === 'II*\0' || h === 'MM\0*') return buf.subarray(t);
+  }
+  return null;
 }
 
 async function readHead(filePath: string, n: number): Promise<Buffer> {

@@ -40,8 +40,8 @@ export interface SealOutcome {
  * libheif's heif-convert for HEVC-coded HEIF); one that cannot be is flagged, never skipped quietly.
  */
 const NOT_RASTER_TYPES = new Set(['image/svg+xml']);
-/** Images exifr 7 reads. */
-const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
+/** Images whose metadata we read: exifr 7 reads all but WebP, whose chunks metadata.ts hands it. */
+const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif', 'image/webp']);
 
 /**
  * Spool files stored and enriched at once. Three lets a store write (waiting on fsync), ffprobe (its

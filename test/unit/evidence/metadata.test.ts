@@ -46,7 +46,8 @@ describe('extractImageMetadata', () => {
     expect(d.gps!.GPSAltitude).toBe(42);
     expect(d.ifd0).toMatchObject({ Make: 'Canon', Model: 'Canon EOS 5D Mark IV', Orientation: 'Rotate 90 CW' });
     expect(d.exif).toMatchObject({ DateTimeOriginal: '2025-03-14T09:26:53', OffsetTimeOriginal: '+02:00' });
-    expect(d.dc ?? d.xmp).toMatchObject({ creator: 'Exhibit Fixture Photographer' });
+    // XMP is kept apart, by namespace, never merged into the EXIF blocks.
+    expect((d.xmp as Record<string, Record<string, unknown>>).dc).toMatchObject({ creator: 'Exhibit Fixture Photographer' });
     expect(d.iptc).toMatchObject({ Keywords: ['harbour', 'dawn'], Caption: 'Fixture caption' });
     expect(d.icc).toMatchObject({ ProfileDescription: expect.stringContaining('sRGB') });
     expectPlainJson(r.data);
@@ -73,10 +74,13 @@ describe('extractImageMetadata', () => {
     }
   });
 
-  it('reports corrupt EXIF as ok:false (and exiftool agrees it is corrupt), never throwing', async () => {
+  it('a broken IFD0 costs only the TIFF blocks: JFIF is kept and IFD0 is named in a flag (exiftool agrees it is bad)', async () => {
     const file = path.join(FIX, 'corrupt-exif.jpg');
     const r = await extractImageMetadata(file);
-    expect(r).toMatchObject({ ok: false, tool: EXIFR_TOOL, error: expect.stringMatching(/IFD0/) });
+    expect(r).toMatchObject({ ok: true, tool: EXIFR_TOOL, data: { jfif: expect.objectContaining({ JFIFVersion: expect.anything() }) } });
+    if (!r.ok) return;
+    expect(r.flags).toContainEqual({ code: 'METADATA_BLOCK_UNREADABLE', block: 'ifd0', message: expect.stringMatching(/could not read the ifd0 block: IFD0 offset points to outside of file/) });
+    expect(r.data.ifd0).toBeUndefined();
     const warn = execFileSync('exiftool', ['-s3', '-Warning', file], { encoding: 'utf8' });
     expect(warn).toMatch(/Bad IFD0/);
   });

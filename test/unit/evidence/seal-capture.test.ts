@@ -12,6 +12,7 @@ import type { EvidenceStore } from '../../../evidence/store.js';
 import { newId, type Clock } from '../../../lib/clock.js';
 import type { SpoolFile } from '../../../schemas/artifact.js';
 import type { JobProgress, SealPayload } from '../../../schemas/jobs.js';
+import { ImageMetadataDocument } from '../../../schemas/image-metadata.js';
 import { CaptureManifest } from '../../../schemas/manifest.js';
 import { coreutilsDigests } from '../../support/store-contract.js';
 
@@ -117,7 +118,7 @@ describe('sealCapture into an FsStore', () => {
     expect(manifestDigest).toBe(coreutilsDigests(path.join(root, 'manifest.json')).sha256);
     expect((await store.getBytes(`sha256/${manifestDigest.slice(7)}`)).equals(stored)).toBe(true);
     expect(manifest).toMatchObject({
-      schemaVersion: 'exhibit.capture-manifest/1', captureId: payload.captureId, caseId: 'C-2026-001', status: 'captured', failure: null,
+      schemaVersion: 'exhibit.capture-manifest/2', captureId: payload.captureId, caseId: 'C-2026-001', status: 'captured', failure: null,
       sealedAt: '2026-01-02T03:00:10.000Z', sealer: { exhibitVersion: '0.1.0-test', hostname: 'sealer-1' },
       request: { url: payload.request.url, requestedBy: 'analyst-01', legalBasis: 'Warrant 42/2026', submittedAt: payload.submittedAt },
     });
@@ -154,26 +155,33 @@ describe('sealCapture into an FsStore', () => {
     expect(doc.data.gps.latitude).toBeCloseTo(33.8938, 6);
     expect(doc.data.gps.longitude).toBeCloseTo(35.5018, 6);
     expect(doc.data.ifd0.Make).toBe('Canon');
-    expect(result.manifest.enrichment).toContainEqual({ artifact: photo.name, step: 'exif', status: 'ok', message: null });
+    expect(result.manifest.enrichment).toContainEqual({ artifact: photo.name, step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null });
   });
 
-  it('records corrupt EXIF as a failed enrichment and a flag, and still seals the capture', () => {
+  it('records a damaged EXIF block as a partial enrichment with a flag naming the block, keeps the rest, and still seals', async () => {
     const broken = result.manifest.artifacts.find((a) => a.name === 'media/002-broken.jpg')!;
     expect(result.manifest.status).toBe('captured');
-    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'exif', status: 'failed', message: expect.stringMatching(/^exifr 7\.1\.3: .*IFD0/) });
-    expect(broken.flags).toContainEqual({ code: 'METADATA_FAILED', message: expect.stringMatching(/IFD0/) });
-    expect(result.manifest.artifacts.find((a) => a.name === 'derived/media/002-broken.jpg.exif.json')).toBeUndefined();
+    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'exif', status: 'partial', tool: 'exifr 7.1.3', message: expect.stringMatching(/^unreadable: ifd0\b/) });
+    expect(broken.flags).toContainEqual({ code: 'METADATA_BLOCK_UNREADABLE', block: 'ifd0', message: expect.stringMatching(/IFD0 offset points to outside/) });
+    const exif = result.manifest.artifacts.find((a) => a.name === 'derived/media/002-broken.jpg.exif.json')!;
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(exif.storeKey)).toString('utf8')));
+    expect(doc.data.jfif).toBeDefined();
+    expect(doc.flags).toEqual(broken.flags.filter((f) => f.code === 'METADATA_BLOCK_UNREADABLE'));
     // Its pixels are fine, so it still gets a thumbnail.
-    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'thumbnail', status: 'ok', message: null });
+    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'thumbnail', status: 'ok', tool: expect.stringMatching(/^sharp /), message: null });
   });
 
   it('records a truncated JPEG\'s failed thumbnail and hash, without host paths in messages', () => {
     const e = result.manifest.enrichment.filter((r) => r.artifact === 'media/003-truncated.jpg');
+    const sharpTool = expect.stringMatching(/^sharp .* \/ libvips /);
     expect(e).toEqual([
-      { artifact: 'media/003-truncated.jpg', step: 'exif', status: 'ok', message: null },
-      { artifact: 'media/003-truncated.jpg', step: 'perceptual-hash', status: 'failed', message: expect.stringMatching(/premature end/i) },
-      { artifact: 'media/003-truncated.jpg', step: 'thumbnail', status: 'failed', message: expect.stringMatching(/premature end/i) },
+      { artifact: 'media/003-truncated.jpg', step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null },
+      { artifact: 'media/003-truncated.jpg', step: 'perceptual-hash', status: 'failed', tool: sharpTool, message: expect.stringMatching(/premature end/i) },
+      { artifact: 'media/003-truncated.jpg', step: 'thumbnail', status: 'failed', tool: sharpTool, message: expect.stringMatching(/premature end/i) },
     ]);
+    // Undecodable pixels are flagged on the artifact itself, not only in the enrichment list.
+    const truncated = result.manifest.artifacts.find((a) => a.name === 'media/003-truncated.jpg')!;
+    expect(truncated.flags).toEqual([{ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/premature end/i) }]);
     expect(result.manifestBytes.toString('utf8')).not.toContain(root);
   });
 

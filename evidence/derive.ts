@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readdir, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -74,6 +74,32 @@ export function heifConvertTool(bin = 'heif-convert'): Promise<string> {
   return v;
 }
 
+async function readHead(file: string, n: number): Promise<Buffer> {
+  const fh = await openFile(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * An ISO-BMFF image (HEIF, HEIC, AVIF) by its `ftyp` box, with the largest size its `ispe`
+ * properties declare (a grid image declares its full size), so the pixel limit holds before decoding.
+ */
+export function isoBmffImage(head: Buffer): { pixels: number } | null {
+  if (head.length < 12 || head.toString('latin1', 4, 8) !== 'ftyp') return null;
+  const brands = head.toString('latin1', 8, Math.min(head.length, head.readUInt32BE(0)));
+  if (!/heic|heix|heim|heis|hevc|hevx|mif1|msf1|avif|avis/.test(brands)) return null;
+  let pixels = 0;
+  for (let i = head.indexOf('ispe', 8, 'latin1'); i >= 4 && i + 16 <= head.length; i = head.indexOf('ispe', i + 4, 'latin1')) {
+    if (head.readUInt32BE(i - 4) === 20) pixels = Math.max(pixels, head.readUInt32BE(i + 8) * head.readUInt32BE(i + 12));
+  }
+  return { pixels };
+}
+
 /**
  * Where sharp can decode an image, the image itself; for HEVC-coded HEIF (phone HEIC), a PNG
  * decoded by libheif's `heif-convert` into a private temporary directory, bounded in time and in
@@ -81,34 +107,61 @@ export function heifConvertTool(bin = 'heif-convert'): Promise<string> {
  */
 export async function openRaster(src: string, opts: DecoderOptions = {}): Promise<RasterSource> {
   const maxPixels = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
-  let meta: sharp.Metadata;
+  let meta: sharp.Metadata | null = null;
+  let refused: unknown = null;
   try {
     meta = await oneAtATime(() => sharp(src, { limitInputPixels: maxPixels }).metadata());
   } catch (err) {
-    throw wrap(src, err);
+    refused = err;
   }
   const own = { path: src, tool: SHARP_TOOL, orient: true, dispose: async () => undefined };
-  if (meta.format !== 'heif' || meta.compression === 'av1') return own;
-  if ((meta.width ?? 0) * (meta.height ?? 0) > maxPixels) {
-    throw new PermanentError('TOO_LARGE', `image exceeds the pixel limit (possible decompression bomb): ${meta.width}x${meta.height} declared`);
+  // HEVC is not in sharp's libheif; and a HEIF sharp cannot even open (a damaged ICC profile) may still decode with libheif's own tools.
+  const head = await readHead(src, 1 << 20);
+  const heif = isoBmffImage(head);
+  if (meta && (meta.format !== 'heif' || meta.compression === 'av1')) return own;
+  if (!meta && !heif) throw wrap(src, refused);
+  const declared = heif?.pixels ?? (meta?.width ?? 0) * (meta?.height ?? 0);
+  if (declared > maxPixels) {
+    throw new PermanentError('TOO_LARGE', `image exceeds the pixel limit (possible decompression bomb): ${declared} pixels declared`);
   }
+  const compression = meta?.compression ?? 'heif';
   const bin = opts.heifConvertPath ?? 'heif-convert';
   const decoder = await heifConvertTool(bin);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-heif-'));
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
-    await exec(bin, ['--quiet', path.resolve(src), path.join(dir, 'decoded.png')], opts.timeoutMs ?? 60_000);
-    // Files with several top-level images are written as decoded-1.png, decoded-2.png, …: the first is the primary.
-    const out = (await readdir(dir)).filter((f) => /^decoded(-\d+)?\.png$/.test(f)).sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0];
-    if (!out) throw new Error('the decoder wrote no image');
-    const png = path.join(dir, out);
-    // 16-bit RGBA is 8 bytes a pixel; a PNG far larger than that was not made from this image.
-    if ((await stat(png)).size > maxPixels * 8 + (1 << 20)) throw new Error('the decoded image is larger than the pixel limit allows');
-    return { path: png, tool: `${decoder} + ${SHARP_TOOL}`, orient: false, dispose };
+    // PNG keeps the decoded pixels exactly. libpng refuses to write a damaged ICC profile (a phone
+    // file with a truncated one still has good pixels), so JPEG at quality 100 is the second try;
+    // the tool string says which was used. heif-convert 1.15 can exit 0 without writing: the file decides.
+    // heif-convert writes every top-level image (decoded-1.png, decoded-2.png, … when there are
+    // several); heif-info lists them in the same order and marks the primary one, the picture itself.
+    const infoBin = bin.includes('/') ? path.join(path.dirname(bin), 'heif-info') : 'heif-info';
+    const info = (await exec(infoBin, [path.resolve(src)], opts.timeoutMs ?? 60_000)).stdout;
+    const images = info.split('\n').filter((l) => /^image: /.test(l));
+    const primary = images.findIndex((l) => /\bprimary\b/.test(l));
+    if (primary < 0) throw new Error('heif-info names no primary image');
+    const decode = async (ext: 'png' | 'jpg', args: string[]): Promise<{ file: string | null; said: string }> => {
+      const { stderr } = await exec(bin, ['--quiet', ...args, path.resolve(src), path.join(dir, `decoded.${ext}`)], opts.timeoutMs ?? 60_000);
+      const file = path.join(dir, images.length > 1 ? `decoded-${primary + 1}.${ext}` : `decoded.${ext}`);
+      const size = await stat(file).then((st) => st.size, () => 0);
+      return { file: size > 0 ? file : null, said: stderr.replace(/\s+/g, ' ').trim() };
+    };
+    let via = 'PNG';
+    let out = await decode('png', []);
+    if (!out.file) {
+      const png = out.said;
+      out = await decode('jpg', ['-q', '100']);
+      via = `JPEG q100 (PNG refused: ${png || 'no output'})`;
+      if (!out.file) throw new Error(`the decoder wrote no image: ${png || out.said || 'no message'}`);
+    }
+    const file = out.file!;
+    // 16-bit RGBA is 8 bytes a pixel; a file far larger than that was not made from this image.
+    if ((await stat(file)).size > maxPixels * 8 + (1 << 20)) throw new Error('the decoded image is larger than the pixel limit allows');
+    return { path: file, tool: `${decoder} to ${via} + ${SHARP_TOOL}`, orient: false, dispose };
   } catch (err) {
     await dispose();
     const why = (err instanceof Error ? err.message : String(err)).split(path.resolve(src)).join(path.basename(src)).split(dir + path.sep).join('');
-    throw new PermanentError('CORRUPT_MEDIA', `cannot decode ${meta.compression ?? 'heif'} image with ${decoder}: ${why}`, { cause: err });
+    throw new PermanentError('CORRUPT_MEDIA', `cannot decode ${compression} image with ${decoder}: ${why}`, { cause: err });
   }
 }
 

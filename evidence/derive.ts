@@ -100,6 +100,16 @@ export function isoBmffImage(head: Buffer): { pixels: number } | null {
   return { pixels };
 }
 
+/** Pixel size as the image header states it (primary image of a HEIF), or null when sharp cannot read the header. */
+export async function imageDimensions(src: string | Buffer): Promise<{ width: number; height: number; tool: string } | null> {
+  try {
+    const m = await sharp(src, { limitInputPixels: false }).metadata();
+    return m.width && m.height ? { width: m.width, height: m.height, tool: SHARP_TOOL } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Where sharp can decode an image, the image itself; for HEVC-coded HEIF (phone HEIC), a PNG
  * decoded by libheif's `heif-convert` into a private temporary directory, bounded in time and in

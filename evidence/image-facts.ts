@@ -200,7 +200,11 @@ function xmpGps(xmpExif: Block): StatedGps | null {
  * Facts from raw (untranslated, unrevived) exifr blocks. `xmpExif` is XMP's exif namespace, used for
  * GPS only when the EXIF GPS block gives no position (files whose position lives only in XMP).
  */
-export function imageFacts(raw: { ifd0?: Block; exif?: Block; gps?: Block; xmpExif?: Block }, gpsRationals: Record<string, Rational[]>): ImageFacts {
+export function imageFacts(
+  raw: { ifd0?: Block; exif?: Block; gps?: Block; xmpExif?: Block },
+  gpsRationals: Record<string, Rational[]>,
+  dimensions: ImageFacts['dimensions'] = null,
+): ImageFacts {
   const { ifd0, exif } = raw;
   const o = num(ifd0?.Orientation);
   let gps = gpsFacts(raw.gps, gpsRationals);
@@ -216,5 +220,6 @@ export function imageFacts(raw: { ifd0?: Block; exif?: Block; gps?: Block; xmpEx
     },
     orientation: o === null ? null : { value: o, label: ORIENTATION_LABELS[o] ?? null },
     gps,
+    dimensions,
   };
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import exifr from 'exifr';
 import { IMAGE_METADATA_BLOCKS, type ImageMetadataBlock } from '../schemas/artifact.js';
 import type { ImageFacts, MetadataBlockFlag } from '../schemas/image-metadata.js';
+import { imageDimensions } from './derive.js';
 import { imageFacts, readGpsRationals, type Rational, type TiffView } from './image-facts.js';
 
 /** Outcome of a metadata tool: never thrown, so corrupt metadata cannot fail a seal. */
@@ -206,7 +207,7 @@ export async function extractImageMetadata(filePath: string): Promise<ImageMetad
   if (tiff.read + other.read === 0 && !xmp && flags.length > 0) {
     return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') };
   }
-  const facts = await statedFacts(tiffInput, xmp);
+  const facts = await statedFacts(tiffInput, xmp, input);
   return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...blocks, 'xmp'] };
 }
 
@@ -258,7 +259,7 @@ async function readWebp(buf: Buffer, flags: MetadataBlockFlag[], flag: (b: Image
   const data = jsonSafeBlocks(out);
   if (xmp) data.xmp = toJsonSafe(xmp, { dates: 'local' });
   if (read === 0 && !xmp && flags.length > 0) return { ok: false, tool: EXIFR_TOOL, error: flags.map((f) => f.message).join('; ') };
-  const facts = await statedFacts(chunks.exif ?? Buffer.alloc(0), xmp);
+  const facts = await statedFacts(chunks.exif ?? Buffer.alloc(0), xmp, buf);
   return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...tiffBlocks, 'icc', 'xmp'] };
 }
 
@@ -339,7 +340,7 @@ async function readHead(filePath: string, n: number): Promise<Buffer> {
 }
 
 /** The core facts as stated: a second reading of IFD0, EXIF and GPS with values left untouched. */
-async function statedFacts(input: Buffer | string, xmp: Record<string, unknown> | null): Promise<ImageFacts> {
+async function statedFacts(input: Buffer | string, xmp: Record<string, unknown> | null, image: Buffer | string): Promise<ImageFacts> {
   const raw: Record<string, unknown> = {};
   let rationals: Record<string, Rational[]> = {};
   const take = (pass: Awaited<ReturnType<typeof exifrPass>>): void => {
@@ -362,7 +363,7 @@ async function statedFacts(input: Buffer | string, xmp: Record<string, unknown> 
     }
   }
   const block = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
-  return imageFacts({ ifd0: block(raw.ifd0), exif: block(raw.exif), gps: block(raw.gps), xmpExif: block(xmp?.exif) }, rationals);
+  return imageFacts({ ifd0: block(raw.ifd0), exif: block(raw.exif), gps: block(raw.gps), xmpExif: block(xmp?.exif) }, rationals, await imageDimensions(image));
 }
 
 /** Decimal-degree position from an extractImageMetadata result, when it has one. */

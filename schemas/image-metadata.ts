@@ -58,6 +58,8 @@ export const ImageFacts = z.object({
   dates: z.object({ DateTimeOriginal: StatedDate.nullable(), CreateDate: StatedDate.nullable(), ModifyDate: StatedDate.nullable() }),
   orientation: z.object({ value: z.number().int(), label: z.string().nullable() }).nullable(),
   gps: StatedGps.nullable(),
+  /** Pixel size as stored (before any orientation), from the image header; `tool` says who read it. */
+  dimensions: z.object({ width: z.number().int(), height: z.number().int(), tool: z.string() }).nullable(),
 });
 export type ImageFacts = z.infer<typeof ImageFacts>;
 

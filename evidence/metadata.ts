@@ -3,6 +3,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import exifr from 'exifr';
+import * as exifrModule from 'exifr';
 import { IMAGE_METADATA_BLOCKS, type ImageMetadataBlock } from '../schemas/artifact.js';
 import type { ImageFacts, MetadataBlockFlag } from '../schemas/image-metadata.js';
 import { imageDimensions } from './derive.js';
@@ -30,6 +31,9 @@ const MAX_BUFFERED_IMAGE_BYTES = 64 * 1024 * 1024;
 
 /** Byte arrays larger than this are summarised, not hex-dumped (maker notes, embedded previews). */
 const MAX_HEX_BYTES = 4096;
+
+/** exifr's reader of a lone block: a named export of its ESM build, a property of its CommonJS default. */
+const sidecar = ((exifrModule as { sidecar?: typeof exifr.sidecar }).sidecar ?? exifr.sidecar).bind(exifr);
 
 /** Options every exifr pass shares; each pass then names the blocks it reads. */
 const EXIFR_BASE = {
@@ -240,7 +244,7 @@ async function readWebp(buf: Buffer, flags: MetadataBlockFlag[], flag: (b: Image
   let read = tiff.read;
   if (chunks.icc) {
     try {
-      out.icc = await exifr.sidecar(chunks.icc, only(['icc'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'icc');
+      out.icc = await sidecar(chunks.icc, only(['icc'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'icc');
       read += 1;
     } catch (err) {
       flag('icc', err);
@@ -249,7 +253,7 @@ async function readWebp(buf: Buffer, flags: MetadataBlockFlag[], flag: (b: Image
   let xmp: Record<string, unknown> | null = null;
   if (chunks.xmp) {
     try {
-      const x = ((await exifr.sidecar(chunks.xmp, only(['xmp'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'xmp')) ?? {}) as Record<string, unknown>;
+      const x = ((await sidecar(chunks.xmp, only(['xmp'], READ_AS_READ) as Parameters<typeof exifr.sidecar>[1], 'xmp')) ?? {}) as Record<string, unknown>;
       delete x.xmlns;
       if (Object.keys(x).length > 0) xmp = x;
     } catch (err) {

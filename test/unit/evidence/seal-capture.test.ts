@@ -13,7 +13,7 @@ import { newId, type Clock } from '../../../lib/clock.js';
 import type { SpoolFile } from '../../../schemas/artifact.js';
 import type { JobProgress, SealPayload } from '../../../schemas/jobs.js';
 import { ImageMetadataDocument } from '../../../schemas/image-metadata.js';
-import { CaptureManifest } from '../../../schemas/manifest.js';
+import { CaptureManifest, StoredCaptureManifest } from '../../../schemas/manifest.js';
 import { coreutilsDigests } from '../../support/store-contract.js';
 
 const FIX = path.resolve('test/fixtures/images');
@@ -275,5 +275,79 @@ describe('sealCapture refuses spool files outside the spool directory', () => {
   it('a file listed twice', async () => {
     const payload = payloadFor(evil, [spoolFile('ok.html', 'dom', 'text/html'), spoolFile('ok.html', 'dom', 'text/html')]);
     await expect(sealCapture(payload, deps(store))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/twice/) });
+  });
+});
+
+describe('sealCapture: phone HEIC, damaged metadata and formats nothing decodes', () => {
+  let store: FsStore;
+  let result: Awaited<ReturnType<typeof sealCapture>>;
+  const dir = () => path.join(root, 'phone-spool');
+  beforeAll(async () => {
+    mkdirSync(path.join(dir(), 'media'), { recursive: true });
+    copyFileSync(path.join(FIX, 'real', 'apple-iphone-xs.heic'), path.join(dir(), 'media', '010-iphone.heic'));
+    copyFileSync(path.join(FIX, 'made', 'pixel6-gps-invalid-type.jpg'), path.join(dir(), 'media', '011-pixel.jpg'));
+    copyFileSync(path.join(FIX, 'real', 'canon-powershot-s40.webp'), path.join(dir(), 'media', '012-canon.webp'));
+    writeFileSync(path.join(dir(), 'media', '013-unknown.jxl'), Buffer.from([0xff, 0x0a, 0xfa, 0x7f, 0x01, 0x02, 0x03, 0x04]));
+    store = await FsStore.open(path.join(root, 'store-phone'));
+    result = await sealCapture(
+      payloadFor(dir(), [
+        spoolFile('media/010-iphone.heic', 'media', 'image/heic'),
+        spoolFile('media/011-pixel.jpg', 'media', 'image/jpeg'),
+        spoolFile('media/012-canon.webp', 'media', 'image/webp'),
+        spoolFile('media/013-unknown.jxl', 'media', 'image/jxl'),
+      ]),
+      deps(store),
+    );
+  });
+  const byName = (n: string) => result.manifest.artifacts.find((a) => a.name === n)!;
+  const steps = (n: string) => result.manifest.enrichment.filter((e) => e.artifact === n);
+
+  it('a HEIC gets its thumbnail and perceptual hash through libheif, each naming the whole tool chain', async () => {
+    const heic = byName('media/010-iphone.heic');
+    expect(heic.perceptualHash).toMatch(/^dhash:[0-9a-f]{16}$/);
+    expect(heic.flags).toEqual([]);
+    const chain = expect.stringMatching(/^heif-convert \(libheif [\d.]+\) to PNG \+ sharp [\d.]+ \/ libvips [\d.]+$/);
+    expect(steps(heic.name)).toEqual([
+      { artifact: heic.name, step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null },
+      { artifact: heic.name, step: 'perceptual-hash', status: 'ok', tool: chain, message: null },
+      { artifact: heic.name, step: 'thumbnail', status: 'ok', tool: chain, message: null },
+    ]);
+    const thumb = byName('derived/media/010-iphone.heic.thumb.webp');
+    expect(thumb.derivedFrom).toEqual({ source: heic.name, sourceSha256: heic.sha256, method: 'thumbnail-64-webp', tool: chain });
+    const meta = await sharp(await store.getBytes(thumb.storeKey)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 64, 56]);
+    // The original is stored byte-identical.
+    expect((await store.getBytes(heic.storeKey)).equals(readFileSync(path.join(dir(), heic.name)))).toBe(true);
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(byName('derived/media/010-iphone.heic.exif.json').storeKey)).toString('utf8')));
+    expect(doc.facts).toMatchObject({ make: 'Apple', model: 'iPhone XS', dates: { DateTimeOriginal: { stated: '2021:07:06 16:08:14', offset: '+03:00' } } });
+  });
+
+  it('a damaged GPS IFD makes the exif step partial: the block is named on the artifact, the rest is in the metadata document', async () => {
+    const jpg = byName('media/011-pixel.jpg');
+    expect(steps(jpg.name).find((e) => e.step === 'exif')).toEqual({ artifact: jpg.name, step: 'exif', status: 'partial', tool: 'exifr 7.1.3', message: 'unreadable: gps' });
+    expect(jpg.flags).toContainEqual({ code: 'METADATA_BLOCK_UNREADABLE', block: 'gps', message: expect.stringMatching(/could not read the gps block: Invalid TIFF value type/) });
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(byName('derived/media/011-pixel.jpg.exif.json').storeKey)).toString('utf8')));
+    expect(doc).toMatchObject({ schemaVersion: 'exhibit.image-metadata/1', source: jpg.name, sourceSha256: jpg.sha256, tool: 'exifr 7.1.3', facts: { make: 'Google', model: 'Pixel 6', gps: null } });
+    expect(doc.data.exif).toMatchObject({ ExposureTime: 0.04, ISO: 89 });
+    // The Pillow test file's scan data ends early: its pixels are flagged too, separately.
+    expect(jpg.flags).toContainEqual({ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/premature end of JPEG/) });
+  });
+
+  it('WebP metadata is read; a format nothing here decodes is flagged on the artifact, never skipped quietly', () => {
+    expect(steps('media/012-canon.webp').map((e) => [e.step, e.status])).toEqual([['exif', 'ok'], ['perceptual-hash', 'ok'], ['thumbnail', 'ok']]);
+    const jxl = byName('media/013-unknown.jxl');
+    expect(jxl.perceptualHash).toBeNull();
+    expect(jxl.flags).toEqual([{ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/^no thumbnail or perceptual hash \(sharp .*\): cannot decode image: .*unsupported image format/) }]);
+    expect(steps(jxl.name).map((e) => [e.step, e.status])).toEqual([['exif', 'skipped'], ['perceptual-hash', 'failed'], ['thumbnail', 'failed']]);
+  });
+
+  it('writes manifest version 2; version 1 manifests stay readable, and the sealer never writes them', () => {
+    const v2 = CaptureManifest.parse(result.manifest);
+    expect(v2.schemaVersion).toBe('exhibit.capture-manifest/2');
+    const v1 = { ...v2, schemaVersion: 'exhibit.capture-manifest/1', enrichment: v2.enrichment.filter((e) => e.status !== 'partial').map(({ tool: _tool, ...e }) => e) };
+    expect(StoredCaptureManifest.parse(v1).schemaVersion).toBe('exhibit.capture-manifest/1');
+    expect(CaptureManifest.safeParse(v1).success).toBe(false);
+    // A v2 document must name each step's tool.
+    expect(CaptureManifest.safeParse({ ...v2, enrichment: v1.enrichment }).success).toBe(false);
   });
 });

@@ -279,6 +279,23 @@ describe('probeMedia', () => {
     expectPlainJson(r.data);
   });
 
+  it('keeps time and place tags as the file states them (QuickTime creationdate with its offset, ISO 6709 location)', async () => {
+    const mov = path.join(dir, 'phone.mov');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=32x24:rate=5:duration=0.4', '-c:v', 'mpeg4',
+      '-metadata', 'creation_time=2018-07-25T14:34:23.000000Z', '-metadata', 'com.apple.quicktime.creationdate=2018-07-25T16:34:23+0200',
+      '-metadata', 'location=+33.8938+035.5018/', '-movflags', 'use_metadata_tags', mov]);
+    const r = await probeMedia(mov, 'ffprobe');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect((r.data as { format: { tags: Record<string, string> } }).format.tags).toMatchObject({
+      creation_time: '2018-07-25T14:34:23.000000Z',
+      'com.apple.quicktime.creationdate': '2018-07-25T16:34:23+0200',
+      location: '+33.8938+035.5018/',
+    });
+    // exiftool reads the same two instants from the file.
+    expect(execFileSync('exiftool', ['-s3', '-CreationDate', '-CreateDate', mov], { encoding: 'utf8' }).trim().split('\n')).toEqual(['2018:07:25 16:34:23+02:00', '2018:07:25 14:34:23']);
+  });
+
   it('garbage input is ok:false with ffprobe\'s reason, not an exception', async () => {
     const bad = path.join(dir, 'bad.mp4');
     writeFileSync(bad, Buffer.alloc(4096, 7));

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, open as openFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { PermanentError } from '../lib/errors.js';
+import { isoBmffImage, readHead } from './image-containers.js';
 
 // Every image is decoded once per seal: libvips' operation cache would only hold memory.
 sharp.cache(false);
@@ -72,32 +73,6 @@ export function heifConvertTool(bin = 'heif-convert'): Promise<string> {
     heifVersions.set(bin, v);
   }
   return v;
-}
-
-async function readHead(file: string, n: number): Promise<Buffer> {
-  const fh = await openFile(file, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * An ISO-BMFF image (HEIF, HEIC, AVIF) by its `ftyp` box, with the largest size its `ispe`
- * properties declare (a grid image declares its full size), so the pixel limit holds before decoding.
- */
-export function isoBmffImage(head: Buffer): { pixels: number } | null {
-  if (head.length < 12 || head.toString('latin1', 4, 8) !== 'ftyp') return null;
-  const brands = head.toString('latin1', 8, Math.min(head.length, head.readUInt32BE(0)));
-  if (!/heic|heix|heim|heis|hevc|hevx|mif1|msf1|avif|avis/.test(brands)) return null;
-  let pixels = 0;
-  for (let i = head.indexOf('ispe', 8, 'latin1'); i >= 4 && i + 16 <= head.length; i = head.indexOf('ispe', i + 4, 'latin1')) {
-    if (head.readUInt32BE(i - 4) === 20) pixels = Math.max(pixels, head.readUInt32BE(i + 8) * head.readUInt32BE(i + 12));
-  }
-  return { pixels };
 }
 
 /** Pixel size as the image header states it (primary image of a HEIF), or null when sharp cannot read the header. */

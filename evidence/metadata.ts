@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import exifr from 'exifr';
@@ -7,6 +7,7 @@ import * as exifrModule from 'exifr';
 import { IMAGE_METADATA_BLOCKS, type ImageMetadataBlock } from '../schemas/artifact.js';
 import type { ImageFacts, MetadataBlockFlag } from '../schemas/image-metadata.js';
 import { imageDimensions } from './derive.js';
+import { heifColourType, heifExifTiff, readHead, webpChunks } from './image-containers.js';
 import { imageFacts, readGpsRationals, type Rational, type TiffView } from './image-facts.js';
 
 /** Outcome of a metadata tool: never thrown, so corrupt metadata cannot fail a seal. */
@@ -127,20 +128,6 @@ function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim() || 'unknown error';
 }
 
-/** The colour type of an ISO-BMFF image's first `colr` box (`nclx`, `prof`, `rICC`), if it has one. */
-export function heifColourType(buf: Buffer): string | null {
-  // The meta box (with its colr properties) comes before the image data in the files we see;
-  // a bounded scan of the head is enough and never reads pixel data as boxes.
-  const head = buf.subarray(0, Math.min(buf.length, 1 << 20));
-  if (head.toString('latin1', 4, 8) !== 'ftyp') return null;
-  for (let i = head.indexOf('colr', 8, 'latin1'); i >= 4 && i + 8 <= head.length; i = head.indexOf('colr', i + 4, 'latin1')) {
-    const size = head.readUInt32BE(i - 4);
-    const type = head.toString('latin1', i + 4, i + 8);
-    if (size >= 12 && ['nclx', 'prof', 'rICC'].includes(type)) return type;
-  }
-  return null;
-}
-
 /** XMP namespaces as the file names them: exifr files XMP's `tiff` and `exif` under the EXIF block names. */
 function xmpNamespaces(out: Record<string, unknown>): Record<string, unknown> {
   const ns: Record<string, unknown> = {};
@@ -213,25 +200,6 @@ export async function extractImageMetadata(filePath: string): Promise<ImageMetad
   }
   const facts = await statedFacts(tiffInput, xmp, input);
   return { ok: true, tool: EXIFR_TOOL, data, facts, flags, blocks: [...blocks, 'xmp'] };
-}
-
-/**
- * The metadata chunks of a WebP file (RIFF): `EXIF` (TIFF bytes, sometimes after an `Exif\0\0`
- * prefix), `XMP ` and `ICCP`. Null when the file is not WebP. exifr 7 does not read WebP itself.
- */
-export function webpChunks(buf: Buffer): { exif?: Buffer; xmp?: Buffer; icc?: Buffer } | null {
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WEBP') return null;
-  const out: { exif?: Buffer; xmp?: Buffer; icc?: Buffer } = {};
-  for (let at = 12, n = 0; at + 8 <= buf.length && n < 10_000; n++) {
-    const id = buf.toString('latin1', at, at + 4);
-    const size = buf.readUInt32LE(at + 4);
-    const body = buf.subarray(at + 8, Math.min(buf.length, at + 8 + size));
-    if (id === 'EXIF') out.exif = body.toString('latin1', 0, 6) === 'Exif\0\0' ? body.subarray(6) : body;
-    else if (id === 'XMP ') out.xmp = body;
-    else if (id === 'ICCP') out.icc = body;
-    at += 8 + size + (size % 2);
-  }
-  return out;
 }
 
 /** WebP: the EXIF chunk read as TIFF, the XMP and ICC chunks as exifr reads those blocks on their own. */
@@ -314,33 +282,6 @@ async function readBlocks(
     }
   }
   return { out, read };
-}
-
-/**
- * The TIFF bytes of a HEIF file's Exif item: HEIF stores them after a 4-byte offset, which cameras
- * and phones set to 6 for an `Exif\0\0` prefix. Only that exact layout is accepted (offset 6, the
- * prefix, then a TIFF header), so nothing else in the file is taken for EXIF.
- */
-export function heifExifTiff(buf: Buffer): Buffer | null {
-  if (buf.toString('latin1', 4, 8) !== 'ftyp') return null;
-  const marker = Buffer.from('\0\0\0\x06Exif\0\0', 'latin1');
-  for (let i = buf.indexOf(marker); i >= 0; i = buf.indexOf(marker, i + 1)) {
-    const t = i + marker.length;
-    const h = buf.toString('latin1', t, t + 4);
-    if (h === 'II*\0' || h === 'MM\0*') return buf.subarray(t);
-  }
-  return null;
-}
-
-async function readHead(filePath: string, n: number): Promise<Buffer> {
-  const fh = await open(filePath, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The core facts as stated: a second reading of IFD0, EXIF and GPS with values left untouched. */

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utcReading } from '../../../evidence/image-facts.js';
-import { EXIFR_TOOL, extractImageMetadata, ffprobeTool, gpsPosition, heifColourType, probeMedia, toJsonSafe } from '../../../evidence/metadata.js';
+import { heifColourType } from '../../../evidence/image-containers.js';
+import { EXIFR_TOOL, extractImageMetadata, ffprobeTool, gpsPosition, probeMedia, toJsonSafe } from '../../../evidence/metadata.js';
 import { ImageFacts } from '../../../schemas/image-metadata.js';
 
 const FIX = path.resolve('test/fixtures/images');

@@ -51,7 +51,7 @@ const READ_AS_READ = { ...EXIFR_BASE, translateValues: true, reviveValues: true 
 /** Values as the file states them (raw strings and numbers), for {@link imageFacts}. */
 const READ_AS_STATED = { ...EXIFR_BASE, translateValues: false, reviveValues: false } as const;
 
-/** Blocks read together in the first pass (XMP is read on its own, see {@link readXmp}). */
+/** Blocks read together. XMP is read on its own: exifr would merge its tiff and exif namespaces into the EXIF blocks. */
 const NON_XMP_BLOCKS = IMAGE_METADATA_BLOCKS.filter((b) => b !== 'xmp');
 
 type ExifrOptions = ConstructorParameters<typeof exifr.Exifr>[0];

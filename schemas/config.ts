@@ -82,6 +82,11 @@ export const Config = z.object({
       thumbnailSize: z.number().int().positive().default(512),
       /** ffprobe binary. @defaultValue `ffprobe` */
       ffprobePath: z.string().default('ffprobe'),
+      /**
+       * libheif's heif-convert, which decodes HEVC-coded HEIF (phone HEIC) for thumbnails and hashes;
+       * `heif-info` is taken from the same directory (or PATH). @defaultValue `heif-convert`
+       */
+      heifConvertPath: z.string().default('heif-convert'),
     })
     .prefault({}),
   keys: z

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -9,7 +9,7 @@ import { newId as defaultNewId, isoUtc, systemClock, type Clock, type IdGenerato
 import { PermanentError, TransientError, toFailure } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import type { ErrorCode } from '../../schemas/errors.js';
-import { decodeBody } from './decode-body.js';
+import { decodeBody, isDecodeLimit } from './decode-body.js';
 import { MitmCa } from './mitm-ca.js';
 import { redactUrl, type LookupFn, type NetPolicy } from './net-policy.js';
 import type { RecordedExchange } from './recorded-exchange.js';
@@ -102,6 +102,8 @@ export class RecordingProxy {
   private readonly newId: IdGenerator;
   private lastActivity = Date.now();
   private total = 0;
+  /** Bytes of decoded (Content-Encoding removed) bodies written so far. */
+  private decodedTotal = 0;
   private seq = 0;
   private closing: Promise<void> | null = null;
 
@@ -172,18 +174,36 @@ export class RecordingProxy {
   }
 
   /**
-   * Path of the exchange's body with its Content-Encoding (gzip, deflate, br, in any stack) removed;
-   * the body file itself when it has none. Null when there is no body or the encoding is unknown
-   * (e.g. zstd). Decoded files are written to the work directory once and cached.
-   * @throws PermanentError `CORRUPT_MEDIA` when the body does not decode.
+   * Path of the exchange's body with its Content-Encoding (gzip, deflate, br, zstd, in any stack)
+   * removed; the body file itself when it has none. Null when there is no body or the encoding is
+   * unknown. Decoded files are written to the work directory once and cached. Decoding is bounded:
+   * one body decodes to at most `maxResourceBytes`, and all decoded bodies together to at most
+   * `maxTotalBytes` (a small compressed body can expand a thousandfold).
+   * @throws PermanentError `TOO_LARGE` past either limit (see {@link isDecodeLimit}: the body as
+   *   served is still in `ex.bodyPath` and the WARC), `CORRUPT_MEDIA` when the body does not decode.
    */
   decodedBodyPath(ex: RecordedExchange): Promise<string | null> {
     let p = this.decoded.get(ex.id);
     if (!p) {
-      p = decodeBody(ex, path.join(this.opts.workDir, `${ex.id}.decoded`));
+      p = this.decode(ex);
       this.decoded.set(ex.id, p);
     }
     return p;
+  }
+
+  private async decode(ex: RecordedExchange): Promise<string | null> {
+    const room = this.opts.maxTotalBytes - this.decodedTotal;
+    const maxBytes = Math.max(0, Math.min(this.opts.maxResourceBytes, room));
+    try {
+      const out = await decodeBody(ex, path.join(this.opts.workDir, `${ex.id}.decoded`), { maxBytes });
+      if (out !== null && out !== ex.bodyPath) this.decodedTotal += (await stat(out)).size;
+      return out;
+    } catch (err) {
+      if (isDecodeLimit(err) && room < this.opts.maxResourceBytes) {
+        throw new PermanentError('TOO_LARGE', `${(err as Error).message} (what is left of the page limit of ${this.opts.maxTotalBytes} decoded bytes)`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /** Stop accepting, abort whatever is in flight (recorded as such) and close every socket. Idempotent. */

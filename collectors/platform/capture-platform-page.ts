@@ -211,7 +211,7 @@ async function extractAndLink<O>(
     const media = [];
     for (const m of p.media) {
       if (m.sourceUrl && m.artifact === null && m.type === 'video' && isHls(m.sourceUrl, view)) {
-        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir });
+        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir, maxBytes: ctx.capture.maxResourceBytes });
         media.push({ ...m, artifact: hls.playlists[0] ?? null, assembledArtifact: hls.assembled, durationSeconds: m.durationSeconds ?? hls.durationSeconds, flags: [...m.flags, ...hls.flags] });
       } else media.push(...(await linker.link([m])));
     }

@@ -456,7 +456,7 @@ export class RecordingProxy {
 
     const upstreamReq = http.request({
       method: ex.method,
-      path: conn.viaHttpProxy ? target.href : `${target.pathname}${target.search}`,
+      path: conn.proxyRequestTarget ?? `${target.pathname}${target.search}`,
       headers: ex.requestHeaders.flat(),
       setHost: false,
       createConnection: () => socket,

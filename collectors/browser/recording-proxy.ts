@@ -62,6 +62,14 @@ function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
   return headers.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()) && !named.has(k.toLowerCase()));
 }
 
+/**
+ * Request header a collector's own request (Playwright's APIRequestContext) carries so the proxy
+ * hands it the body still content-encoded: that client decodes gzip/br/deflate in memory without
+ * any limit, so the collector reads the body from the recording instead, through the bounded
+ * decoder. Removed before the request is recorded or forwarded; the recording is unchanged.
+ */
+export const RAW_BODY_HEADER = 'X-Exhibit-Raw-Body';
+
 const httpStatusFor = (code: ErrorCode) => (code === 'BLOCKED_ADDRESS' || code === 'UNSUPPORTED_SCHEME' ? 403 : code === 'TIMEOUT' ? 504 : 502);
 
 /** Mutable state of one exchange while it runs. */
@@ -95,6 +103,8 @@ export class RecordingProxy {
   private readonly clientSockets = new Set<net.Socket>();
   private readonly upstreamSockets = new Set<net.Socket>();
   private readonly decoded = new Map<string, Promise<string | null>>();
+  /** Exchanges whose client asked for the body still encoded ({@link RAW_BODY_HEADER}). */
+  private readonly rawToClient = new Set<string>();
   private readonly tunnels = new WeakMap<net.Socket, { host: string; port: number; tls: boolean }>();
   private readonly log: Logger;
   private readonly upstreamProxy: URL | null;
@@ -340,8 +350,11 @@ export class RecordingProxy {
 
   /** Record and forward one request; never throws (every failure becomes the exchange's error). */
   private handle(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
-    const headers = [...endToEnd(pairs(req.rawHeaders)), ['Connection', 'close'] as [string, string]];
+    const all = endToEnd(pairs(req.rawHeaders));
+    const raw = all.some(([k]) => k.toLowerCase() === RAW_BODY_HEADER.toLowerCase());
+    const headers = [...all.filter(([k]) => k.toLowerCase() !== RAW_BODY_HEADER.toLowerCase()), ['Connection', 'close'] as [string, string]];
     const ex = this.newExchange(req.method ?? 'GET', url, headers);
+    if (raw) this.rawToClient.add(ex.id);
     res.sendDate = false;
     req.on('error', () => undefined);
     res.on('error', () => undefined);
@@ -487,7 +500,8 @@ export class RecordingProxy {
       if (state.done || res.headersSent || res.destroyed) return;
       ex.bodyPath = this.file(ex, 'body');
       const body = openSink(ex.bodyPath, cleanups);
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEnd(ex.responseHeaders).flat());
+      const toClient = this.rawToClient.has(ex.id) ? endToEnd(ex.responseHeaders).filter(([k]) => k.toLowerCase() !== 'content-encoding') : endToEnd(ex.responseHeaders);
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, toClient.flat());
       upstreamRes.on('data', (chunk: Buffer) => {
         if (ex.truncated || state.done) return;
         body.write(chunk);

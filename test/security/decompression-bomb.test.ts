@@ -1,9 +1,14 @@
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { chromium } from 'playwright-core';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type FixtureSite } from '../fixtures/fixture-server.js';
-import { hostileEnv, type HostileEnv } from '../support/hostile-capture.js';
+import { RAW_BODY_HEADER, RecordingProxy } from '../../collectors/browser/recording-proxy.js';
+import { CHROMIUM_ARGS } from '../../collectors/browser/pool.js';
+import { createLogger } from '../../lib/logger.js';
+import { ALLOWED_ORIGIN_CIDR, hostileEnv, type HostileEnv } from '../support/hostile-capture.js';
 
 /**
  * Attack (issue 11, item 4): a small gzip response that expands enormously. Before the fix the
@@ -87,5 +92,29 @@ describe('decompression bombs are never expanded into evidence', () => {
     expect(Buffer.compare(run.read(kept[0]!.path), SMALL_BOMB)).toBe(0);
     const total = [...spoolSizes(run.dir).values()].reduce((a, b) => a + b, 0);
     expect(total).toBeLessThan(8 * MiB);
+  });
+
+  it("a collector's own request (Playwright's client, which inflates in memory without a limit) gets the body still encoded; the recording is unchanged and decodes bounded", async () => {
+    const workDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-raw-body-'));
+    const proxy = await RecordingProxy.start({ policy: { allowPrivateNetwork: false, allowCidrs: [ALLOWED_ORIGIN_CIDR] }, workDir, maxResourceBytes: 4 * MiB, maxTotalBytes: 32 * MiB, upstreamProxy: null, logger: createLogger('silent') });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS] });
+    try {
+      const context = await browser.newContext({ proxy: { server: proxy.url, bypass: '<-loopback>' } });
+      const res = await context.request.get(`${site.url}/bomb.png`, { headers: { [RAW_BODY_HEADER]: '1' } });
+      expect(res.status()).toBe(200);
+      expect(res.headers()['content-encoding']).toBeUndefined();
+      expect(Buffer.compare(await res.body(), BOMB)).toBe(0);
+      await context.close();
+      await proxy.close();
+      const ex = proxy.exchanges().find((e) => e.url.endsWith('/bomb.png'))!;
+      // Recorded exactly as the server sent it, without the marker.
+      expect(ex.responseHeaders).toContainEqual(['Content-Encoding', 'gzip']);
+      expect(ex.requestHeaders.some(([k]) => k.toLowerCase() === RAW_BODY_HEADER.toLowerCase())).toBe(false);
+      await expect(proxy.decodedBodyPath(ex)).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    } finally {
+      await browser.close();
+      await proxy.close();
+      rmSync(workDir, { recursive: true, force: true });
+    }
   });
 });

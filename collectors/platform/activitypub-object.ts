@@ -31,6 +31,8 @@ export function looksLikeActivityPubObject(url: URL): boolean {
 /** What the request asks for: ActivityPub's own type first, the JSON-LD profile form second (both in the spec). */
 export const AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
 const AP_TYPES = /^application\/(activity\+json|ld\+json)/i;
+/** Attachments recorded per object at most (Mastodon allows 4 per status; other servers more, none this many in practice). */
+const MAX_MEDIA = 20;
 /** Object types read as a post. */
 const POST_TYPES = new Set(['Note', 'Article', 'Page', 'Question', 'Video', 'Audio', 'Image', 'Event']);
 
@@ -104,7 +106,8 @@ export async function fetchActivityPub(page: PlatformPage, target: URL, opts: { 
   }
   const actor = o && typeof o === 'object' ? authorIdOf(o) : null;
   if (actor) await page.fetch(actor, { purpose: "the author's ActivityPub actor document (preferredUsername, for the handle)", headers: { Accept: AP_ACCEPT } });
-  const media = o ? objectMedia(o, url).map((m) => m.sourceUrl!).filter(Boolean) : [];
+  // Bounded: an object may name any number of attachments; the first MAX_MEDIA are what a server shows.
+  const media = o ? objectMedia(o, url).map((m) => m.sourceUrl!).filter(Boolean).slice(0, MAX_MEDIA) : [];
   await page.ensureRecorded(media, 'attachments named by the ActivityPub object');
   return url;
 }

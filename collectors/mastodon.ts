@@ -86,6 +86,7 @@ interface MastoStatus {
   content: string;
   spoiler_text?: string;
   in_reply_to_id: string | null;
+  in_reply_to_account_id?: string | null;
   reblog: MastoStatus | null;
   quote?: { state?: string; quoted_status?: MastoStatus | null } | null;
   account: MastoAccount;
@@ -180,7 +181,7 @@ export function statusToPost(s: MastoStatus, readAt: string, pageUrl: string): P
     links,
     mentions: s.mentions.map((m) => ({ handle: qualifyAcct(m.acct, m.url, host), id: m.id, url: m.url })),
     hashtags: s.tags.map((t) => t.name),
-    replyTo: s.in_reply_to_id ? { id: s.in_reply_to_id, url: null, authorHandle: null } : null,
+    replyTo: s.in_reply_to_id ? { id: s.in_reply_to_id, url: null, authorHandle: replyAuthor(s, host) } : null,
     quoteOf: quoted ? { id: quoted.id, url: quoted.url, authorHandle: qualifyAcct(quoted.account.acct, quoted.account.url, host), uri: quoted.uri } : null,
     repostOf: null,
     engagement: {
@@ -196,6 +197,25 @@ export function statusToPost(s: MastoStatus, readAt: string, pageUrl: string): P
     ...(cw ? { contentWarning: cw } : {}),
     ...(poll ? { poll } : {}),
   };
+}
+
+/** The replied-to account's handle, when the status names it: itself (a self-reply) or one of its mentions. */
+function replyAuthor(s: MastoStatus, host: string | null): string | null {
+  const id = s.in_reply_to_account_id;
+  if (!id) return null;
+  if (id === s.account.id) return qualifyAcct(s.account.acct, s.account.url, host);
+  const m = s.mentions.find((x) => x.id === id);
+  return m ? qualifyAcct(m.acct, m.url, host) : null;
+}
+
+/** Fill reply references from the statuses of the same thread response (URL, ActivityPub id, author). */
+function linkReplies(posts: Post[], thread: readonly MastoStatus[], host: string | null): void {
+  const byId = new Map(thread.map((t) => [t.id, t]));
+  for (const p of posts) {
+    const parent = p.replyTo?.id ? byId.get(p.replyTo.id) : undefined;
+    if (!p.replyTo || !parent) continue;
+    p.replyTo = { id: parent.id, url: parent.url ?? parent.uri, authorHandle: qualifyAcct(parent.account.acct, parent.account.url, host), uri: parent.uri };
+  }
 }
 
 /** A Mastodon Account entity as a profile; every field from `api-json`. */
@@ -317,8 +337,10 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
     }
     const replies: Post[] = [];
     const contextEx = view.last(apiUrl(target, id, '/context'));
-    const ctxJson = contextEx?.status === 200 ? await view.json<{ descendants?: unknown[] }>(contextEx) : null;
-    for (const d of ctxJson?.descendants ?? []) if (isStatus(d)) replies.push(statusToPost(d, observedAt, view.pageUrl));
+    const ctxJson = contextEx?.status === 200 ? await view.json<{ ancestors?: unknown[]; descendants?: unknown[] }>(contextEx) : null;
+    const descendants = (ctxJson?.descendants ?? []).filter(isStatus);
+    for (const d of descendants) replies.push(statusToPost(d, observedAt, view.pageUrl));
+    linkReplies([post, ...replies], [body, ...(ctxJson?.ancestors ?? []).filter(isStatus), ...descendants], new URL(view.pageUrl).host);
     const quoted = body.quote?.quoted_status ? statusToPost(body.quote.quoted_status, observedAt, view.pageUrl) : null;
     return { visibility: visible([signal('api-json', statusEx, `HTTP ${statusEx.status}: status ${body.id}`)], statusEx.status), post, replies, quoted };
   },

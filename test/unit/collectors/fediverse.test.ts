@@ -180,3 +180,15 @@ describe('ActivityPub objects from any server', () => {
     expect(mentionHandle('@bob', null)).toBe('bob');
   });
 });
+
+describe('Mastodon: reply references', () => {
+  it('name the replied-to author when the status itself names the account (self-reply or mention), qualified', () => {
+    const [, , local] = tagTimeline(O) as Array<Record<string, unknown>>;
+    const reply = { ...local!, id: '9', in_reply_to_id: '8', in_reply_to_account_id: '109000000000000002' };
+    expect(statusToPost(reply as never, READ_AT, O).replyTo).toEqual({ id: '8', url: null, authorHandle: 'omar@social.example' });
+    const self = { ...reply, in_reply_to_account_id: '109000000000000001' };
+    expect(statusToPost(self as never, READ_AT, O).replyTo?.authorHandle).toBe('layla@social.example');
+    const unknown = { ...reply, in_reply_to_account_id: '4242' };
+    expect(statusToPost(unknown as never, READ_AT, O).replyTo?.authorHandle).toBeNull();
+  });
+});

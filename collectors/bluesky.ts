@@ -259,14 +259,16 @@ async function extractList(view: RecordedView, observedAt: string, target: URL, 
   }
   const api = listApi(list);
   const ex = view.last(api.match);
-  if (!ex) return { visibility: observe('unavailable', `the list was never fetched from the appview (${api.method})`, [signal('api-json', null, `no ${api.method} response recorded`)], main.status), post: null, profile };
+  // No list answer, or not a list: nothing the platform said, and a list not read is not an empty list
+  // (a watch would call every earlier item gone): claim nothing; the page capture stands.
+  if (!ex) return null;
   const http = observeHttpStatus(ex, 'the Bluesky appview');
   if (http) return { visibility: http, post: null, profile };
   const body = await view.json<{ feed?: FeedViewPost[]; posts?: PostView[] }>(ex);
   const replies: Post[] = [];
   if (Array.isArray(body?.feed)) for (const item of body.feed) if (item?.post?.uri) replies.push(feedItemToPost(item, observedAt, origin));
   if (Array.isArray(body?.posts)) for (const p of body.posts) if (p?.uri && p.author && p.record) replies.push(postViewToPost(p, observedAt, origin));
-  if (!Array.isArray(body?.feed) && !Array.isArray(body?.posts)) return { visibility: observe('unavailable', `the appview answered ${api.method}, but not with a list`, [signal('api-json', ex, `HTTP ${ex.status}`)], ex.status), post: null, profile };
+  if (!Array.isArray(body?.feed) && !Array.isArray(body?.posts)) return null;
   return { visibility: visible([signal('api-json', ex, `HTTP ${ex.status}: ${api.method} with ${replies.length} items`)], ex.status), post: null, replies, profile };
 }
 

@@ -386,17 +386,18 @@ async function extractList(view: RecordedView, observedAt: string, target: URL, 
   let profile: Profile | null = null;
   if (list.kind === 'profile') {
     const lookup = view.last(lookupMatch(list.acct));
-    if (!lookup) return { visibility: observe('unavailable', 'the account lookup API was never answered', [signal('api-json', null, `no response recorded for /api/v1/accounts/lookup?acct=${list.acct}`)], main.status), post: null };
+    // No answer, or not an account: nothing the server said, so no state is claimed (no post.json; the page capture stands).
+    if (!lookup) return null;
     const http = observeHttpStatus(lookup, 'the Mastodon API');
     if (http) return { visibility: http, post: null };
     const a = await view.json(lookup);
-    if (!isAccount(a)) return { visibility: observe('unavailable', 'the account lookup API answered, but not with an account', [signal('api-json', lookup, `HTTP ${lookup.status}`)], lookup.status), post: null };
+    if (!isAccount(a)) return null;
     profile = accountToProfile(a, observedAt, view.pageUrl);
   }
   const ex = await listExchange(view, list);
   if (!ex) {
-    if (profile) return { visibility: visible([signal('api-json', null, 'the account was read; no statuses response recorded')], main.status), post: null, replies: [], profile };
-    return { visibility: observe('unavailable', 'the hashtag timeline API was never answered', [signal('api-json', null, `no response recorded for /api/v1/timelines/tag/${list.kind === 'tag' ? list.tag : ''}`)], main.status), post: null };
+    // A list not read is not an empty list (a watch would call every earlier item gone): claim nothing.
+    return null;
   }
   const http = observeHttpStatus(ex, 'the Mastodon API');
   if (http) {
@@ -404,7 +405,7 @@ async function extractList(view: RecordedView, observedAt: string, target: URL, 
     return { visibility: http, post: null, profile };
   }
   const items = await view.json<unknown[]>(ex);
-  if (!Array.isArray(items)) return { visibility: observe('unavailable', 'the list API answered, but not with a list of statuses', [signal('api-json', ex, `HTTP ${ex.status}`)], ex.status), post: null, profile };
+  if (!Array.isArray(items)) return null;
   const replies = items.filter(isStatus).map((st) => statusToPost(st, observedAt, view.pageUrl));
   return { visibility: visible([signal('api-json', ex, `HTTP ${ex.status}: ${replies.length} statuses`)], ex.status), post: null, replies, profile };
 }

@@ -1,15 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
-import { actorToProfile, atRef, feedItemToPost, parseBlueskyListUrl, postViewToPost, viewRecordToPost } from '../../../collectors/bluesky.js';
-import { accountToProfile, parseMastodonListUrl, qualifyAcct, statusToPost } from '../../../collectors/mastodon.js';
-import { actorHandle, advertisedObjectUrl, looksLikeActivityPubObject, mentionHandle, objectMedia, objectToPost } from '../../../collectors/platform/activitypub-object.js';
+import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
+import { actorToProfile, atRef, BlueskyOptions, blueskySpec, feedItemToPost, parseBlueskyListUrl, postViewToPost, viewRecordToPost } from '../../../collectors/bluesky.js';
+import { accountToProfile, MastodonOptions, mastodonSpec, parseMastodonListUrl, qualifyAcct, statusToPost } from '../../../collectors/mastodon.js';
+import { actorHandle, advertisedObjectUrl, AP_ACCEPT, looksLikeActivityPubObject, mentionHandle, objectMedia, objectToPost, readActivityPub } from '../../../collectors/platform/activitypub-object.js';
+import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
+import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { readTelegramChannelInfo } from '../../../collectors/telegram.js';
 import { Post, Profile } from '../../../schemas/post.js';
 import { actor, akkomaNote, misskeyNote, peertubeVideo, question, wordpressArticle } from '../../fixtures/activitypub/server.js';
 import { postView, quoteView } from '../../fixtures/bluesky/server.js';
 import { account, tagTimeline } from '../../fixtures/mastodon/server.js';
+import { exchange } from './exchange-fixture.js';
 
 /**
  * Federated handles, references, profiles and list items read from the fixtures' JSON and HTML
@@ -190,5 +195,58 @@ describe('Mastodon: reply references', () => {
     expect(statusToPost(self as never, READ_AT, O).replyTo?.authorHandle).toBe('layla@social.example');
     const unknown = { ...reply, in_reply_to_account_id: '4242' };
     expect(statusToPost(unknown as never, READ_AT, O).replyTo?.authorHandle).toBeNull();
+  });
+});
+
+describe('honest states on list pages and ActivityPub answers (recorded exchanges, no network)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fediverse-unit-'));
+  function viewOf(items: Array<{ ex: RecordedExchange; body?: string | object }>, pageUrl: string): RecordedView {
+    const paths = new Map<string, string>();
+    for (const { ex, body } of items) {
+      if (body === undefined) continue;
+      const p = path.join(dir, `${ex.id}.body`);
+      writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+      paths.set(ex.id, p);
+    }
+    return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
+  }
+  const ctx = (view: RecordedView): ExtractContext => ({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null });
+  const page = (url: string) => ({ ex: exchange({ url }), body: '<!DOCTYPE html><title>x</title>' });
+  const json = (url: string, body: unknown, status = 200, extra: Partial<RecordedExchange> = {}) => ({ ex: exchange({ url, status, responseHeaders: [['Content-Type', 'application/json']], ...extra }), body: body as object });
+
+  it('Mastodon hashtag timeline: a list not read claims nothing (never an empty list a watch would read as all gone)', async () => {
+    const tag = `${O}/tags/x`;
+    const o = MastodonOptions.parse({ hosts: ['social.example'] });
+    expect(await mastodonSpec.extract(ctx(viewOf([page(tag)], tag)), new URL(tag), o)).toBeNull();
+    expect(await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, { error: 'oops' })], tag)), new URL(tag), o)).toBeNull();
+    // The server said so: a 404 is a state, and a list is its items.
+    const gone = await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, { error: 'Record not found' }, 404)], tag)), new URL(tag), o);
+    expect(gone?.visibility.state).toBe('unavailable');
+    const ok = await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, tagTimeline(O))], tag)), new URL(tag), o);
+    expect(ok?.post).toBeNull();
+    expect(ok?.replies?.map((r) => r.id)).toEqual(['1301', '1302', '1100']);
+  });
+  it('Bluesky quotes list: an answer that is not a list claims nothing', async () => {
+    const B = 'https://bsky.app';
+    const quotes = `${B}/profile/a.example/post/3kq2ablz7ks2a/quotes`;
+    const o = BlueskyOptions.parse({});
+    const api = `https://public.api.bsky.app/xrpc/app.bsky.feed.getQuotes?uri=${encodeURIComponent('at://did:plc:a/app.bsky.feed.post/3kq2ablz7ks2a')}`;
+    expect(await blueskySpec.extract(ctx(viewOf([page(quotes)], quotes)), new URL(quotes), o)).toBeNull();
+    expect(await blueskySpec.extract(ctx(viewOf([page(quotes), json(api, { uri: 'x' })], quotes)), new URL(quotes), o)).toBeNull();
+    const ok = await blueskySpec.extract(ctx(viewOf([page(quotes), json(api, { uri: 'x', posts: [postView('3kq2q2aaaaaq2', B)] })], quotes)), new URL(quotes), o);
+    expect(ok?.replies?.[0]?.quoteOf?.authorHandle).toBe('layla.bsky.social');
+  });
+  it('ActivityPub: 410/Tombstone is deleted; an HTML answer, a 404 or a non-ActivityPub request is no object at all', async () => {
+    const u = `${O}/notes/9kq3gone00`;
+    const apReq = { requestHeaders: [['Accept', AP_ACCEPT]] as Array<[string, string]>, responseHeaders: [['Content-Type', 'application/activity+json']] as Array<[string, string]> };
+    const gone = await readActivityPub(viewOf([page(u), json(u, { type: 'Tombstone' }, 410, apReq)], u), new URL(u), READ_AT);
+    expect(gone?.visibility.state).toBe('deleted');
+    expect(gone?.visibility.signals[0]?.detail).toBe('HTTP 410: type Tombstone');
+    expect(await readActivityPub(viewOf([page(u), json(u, '<html></html>', 200, { requestHeaders: apReq.requestHeaders, responseHeaders: [['Content-Type', 'text/html']] })], u), new URL(u), READ_AT)).toBeNull();
+    expect(await readActivityPub(viewOf([page(u), json(u, { error: 'x' }, 404, apReq)], u), new URL(u), READ_AT)).toBeNull();
+    // The same URL fetched without the ActivityPub Accept (the page itself) is never taken for the object.
+    expect(await readActivityPub(viewOf([json(u, misskeyNote(O))], u), new URL(u), READ_AT)).toBeNull();
+    const ok = await readActivityPub(viewOf([page(u), json(u, misskeyNote(O), 200, apReq)], u), new URL(u), READ_AT);
+    expect(ok).toMatchObject({ platform: 'activitypub', visibility: { state: 'visible' }, post: { uri: `${O}/notes/9kq3x7abcd` } });
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { genericSpec } from './generic.js';
 import { definePlatformCollector, type PlatformSpec } from './platform/capture-platform-page.js';
 import { fetchActivityPub, looksLikeActivityPubObject, readActivityPub } from './platform/activitypub-object.js';
+import { notRecognised, observeHttpStatus, signal } from './platform/honest-state.js';
 
 /**
  * ActivityPub objects on any server (Mastodon, Pleroma/Akkoma, Misskey and its forks, PeerTube, …)
@@ -19,7 +19,9 @@ import { fetchActivityPub, looksLikeActivityPubObject, readActivityPub } from '.
  * - `generic` does the first half for every page at no cost: it already parses the served HTML, and
  *   only when that HTML advertises an ActivityPub alternate does it fetch the object (see
  *   {@link fetchActivityPub}); it never negotiates blindly.
- * When no object comes back, the page is read like any page (`generic`: OpenGraph, JSON-LD, oEmbed).
+ * When no object comes back, nothing is claimed about visibility unless the server's HTTP status says
+ * so: the page is `not-recognised`, read by the generic extraction (OpenGraph, JSON-LD, oEmbed) and
+ * flagged for review (post.json `platform: generic`).
  */
 
 export const ActivityPubOptions = z.object({
@@ -43,9 +45,16 @@ export const activityPubSpec: PlatformSpec<ActivityPubOptions> = {
   async extract(ctx, target) {
     const found = await readActivityPub(ctx.view, target, ctx.observedAt);
     if (found) return found;
-    // Not an ActivityPub object after all: read the page like any other.
-    const generic = await genericSpec.extract(ctx, target, { oembed: false, activityPub: false });
-    return generic ? { ...generic, platform: 'generic' } : null;
+    // No object came back: the URL only had an object's shape. The server's own HTTP status is its word;
+    // anything else says nothing about visibility: not-recognised, read the generic way (OpenGraph,
+    // JSON-LD) by the platform pattern and flagged for review. `platform: generic`: no ActivityPub
+    // object was seen, so none is claimed.
+    const main = ctx.view.mainDocument();
+    if (!main || main.status === null) return null;
+    const http = observeHttpStatus(main, 'the server');
+    if (http) return { platform: 'generic', visibility: http, post: null };
+    const reason = 'no ActivityPub object came back for this object-shaped URL (asked at the advertised alternate or by content negotiation)';
+    return { platform: 'generic', visibility: notRecognised(reason, [signal('dom', main, `HTTP ${main.status}: the page answered, but no ActivityPub object was recorded for it`)], main.status), post: null };
   },
 };
 

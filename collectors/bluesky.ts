@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { AuthorshipProof, Post, PostField, PostMedia, PostRef, PostSource, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type ExtractContext, type Extraction, type PlatformPage, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, publishedTime, textDirection } from './platform/text.js';
 
@@ -260,15 +260,15 @@ async function extractList(view: RecordedView, observedAt: string, target: URL, 
   const api = listApi(list);
   const ex = view.last(api.match);
   // No list answer, or not a list: nothing the platform said, and a list not read is not an empty list
-  // (a watch would call every earlier item gone): claim nothing; the page capture stands.
-  if (!ex) return null;
+  // (a watch would call every earlier item gone): not-recognised, never `visible` with no items.
+  if (!ex) return { visibility: notRecognised(`the list was never fetched from the appview (${api.method})`, [signal('api-json', null, `no ${api.method} response recorded`)], main.status), post: null, profile };
   const http = observeHttpStatus(ex, 'the Bluesky appview');
   if (http) return { visibility: http, post: null, profile };
   const body = await view.json<{ feed?: FeedViewPost[]; posts?: PostView[] }>(ex);
   const replies: Post[] = [];
   if (Array.isArray(body?.feed)) for (const item of body.feed) if (item?.post?.uri) replies.push(feedItemToPost(item, observedAt, origin));
   if (Array.isArray(body?.posts)) for (const p of body.posts) if (p?.uri && p.author && p.record) replies.push(postViewToPost(p, observedAt, origin));
-  if (!Array.isArray(body?.feed) && !Array.isArray(body?.posts)) return null;
+  if (!Array.isArray(body?.feed) && !Array.isArray(body?.posts)) return { visibility: notRecognised(`the appview answered ${api.method}, but not with a list`, [signal('api-json', ex, `HTTP ${ex.status}`)], ex.status), post: null, profile };
   return { visibility: visible([signal('api-json', ex, `HTTP ${ex.status}: ${api.method} with ${replies.length} items`)], ex.status), post: null, replies, profile };
 }
 
@@ -412,7 +412,7 @@ export const blueskySpec: PlatformSpec<BlueskyOptions> = {
     const pageHttp = observeHttpStatus(main, 'bsky.app');
     if (pageHttp) return { visibility: pageHttp, post: null };
     const { ex, body } = await threadOf(view, rkey);
-    if (!ex) return { visibility: observe('unavailable', 'the thread was never fetched from the appview', [signal('api-json', null, 'no app.bsky.feed.getPostThread response recorded')], main.status), post: null };
+    if (!ex) return { visibility: notRecognised('the thread was never fetched from the appview', [signal('api-json', null, 'no app.bsky.feed.getPostThread response recorded')], main.status), post: null };
     const err = typeof body?.error === 'string' ? body.error : null;
     if (err === 'NotFound') {
       return { visibility: observe('deleted', 'the appview answered NotFound: the record is not in the network index (the app shows it as a deleted or missing post)', [signal('api-json', ex, `HTTP ${ex.status}: error: NotFound${typeof body?.message === 'string' ? ` (${body.message})` : ''}`)], ex.status), post: null };
@@ -421,7 +421,9 @@ export const blueskySpec: PlatformSpec<BlueskyOptions> = {
     if (http) return { visibility: http, post: null };
     const thread = (body?.thread ?? null) as ThreadNode | null;
     if (!thread?.post) {
+      // The appview's own words: #notFoundPost (deleted) and #blockedPost (not shown); any other answer is of an unknown shape.
       const type = thread?.$type ?? 'nothing';
+      if (!/#(notFoundPost|blockedPost)$/.test(type)) return { visibility: notRecognised(`the appview answered without a post (thread.$type: ${type})`, [signal('api-json', ex, `HTTP ${ex.status}: thread.$type: ${type}`)], ex.status), post: null };
       const state = type.endsWith('#notFoundPost') ? 'deleted' : 'unavailable';
       return { visibility: observe(state, `the appview returned ${type} for the post`, [signal('api-json', ex, `thread.$type: ${type}`)], ex.status), post: null };
     }

@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type Extraction, type PlatformPage, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, htmlToText, publishedTime, textDirection } from './platform/text.js';
 
@@ -318,7 +318,7 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
     const pageHttp = observeHttpStatus(main, 'the Mastodon server');
     if (pageHttp) return { visibility: pageHttp, post: null };
     const statusEx = view.last(apiUrl(target, id));
-    if (!statusEx) return { visibility: observe('unavailable', 'the status API was never answered', [signal('api-json', null, `no response recorded for ${apiUrl(target, id)}`)], main.status), post: null };
+    if (!statusEx) return { visibility: notRecognised('the status API was never answered', [signal('api-json', null, `no response recorded for ${apiUrl(target, id)}`)], main.status), post: null };
     const body = await view.json<Record<string, unknown>>(statusEx);
     const apiHttp = observeHttpStatus(statusEx, 'the Mastodon API');
     if (apiHttp) {
@@ -327,7 +327,7 @@ export const mastodonSpec: PlatformSpec<MastodonOptions> = {
       if (apiHttp.state === 'unavailable' && statusEx.status === 401) apiHttp.state = 'login-wall';
       return { visibility: apiHttp, post: null };
     }
-    if (!isStatus(body)) return { visibility: observe('unavailable', 'the status API answered, but not with a status', [signal('api-json', statusEx, `HTTP ${statusEx.status}`)], statusEx.status), post: null };
+    if (!isStatus(body)) return { visibility: notRecognised('the status API answered, but not with a Mastodon status', [signal('api-json', statusEx, `HTTP ${statusEx.status}`)], statusEx.status), post: null };
     const post = statusToPost(body, observedAt, view.pageUrl);
     const ap = await activityPubUrl(view);
     const note = ap ? view.last(ap) : null;
@@ -386,26 +386,24 @@ async function extractList(view: RecordedView, observedAt: string, target: URL, 
   let profile: Profile | null = null;
   if (list.kind === 'profile') {
     const lookup = view.last(lookupMatch(list.acct));
-    // No answer, or not an account: nothing the server said, so no state is claimed (no post.json; the page capture stands).
-    if (!lookup) return null;
+    // No answer, or not an account: nothing the server said, so no state is claimed: not-recognised (read the generic way, flagged for review).
+    if (!lookup) return { visibility: notRecognised('the account lookup API was never answered', [signal('api-json', null, `no response recorded for /api/v1/accounts/lookup?acct=${list.acct}`)], main.status), post: null };
     const http = observeHttpStatus(lookup, 'the Mastodon API');
     if (http) return { visibility: http, post: null };
     const a = await view.json(lookup);
-    if (!isAccount(a)) return null;
+    if (!isAccount(a)) return { visibility: notRecognised('the account lookup API answered, but not with a Mastodon account', [signal('api-json', lookup, `HTTP ${lookup.status}`)], lookup.status), post: null };
     profile = accountToProfile(a, observedAt, view.pageUrl);
   }
   const ex = await listExchange(view, list);
-  if (!ex) {
-    // A list not read is not an empty list (a watch would call every earlier item gone): claim nothing.
-    return null;
-  }
+  // A list not read is not an empty list (a watch would call every earlier item gone): not-recognised, never `visible` with no items.
+  if (!ex) return { visibility: notRecognised(`the ${list.kind === 'tag' ? 'hashtag timeline' : 'account statuses'} API was never answered`, [signal('api-json', null, list.kind === 'tag' ? `no response recorded for /api/v1/timelines/tag/${list.tag}` : 'no /api/v1/accounts/<id>/statuses response recorded')], main.status), post: null, profile };
   const http = observeHttpStatus(ex, 'the Mastodon API');
   if (http) {
     if (http.state === 'unavailable' && ex.status === 401) http.state = 'login-wall';
     return { visibility: http, post: null, profile };
   }
   const items = await view.json<unknown[]>(ex);
-  if (!Array.isArray(items)) return null;
+  if (!Array.isArray(items)) return { visibility: notRecognised('the list API answered, but not with a list of statuses', [signal('api-json', ex, `HTTP ${ex.status}`)], ex.status), post: null, profile };
   const replies = items.filter(isStatus).map((st) => statusToPost(st, observedAt, view.pageUrl));
   return { visibility: visible([signal('api-json', ex, `HTTP ${ex.status}: ${replies.length} statuses`)], ex.status), post: null, replies, profile };
 }

@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostMedia, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { hashtagsIn, htmlToText, innerSource, parseCount, publishedTime, textDirection } from './platform/text.js';
 
 /**
@@ -184,7 +184,9 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
       const channel = parseTelegramChannelUrl(target)!.channel.toLowerCase();
       const els = $('.tgme_widget_message[data-post]').filter((_, e) => (($(e).attr('data-post') ?? '').split('/')[0] ?? '').toLowerCase() === channel);
       if ($('.tgme_channel_info').length === 0 && els.length === 0) {
-        return { visibility: observe('unavailable', `Telegram serves no public preview of channel ${channel}`, [signal('dom', main, `no .tgme_channel_info at ${main.url}`)], main.status), post: null };
+        // Telegram answers a channel without a public preview by redirecting away from /s/: that is its word; a page at /s/ without the markup is not.
+        if (!/^\/s\//.test(new URL(main.url).pathname)) return { visibility: observe('unavailable', `Telegram serves no public preview of channel ${channel}`, [signal('redirect', main, `the preview redirected to ${main.url}`)], main.status), post: null };
+        return { visibility: notRecognised('the preview page holds no .tgme_channel_info and no .tgme_widget_message', [signal('dom', main, `no .tgme_channel_info at ${main.url}`)], main.status), post: null };
       }
       const replies = els.toArray().map((e) => readTelegramMessage($, $(e) as unknown as cheerio.Cheerio<never>, main.url, observedAt, html));
       return { visibility: visible([signal('dom', main, `.tgme_channel_info with ${replies.length} .tgme_widget_message`)], main.status), post: null, replies, profile: readTelegramChannelInfo($, main.url, observedAt) };
@@ -195,6 +197,10 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
     if (el.length === 0) {
       const error = $('.tgme_widget_message_error').first().text().trim();
       const isChannel = $('.tgme_channel_info').length > 0;
+      // Telegram's word: its error block, the channel preview without the message, or the redirect away from /s/ for a channel without one.
+      if (!error && !isChannel && /^\/s\//.test(new URL(finalUrl).pathname)) {
+        return { visibility: notRecognised('the preview page holds no .tgme_widget_message, no .tgme_widget_message_error and no .tgme_channel_info', [signal('dom', main, `no .tgme_widget_message[data-post="${key}"] at ${finalUrl}`)], main.status), post: null };
+      }
       const detail = error ? `.tgme_widget_message_error: ${error}` : isChannel ? `the channel preview has no .tgme_widget_message[data-post="${key}"]` : `no public preview of the channel at ${finalUrl}`;
       return { visibility: observe('unavailable', `Telegram's public preview does not show message ${key} (deleted, never existed, or the channel is not public)`, [signal('dom', main, detail)], main.status), post: null };
     }

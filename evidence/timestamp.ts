@@ -1,5 +1,5 @@
 /**
- * RFC 3161 timestamping: client and verifier (pkijs + asn1js).
+ * RFC 3161 timestamping: client (pkijs + asn1js); the verifier lives in `timestamp-verify.ts`.
  *
  * Request: SHA-256 message imprint, a random 63-bit positive nonce, `certReq` true (so the token
  * carries the TSA certificate), optional `reqPolicy`. Response checks, all on receipt and again
@@ -21,32 +21,17 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { Logger } from 'pino';
 import { isoUtc, type Clock } from '../lib/clock.js';
-import { ExhibitError, IntegrityError, PermanentError, TransientError, toFailure } from '../lib/errors.js';
+import { IntegrityError, PermanentError, TransientError, toFailure } from '../lib/errors.js';
 import type { Failure } from '../schemas/errors.js';
 import type { TimestampRecord } from '../schemas/custody.js';
+import { certificateToPem } from './certificates.js';
+import { verifyTimestampToken } from './timestamp-verify.js';
+
+export { certificateToPem, parseCertificates, readCertificates } from './certificates.js';
+export { IMPRINT_ALGORITHMS, openTimestampToken, verifyTimestampToken } from './timestamp-verify.js';
+export type { CertificateSource, ImprintAlgorithm, TimestampFacts, VerifyTimestampOptions } from './timestamp-verify.js';
 
 const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
-const OID_TSTINFO = '1.2.840.113549.1.9.16.1.4';
-const OID_EKU = '2.5.29.37';
-const OID_EKU_TIMESTAMPING = '1.3.6.1.5.5.7.3.8';
-const OID_SIGNING_CERT = '1.2.840.113549.1.9.16.2.12';
-const OID_SIGNING_CERT_V2 = '1.2.840.113549.1.9.16.2.47';
-const HASH_BY_OID: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const NAME_OIDS: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.5': 'serialNumber',
-  '1.2.840.113549.1.9.1': 'emailAddress',
-};
 
 /** One configured TSA. */
 export interface TsaEndpoint {
@@ -85,51 +70,7 @@ export interface TimestampOutcome {
   failures: Array<{ tsaUrl: string; failure: Failure }>;
 }
 
-/** Facts of a verified token. */
-export interface TimestampFacts {
-  genTime: string;
-  serialNumber: string;
-  policy: string;
-  tsaName: string | null;
-  nonce: string | null;
-  signerSubject: string;
-  signerCertSha256: string;
-  /** The signer certificate and the chain used, PEM (for packaging). */
-  signerCertPem: string;
-}
-
 const invalid = (message: string, cause?: unknown) => new IntegrityError('TIMESTAMP_INVALID', message, { cause });
-
-/** Split PEM text into certificates. */
-export function parseCertificates(pem: string): pkijs.Certificate[] {
-  const out: pkijs.Certificate[] = [];
-  const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
-  for (const m of pem.matchAll(re)) {
-    const der = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-    out.push(pkijs.Certificate.fromBER(der));
-  }
-  return out;
-}
-
-/** DER of a certificate as PEM text. */
-export function certificateToPem(cert: pkijs.Certificate): string {
-  const b64 = Buffer.from(cert.toSchema().toBER(false)).toString('base64');
-  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-}
-
-function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map((tv) => `${NAME_OIDS[tv.type] ?? tv.type}=${String((tv.value.valueBlock as { value?: unknown }).value ?? '')}`)
-    .join(', ');
-}
-
-function hex(view: ArrayBuffer | Uint8Array): string {
-  return Buffer.from(view instanceof Uint8Array ? view : new Uint8Array(view)).toString('hex');
-}
-
-function certDer(cert: pkijs.Certificate): Buffer {
-  return Buffer.from(cert.toSchema().toBER(false));
-}
 
 /** Build a DER TimeStampReq for a `sha256:<hex>` digest. */
 export function buildTimestampRequest(digest: string, opts: { nonce: Buffer; policy?: string }): Buffer {
@@ -154,146 +95,6 @@ function makeNonce(random: () => Buffer): Buffer {
   if (n.length !== 8) throw new PermanentError('INVALID_INPUT', 'nonce source must give 8 bytes');
   n[0] = (n[0]! & 0x7f) | 0x01;
   return n;
-}
-
-function findSigningCertHash(signerInfo: pkijs.SignerInfo): { alg: string; hash: Buffer } {
-  const attrs = signerInfo.signedAttrs?.attributes ?? [];
-  const v2 = attrs.find((a) => a.type === OID_SIGNING_CERT_V2);
-  const v1 = attrs.find((a) => a.type === OID_SIGNING_CERT);
-  const attr = v2 ?? v1;
-  if (!attr) throw invalid('token has no ESSCertID/ESSCertIDv2 signing-certificate attribute');
-  try {
-    const signingCert = attr.values[0] as asn1js.Sequence;
-    const certs = signingCert.valueBlock.value[0] as asn1js.Sequence;
-    const first = certs.valueBlock.value[0] as asn1js.Sequence;
-    const parts = first.valueBlock.value;
-    if (v2) {
-      let alg = 'sha256';
-      let idx = 0;
-      if (parts[0] instanceof asn1js.Sequence) {
-        const algId = new pkijs.AlgorithmIdentifier({ schema: parts[0] });
-        alg = HASH_BY_OID[algId.algorithmId] ?? algId.algorithmId;
-        idx = 1;
-      }
-      return { alg, hash: Buffer.from((parts[idx] as asn1js.OctetString).valueBlock.valueHexView) };
-    }
-    return { alg: 'sha1', hash: Buffer.from((parts[0] as asn1js.OctetString).valueBlock.valueHexView) };
-  } catch (cause) {
-    throw invalid('token signing-certificate attribute is malformed', cause);
-  }
-}
-
-export interface VerifyTimestampOptions {
-  /** The digest that must be the message imprint, `sha256:<hex>`. */
-  digest: string;
-  /** Trust anchors (PEM text). */
-  trustAnchors: string[];
-  /** Extra untrusted certificates (PEM) to build the chain when the token lacks them. */
-  untrusted?: string[];
-  /** Nonce we sent (hex); checked when given. */
-  nonce?: string;
-  /** Policy OID we asked for; checked when given. */
-  policy?: string;
-}
-
-/**
- * Check a TimeStampResp (as received: `.tsr`) against a digest and trust anchors. Works offline.
- * Throws IntegrityError TIMESTAMP_INVALID naming what is wrong; PermanentError TIMESTAMP_FAILED when
- * the TSA refused.
- */
-export async function verifyTimestampToken(tsr: Uint8Array, opts: VerifyTimestampOptions): Promise<TimestampFacts> {
-  let resp: pkijs.TimeStampResp;
-  try {
-    resp = pkijs.TimeStampResp.fromBER(new Uint8Array(tsr));
-  } catch (cause) {
-    throw invalid('not a DER TimeStampResp', cause);
-  }
-  const status = resp.status.status;
-  if (status !== pkijs.PKIStatus.granted && status !== pkijs.PKIStatus.grantedWithMods) {
-    const text = (resp.status.statusStrings ?? []).map((s) => s.valueBlock.value).join('; ');
-    const err = `TSA did not grant the request: status ${status}${text ? ` (${text})` : ''}`;
-    if (status === pkijs.PKIStatus.waiting) throw new TransientError('TIMESTAMP_FAILED', err);
-    throw new PermanentError('TIMESTAMP_FAILED', err);
-  }
-  if (!resp.timeStampToken) throw invalid('status granted but no timeStampToken');
-  if (resp.timeStampToken.contentType !== pkijs.ContentInfo.SIGNED_DATA) throw invalid(`token content type ${resp.timeStampToken.contentType} is not SignedData`);
-  let signed: pkijs.SignedData;
-  let tst: pkijs.TSTInfo;
-  try {
-    signed = new pkijs.SignedData({ schema: resp.timeStampToken.content });
-    if (signed.encapContentInfo.eContentType !== OID_TSTINFO) throw invalid(`encapsulated content ${signed.encapContentInfo.eContentType} is not TSTInfo`);
-    const eContent = signed.encapContentInfo.eContent;
-    if (!eContent) throw invalid('token has no encapsulated TSTInfo');
-    tst = pkijs.TSTInfo.fromBER(eContent.getValue());
-  } catch (cause) {
-    if (cause instanceof ExhibitError) throw cause;
-    throw invalid('token is not a well-formed SignedData/TSTInfo', cause);
-  }
-
-  // Imprint.
-  const wantHex = /^sha256:([0-9a-f]{64})$/.exec(opts.digest)?.[1];
-  if (!wantHex) throw new PermanentError('INVALID_INPUT', `expected sha256:<64 hex>, got ${JSON.stringify(opts.digest)}`);
-  if (tst.messageImprint.hashAlgorithm.algorithmId !== OID_SHA256) throw invalid(`imprint algorithm ${tst.messageImprint.hashAlgorithm.algorithmId} is not SHA-256`);
-  const gotHex = hex(tst.messageImprint.hashedMessage.valueBlock.valueHexView);
-  if (gotHex !== wantHex) throw invalid(`message imprint mismatch: token covers sha256:${gotHex}, expected sha256:${wantHex}`);
-
-  // Nonce.
-  const nonce = tst.nonce ? hex(tst.nonce.valueBlock.valueHexView) : null;
-  if (opts.nonce !== undefined && nonce !== opts.nonce) throw invalid(`nonce mismatch: sent ${opts.nonce}, token has ${nonce ?? 'none'}`);
-  // Policy.
-  if (opts.policy !== undefined && tst.policy !== opts.policy) throw invalid(`policy mismatch: asked for ${opts.policy}, token has ${tst.policy}`);
-
-  // Signature and chain.
-  const trusted = opts.trustAnchors.flatMap(parseCertificates);
-  if (trusted.length === 0) throw invalid('no trust anchors configured for timestamp verification');
-  const extra = (opts.untrusted ?? []).flatMap(parseCertificates);
-  signed.certificates = [...(signed.certificates ?? []), ...extra];
-  // pkijs re-checks a TSTInfo imprint only against the original data, which we do not have (we hold
-  // the digest and checked the imprint above). Verify the CMS signature as plain signed data, after
-  // checking the signed content-type attribute says TSTInfo (pkijs only checks that it exists).
-  const ctAttr = signed.signerInfos[0]?.signedAttrs?.attributes.find((a) => a.type === '1.2.840.113549.1.9.3');
-  const ctValue = (ctAttr?.values[0] as asn1js.ObjectIdentifier | undefined)?.valueBlock?.toString();
-  if (ctValue !== OID_TSTINFO) throw invalid(`signed content-type attribute is ${ctValue ?? 'missing'}, not TSTInfo`);
-  signed.encapContentInfo.eContentType = '1.2.840.113549.1.7.1';
-  let result: pkijs.SignedDataVerifyResult;
-  try {
-    result = await signed.verify({ signer: 0, trustedCerts: trusted, checkChain: true, checkDate: tst.genTime, extendedMode: true });
-  } catch (cause) {
-    const e = cause as Partial<pkijs.SignedDataVerifyResult> & { message?: string };
-    if (e.signatureVerified === false) throw invalid('token signature does not verify', cause);
-    if (e.signerCertificateVerified === false) throw invalid(`TSA certificate does not chain to a trusted CA: ${e.message ?? 'unknown reason'}`, cause);
-    throw invalid(`token verification failed: ${e.message ?? String(cause)}`, cause);
-  }
-  if (!result.signatureVerified) throw invalid('token signature does not verify');
-  if (!result.signerCertificateVerified) throw invalid('TSA certificate does not chain to a trusted CA');
-  const signer = result.signerCertificate;
-  if (!signer || !(signer instanceof pkijs.Certificate)) throw invalid('signer certificate not found in token or untrusted certificates');
-
-  // EKU: critical, timeStamping (RFC 3161 §2.3).
-  const eku = signer.extensions?.find((x) => x.extnID === OID_EKU);
-  const purposes = (eku?.parsedValue as pkijs.ExtKeyUsage | undefined)?.keyPurposes ?? [];
-  if (!eku || !purposes.includes(OID_EKU_TIMESTAMPING)) throw invalid('TSA certificate lacks extendedKeyUsage timeStamping');
-  if (!eku.critical) throw invalid('TSA certificate extendedKeyUsage is not critical');
-
-  // ESSCertID(v2) names the signer certificate.
-  const signerInfo = signed.signerInfos[0];
-  if (!signerInfo) throw invalid('token has no signerInfo');
-  const ess = findSigningCertHash(signerInfo);
-  const der = certDer(signer);
-  const actual = createHash(ess.alg).update(der).digest();
-  if (!actual.equals(ess.hash)) throw invalid('ESSCertID does not match the signer certificate');
-
-  const tsaName = tst.tsa && tst.tsa.type === 4 ? formatName(tst.tsa.value as pkijs.RelativeDistinguishedNames) : null;
-  return {
-    genTime: isoUtc(tst.genTime),
-    serialNumber: hex(tst.serialNumber.valueBlock.valueHexView),
-    policy: tst.policy,
-    tsaName,
-    nonce,
-    signerSubject: formatName(signer.subject),
-    signerCertSha256: `sha256:${createHash('sha256').update(der).digest('hex')}`,
-    signerCertPem: certificateToPem(signer),
-  };
 }
 
 function describeNetworkError(err: unknown): string {

@@ -151,6 +151,49 @@ export const Config = z.object({
       platformRate: z.object({ max: z.number().int().min(1).default(60), durationMs: z.number().int().min(100).default(60_000) }).prefault({}),
     })
     .prefault({}),
+  api: z
+    .object({
+      /**
+       * Largest request body on any route that sets no limit of its own, in bytes; counted while the
+       * body streams in, so a larger body is refused (413) before it is buffered. @defaultValue 1 MiB
+       */
+      maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+      /** Largest package upload to `POST /api/verify`, in bytes (also bounds what verify inflates). @defaultValue 2 GiB */
+      maxUploadBytes: z.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+      /**
+       * What an uploaded package may inflate to, as a multiple of its upload size (at least 64 MiB):
+       * a zip bomb is refused before it is inflated. A package over it verifies offline with
+       * `exhibit verify`. @defaultValue 20
+       */
+      maxInflateRatio: z.number().int().min(1).max(1100).default(20),
+      signIn: z
+        .object({
+          /** Failed sign-ins per user name, and per client address, before each further failure adds a delay. @defaultValue 5 */
+          freeAttempts: z.number().int().min(1).max(1000).default(5),
+          /** Delay after the first failure over `freeAttempts`, in ms; doubles with each further failure. @defaultValue 1000 */
+          baseDelayMs: z.number().int().min(100).default(1_000),
+          /** Longest delay, in ms. @defaultValue 900000 (15 min) */
+          maxDelayMs: z.number().int().min(100).default(900_000),
+          /** Failures are forgotten this long after the last one, in ms. @defaultValue 86400000 (24 h) */
+          forgetAfterMs: z.number().int().min(1000).default(86_400_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  queue: z
+    .object({
+      /**
+       * Lock a worker holds on a running job, in ms; renewed every half of it while the job runs. A
+       * worker that dies stops renewing, and the job is taken over once its lock has expired and a
+       * stalled-job check has seen it. @defaultValue 15000
+       */
+      lockDurationMs: z.number().int().min(1000).default(15_000),
+      /** How often each worker looks for jobs whose lock expired (stalled), in ms. @defaultValue 5000 */
+      stalledIntervalMs: z.number().int().min(500).default(5_000),
+      /** Times a job may stall (its worker dies) and be run again before it fails. @defaultValue 2 */
+      maxStalledCount: z.number().int().min(0).max(100).default(2),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

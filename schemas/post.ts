@@ -25,13 +25,27 @@ export const PostField = z.enum(POST_FIELDS);
 export type PostField = z.infer<typeof PostField>;
 
 /**
- * What the platform let a logged-out visitor see. Closed vocabulary: `visible`, or the reason it
- * did not show the post. `unavailable` is "not there, no reason given"; `deleted` only when the
- * platform says so (HTTP 410, a tombstone, a "not found post" node).
+ * What the platform let a logged-out visitor see. Closed vocabulary: `visible`, a reason the
+ * platform gave for not showing the post, or `not-recognised`.
+ *
+ * Every state other than `visible` and `not-recognised` is a statement about the platform and is
+ * made only on a positive signal from it (an HTTP status, an error JSON, an error or login page it
+ * serves for that case). `unavailable` is "the platform said it is not there, without a reason";
+ * `deleted` only when the platform says so (HTTP 410, a tombstone, a "not found post" node).
+ * `not-recognised` is a statement about the collector: the page answered, but not in a layout the
+ * collector knows, so nothing is claimed about visibility; the post is read by the generic
+ * OpenGraph/JSON-LD/DOM extraction and the document is flagged for review.
  */
-export const VISIBILITY_STATES = ['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited'] as const;
+export const VISIBILITY_STATES = ['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited', 'not-recognised'] as const;
 export const VisibilityState = z.enum(VISIBILITY_STATES);
 export type VisibilityState = z.infer<typeof VisibilityState>;
+
+/** States that say the platform did not show the post: each needs a positive signal from the platform. */
+export const NOT_SHOWN_STATES = ['login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited'] as const satisfies readonly VisibilityState[];
+
+/** Why a person should check a post.json before relying on it (`not-recognised`: fields read by the generic fallback). */
+export const ReviewFlag = z.object({ code: z.string(), message: z.string() });
+export type ReviewFlag = z.infer<typeof ReviewFlag>;
 
 /** One piece of evidence for a visibility state: what was seen, and where. */
 export const VisibilitySignal = z.object({
@@ -241,5 +255,7 @@ export const PostDocument = z.object({
   collectorRequests: z.array(z.object({ url: z.string(), purpose: z.string(), status: z.number().int().nullable() })),
   /** Digest of each artifact's bytes the extraction read from the WARC, for re-checking: URL → sha256 of the decoded body. */
   readFrom: z.array(z.object({ url: z.string(), sha256: Sha256Digest, source: PostSource })),
+  /** Reasons to review this document before relying on it; empty when the collector read the page in a layout it knows. */
+  review: z.array(ReviewFlag).default([]),
 });
 export type PostDocument = z.infer<typeof PostDocument>;

@@ -5,6 +5,7 @@ import type { CustodyLog } from '../evidence/custody.js';
 import type { KeyStore } from '../evidence/keys.js';
 import type { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
+import { workerLockOptions } from './queues.js';
 
 /** Queue for the periodic custody-head signing (a BullMQ job scheduler; survives restarts). */
 export const HEADS_QUEUE = 'custody-heads';
@@ -67,7 +68,7 @@ export async function startHeadSigner(target: RedisTarget, deps: HeadSigningDeps
       if (signed.length) deps.logger.info({ context: 'custody', signed }, 'custody heads signed');
       return signed;
     },
-    { ...opts, concurrency: 1 },
+    { ...opts, concurrency: 1, ...workerLockOptions(deps.config) },
   );
   worker.on('error', (err) => deps.logger.error({ err, context: 'worker' }, 'head signer error'));
   return {

@@ -1,15 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger } from '../../lib/logger.js';
-import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
 import type { BuiltPackage } from '../../evidence/package.js';
 import { packageCase as buildCasePackage } from '../../workers/package.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { err, out, withServices } from './common.js';
+import { usableOutputPath, writeErrorsAsInput } from './output-path.js';
 
 export interface PackageCliOptions {
   captureIds?: string[];
@@ -21,19 +20,18 @@ export interface PackageCliOptions {
 /** Build a certified package (BagIt zip) of a case or of chosen captures; recorded as a custody event. */
 export async function packageCase(config: Config, caseId: string, opts: PackageCliOptions): Promise<BuiltPackage> {
   const outPath = path.resolve(opts.outPath);
-  if (existsSync(outPath)) throw new PermanentError('INVALID_INPUT', `${outPath} already exists: packages are never overwritten; choose another -o path`);
-  mkdirSync(path.dirname(outPath), { recursive: true });
+  usableOutputPath(outPath);
   return withServices(config, async (s) => {
     const browsers = BrowserPool.fromConfig({ ...config.capture, concurrency: 1 }, childLogger(s.logger, 'browser'));
     const view = opts.quiet ? null : progressView();
     try {
-      return await buildCasePackage(s, browsers, {
+      return await writeErrorsAsInput(outPath, () => buildCasePackage(s, browsers, {
         caseId,
         captureIds: opts.captureIds,
         outPath,
         actor: { type: 'operator', id: opts.operator, role: 'prosecutor' },
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, `${p.phase}${p.detail ? `: ${p.detail.slice(0, 40)}` : ''}`),
-      });
+      }));
     } finally {
       view?.stop();
       await browsers.close();

@@ -5,13 +5,14 @@ import { isoUtc } from '../../lib/clock.js';
 import { childLogger } from '../../lib/logger.js';
 import type { SpoolFile } from '../../schemas/artifact.js';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type Profile } from '../../schemas/post.js';
+import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type Profile, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
 import { redactUrl } from '../browser/net-policy.js';
 import type { PageSnapshot } from '../browser/page-facts.js';
 import { pickExchange } from '../browser/media-files.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
 import { captureWeb, type LivePage } from '../web.js';
+import { extractGenericPost } from './generic-extract.js';
 import { failureForObservation } from './honest-state.js';
 import { assembleHls } from './hls.js';
 import { MediaLinker } from './media.js';
@@ -49,7 +50,10 @@ export interface ExtractContext {
   keepResponse(url: string, name: string, mediaType: string): Promise<string | null>;
 }
 
-/** What a platform found. `post` is null when the platform showed none (`visibility` says why). */
+/**
+ * What a platform found. `post` is null when the platform showed none (`visibility` says why). With
+ * `not-recognised` and no post, the pattern reads the post with the generic extraction.
+ */
 export interface Extraction {
   visibility: PlatformObservation;
   post: Post | null;
@@ -122,8 +126,10 @@ function isHls(url: string, view: RecordedView): boolean {
  * Capture a platform post: the web collector's full capture (screenshot, DOM, MHTML, WARC, media,
  * page facts, environment) of `spec.pageUrl(target)`, then the platform's `extract` over the
  * recorded responses, media linked to artifacts (HLS assembled from recorded segments), and
- * `post.json` written. A post the platform did not show makes the capture `failed` with
- * `NOT_VISIBLE`; the observation itself is sealed like any capture.
+ * `post.json` written. A post the platform said it did not show makes the capture `failed` with
+ * `NOT_VISIBLE`; the observation itself is sealed like any capture. A page the platform collector
+ * did not recognise is captured (not failed), read by the generic extraction and flagged
+ * `needs-review`.
  */
 export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, spec: PlatformSpec<O>, options: O): Promise<CollectorOutput> {
   const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: spec.id });
@@ -209,6 +215,16 @@ async function extractAndLink<O>(
   };
   const found = await spec.extract({ view, snapshot, observedAt, spoolDir: ctx.spoolDir, keepResponse }, target, options);
   if (found === null) return null;
+  const review: ReviewFlag[] = [];
+  if (found.visibility.state === 'not-recognised') {
+    // The page is kept and read the generic way, never reported as "not served": a person checks it.
+    const generic = found.post ? null : await extractGenericPost(view, observedAt);
+    if (generic) found.post = generic.post;
+    const how = found.post
+      ? `fields read by the generic extraction (${[...new Set(Object.values(found.post.sources))].join(', ') || 'none'}), each with its source`
+      : 'the page carries no OpenGraph, JSON-LD or oEmbed description of a post';
+    review.push({ code: 'not-recognised', message: `the ${spec.platform} collector did not recognise this page's layout: ${found.visibility.reason ?? 'unknown layout'}; ${how}. Check the screenshot and the page before relying on it.` });
+  }
 
   const linkPost = async (p: Post | null): Promise<Post | null> => {
     if (!p) return null;
@@ -238,9 +254,12 @@ async function extractAndLink<O>(
     ...(found.profile ? { profile: found.profile } : {}),
     collectorRequests: requests,
     readFrom: view.readFrom(),
+    review,
   });
   await writeFile(path.join(ctx.spoolDir, 'post.json'), `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
   const flags = doc.visibility.state === 'visible' ? [] : [{ code: `visibility-${doc.visibility.state}`, message: doc.visibility.reason ?? doc.visibility.state }];
+  // The manifest lists post.json with these flags, so the review request is sealed with the capture.
+  for (const r of doc.review) flags.push({ code: 'needs-review', message: r.message });
   files.push({ path: 'post.json', role: 'post', mediaType: 'application/json', sourceUrl: null, flags });
   return doc;
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, VisibilityState } from '../../schemas/post.js';
+import { NOT_SHOWN_STATES, PostDocument, VisibilityState } from '../../schemas/post.js';
 import { z } from 'zod';
 
 /**
@@ -30,6 +30,11 @@ export const ConformanceCase = z.object({
   profile: z.record(z.string(), z.unknown()).optional(),
   /** True when no post.json may be written (generic fallback on a page without metadata). */
   noPostJson: z.boolean().optional(),
+  /**
+   * The page holds the post in a layout the collector does not know (its og: tags and text, none
+   * of the markup or JSON the collector expects): checked with {@link checkUnknownLayout}.
+   */
+  unknownLayout: z.boolean().optional(),
 });
 export type ConformanceCase = z.infer<typeof ConformanceCase>;
 
@@ -48,6 +53,31 @@ export function readPostJson(spoolDir: string, out: CollectorOutput): PostDocume
   return PostDocument.parse(JSON.parse(readFileSync(path.join(spoolDir, 'post.json'), 'utf8')));
 }
 
+/** Sources the generic extraction records (the platform's own `api-json`/`embedded-json` are not among them). */
+const GENERIC_SOURCES = ['opengraph', 'json-ld', 'oembed', 'dom'];
+
+/**
+ * The visibility rule, for every collector: a page that holds the post in an unknown layout is
+ * never reported as not shown (`unavailable`, `deleted`, `login-wall`, …). It is `not-recognised`,
+ * captured (not failed), its post read by the generic extraction with a source for every field,
+ * and flagged for review in post.json and on the post.json artifact (so in the sealed manifest).
+ */
+export function checkUnknownLayout(name: string, doc: PostDocument, out: CollectorOutput): void {
+  expect(NOT_SHOWN_STATES as readonly string[], `${name}: an unknown layout is never a statement that the platform did not show the post`).not.toContain(doc.visibility.state);
+  expect(doc.visibility.state, `${name}: visibility`).toBe('not-recognised');
+  expect(out.status, `${name}: captured, not failed`).toBe('captured');
+  expect(out.failure?.code).not.toBe('NOT_VISIBLE');
+  expect(doc.review.map((r) => r.code), `${name}: review flag in post.json`).toContain('not-recognised');
+  const listed = out.files.find((f) => f.role === 'post')!;
+  expect(listed.flags.map((f) => f.code), `${name}: review flag on the post.json artifact`).toContain('needs-review');
+  const p = doc.post;
+  expect(p, `${name}: the generic extraction filled the post`).not.toBeNull();
+  expect(p!.text?.content, `${name}: the post text`).toBeTruthy();
+  for (const [field, source] of Object.entries(p!.sources)) expect(GENERIC_SOURCES, `${name}: ${field} read by the generic extraction`).toContain(source);
+  expect(p!.sources.text, `${name}: text names its source`).toBeDefined();
+  if (p!.media.length) expect(p!.sources.media).toBeDefined();
+}
+
 /** Every check of one case against one capture. */
 export function checkCase(c: ConformanceCase, fixtureDir: string, spoolDir: string, out: CollectorOutput): PostDocument | null {
   expect(out.status, `${c.name}: status`).toBe(c.status);
@@ -62,7 +92,10 @@ export function checkCase(c: ConformanceCase, fixtureDir: string, spoolDir: stri
     return null;
   }
   const doc = readPostJson(spoolDir, out);
+  if (c.unknownLayout) checkUnknownLayout(c.name, doc, out);
   expect(doc.visibility.state, `${c.name}: visibility`).toBe(c.visibility);
+  // Only a page the collector did not recognise asks for review.
+  if (doc.visibility.state !== 'not-recognised') expect(doc.review, `${c.name}: no review flag`).toEqual([]);
   expect(doc.visibility.signals.length, `${c.name}: the state names its evidence`).toBeGreaterThan(0);
   if (c.post === null) expect(doc.post).toBeNull();
   else if (c.post) {

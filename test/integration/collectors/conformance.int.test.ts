@@ -75,6 +75,15 @@ for (const fixture of PLATFORM_FIXTURES) {
       expect(loadCases(fixture.dir, site.url).length).toBeGreaterThan(1);
     });
 
+    // The visibility rule: every platform collector has a case of a page holding the post in an unknown layout.
+    if (fixture.collectorId !== 'generic') {
+      it('has a case of the post in an unknown layout (must come out not-recognised, never unavailable/deleted/login-wall)', () => {
+        const unknown = loadCases(fixture.dir, site.url).filter((c) => c.unknownLayout);
+        expect(unknown.length, 'cases.json has an unknownLayout case').toBeGreaterThan(0);
+        for (const c of unknown) expect([c.visibility, c.status]).toEqual(['not-recognised', 'captured']);
+      });
+    }
+
     // Cases are read when the fixture runs (their URLs carry the fixture's origin).
     const names = (JSON.parse(readFileSync(path.join(fixture.dir, 'cases.json'), 'utf8')) as { cases: Array<{ name: string }> }).cases.map((c) => c.name);
     for (const name of names) {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
+import { ActivityPubOptions, activityPubSpec } from '../../../collectors/activitypub.js';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { actorToProfile, atRef, BlueskyOptions, blueskySpec, feedItemToPost, parseBlueskyListUrl, postViewToPost, viewRecordToPost } from '../../../collectors/bluesky.js';
 import { accountToProfile, MastodonOptions, mastodonSpec, parseMastodonListUrl, qualifyAcct, statusToPost } from '../../../collectors/mastodon.js';
@@ -214,11 +215,15 @@ describe('honest states on list pages and ActivityPub answers (recorded exchange
   const page = (url: string) => ({ ex: exchange({ url }), body: '<!DOCTYPE html><title>x</title>' });
   const json = (url: string, body: unknown, status = 200, extra: Partial<RecordedExchange> = {}) => ({ ex: exchange({ url, status, responseHeaders: [['Content-Type', 'application/json']], ...extra }), body: body as object });
 
-  it('Mastodon hashtag timeline: a list not read claims nothing (never an empty list a watch would read as all gone)', async () => {
+  // Not-recognised, never `visible` with no items: a watch diffs only a visible list, so a list not read never reads as all gone.
+  const notRecognisedList = { visibility: { state: 'not-recognised' }, post: null };
+  it('Mastodon hashtag timeline: a list not read is not-recognised (never an empty visible list a watch would read as all gone)', async () => {
     const tag = `${O}/tags/x`;
     const o = MastodonOptions.parse({ hosts: ['social.example'] });
-    expect(await mastodonSpec.extract(ctx(viewOf([page(tag)], tag)), new URL(tag), o)).toBeNull();
-    expect(await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, { error: 'oops' })], tag)), new URL(tag), o)).toBeNull();
+    const unread = await mastodonSpec.extract(ctx(viewOf([page(tag)], tag)), new URL(tag), o);
+    expect(unread).toMatchObject(notRecognisedList);
+    expect(unread?.replies ?? []).toEqual([]);
+    expect(await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, { error: 'oops' })], tag)), new URL(tag), o)).toMatchObject(notRecognisedList);
     // The server said so: a 404 is a state, and a list is its items.
     const gone = await mastodonSpec.extract(ctx(viewOf([page(tag), json(`${O}/api/v1/timelines/tag/x`, { error: 'Record not found' }, 404)], tag)), new URL(tag), o);
     expect(gone?.visibility.state).toBe('unavailable');
@@ -226,15 +231,35 @@ describe('honest states on list pages and ActivityPub answers (recorded exchange
     expect(ok?.post).toBeNull();
     expect(ok?.replies?.map((r) => r.id)).toEqual(['1301', '1302', '1100']);
   });
-  it('Bluesky quotes list: an answer that is not a list claims nothing', async () => {
+  it('Mastodon profile: no account lookup, or an answer that is not an account, is not-recognised', async () => {
+    const prof = `${O}/@layla`;
+    const o = MastodonOptions.parse({ hosts: ['social.example'] });
+    expect(await mastodonSpec.extract(ctx(viewOf([page(prof)], prof)), new URL(prof), o)).toMatchObject(notRecognisedList);
+    expect(await mastodonSpec.extract(ctx(viewOf([page(prof), json(`${O}/api/v1/accounts/lookup?acct=layla`, { nope: 1 })], prof)), new URL(prof), o)).toMatchObject(notRecognisedList);
+    // The server's word: the lookup answered 404.
+    expect((await mastodonSpec.extract(ctx(viewOf([page(prof), json(`${O}/api/v1/accounts/lookup?acct=layla`, { error: 'Record not found' }, 404)], prof)), new URL(prof), o))?.visibility.state).toBe('unavailable');
+  });
+  it('Bluesky quotes list: a list not fetched, or an answer that is not a list, is not-recognised', async () => {
     const B = 'https://bsky.app';
     const quotes = `${B}/profile/a.example/post/3kq2ablz7ks2a/quotes`;
     const o = BlueskyOptions.parse({});
     const api = `https://public.api.bsky.app/xrpc/app.bsky.feed.getQuotes?uri=${encodeURIComponent('at://did:plc:a/app.bsky.feed.post/3kq2ablz7ks2a')}`;
-    expect(await blueskySpec.extract(ctx(viewOf([page(quotes)], quotes)), new URL(quotes), o)).toBeNull();
-    expect(await blueskySpec.extract(ctx(viewOf([page(quotes), json(api, { uri: 'x' })], quotes)), new URL(quotes), o)).toBeNull();
+    expect(await blueskySpec.extract(ctx(viewOf([page(quotes)], quotes)), new URL(quotes), o)).toMatchObject(notRecognisedList);
+    expect(await blueskySpec.extract(ctx(viewOf([page(quotes), json(api, { uri: 'x' })], quotes)), new URL(quotes), o)).toMatchObject(notRecognisedList);
     const ok = await blueskySpec.extract(ctx(viewOf([page(quotes), json(api, { uri: 'x', posts: [postView('3kq2q2aaaaaq2', B)] })], quotes)), new URL(quotes), o);
     expect(ok?.replies?.[0]?.quoteOf?.authorHandle).toBe('layla.bsky.social');
+  });
+  it('ActivityPub collector: no object back is not-recognised (platform generic); the page\'s own 404 or a Tombstone is the server\'s word', async () => {
+    const u = `${O}/notes/aboutpage1`;
+    const o = ActivityPubOptions.parse({});
+    const html = { requestHeaders: [['Accept', AP_ACCEPT]] as Array<[string, string]>, responseHeaders: [['Content-Type', 'text/html']] as Array<[string, string]> };
+    const none = await activityPubSpec.extract(ctx(viewOf([page(u), json(u, '<html></html>', 200, html)], u)), new URL(u), o);
+    expect(none).toMatchObject({ platform: 'generic', visibility: { state: 'not-recognised' }, post: null });
+    expect(none!.visibility.signals.length).toBeGreaterThan(0);
+    const notFound = await activityPubSpec.extract(ctx(viewOf([{ ex: exchange({ url: u, status: 404 }), body: '<html></html>' }, json(u, '<html></html>', 404, html)], u)), new URL(u), o);
+    expect(notFound?.visibility.state).toBe('unavailable');
+    const apReq = { requestHeaders: html.requestHeaders, responseHeaders: [['Content-Type', 'application/activity+json']] as Array<[string, string]> };
+    expect((await activityPubSpec.extract(ctx(viewOf([page(u), json(u, { type: 'Tombstone' }, 410, apReq)], u)), new URL(u), o))?.visibility.state).toBe('deleted');
   });
   it('ActivityPub: 410/Tombstone is deleted; an HTML answer, a 404 or a non-ActivityPub request is no object at all', async () => {
     const u = `${O}/notes/9kq3gone00`;

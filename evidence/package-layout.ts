@@ -32,9 +32,26 @@ export const bagPaths = {
   headTimestamp: (seq: number, n: number) => `data/custody/heads/${seq12(seq)}.timestamp-${n}.json`,
   /** Public key by fingerprint (`sha256:<hex>` → `data/keys/<hex>.pem`). */
   key: (fingerprint: string) => `data/keys/${fingerprint.replace(/^sha256:/, '')}.pem`,
+  /** Signing-key rotation statements (signed by the outgoing key), by the new key's fingerprint. */
+  rotation: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.json`,
+  rotationSignature: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.signature.json`,
+  rotationSig: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.sig`,
+  /** What the package holds, fixed before it was built; its digest is in the `packaged` custody event. */
+  contentManifest: 'data/package-content.json',
+  /** The seal over every file of the bag (tag files at the bag root). */
+  seal: 'package-seal.json',
+  sealSig: 'package-seal.sig',
+  sealSignature: 'package-seal.signature.json',
+  sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
+  sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
+
+/** Files the package seal does not list: the BagIt manifests (made after it) and the seal's own signature and tokens. */
+export function unsealedByDesign(p: string): boolean {
+  return /^(tag)?manifest-sha(256|512)\.txt$/.test(p) || p === bagPaths.seal || p === bagPaths.sealSig || p === bagPaths.sealSignature || /^package-seal\.timestamp-\d+\.(tsr|json)$/.test(p);
+}
 
 /**
  * Whether an artifact name (from a manifest, i.e. possibly hostile) is safe as a relative path:

@@ -355,6 +355,7 @@ const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }> = {
   timestamped: { glyph: '◷', cls: 'seal' },
   'seal-failed': { glyph: '✖', cls: 'failure' },
   packaged: { glyph: '▣', cls: 'package' },
+  'package-failed': { glyph: '✗', cls: 'failure' },
   exported: { glyph: '⇪', cls: 'package' },
   verified: { glyph: '✓', cls: 'access' },
   viewed: { glyph: '◉', cls: 'access' },

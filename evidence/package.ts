@@ -411,6 +411,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   let payloadShown = false;
   const writer = new PayloadZip({ outPath, bagName, mtime: new Date(isoUtc(clock.now())), bufferedMax, progress: (p) => payloadShown && progress(p) });
   let rendering: Promise<void> = Promise.resolve();
+  let recorded: { packageId: string; seq: number } | null = null;
   let tmpDir: string | null = null;
   try {
     // 1. Captures, loaded side by side; then their files go into the zip (in capture id order) while
@@ -472,6 +473,9 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
       files: contentFiles,
     });
+    // Every capture file is in the zip and matched its sealed digests before packaging is recorded:
+    // a store that lies or fails aborts the build with nothing on the log.
+    await writer.payloadDone();
     const { event } = await writer.race(
       opts.custody.append({
         caseId,
@@ -483,6 +487,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       }),
     );
     // 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it.
+    recorded = { packageId, seq: event.seq };
     const signed = await writer.race(opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys }));
     const headFailures = signed.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);
     let unsealedReason: string | null = signed.tokens.length ? null : `custody head ${signed.head.seq} could not be timestamped${headFailures.length ? `: ${headFailures.join('; ')}` : ' (no TSA configured)'}`;
@@ -640,6 +645,13 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     };
   } catch (err) {
     await writer.discard();
+    // The log already says this package was being built: it must also say it never was.
+    if (recorded) {
+      const { packageId, seq } = recorded;
+      await opts.custody
+        .append({ caseId, actor: opts.actor, action: 'package-failed', subject: {}, details: { packageId, packagedEvent: seq, failure: err instanceof Error ? err.message.slice(0, 1000) : String(err) }, idempotencyKey: `package-failed:${caseId}:${packageId}` })
+        .catch((e: unknown) => log?.error({ err: e, packageId }, 'could not record the failed packaging on the custody log'));
+    }
     throw err;
   } finally {
     // Chromium may still be writing into tmpDir when the build failed early.

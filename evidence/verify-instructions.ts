@@ -35,6 +35,9 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('     find data -type f | wc -l; wc -l < manifest-sha256.txt');
   p('   Any BagIt validator does all of this, e.g.:  python3 -m bagit --validate .');
   p();
+  p('   (The commands below write their scratch files to /tmp: a file added inside the package would');
+  p('   rightly fail the package seal check in step 4.)');
+  p();
   p('2. Each capture manifest is signed with Ed25519 over the SHA-256 of its exact bytes.');
   p('   The signature file holds the raw 64-byte signature; the key file name is the SHA-256 of the');
   p('   raw 32-byte public key. For each capture:');
@@ -45,8 +48,8 @@ export function verifyInstructions(input: VerifyTextInput): string {
       p('     (this capture is NOT signed: it was stored unsealed)');
     } else {
       const key = bagPaths.key(c.keyFingerprint);
-      p(`     openssl dgst -sha256 -binary ${bagPaths.captureManifest(c.captureId)} > manifest.sha256.bin`);
-      p(`     openssl pkeyutl -verify -pubin -inkey ${key} -rawin -in manifest.sha256.bin -sigfile ${bagPaths.captureSig(c.captureId)}`);
+      p(`     openssl dgst -sha256 -binary ${bagPaths.captureManifest(c.captureId)} > /tmp/manifest.sha256.bin`);
+      p(`     openssl pkeyutl -verify -pubin -inkey ${key} -rawin -in /tmp/manifest.sha256.bin -sigfile ${bagPaths.captureSig(c.captureId)}`);
       p('       → "Signature Verified Successfully"');
     }
     for (let n = 1; n <= c.tokens; n++) {
@@ -71,8 +74,8 @@ export function verifyInstructions(input: VerifyTextInput): string {
   if (input.head) {
     const h = input.head;
     p(`   The log head (event ${h.seq}) is signed and timestamped:`);
-    p(`     openssl dgst -sha256 -binary ${bagPaths.head(h.seq)} > head.sha256.bin`);
-    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(h.keyFingerprint)} -rawin -in head.sha256.bin -sigfile ${bagPaths.headSig(h.seq)}`);
+    p(`     openssl dgst -sha256 -binary ${bagPaths.head(h.seq)} > /tmp/head.sha256.bin`);
+    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(h.keyFingerprint)} -rawin -in /tmp/head.sha256.bin -sigfile ${bagPaths.headSig(h.seq)}`);
     for (let n = 1; n <= h.tokens; n++) {
       p(`     openssl ts -verify -data ${bagPaths.head(h.seq)} -in ${bagPaths.headToken(h.seq, n)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
     }
@@ -102,8 +105,8 @@ export function verifyInstructions(input: VerifyTextInput): string {
     p('4. The package is sealed as a whole: package-seal.json (at the top, beside bagit.txt) lists the');
     p('   SHA-256 of every file in the bag except the BagIt manifests and the seal\'s own .sig and .tsr');
     p('   files, and is signed and timestamped like a manifest:');
-    p(`     openssl dgst -sha256 -binary ${bagPaths.seal} > seal.sha256.bin`);
-    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(s.keyFingerprint)} -rawin -in seal.sha256.bin -sigfile ${bagPaths.sealSig}`);
+    p(`     openssl dgst -sha256 -binary ${bagPaths.seal} > /tmp/seal.sha256.bin`);
+    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(s.keyFingerprint)} -rawin -in /tmp/seal.sha256.bin -sigfile ${bagPaths.sealSig}`);
     p(`     openssl ts -verify -data ${bagPaths.seal} -in ${bagPaths.sealToken(1)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
     p('   Every file it lists must be unchanged, and no other file may be present:');
     p();

@@ -7,6 +7,8 @@ import { AnchorSource } from './trust.js';
  * What happened, in the custody log. Closed vocabulary: a new kind of event is a schema change.
  * `head-signed` is available to callers that want the periodic head signing itself on record
  * (evidence/custody.ts `signHead` does not append it, since that would move the head it just signed).
+ * `package-failed` follows a `packaged` event whose package could not be completed (the package id
+ * it names does not exist).
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -18,6 +20,7 @@ export const CUSTODY_ACTIONS = [
   'timestamped',
   'seal-failed',
   'packaged',
+  'package-failed',
   'exported',
   'verified',
   'viewed',

@@ -40,6 +40,7 @@ import { HashingTransform, hashBytes } from './hash.js';
 import type { KeyStore } from './keys.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from './package-layout.js';
 import { parseCaCertificates } from './trust.js';
+import { readRotations } from './key-rotation.js';
 import { readSealRecords, signatureBytes } from './signing.js';
 import { storeKeys, type EvidenceStore } from './store.js';
 import { tokenCertificates } from './timestamp.js';
@@ -508,6 +509,17 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
     }
     const tsaRoots = caPem.trim() ? parseCaCertificates(caPem) : [];
+    // Rotation statements (and the keys they name), so a recipient who pinned an earlier key
+    // authenticates the one that signs now.
+    const rotations = await readRotations(opts.keys);
+    for (const r of rotations) {
+      for (const fp of [r.rotation.previous, r.rotation.next]) {
+        if (fingerprints.has(fp)) continue;
+        fingerprints.add(fp);
+        const k = publicKeys.find((x) => x.fingerprint === fp);
+        if (k) keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
+      }
+    }
     const allTokens = [...captures.flatMap((c) => c.timestamps.map((t) => t.tsr)), ...[...headTokens.values()].flat()];
     const tsaPem = certificatesOfTokens(allTokens).join('');
 
@@ -527,6 +539,11 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       });
     }
     for (const k of keyFiles) caseEntries.push(inMemory(k.path, Buffer.from(k.pem)));
+    for (const r of rotations) {
+      caseEntries.push(inMemory(bagPaths.rotation(r.rotation.next), r.bytes));
+      caseEntries.push(inMemory(bagPaths.rotationSig(r.rotation.next), signatureBytes(r.signature)));
+      caseEntries.push(inMemory(bagPaths.rotationSignature(r.rotation.next), Buffer.from(`${JSON.stringify(r.signature, null, 2)}\n`)));
+    }
     caseEntries.push(inMemory(bagPaths.tsaCa, Buffer.from(caPem)));
     caseEntries.push(inMemory(bagPaths.tsaCerts, Buffer.from(tsaPem)));
     const verifyInput = {

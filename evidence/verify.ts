@@ -149,10 +149,16 @@ function openZip(fh: FileHandle, size: number): Promise<yauzl.ZipFile> {
  */
 async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Entry, keep: boolean): Promise<{ digests: Digests; crc32: number; bytes: Buffer | null }> {
   const name = entry.fileName;
+  // yauzl checks the local header's signature and that the data lies inside the file. Its name must
+  // be the central directory's: tools that read local headers (streaming unzippers) would otherwise
+  // see other files than we verify. Python's zipfile refuses such zips too.
+  const local = await zip.readLocalFileHeaderPromise(entry);
+  if (!Buffer.from(local.fileName).equals(entry.fileNameRaw)) {
+    throw new Error(`zip entry ${JSON.stringify(name)} is named ${JSON.stringify(Buffer.from(local.fileName).toString('utf8'))} in its local header: the zip is ambiguous`);
+  }
   if (entry.compressionMethod === 0 && !entry.isEncrypted()) {
     if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry ${name} claims ${entry.compressedSize} bytes in the zip but ${entry.uncompressedSize} uncompressed`);
-    // yauzl checks the local header's signature and that the data lies inside the file.
-    const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+    const { fileDataStart } = local;
     if (keep) {
       const bytes = Buffer.allocUnsafe(entry.uncompressedSize);
       let got = 0;
@@ -171,8 +177,15 @@ async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Ent
   const hasher = new DualHasher({ parallel: entry.uncompressedSize >= PARALLEL_HASH_MIN_BYTES });
   const parts: Buffer[] = [];
   let crc = 0;
+  let inflated = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      // Never past the declared size: a bomb stops at its first chunk beyond what it declared.
+      inflated += chunk.length;
+      if (inflated > entry.uncompressedSize) {
+        stream.destroy();
+        throw new Error(`entry ${name} inflates past its declared ${entry.uncompressedSize} bytes`);
+      }
       crc = zlib.crc32(chunk, crc);
       if (keep) parts.push(chunk);
       const wait = hasher.update(chunk);

@@ -331,6 +331,9 @@ describe('HTTP API (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
       expect(r.status).toBe(200);
       const v = VerifyResponse.parse(await r.json());
       expect(v.report.ok, JSON.stringify(v.report.failures)).toBe(true);
+      // The server's own key store and configured TSA CA are what it pins.
+      expect(v.report.verdict).toBe('verified');
+      expect(v.report.trust.signingKeys.every((k) => k.source === 'local-key-store')).toBe(true);
       expect(v.report.caseId).toBe(CASE);
       expect(v.report.source).toBe('evidence.zip');
       expect(v.custodySeq).toBeGreaterThan(0);

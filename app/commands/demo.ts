@@ -74,6 +74,10 @@ export async function demoCommand(g: DemoGlobals): Promise<ExitCode> {
     out();
     const zip = path.join(config.stateDir, 'packages', `${caseId}-${captureId}.zip`);
     const built = await packageCase(config, caseId, { captureIds: [captureId], outPath: zip, operator: 'demo-prosecutor', quiet: false });
+    if (!built.sealed) {
+      err(`[demo] the package is UNSEALED (${built.unsealedReason}); it cannot verify`);
+      return EXIT.UNSEALED;
+    }
     out();
     // The demo verifies as this deployment: its own key store and its configured (demo) TSA CA are
     // pinned, and the output says so; a recipient elsewhere would pin them with `exhibit trust add`.

@@ -41,6 +41,7 @@ import type { KeyStore } from './keys.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from './package-layout.js';
 import { parseCaCertificates } from './trust.js';
 import { readRotations } from './key-rotation.js';
+import { completeHeadTokens } from './custody-heal.js';
 import { readSealRecords, signatureBytes } from './signing.js';
 import { storeKeys, type EvidenceStore } from './store.js';
 import { tokenCertificates } from './timestamp.js';
@@ -492,6 +493,8 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const signed = await writer.race(opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys }));
     const headFailures = signed.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);
     let unsealedReason: string | null = signed.tokens.length ? null : `custody head ${signed.head.seq} could not be timestamped${headFailures.length ? `: ${headFailures.join('; ')}` : ' (no TSA configured)'}`;
+    // With the TSA answering again, earlier heads signed during an outage get their tokens now.
+    if (signed.tokens.length) await writer.race(completeHeadTokens(opts.custody, caseId, { store, clock, tsas: opts.headSigning.tsas, timestamp: opts.headSigning.timestamp, ...(log ? { logger: log } : {}) }));
     const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
     const events = [...early, ...late].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
     if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);

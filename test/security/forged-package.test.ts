@@ -270,9 +270,12 @@ describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {
     const bad = await verifyPackage(unsealed.path, pinned);
     failsOn(bad, /custody\/heads\/\d{12}\.json$/, /no RFC 3161 timestamp token/);
     failsOn(bad, 'package-seal.json', /no RFC 3161 timestamp token/);
-    // The untimestamped head stays in the store; the next package must not depend on it.
+    const untimestamped = (await env.custody.readHeads(outCase)).filter((h) => h.tokens.length === 0).map((h) => h.head.seq);
+    expect(untimestamped).toEqual([unsealed.headSeq]);
+    // With the TSA back, the next package is sealed and verifies, and the earlier head got its token.
     const later = await env.pack(outCase);
     expect(later.sealed).toBe(true);
+    expect((await env.custody.readHeads(outCase)).filter((h) => h.tokens.length === 0)).toEqual([]);
     const good = await verifyPackage(later.path, pinned);
     expect(good.failures).toEqual([]);
     expect(good.verdict).toBe('verified');

@@ -104,6 +104,8 @@ export interface BuildPackageOptions {
   captureIds?: string[];
   /** Zip file to write; refused if it exists. */
   outPath: string;
+  /** The package's id (a UUID), e.g. the API's package job id. @defaultValue a new UUIDv7 */
+  packageId?: string;
   /** Who builds the package (recorded in the `packaged` event and bag-info.txt). */
   actor: CustodyActor;
   store: EvidenceStore;
@@ -148,6 +150,8 @@ export interface BuiltPackage {
   headSeq: number;
   /** The `packaged` custody event (inside the package, covered by the head it ends with). */
   event: CustodyEvent;
+  /** The `exported` custody event appended after writing, with the zip's SHA-256 (necessarily outside the zip). */
+  exported: CustodyEvent;
   /** Layout description (also data/README.txt). */
   layout: string;
 }
@@ -453,7 +457,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     // list (hidden, lost) is named with the reason instead of silently missing.
     const omitted = opts.captureIds?.length ? [] : sealedCaptureIds(early.map((e) => e.event)).filter((id) => !held.has(id)).map((captureId) => ({ captureId, reason: 'the capture manifest is missing from the evidence store' }));
     for (const o of omitted) log?.warn({ captureId: o.captureId }, `sealed capture left out of the whole-case package: ${o.reason}`);
-    const packageId = newId();
+    const packageId = opts.packageId ?? newId();
     const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
     const contentFiles = [
       ...captures.flatMap((c) => captureEntries(c, false)).map((e) => ({ path: e.path, sha256: e.expect?.sha256 ?? sha256Digest(e.bytes!), size: e.size })),
@@ -656,12 +660,22 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     tags.set(bagPaths.tagmanifest('sha512'), Buffer.from(tagList.map(([p, b]) => `${hex('sha512', b)}  ${p}\n`).join('')));
     const { sha256, size: zipSize } = await writer.finish(tags);
     progress({ phase: 'custody', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
+    // The zip's own digest can only be known after it is written: the file a download or an
+    // uploaded verification names (by that digest) is tied to its package id on the log.
+    const { event: exported } = await opts.custody.append({
+      caseId,
+      actor: opts.actor,
+      action: 'exported',
+      subject: { digests: [sha256] },
+      details: { packageId, package: path.basename(outPath), packageSha256: sha256, size: zipSize, sealed: unsealedReason === null, packagedEvent: event.seq, headSeq: signed.head.seq },
+      idempotencyKey: `package-exported:${caseId}:${packageId}`,
+    });
     if (unsealedReason) log?.warn({ path: outPath, packageId, reason: unsealedReason }, 'package written UNSEALED: it will not verify');
     else log?.info({ path: outPath, sha256, size: zipSize, captures: captureIds.length, headSeq: signed.head.seq, packageId }, 'package built');
     progress({ phase: 'done', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     return {
       path: outPath, packageId, contentManifestDigest: content.digest, sealed: unsealedReason === null, unsealedReason, omitted,
-      sha256, size: zipSize, bagName, captureIds, headSeq: signed.head.seq, event, layout: PACKAGE_LAYOUT_TEXT,
+      sha256, size: zipSize, bagName, captureIds, headSeq: signed.head.seq, event, exported, layout: PACKAGE_LAYOUT_TEXT,
     };
   } catch (err) {
     await writer.discard();

@@ -117,6 +117,7 @@ export class PackageJobs {
         caseId: job.caseId,
         ...(job.captureIds ? { captureIds: job.captureIds } : {}),
         outPath: this.filePath(job),
+        packageId: job.packageId,
         actor: actorOf(user),
         logger: this.log,
         onProgress: (p) => {

@@ -231,6 +231,9 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     const lines = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ seq: pkg.headSeq, action: 'packaged' });
     expect(existsSync(path.join(bag, `data/custody/heads/${String(pkg.headSeq).padStart(12, '0')}.timestamp-1.tsr`))).toBe(true);
+    // The zip's own digest, known only once written, is recorded right after, naming the package id.
+    const exported = log.find((e) => e.event.seq === pkg.exported.seq)!.event;
+    expect(exported).toMatchObject({ seq: pkg.headSeq + 1, action: 'exported', subject: { digests: [zipDigest] }, details: { packageId: pkg.packageId, packageSha256: zipDigest, sealed: true } });
   });
 
   it('a subset package holds only the chosen capture and still verifies', async () => {
@@ -251,8 +254,9 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
-    // The head moved: the first package's `packaged` event is inside this one.
-    expect(sub.headSeq).toBe(pkg.headSeq + 1);
+    // The head moved: the first package's `exported` event, and this package's `packaged` event, are inside this one.
+    expect(sub.headSeq).toBe(pkg.headSeq + 2);
+    expect(sub.event.seq).toBe(sub.headSeq);
   });
 
   it('custody events stored after the early read of the log are still all in the bag, up to the signed head; progress in phase order', async () => {

@@ -455,7 +455,13 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const held = new Set(captureIds);
     // A whole case holds every capture its log says was sealed; one whose manifest the store does not
     // list (hidden, lost) is named with the reason instead of silently missing.
-    const omitted = opts.captureIds?.length ? [] : sealedCaptureIds(early.map((e) => e.event)).filter((id) => !held.has(id)).map((captureId) => ({ captureId, reason: 'the capture manifest is missing from the evidence store' }));
+    const notHeld = opts.captureIds?.length ? [] : sealedCaptureIds(early.map((e) => e.event)).filter((id) => !held.has(id));
+    const omitted = await Promise.all(
+      notHeld.map(async (captureId) => ({
+        captureId,
+        reason: (await store.stat(storeKeys.manifest(caseId, captureId))) ? 'sealed after this package listed the captures of the case' : 'the capture manifest is missing from the evidence store',
+      })),
+    );
     for (const o of omitted) log?.warn({ captureId: o.captureId }, `sealed capture left out of the whole-case package: ${o.reason}`);
     const packageId = opts.packageId ?? newId();
     const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
@@ -476,6 +482,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       selection: opts.captureIds?.length ? { kind: 'captures', captureIds: [...captureIds].sort() } : { kind: 'case' },
       captureIds: [...captureIds].sort(),
       omitted,
+      sealedThroughSeq: early.reduce((m, e) => Math.max(m, e.event.seq), 0),
       facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
       files: contentFiles,
     });

@@ -72,6 +72,8 @@ export const PackageContentManifest = z.object({
   captureIds: z.array(Uuid),
   /** Captures the signed log records as sealed that this package does not hold, with the reason. */
   omitted: z.array(z.object({ captureId: Uuid, reason: z.string() })),
+  /** The last custody event read when the captures were chosen: a whole case holds (or names) every capture sealed up to it. */
+  sealedThroughSeq: z.number().int().nonnegative(),
   facts: z.object({
     organization: z.string(),
     legalBases: z.array(z.string()),

@@ -1,5 +1,6 @@
 import { verifyPackage } from '../../evidence/verify.js';
 import { flagAnchors, localAnchors, mergeAnchors } from '../../evidence/trust.js';
+import { anchorSourceLabel } from '../../evidence/package/verify-trust.js';
 import type { Config } from '../../schemas/config.js';
 import type { PackageReport } from '../../schemas/custody.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -44,7 +45,7 @@ export async function verifyAndReport(source: string, opts: VerifyCliOptions): P
     for (const line of report.trust.summary.split('\n').slice(1)) out(`  ${line}`);
     const pinnedBy = [...new Set([...report.trust.signingKeys, ...report.trust.tsaRoots].filter((x) => x.pinned).map((x) => x.source))];
     if (report.verdict === 'verified') {
-      out(`VERIFIED: all ${report.checks.length} checks passed; signer and TSA authenticated (pinned: ${pinnedBy.map((s) => s?.replace(/-/g, ' ')).join(', ')})`);
+      out(`VERIFIED: all ${report.checks.length} checks passed; signer and TSA authenticated (pinned: ${pinnedBy.map((s) => anchorSourceLabel(s)).join(', ')})`);
     } else if (report.verdict === 'unauthenticated') {
       const what = [report.trust.signingKeys.some((k) => !k.pinned) ? 'the signing key' : null, report.trust.tsaRoots.some((t) => !t.pinned) ? 'the TSA root' : null].filter(Boolean).join(' and ');
       out(`UNAUTHENTICATED: all ${report.checks.length} checks passed, so the package is internally consistent, but ${what || 'its signer'} is not pinned: it is not shown to come from who it claims. Confirm the fingerprints above out of band and pin them.`);

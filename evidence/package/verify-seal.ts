@@ -159,7 +159,8 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
   // A whole case holds every capture the log says was sealed before packaging, or says why not.
   if (content.selection.kind === 'case' && ev) {
     const omitted = new Map(content.omitted.map((o) => [o.captureId, o.reason]));
-    const sealed = new Set(ctx.events.filter((e) => e.action === 'manifest-signed' && e.seq < ev.seq && e.subject.captureId).map((e) => e.subject.captureId!));
+    const upTo = Math.min(ev.seq - 1, content.sealedThroughSeq);
+    const sealed = new Set(ctx.events.filter((e) => e.action === 'manifest-signed' && e.seq <= upTo && e.subject.captureId).map((e) => e.subject.captureId!));
     for (const id of [...sealed].sort()) {
       if (held.has(id)) continue;
       if (omitted.has(id)) r.pass(bagPaths.captureDir(id), 'package-completeness', `sealed capture ${id} left out: ${omitted.get(id)}`);

@@ -10,6 +10,24 @@ import type { AnchorSource } from '../../schemas/trust.js';
 import { bagPaths } from '../package-layout.js';
 import type { CertInfo, TrustAnchors } from '../trust.js';
 
+/** How an anchor was pinned, in words. */
+export function anchorSourceLabel(source: AnchorSource | null): string {
+  switch (source) {
+    case 'local-key-store':
+      return 'local key store';
+    case 'local-tsa-config':
+      return 'local TSA configuration';
+    case 'trust-store':
+      return 'trust store';
+    case 'rotation':
+      return 'signed rotation from a pinned key';
+    case 'flag':
+      return 'command line';
+    default:
+      return 'not pinned';
+  }
+}
+
 export class TrustTracker {
   private readonly signers = new Set<string>();
   private readonly roots = new Map<string, CertInfo>();
@@ -65,7 +83,7 @@ export class TrustTracker {
 
   report(verdict: Verdict): { signingKeys: TrustedParty[]; tsaRoots: TrustedParty[]; summary: string } {
     const p = this.parties();
-    const how = (x: TrustedParty) => (x.source === 'local-key-store' ? 'local key store' : x.source === 'local-tsa-config' ? 'local TSA configuration' : x.source === 'trust-store' ? 'trust store' : x.source === 'rotation' ? 'signed rotation from a pinned key' : 'command line');
+    const how = (x: TrustedParty) => anchorSourceLabel(x.source);
     const lines: string[] = [];
     if (verdict === 'failed') lines.push('The package failed verification: see the failing checks.');
     else if (verdict === 'verified') lines.push('Authentic: every signature is by a pinned key and every timestamp chains to a pinned TSA root.');

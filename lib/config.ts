@@ -29,6 +29,7 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_CHROMIUM', 'capture.chromiumPath', 'string'],
   ['EXHIBIT_SEAL_CONCURRENCY', 'seal.concurrency', 'number'],
   ['EXHIBIT_KEYS_DIR', 'keys.dir', 'string'],
+  ['EXHIBIT_TRUST_FILE', 'trust.file', 'string'],
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
@@ -139,6 +140,7 @@ export function resolvePaths(config: Config): Config {
     spoolDir: under(config.spoolDir),
     store: { ...config.store, fsRoot: under(config.store.fsRoot) },
     keys: { ...config.keys, dir: under(config.keys.dir) },
+    trust: { ...config.trust, file: under(config.trust.file) },
     accounts: { ...config.accounts, dir: under(config.accounts.dir) },
   };
 }

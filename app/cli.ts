@@ -186,6 +186,17 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('doctor')
+    .description('every external program Exhibit and its tests run (programs.tsv): version and where it was found; exit 69 when one Exhibit needs is missing')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { doctorCommand } = await import('./commands/doctor.js');
+        return doctorCommand(configFromOpts(globals()), { json: Boolean(opts.json) });
+      }),
+    );
+
+  program
     .command('bench')
     .description('benchmarks: each part of the pipeline against the raw tool it is built on, side by side (Markdown table; JSON in bench/results/)')
     .option('--quick', 'a short run (fewer captures, smaller files) to check that everything works')

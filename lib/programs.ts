@@ -162,6 +162,6 @@ export interface ProgramCheck extends ProgramLine, Located {
 export async function checkProgram(line: ProgramLine, lookup: ProgramLookup): Promise<ProgramCheck> {
   const located = locateProgram(line, lookup);
   if (!located.path || !line.versionArgs) return { ...line, ...located, version: null, versionLine: null };
-  const v = await programVersion(located.path, line.versionArgs);
+  const v = await programVersion(located.path, line.versionArgs); // spawns: programs.tsv
   return { ...line, ...located, version: v.version, versionLine: v.line ?? (v.error ? `(${v.error})` : null) };
 }

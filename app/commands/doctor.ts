@@ -73,10 +73,15 @@ export function formatDoctor(r: DoctorReport): string[] {
   return lines;
 }
 
+/** 69 (MISSING_DEPENDENCY) when a runtime program is missing; missing test-only and optional ones are reported, not fatal. */
+export function doctorExitCode(r: DoctorReport): ExitCode {
+  return r.missing.runtime.length > 0 ? EXIT.MISSING_DEPENDENCY : EXIT.OK;
+}
+
 /** `exhibit doctor`: every external program, its version and where it was found; exit 69 when a runtime one is missing. */
 export async function doctorCommand(config: Config, opts: { json: boolean }): Promise<ExitCode> {
   const report = await doctorReport(config);
   if (opts.json) out(JSON.stringify(report, null, 2));
   else for (const line of formatDoctor(report)) out(line);
-  return report.missing.runtime.length > 0 ? EXIT.MISSING_DEPENDENCY : EXIT.OK;
+  return doctorExitCode(report);
 }

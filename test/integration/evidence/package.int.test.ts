@@ -87,7 +87,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     expect(pkeyutl.length).toBe(3); // two captures + the head
     expect(ts.length).toBe(3);
     for (const cmd of cmds) {
-      const { stdout } = await sh(cmd, bag);
+      const { stdout } = await sh(cmd, bag); // spawns: openssl
       if (cmd.includes('pkeyutl')) expect(stdout).toMatch(/Signature Verified Successfully/);
       if (cmd.startsWith('openssl ts -verify')) expect(stdout).toMatch(/Verification: OK/);
     }

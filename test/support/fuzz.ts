@@ -69,10 +69,20 @@ function apply(bytes: Buffer, m: Mutation): Buffer {
   }
 }
 
-/** Bytes of `seed` after 1 to `max` random mutations (bit flips, byte sets, inserts, deletes, duplicated ranges, truncation). */
-export function mutatedBytes(seed: Buffer, max = 4): fc.Arbitrary<Buffer> {
-  return fc.array(mutation, { minLength: 1, maxLength: max }).map((ms) => ms.reduce(apply, seed));
+/**
+ * 1 to `max` random byte mutations (bit flips, byte sets, inserts, deletes, duplicated ranges,
+ * truncation), to apply to a seed with {@link applyMutations}. The property takes the mutations, not
+ * the bytes, so a failure reports a short list of edits rather than a whole file.
+ */
+export function mutations(max = 4): fc.Arbitrary<Mutation[]> {
+  return fc.array(mutation, { minLength: 1, maxLength: max });
 }
+
+export function applyMutations(seed: Buffer, ms: readonly Mutation[]): Buffer {
+  return ms.reduce(apply, seed);
+}
+
+export type { Mutation };
 
 /** The failure a fuzzed parser may throw: one of ours (a code and a message), never a TypeError or RangeError from deep inside. */
 export function isClearError(err: unknown): err is ExhibitError {

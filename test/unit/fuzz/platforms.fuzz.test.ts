@@ -129,10 +129,10 @@ describe('fuzz: platform extractors on damaged responses (seeds: every fixture c
             expect(crash, `${c.name}: ${crash?.stack?.split('\n').slice(0, 3).join(' | ')}`).toBeNull();
             expect(problem, c.name).toBeNull();
           }),
-          fuzzParams(40, 2),
+          fuzzParams(30, 2),
         );
       },
-      fuzzTimeout(40, 60, 2),
+      fuzzTimeout(30, 60, 2),
     );
   }
 });

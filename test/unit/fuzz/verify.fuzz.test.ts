@@ -63,7 +63,7 @@ describe('fuzz: verifyPackage on damaged zips', () => {
           }
           rmSync(p);
         }),
-        fuzzParams(30, 10),
+        fuzzParams(25, 10),
       );
     },
     fuzzTimeout(30, 400, 10),
@@ -157,9 +157,9 @@ describe('fuzz: the bag parsers (bagit.txt, bag-info.txt, manifests, tag manifes
             rmSync(dir, { recursive: true, force: true });
           }
         }),
-        fuzzParams(40, 10),
+        fuzzParams(25, 10),
       );
     },
-    fuzzTimeout(40, 400, 10),
+    fuzzTimeout(30, 400, 10),
   );
 });

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { doctorExitCode, doctorReport, formatDoctor } from '../../../app/commands/doctor.js';
 import { configFrom } from '../../../lib/config.js';
-import { checkProgram, parsePrograms, programs, versionIn, type ProgramLine } from '../../../lib/programs.js';
+import { checkProgram, parsePrograms, programs, programVersion, versionIn, type ProgramLine } from '../../../lib/programs.js';
+import { ffprobeTool } from '../../../evidence/metadata.js';
+import { ffmpegVersionOf } from '../../../collectors/platform/hls.js';
 import { projectRoot } from '../../../lib/software.js';
 import { projectSources, scanSource, scanSources, shellCommands, spawnProblems, type ScanOptions } from '../../support/spawn-scan.js';
 
@@ -151,6 +153,13 @@ describe('exhibit doctor', () => {
     expect(versionIn('Redis server v=7.0.15 sha=00000000:0')).toBe('7.0.15');
     expect(versionIn('go version go1.26.8 linux/amd64')).toBe('1.26.8');
     expect(versionIn('minio version DEVELOPMENT.GOGET')).toBeNull();
+  });
+
+  it('names ffprobe and ffmpeg versions exactly as the metadata derivation and the HLS assembly record them', async () => {
+    const [probe, mpeg] = await Promise.all([programVersion('ffprobe', ['-version']), programVersion('ffmpeg', ['-version'])]);
+    expect(probe.version).not.toBeNull();
+    expect(await ffprobeTool('ffprobe')).toBe(`ffprobe ${probe.version}`);
+    expect(await ffmpegVersionOf('ffmpeg')).toBe(mpeg.version);
   });
 
   it('prints each program with version and path, marks missing ones, and exits 69 only when a runtime program is missing', async () => {

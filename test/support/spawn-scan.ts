@@ -298,12 +298,14 @@ function scanFile(sf: ts.SourceFile, opts: ScanOptions, exported: Map<string, Wr
           const named = fn ? functionName(fn) : null;
           if (named) {
             const wrapper: Wrapper = { kind: t.kind, index: Math.min(...t.resolved.params) };
-            if (named.name !== 'promisify') spawners.set(named.name, wrapper);
+            spawners.set(named.name, wrapper);
             if (named.exported) exported.set(named.name, wrapper);
           }
-          // A pure forwarder is not a spawn of its own: its callers are.
+          // A pure forwarder is not a spawn of its own: its callers are. One that cannot be followed
+          // (an anonymous callback's parameter, a method's) is a spawn nobody can name: unresolved.
           const forwards = t.resolved.params.size > 0 && t.resolved.programs.size === 0 && t.resolved.unresolved.length === 0;
-          if (!forwards) sites.push(site(sf, n, t.resolved));
+          if (forwards && !named) sites.push(site(sf, n, { ...t.resolved, unresolved: [`a parameter of an anonymous function or method (${short(n.arguments[w!.index]!)})`] }));
+          else if (!forwards) sites.push(site(sf, n, t.resolved));
         }
       }
       ts.forEachChild(n, visit);

@@ -114,13 +114,14 @@ export async function f(config: { seal: { ffprobePath: string } }) {
   });
 
   it('reports a spawn whose program it cannot read, unless a comment names it', () => {
-    const text = `import { spawn } from 'node:child_process';\nconst pick = (xs: string[]) => xs[0]!;\nspawn(pick(['a']), []);\n// spawns: openssl\nspawn(pick(['b']), []);\nimport * as cp from 'child_process';\ncp.execSync('rsync -a x y');\nconst o = { executablePath: '/opt/google/chrome' };`;
+    const text = `import { spawn } from 'node:child_process';\nconst pick = (xs: string[]) => xs[0]!;\nspawn(pick(['a']), []);\n// spawns: openssl\nspawn(pick(['b']), []);\nimport * as cp from 'child_process';\ncp.execSync('rsync -a x y');\nconst o = { executablePath: '/opt/google/chrome' };\n['gpg', 'curl'].forEach((bin) => spawn(bin, []));`;
     const sites = scanSource('dyn.ts', text, opts);
     expect(sites.map((s) => [s.line, s.programs, s.unresolved])).toEqual([
       [3, [], ["pick(['a'])"]],
       [5, ['openssl'], []],
       [7, ['rsync'], []],
       [8, ['chrome'], []],
+      [9, [], ['a parameter of an anonymous function or method (bin)']],
     ]);
     const problems = spawnProblems(sites, known);
     expect(problems[0]).toMatch(/^dyn\.ts:3: cannot tell which program pick\(\['a'\]\) is/);

@@ -143,7 +143,10 @@ describe('fuzz: the bag parsers (bagit.txt, bag-info.txt, manifests, tag manifes
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...TAG_FILES), fc.array(edit, { minLength: 1, maxLength: 4 }), async (name, edits) => {
           const text = edits.reduce(applyEdit, original[name]);
-          fc.pre(text !== original[name]);
+          // Tag manifests are covered by no digest: their line order and blank lines (a missing final
+          // newline) mean nothing. Every other tag file is listed in the tag manifests: any byte counts.
+          const meaning = (t: string) => (name.startsWith('tagmanifest') ? t.split('\n').filter((l) => l.trim() !== '').sort().join('\n') : t);
+          fc.pre(meaning(text) !== meaning(original[name]));
           const dir = path.join(work, `bag-${++n}`);
           cpSync(bagDir, dir, { recursive: true });
           writeFileSync(path.join(dir, name), text);

@@ -238,6 +238,17 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('doctor')
+    .description('every external program Exhibit and its tests run (programs.tsv): version and where it was found; exit 69 when one Exhibit needs is missing')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { doctorCommand } = await import('./commands/doctor.js');
+        return doctorCommand(configFromOpts(globals()), { json: Boolean(opts.json) });
+      }),
+    );
+
+  const bench = program
     .command('bench')
     .description('benchmarks: each part of the pipeline against the raw tool it is built on, side by side (Markdown table; JSON in bench/results/)')
     .option('--quick', 'a short run (fewer captures, smaller files) to check that everything works')
@@ -248,6 +259,17 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       action(async (opts: { quick?: boolean; only?: string; out?: string; profile?: string }) => {
         const { benchCommand } = await import('./commands/bench.js');
         return benchCommand(configFromOpts(globals()), { quick: Boolean(opts.quick), only: opts.only, out: opts.out, profile: opts.profile });
+      }),
+    );
+  bench
+    .command('fuzz')
+    .description('the fuzz (property) tests with many runs: URL parser, zip reader, bag parsers, WARC writer, image metadata, every platform extractor')
+    .option('--runs <n>', 'runs per property (./exhibit test runs a few dozen to a few hundred)', '1000')
+    .option('--seed <n>', 'fast-check seed, to replay a failure the table reported')
+    .action(
+      action(async (opts: { runs?: string; seed?: string }) => {
+        const { benchFuzzCommand } = await import('./commands/bench.js');
+        return benchFuzzCommand(opts);
       }),
     );
 

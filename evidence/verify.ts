@@ -351,6 +351,11 @@ function parseManifest(text: string): { entries: Map<string, string>; bad: strin
       continue;
     }
     const p = m[2]!.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
+    // A path listed twice is ambiguous, and a later line must not hide an earlier, wrong digest.
+    if (entries.has(p)) {
+      bad.push(line);
+      continue;
+    }
     entries.set(p, m[1]!.toLowerCase());
   }
   return { entries, bad };

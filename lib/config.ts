@@ -149,3 +149,14 @@ export function resolvePaths(config: Config): Config {
 export function configFrom(tree: Tree = {}): Config {
   return loadConfig({ env: {}, file: '/dev/null', overrides: tree });
 }
+
+/**
+ * Where to look for the external programs of programs.tsv: PATH, and the `EXHIBIT_*` variables
+ * outside the config that name a program's path (`EXHIBIT_MINIO_BIN`, `EXHIBIT_PYTHON`, set by
+ * `./exhibit`). Config keys (`capture.chromiumPath`) are read from the loaded config instead.
+ */
+export function programSearchEnv(env: NodeJS.ProcessEnv = process.env): { PATH: string; vars: Record<string, string> } {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('EXHIBIT_') && value) vars[name] = value;
+  return { PATH: env.PATH ?? '', vars };
+}

@@ -99,7 +99,7 @@ describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {
     await forger.reseal(bag);
     await rebag(bag);
     // A valid bag to any BagIt validator: only the trust model can catch it.
-    await run(PYTHON, ['-m', 'bagit', '--validate', bag]);
+    await run(PYTHON, ['-m', 'bagit', '--validate', bag]); // spawns: python3
     return { bag, forger };
   }
 
@@ -132,7 +132,7 @@ describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {
       expect(after).not.toBe(before);
       await writeFile(path.join(bag, file), after);
       await rebag(bag);
-      await run(PYTHON, ['-m', 'bagit', '--validate', bag]);
+      await run(PYTHON, ['-m', 'bagit', '--validate', bag]); // spawns: python3
       const report = await verifyPackage(bag, pinned);
       failsOn(report, file, /changed after the package was sealed/);
     });
@@ -326,7 +326,7 @@ describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {
     expect(z.readUInt32LE(at - 30)).toBe(0x04034b50);
     Buffer.from(`forge/${cap(0)}/artifacts/dom.htm_`).copy(z, at);
     await writeFile(zipPath, z);
-    await expect(run(PYTHON, ['-c', `import zipfile\nz = zipfile.ZipFile(${JSON.stringify(zipPath)})\nfor n in z.namelist(): z.read(n)`])).rejects.toThrow(/differ/);
+    await expect(run(PYTHON, ['-c', `import zipfile\nz = zipfile.ZipFile(${JSON.stringify(zipPath)})\nfor n in z.namelist(): z.read(n)`])).rejects.toThrow(/differ/); // spawns: python3
     const report = await verifyPackage(zipPath, pinned);
     failsOn(report, zipPath, /named .*dom\.htm_.* in its local header: the zip is ambiguous/);
   });
@@ -335,7 +335,7 @@ describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-forge-bomb-'));
     work.push(dir);
     const zipPath = path.join(dir, 'bomb.zip');
-    await run(PYTHON, ['-c', `import zipfile\nz = zipfile.ZipFile(${JSON.stringify(zipPath)}, 'w', zipfile.ZIP_DEFLATED)\nz.writestr('bag/bagit.txt', 'BagIt-Version: 1.0\\nTag-File-Character-Encoding: UTF-8\\n')\nz.writestr('bag/data/big.bin', b'\\0' * 4000000)\nz.close()`]);
+    await run(PYTHON, ['-c', `import zipfile\nz = zipfile.ZipFile(${JSON.stringify(zipPath)}, 'w', zipfile.ZIP_DEFLATED)\nz.writestr('bag/bagit.txt', 'BagIt-Version: 1.0\\nTag-File-Character-Encoding: UTF-8\\n')\nz.writestr('bag/data/big.bin', b'\\0' * 4000000)\nz.close()`]); // spawns: python3
     const z = await readFile(zipPath);
     // Declare 1000 bytes for data/big.bin in both headers (local at offset +22, central at +24).
     const name = Buffer.from('bag/data/big.bin');

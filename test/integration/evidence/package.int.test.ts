@@ -102,7 +102,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     expect(cmds.some((c) => c.includes('-sigfile package-seal.sig'))).toBe(true);
     expect(cmds.some((c) => c.includes('-data package-seal.json -in package-seal.timestamp-1.tsr'))).toBe(true);
     for (const cmd of cmds) {
-      const { stdout } = await sh(cmd, bag);
+      const { stdout } = await sh(cmd, bag); // spawns: openssl
       if (cmd.includes('pkeyutl')) expect(stdout).toMatch(/Signature Verified Successfully/);
       if (cmd.startsWith('openssl ts -verify')) expect(stdout).toMatch(/Verification: OK/);
     }

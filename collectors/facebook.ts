@@ -257,22 +257,30 @@ export function storyComments(story: Json, readAt: string, postId: string): Post
 /** A post from the OpenGraph preview alone (what Facebook leaves for logged-out visitors behind a login form). */
 export function openGraphPost($: cheerio.CheerioAPI, id: string, base: string): Post | null {
   const og = (p: string): string | null => $(`meta[property="og:${p}"]`).attr('content') ?? null;
+  // og:* values are the page's text: one that is not a URL is left out, never thrown on.
+  const absolute = (v: string | null): string | null => {
+    try {
+      return v ? new URL(v, base).href : null;
+    } catch {
+      return null;
+    }
+  };
   const desc = og('description');
-  const image = og('image');
+  const image = absolute(og('image'));
   if (desc === null && image === null) return null;
-  const url = og('url');
+  const url = absolute(og('url'));
   const sources: Partial<Record<PostField, PostSource>> = { id: 'opengraph' };
   if (url) sources.url = 'opengraph';
   if (desc !== null) sources.text = 'opengraph';
   if (image) sources.media = 'opengraph';
   return {
     id,
-    url: url ? new URL(url, base).href : null,
+    url,
     uri: null,
     author: null,
     published: null,
     text: desc === null ? null : { content: desc, html: null, language: null, direction: textDirection(desc) },
-    media: image ? [{ type: 'image', sourceUrl: new URL(image, base).href, artifact: null, assembledArtifact: null, width: null, height: null, durationSeconds: null, alt: null, flags: [] }] : [],
+    media: image ? [{ type: 'image', sourceUrl: image, artifact: null, assembledArtifact: null, width: null, height: null, durationSeconds: null, alt: null, flags: [] }] : [],
     links: [],
     mentions: [],
     hashtags: [],

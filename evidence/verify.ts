@@ -154,7 +154,9 @@ async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Ent
   // see other files than we verify. Python's zipfile refuses such zips too.
   const local = await zip.readLocalFileHeaderPromise(entry);
   if (!Buffer.from(local.fileName).equals(entry.fileNameRaw)) {
-    throw new Error(`zip entry ${JSON.stringify(name)} is named ${JSON.stringify(Buffer.from(local.fileName).toString('utf8'))} in its local header: the zip is ambiguous`);
+    // Both names come from the zip (hostile): quoted clipped, so the report stays bounded.
+    const clip = (n: string): string => JSON.stringify(n.length > 200 ? `${n.slice(0, 200)}…` : n);
+    throw new Error(`zip entry ${clip(name)} is named ${clip(Buffer.from(local.fileName).toString('utf8'))} (${local.fileName.length} bytes) in its local header: the zip is ambiguous`);
   }
   if (entry.compressionMethod === 0 && !entry.isEncrypted()) {
     if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry ${name} claims ${entry.compressedSize} bytes in the zip but ${entry.uncompressedSize} uncompressed`);
@@ -496,7 +498,11 @@ async function verifyBag(bag: BagFiles, r: Report, result: { caseId: string | nu
     }
     const { entries, bad } = parseManifest((await read(tp)).toString('utf8'));
     for (const b of bad) r.fail(tp, 'tagmanifest', `malformed line ${JSON.stringify(b.slice(0, 200))}`);
-    for (const req of [bagPaths.bagit, bagPaths.bagInfo, bagPaths.manifest('sha256'), bagPaths.manifest('sha512')]) {
+    // The package seal's files, when present, must be listed too: a tag manifest with a line removed
+    // is an edit, even when what it no longer lists is checked another way (the seal's signature).
+    const sealFiles = tagFiles.filter((f) => unsealedByDesign(f) && !/^(tag)?manifest-sha(256|512)\.txt$/.test(f));
+    const required = [bagPaths.bagit, bagPaths.bagInfo, bagPaths.manifest('sha256'), bagPaths.manifest('sha512'), ...sealFiles];
+    for (const req of required) {
       if (!entries.has(req)) r.fail(req, `tag-${alg}`, `not listed in ${tp}`);
     }
     for (const [p, want] of entries) {

@@ -75,7 +75,7 @@ function expectWellFormed(found: Extraction | null, inputBytes: number): void {
  * is expected to have, unchecked, so valid JSON of another shape (an object where a string was, a
  * missing array, a key that changed) crashes the extractor with a TypeError or yields a post that
  * fails the post.json schema, and the capture ends INTERNAL ("could not be read from the
- * recording"); Facebook's OpenGraph fallback passes og:url/og:image to `new URL()` unchecked. The
+ * recording"). The
  * property tolerates exactly these failures on these platforms (any other crash, a hang or an
  * unbounded output still fails it), and `it.fails` below reproduces each. When a class is fixed,
  * drop it here and `.fails` there.
@@ -87,7 +87,6 @@ const KNOWN_BUGS: Record<string, (edits: Edit[], failure: { crash: Error | null;
   reddit: uncheckedJson,
   x: uncheckedJson,
   tiktok: uncheckedJson,
-  facebook: (_edits, f) => f.crash instanceof TypeError && /Invalid URL/.test(f.crash.message),
 };
 
 async function extract(c: SeedCase, exchanges: SeedExchange[]): Promise<Extraction | null> {
@@ -185,10 +184,22 @@ describe('platform extractor bugs the fuzz tests found (expected to fail until f
     expect(exchanges).not.toEqual(c.exchanges);
     expect(await outcome(c, exchanges)).toBeNull();
   });
-  it.fails('facebook: an og:url that is not a URL', async () => {
+});
+
+describe('platform extractor bugs the fuzz tests found, fixed (regression tests)', () => {
+  it('facebook: an og:url or og:image that is not a URL is left out of the OpenGraph preview behind the log-in wall, not thrown on', async () => {
     const c = seeds.find((s) => s.platform === 'facebook' && s.name === 'login-form-opengraph-only')!;
-    const exchanges = c.exchanges.map((e) => (e.body ? { ...e, body: e.body.replace(/(<meta property="og:url" content=")[^"]*/, '$1http://[') } : e));
-    expect(exchanges).not.toEqual(c.exchanges);
-    expect(await outcome(c, exchanges)).toBeNull();
+    const damage = (body: string): string => body.replace(/(<meta property="og:url" content=")[^"]*/, '$1http://[').replace('<meta property="og:type"', '<meta property="og:image" content="https://[::1"><meta property="og:type"');
+    const exchanges = c.exchanges.map((e, i) => (i === 0 && e.body ? { ...e, body: damage(e.body) } : e));
+    expect(exchanges[0]!.body).toContain('content="http://[');
+    expect(exchanges[0]!.body).toContain('content="https://[::1"');
+    const found = await extract(c, exchanges);
+    expect(problemOf(found, 0)).toBeNull();
+    // The page's log-in wall and its preview text are still read: only the unusable URLs are dropped.
+    expect(found?.visibility.state).toBe('login-wall');
+    expect(found?.post?.text?.content).toContain('عودة التيار الكهربائي');
+    expect(found?.post?.url).toBeNull();
+    expect(found?.post?.media).toEqual([]);
+    expect(found?.post?.sources.url).toBeUndefined();
   });
 });

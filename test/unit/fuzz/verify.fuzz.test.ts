@@ -8,8 +8,10 @@ import { verifyPackage } from '../../../evidence/verify.js';
 import { PackageReport } from '../../../schemas/custody.js';
 import { applyMutations, fuzzParams, fuzzTimeout, mutations } from '../../support/fuzz.js';
 
-/** A real certified package (test/fixtures/packages/make-package.ts): one sealed capture, custody log, tokens. */
+/** A real certified package (test/fixtures/packages/make-package.ts): one sealed capture, custody log, tokens, package seal. */
 const SEED_ZIP = path.resolve('test/fixtures/packages/small.zip');
+/** Its signing key and TSA CA, pinned as the deployment that made it would: without them no package is `verified`. */
+const PINS = JSON.parse(readFileSync(path.resolve('test/fixtures/packages/small.pins.json'), 'utf8')) as { signingKeys: string[]; trustAnchors: string[] };
 const seed = readFileSync(SEED_ZIP);
 const work = mkdtempSync(path.join(os.tmpdir(), 'exhibit-fuzz-verify-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -38,25 +40,38 @@ const file = (bytes: Buffer): string => {
 
 describe('fuzz: verifyPackage on damaged zips', () => {
   it('the seed package reads completely (the mutations start from a package verify gets all the way through)', async () => {
-    const r = await verifyPackage(SEED_ZIP);
+    const r = await verifyPackage(SEED_ZIP, PINS);
     expectClearReport(r, seed.length);
     expect(r.checks.length).toBeGreaterThan(30);
     expect(r.captureIds).toHaveLength(1);
+    expect(r.failures).toEqual([]);
+    expect(r.verdict).toBe('verified');
+    expect(r.ok).toBe(true);
+    // The same bytes with nothing pinned: consistent, but nobody vouches for the key or the TSA.
+    const unpinned = await verifyPackage(SEED_ZIP);
+    expect(unpinned.failures).toEqual([]);
+    expect(unpinned.verdict).toBe('unauthenticated');
+    expect(unpinned.ok).toBe(false);
   });
 
   it(
     'a mutated package (flipped bits, inserted, deleted, duplicated bytes, truncation) never throws; every failure names its item and says what is wrong',
     async () => {
-      const baseline = await verifyPackage(SEED_ZIP);
+      const baseline = await verifyPackage(SEED_ZIP, PINS);
+      expect(baseline.verdict).toBe('verified');
       await fc.assert(
         fc.asyncProperty(mutations(3), async (ms) => {
           const bytes = applyMutations(seed, ms);
           const p = file(bytes);
-          const r = await verifyPackage(p);
+          const r = await verifyPackage(p, PINS);
           expectClearReport(r, bytes.length);
+          expect(r.ok).toBe(r.verdict === 'verified');
+          expect(r.verdict === 'failed').toBe(r.failures.length > 0);
           // Some bytes of a zip carry nothing (a local header's "version needed", timestamps): such a
-          // package still verifies, and then it is the same evidence, check for check.
-          if (r.ok) {
+          // package still verifies, and then it is the same evidence, check for check, still
+          // authenticated by the same pins (damage never turns into a mere "unauthenticated").
+          if (r.verdict !== 'failed') {
+            expect(r.verdict).toBe('verified');
             expect(r.captureIds).toEqual(baseline.captureIds);
             const named = (rep: PackageReport) => rep.checks.map((c) => `${c.item === rep.source ? '(the zip)' : c.item} ${c.check}`);
             expect(named(r)).toEqual(named(baseline));
@@ -77,8 +92,9 @@ describe('fuzz: verifyPackage on damaged zips', () => {
         fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 4096 }), fc.uint8Array({ maxLength: 4096 }).map((b) => Buffer.concat([zipHead, b]))), async (raw) => {
           const bytes = Buffer.from(raw);
           const p = file(bytes);
-          const r = await verifyPackage(p);
+          const r = await verifyPackage(p, PINS);
           expectClearReport(r, bytes.length);
+          expect(r.verdict).toBe('failed');
           expect(r.ok).toBe(false);
           expect(r.failures.some((f) => (f.check === 'zip' && /^refusing the zip: /.test(f.message)) || f.check === 'bag')).toBe(true);
           rmSync(p);
@@ -94,7 +110,7 @@ describe('fuzz: the bag parsers (bagit.txt, bag-info.txt, manifests, tag manifes
   const pristine = path.join(work, 'pristine');
   execFileSync('unzip', ['-q', SEED_ZIP, '-d', pristine]);
   const bagDir = path.join(pristine, 'small');
-  const TAG_FILES = ['bagit.txt', 'bag-info.txt', 'manifest-sha256.txt', 'manifest-sha512.txt', 'tagmanifest-sha256.txt'] as const;
+  const TAG_FILES = ['bagit.txt', 'bag-info.txt', 'manifest-sha256.txt', 'manifest-sha512.txt', 'tagmanifest-sha256.txt', 'tagmanifest-sha512.txt', 'package-seal.json'] as const;
   const original = Object.fromEntries(TAG_FILES.map((f) => [f, readFileSync(path.join(bagDir, f), 'utf8')])) as Record<(typeof TAG_FILES)[number], string>;
 
   /** Line-level edits of a tag file: lines dropped, duplicated, swapped, replaced with hostile ones, CRLF, BOM. */
@@ -151,9 +167,11 @@ describe('fuzz: the bag parsers (bagit.txt, bag-info.txt, manifests, tag manifes
           cpSync(bagDir, dir, { recursive: true });
           writeFileSync(path.join(dir, name), text);
           try {
-            const r = await verifyPackage(dir);
+            // Pinned, so that "not ok" cannot be the mere absence of pins: the edit itself must fail it.
+            const r = await verifyPackage(dir, PINS);
             expectClearReport(r, text.length);
-            expect(r.ok, `${name} edited:\n${text.slice(0, 400)}`).toBe(false);
+            expect(r.verdict, `${name} edited:\n${text.slice(0, 400)}`).toBe('failed');
+            expect(r.ok).toBe(false);
             // The edited file, or an entry it lists, is what a failure names.
             expect(r.failures.length).toBeGreaterThan(0);
           } finally {

@@ -43,7 +43,7 @@ export async function followCaptures(s: Services, ids: string[], pollMs = 250): 
           final.set(id, st);
           view.done(id, `${LABEL[st.state]}${st.result?.status === 'failed' ? ' (page failed)' : ''}`);
         } else {
-          view.update(id, st.progress?.percent ?? 0, st.progress ? `${st.progress.stage}${st.progress.detail ? `: ${st.progress.detail.slice(0, 40)}` : ''}` : LABEL[st.state]);
+          view.update(id, st.progress?.percent ?? 0, st.progress?.stage ?? LABEL[st.state], st.progress?.detail ?? undefined);
         }
       }
       if (final.size < ids.length) await new Promise((r) => setTimeout(r, pollMs));

@@ -3,12 +3,13 @@ import type { Config } from '../../schemas/config.js';
 import { openServices, type Services } from '../../workers/runtime.js';
 
 /**
- * Logger for interactive commands: JSON lines on stderr, quieter than a worker's by default
- * (`info` becomes `warn`) so progress bars stay readable; `--log-level` still wins when lower.
+ * Logger for commands: on stderr, human lines on a terminal and JSON lines otherwise (or as
+ * `--log-format` says); quieter than a worker's by default for interactive commands (`info`
+ * becomes `warn`) so progress bars stay readable; `--log-level` still wins when lower.
  */
 export function commandLogger(config: Config, interactive = true): Logger {
   const level = interactive && config.log.level === 'info' ? 'warn' : config.log.level;
-  return createLogger(level);
+  return createLogger(level, { format: config.log.format });
 }
 
 /** Open services for one command and always close them. */

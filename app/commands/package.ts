@@ -32,7 +32,7 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
         captureIds: opts.captureIds,
         outPath,
         actor: { type: 'operator', id: opts.operator, role: 'prosecutor' },
-        onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, `${p.phase}${p.detail ? `: ${p.detail.slice(0, 40)}` : ''}`),
+        onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, p.phase, p.detail ?? undefined),
       });
     } finally {
       view?.stop();

@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { createApi, listen } from '../api/server.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { commandLogger, err, withServices } from './common.js';
+import { commandLogger, withServices } from './common.js';
 
 export interface ServeCliOptions {
   host: string;
@@ -21,10 +21,10 @@ export async function serveCommand(config: Config, opts: ServeCliOptions): Promi
     async (s) => {
       const api = createApi(s, { secureCookies: opts.secureCookies, ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}) });
       const server = await listen(api, opts.host, opts.port);
-      logger.info({ context: 'api', url: server.url, redis: s.redisTarget.describe, store: s.store.location }, 'serving');
-      err(`exhibit: serving the API and web app at ${server.url}/ (API description at ${server.url}/openapi.json)`);
+      // Said once, through the logger: a human line on a terminal, a JSON line for a log collector.
+      logger.info({ context: 'api', url: server.url, openapi: `${server.url}/openapi.json`, redis: s.redisTarget.describe, store: s.store.location }, `serving the API and web app at ${server.url}/`);
       const workers = await s.queues.capture.getWorkers();
-      if (workers.length === 0) err('exhibit: no worker is running yet: submitted captures stay queued until `./exhibit worker` runs');
+      if (workers.length === 0) logger.warn({ context: 'api' }, 'no worker is running yet: submitted captures stay queued until `./exhibit worker` runs');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -44,7 +44,7 @@ export function firstLines(text: string, lines = 3, width = 100): string[] {
 export function authorLine(a: { displayName: string | null; handle: string | null } | null): string | null {
   if (!a || (!a.displayName && !a.handle)) return null;
   const name = a.displayName ? isolate(a.displayName) : null;
-  const handle = a.handle ? `@${a.handle}` : null;
+  const handle = a.handle ? `@${a.handle.replace(/^@/, '')}` : null;
   return name && handle ? `${name} (${isolate(handle, 'ltr')})` : (name ?? isolate(handle!, 'ltr'));
 }
 

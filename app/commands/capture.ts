@@ -4,7 +4,7 @@ import { startWorkers, type Services } from '../../workers/runtime.js';
 import { submitUrlList, type CaptureRequestCommon, type SubmitOutcome } from '../../workers/submit.js';
 import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
-import { err, out, withServices } from './common.js';
+import { cliOperator, err, out, withServices } from './common.js';
 
 export interface CaptureCliOptions {
   caseId: string;
@@ -72,6 +72,7 @@ export function captureRequestCommon(opts: Omit<CaptureCliOptions, 'wait' | 'fol
   return {
     caseId: opts.caseId,
     requestedBy: opts.operator,
+    operator: cliOperator(opts.operator),
     ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
     options: {
       ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { createLogger, type Logger } from '../../lib/logger.js';
+import type { CliOperator } from '../../schemas/common.js';
 import type { Config } from '../../schemas/config.js';
 import { openServices, type Services } from '../../workers/runtime.js';
 
@@ -24,3 +26,14 @@ export async function withServices<T>(config: Config, fn: (s: Services) => Promi
 
 export const out = (line = '') => process.stdout.write(`${line}\n`);
 export const err = (line = '') => process.stderr.write(`${line}\n`);
+
+/** The operator of this command: the name given (`--operator`) and the OS user and host running it. */
+export function cliOperator(name: string): CliOperator {
+  let osUser: string;
+  try {
+    osUser = os.userInfo().username || 'unknown';
+  } catch {
+    osUser = `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+  return { kind: 'cli', name, osUser, host: os.hostname() || 'unknown' };
+}

@@ -81,14 +81,13 @@ export async function showCommand(config: Config, captureId: string, caseId: str
           for (const l of postLines(x, '       ', 3)) out(l);
         });
       }
-      out(`  Captured     ${e.startedAt}`);
     }
     out(`  URL          ${m.request.url}`);
     out(`  Final URL    ${p.finalUrl ?? '—'}${p.redirects.length ? `  (${p.redirects.length} redirect${p.redirects.length > 1 ? 's' : ''})` : ''}`);
     out(`  Page         ${m.status === 'captured' ? 'captured' : 'not captured'}${p.status ? `, HTTP ${p.status}` : ''}${m.failure && !doc ? ` — ${m.failure.code}: ${m.failure.message}` : ''}`);
     // The page's language is the page's, not the post's (a platform's page is often lang=en around an Arabic post).
     out(`  Page title   ${p.title ?? '—'}${p.lang ? `  [page lang=${p.lang}${p.dir ? `, dir=${p.dir}` : ''}]` : ''}`);
-    out(`  Operator     ${m.request.requestedBy}${m.request.legalBasis ? `   legal basis: ${m.request.legalBasis}` : ''}`);
+    out(`  Operator     ${m.request.requestedBy}${m.request.operator ? ` (command line: OS user ${m.request.operator.osUser} on ${m.request.operator.host})` : ''}${m.request.legalBasis ? `   legal basis: ${m.request.legalBasis}` : ''}`);
     out(`  Captured     ${e.startedAt} → ${e.finishedAt}   sealed ${m.sealedAt}`);
     out(`  Server       ${p.remoteIp ?? '—'}${p.dns ? `   DNS ${p.dns.host} → ${p.dns.addresses.join(', ') || p.dns.error}` : ''}`);
     if (p.tls) out(`  TLS          ${p.tls.protocol ?? '?'} ${p.tls.cipher ?? ''}  subject ${p.tls.subject ?? '?'}  issuer ${p.tls.issuer ?? '?'}  valid ${p.tls.validFrom ?? '?'} – ${p.tls.validTo ?? '?'}${p.tls.authorized ? '' : `  (NOT trusted: ${p.tls.authorizationError ?? 'unknown'})`}`);

@@ -77,6 +77,11 @@ function logOnce(this: Logger, args: Parameters<Logger['info']>, method: (...a: 
   method.apply(this, args);
 }
 
+/** Whether logs on `stream` are human lines: asked for, or `auto` on a terminal. */
+export function humanLogs(format: LogFormat = 'auto', stream: { isTTY?: boolean } = process.stderr): boolean {
+  return format === 'human' || (format === 'auto' && stream.isTTY === true);
+}
+
 /**
  * Root logger on stderr. JSON lines when asked (`format: 'json'`) or when the stream is not a
  * terminal; on a terminal (`auto`) each message is one short human line, never raw JSON.
@@ -84,8 +89,7 @@ function logOnce(this: Logger, args: Parameters<Logger['info']>, method: (...a: 
  */
 export function createLogger(level: string = 'info', opts: LoggerOptions = {}): Logger {
   const stream = opts.stream ?? process.stderr;
-  const format = opts.format ?? 'auto';
-  const human = format === 'human' || (format === 'auto' && stream.isTTY === true);
+  const human = humanLogs(opts.format, stream);
   const dest: DestinationStream = human
     ? { write: (line: string) => void stream.write(humanLogLine(line)) }
     : opts.stream

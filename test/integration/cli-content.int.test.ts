@@ -135,6 +135,15 @@ describe('the CLI shows content first: list, show, cases; quiet on a terminal', 
     expect(worker.stdout).toMatch(/info worker: workers started/);
     expect(jsonLogLines(worker.stdout + worker.stderr)).toEqual([]);
 
+    // serve says where it serves once: a human line on a terminal, one JSON record off it.
+    for (const tty of [true, false]) {
+      const serve = await exhibit(['serve', '--port', '0'], env, { tty, until: /serving the API/, timeoutMs: 60_000 });
+      const said = plainLines(serve.stdout + serve.stderr).filter((l) => l.includes('serving the API'));
+      expect(said, serve.stdout + serve.stderr).toHaveLength(1);
+      if (tty) expect(jsonLogLines(serve.stdout)).toEqual([]);
+      else expect(JSON.parse(said[0]!)).toMatchObject({ context: 'api' });
+    }
+
     const asked = await exhibit(['--log-format', 'json', 'worker'], { ...env, EXHIBIT_LOG_LEVEL: 'info' }, { tty: true, until: /workers started/, timeoutMs: 60_000 });
     const lines = jsonLogLines(asked.stdout);
     expect(lines.length).toBeGreaterThan(0);

@@ -15,6 +15,7 @@ interface GlobalOpts {
   redisUrl?: string;
   store?: 'fs' | 's3';
   logLevel?: string;
+  logFormat?: string;
   collectorOption?: string[];
 }
 
@@ -24,7 +25,7 @@ function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Con
   if (g.stateDir) overrides.stateDir = g.stateDir;
   if (g.redisUrl) overrides.redis = { url: g.redisUrl };
   if (g.store) overrides.store = { kind: g.store };
-  if (g.logLevel) overrides.log = { level: g.logLevel };
+  if (g.logLevel || g.logFormat) overrides.log = { ...(g.logLevel ? { level: g.logLevel } : {}), ...(g.logFormat ? { format: g.logFormat } : {}) };
   return loadConfig({ file: g.config, overrides });
 }
 
@@ -44,7 +45,8 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .option('--state-dir <dir>', 'state directory for the embedded default (private Redis, local store, keys, spool)')
     .option('--redis-url <url>', 'use this Redis instead of the embedded one')
     .addOption(new Option('--store <kind>', 'evidence store').choices(['fs', 's3']))
-    .addOption(new Option('--log-level <level>', 'log level for the JSON logs on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--log-level <level>', 'log level for the logs on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--log-format <format>', 'logs on stderr: json lines, human lines, or auto (human on a terminal, else json)').choices(['auto', 'json', 'human']))
     .option('--collector-option <id.opt=value>', 'a collector option (collectors.<id>.<opt>; value parsed as JSON when it parses); repeatable; also written --collectors.<id>.<opt> <value> (see docs/collectors.md)', (v: string, prev: string[] = []) => [...prev, v])
     .exitOverride()
     .showHelpAfterError();
@@ -107,13 +109,30 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
 
   program
     .command('list')
-    .description('sealed captures of a case')
+    .description('sealed captures of a case: author, text, published and capture time, what the platform showed')
     .requiredOption('--case <caseId>', 'case id')
+    .option('--platform <id>', 'only this platform (collector id, e.g. telegram, mastodon; web for plain pages)')
+    .option('--author <name>', 'only posts whose author handle or display name contains this')
+    .option('--status <status>', 'only sealed, unsealed, failed (page not captured) or a visibility state (visible, login-wall, deleted, not-recognised, …)')
+    .option('--since <time>', 'captured at or after this ISO-8601 time or date')
+    .option('--until <time>', 'captured before this ISO-8601 time or date')
+    .addOption(new Option('--sort <key>', 'order').choices(['captured', 'published', 'author', 'platform']).default('captured'))
     .option('--json', 'print as JSON')
     .action(
-      action(async (opts: { case: string; json?: boolean }) => {
+      action(async (opts: { case: string; platform?: string; author?: string; status?: string; since?: string; until?: string; sort: 'captured' | 'published' | 'author' | 'platform'; json?: boolean }) => {
         const { listCommand } = await import('./commands/show.js');
-        return listCommand(configFromOpts(globals()), opts.case, Boolean(opts.json));
+        return listCommand(configFromOpts(globals()), opts.case, Boolean(opts.json), { platform: opts.platform, author: opts.author, status: opts.status, since: opts.since, until: opts.until, sort: opts.sort });
+      }),
+    );
+
+  program
+    .command('cases')
+    .description('cases in the evidence store, with counts: captures, sealed, failed, last capture time')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { casesCommand } = await import('./commands/show.js');
+        return casesCommand(configFromOpts(globals()), Boolean(opts.json));
       }),
     );
 
@@ -449,6 +468,13 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
   return program;
 }
 
+/** `--log-format` as given on the command line, for errors raised before (or without) a config. */
+function logFormatFromArgv(argv: string[]): 'auto' | 'json' | 'human' {
+  const i = argv.findIndex((a) => a === '--log-format' || a.startsWith('--log-format='));
+  const v = i < 0 ? undefined : argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
+  return v === 'json' || v === 'human' ? v : 'auto';
+}
+
 /** Print a failure for a person on stderr and pick the exit code. */
 export function reportError(err: unknown): ExitCode {
   if (err instanceof CommanderError) {
@@ -462,7 +488,7 @@ export function reportError(err: unknown): ExitCode {
   const failure = toFailure(err);
   process.stderr.write(`exhibit: ${failure.code}: ${failure.message}\n`);
   if (failure.code === 'INTERNAL' && err instanceof Error && err.stack) {
-    createLogger('error').error({ context: 'cli', err }, 'unexpected error');
+    createLogger('error', { format: logFormatFromArgv(process.argv) }).error({ context: 'cli', err }, 'unexpected error');
   }
   return exitCodeFor(failure);
 }

@@ -1,14 +1,15 @@
 import cliProgress from 'cli-progress';
 
 export interface ProgressView {
-  update(key: string, percent: number, label: string): void;
+  /** `stage` is what is happening (`hashing`, `packaging`); `detail` the item it is at (a file name). */
+  update(key: string, percent: number, stage: string, detail?: string): void;
   done(key: string, label: string): void;
   stop(): void;
 }
 
 /**
- * One bar per capture on a terminal; on a pipe or in CI, one line per stage change
- * (bars would only be noise in a log file).
+ * One bar per capture on a terminal; on a pipe or in CI, one line per stage change (bars, and a
+ * line per packaged file, would only be noise in a log file).
  */
 export function progressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
   if (!stream.isTTY) {
@@ -19,7 +20,7 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
       stream.write(`${key.slice(0, 13)}… ${text}\n`);
     };
     return {
-      update: (key, percent, label) => line(key, `${String(Math.round(percent)).padStart(3)}% ${label}`),
+      update: (key, _percent, stage) => line(key, stage),
       done: (key, label) => line(key, `done: ${label}`),
       stop: () => undefined,
     };
@@ -38,7 +39,7 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
     return b;
   };
   return {
-    update: (key, percent, label) => bar(key).update(Math.round(percent), { label }),
+    update: (key, percent, stage, detail) => bar(key).update(Math.round(percent), { label: detail ? `${stage}: ${detail.slice(0, 40)}` : stage }),
     done: (key, label) => bar(key).update(100, { label }),
     stop: () => multi.stop(),
   };

@@ -409,7 +409,9 @@ export class CustodyLog {
         copied++;
       }
     }
-    if (copied > 0) this.deps.logger?.warn({ context: 'custody', caseId, copied }, 'custody events copied from Redis to the store');
+    // Routine when a head is signed while an append is still writing its event (the copy is the
+    // same bytes, idempotent); also how a crash between commit and store write is repaired. Info, not warn.
+    if (copied > 0) this.deps.logger?.info({ context: 'custody', caseId, copied }, 'custody events copied from Redis to the store');
     return copied;
   }
 

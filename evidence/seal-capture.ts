@@ -331,6 +331,7 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
       legalBasis: payload.request.legalBasis ?? null,
       submittedAt: payload.submittedAt,
       options: payload.request.options,
+      ...(payload.request.operator ? { operator: payload.request.operator } : {}),
     },
     status: payload.output.status,
     failure: payload.output.failure,

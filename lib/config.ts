@@ -33,6 +33,7 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
+  ['EXHIBIT_LOG_FORMAT', 'log.format', 'string'],
   ['EXHIBIT_ACCOUNTS_KEY', 'accounts.key', 'string'],
   ['EXHIBIT_COLLECTORS', 'collectors', 'json-object'],
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
+import { ActorId, CaseId, IsoUtc, Uuid, CliOperator } from './common.js';
 
 /** A collection account's label or platform name: letters, digits, `.`, `_`, `-` (it names a file). */
 export const AccountName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64');
@@ -39,6 +39,8 @@ export const CaptureRequest = z.object({
   /** Legal basis the operator cites (warrant number, statute), carried into the manifest and package. */
   legalBasis: z.string().max(2000).optional(),
   options: CaptureOptions.default({}),
+  /** When submitted on the command line: the name given and the OS user and host that ran it. */
+  operator: CliOperator.optional(),
 });
 export type CaptureRequest = z.infer<typeof CaptureRequest>;
 

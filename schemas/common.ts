@@ -17,5 +17,20 @@ export const CaseId = z
 /** An operator or user handle. */
 export const ActorId = z.string().min(1).max(200).regex(/^[^\s\u0000-\u001f]+$/, 'actor id must not contain whitespace or control characters');
 
+/**
+ * Who ran a CLI command: the name they gave (`--operator`) and the OS account and host the command
+ * ran as. A command-line operator, never a signed-in web user (those are custody actors of type `user`).
+ */
+export const CliOperator = z.object({
+  kind: z.literal('cli'),
+  /** The name given with `--operator`. */
+  name: ActorId,
+  /** The operating-system account that ran the command. */
+  osUser: z.string().min(1).max(200),
+  /** The host name of the machine it ran on. */
+  host: z.string().min(1).max(255),
+});
+export type CliOperator = z.infer<typeof CliOperator>;
+
 export type Sha256Digest = z.infer<typeof Sha256Digest>;
 export type Sha512Digest = z.infer<typeof Sha512Digest>;

@@ -220,6 +220,11 @@ export const Config = z.object({
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /**
+       * Log lines on stderr: `json` (pino JSON lines), `human` (one short line each) or `auto`
+       * (human on a terminal, JSON otherwise). @defaultValue 'auto'
+       */
+      format: z.enum(['auto', 'json', 'human']).default('auto'),
     })
     .prefault({}),
 });

@@ -40,6 +40,9 @@ export const CustodyActor = z.object({
   role: z.string().min(1).max(200),
   /** For services (seal worker, watchlist): the human on whose authority they act. */
   authorisedBy: z.string().min(1).max(200).optional(),
+  /** For `operator` (a command-line run): the OS account and host that ran the command; `id` is the name given. Absent in older events. */
+  osUser: z.string().min(1).max(200).optional(),
+  host: z.string().min(1).max(255).optional(),
 });
 export type CustodyActor = z.infer<typeof CustodyActor>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Artifact } from './artifact.js';
 import { CaptureEnvironment, CaptureOptions, PageFacts } from './capture.js';
-import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
+import { ActorId, CaseId, CliOperator, IsoUtc, Uuid } from './common.js';
 import { Failure } from './errors.js';
 
 export const CAPTURE_STATUSES = ['captured', 'failed'] as const;
@@ -35,6 +35,8 @@ const manifestFields = {
     legalBasis: z.string().nullable(),
     submittedAt: IsoUtc,
     options: CaptureOptions,
+    /** Submitted on the command line: the name given (`requestedBy`) with the OS user and host that ran it. Absent for web users and in older manifests. */
+    operator: CliOperator.optional(),
   }),
   /** `captured`: the page answered and was recorded; `failed`: what was observed is sealed, with `failure`. */
   status: z.enum(CAPTURE_STATUSES),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
 import { Failure } from './errors.js';
+import { ReviewFlag } from './post.js';
 
 /** Shortest and longest watch interval. */
 export const WATCH_MIN_EVERY_MS = 60_000;
@@ -103,6 +104,11 @@ export const WatchRun = z.object({
   visibility: z.string().nullable(),
   postsSeen: z.number().int().nonnegative(),
   findings: z.array(WatchFinding),
+  /**
+   * Why a person should check this run's findings: the target's post.json review flags (a
+   * `not-recognised` page was diffed on its generic extraction). Absent in runs recorded before.
+   */
+  review: z.array(ReviewFlag).default([]),
   failure: Failure.nullable(),
   consecutiveFailures: z.number().int().nonnegative(),
   /** The interval in force after this run (doubled while the target keeps failing). */

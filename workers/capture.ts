@@ -82,6 +82,7 @@ export function profileRequest(payload: SealPayload, profileUrl: string | null):
     caseId: request.caseId,
     requestedBy: request.requestedBy,
     ...(request.legalBasis !== undefined ? { legalBasis: request.legalBasis } : {}),
+    ...(request.operator ? { operator: request.operator } : {}),
     options: { ...rest, profileOf: captureId },
   };
 }

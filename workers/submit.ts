@@ -5,6 +5,7 @@ import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { isoUtc, type Clock, type IdGenerator } from '../lib/clock.js';
 import { toFailure, TransientError } from '../lib/errors.js';
 import { CaptureRequest } from '../schemas/capture.js';
+import type { CliOperator } from '../schemas/common.js';
 import type { Config } from '../schemas/config.js';
 import type { Failure } from '../schemas/errors.js';
 import type { CapturePayload } from '../schemas/jobs.js';
@@ -238,11 +239,11 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
   for (const v of fresh) {
     const r = v.request;
     // A list shares one submitter and legal basis: compare with the previous request before keying.
-    if (last && last.request.caseId === r.caseId && last.request.requestedBy === r.requestedBy && last.request.legalBasis === r.legalBasis) {
+    if (last && last.request.caseId === r.caseId && last.request.requestedBy === r.requestedBy && last.request.legalBasis === r.legalBasis && sameOperator(last.request.operator, r.operator)) {
       last.list.push(v);
       continue;
     }
-    const key = JSON.stringify([r.caseId, r.requestedBy, r.legalBasis ?? null]);
+    const key = JSON.stringify([r.caseId, r.requestedBy, r.legalBasis ?? null, r.operator ?? null]);
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
     list.push(v);
@@ -253,7 +254,7 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
     await deps.custody.append({
       caseId: head.caseId,
       action: 'request-submitted',
-      actor: { type: 'operator', id: head.requestedBy, role: 'analyst' },
+      actor: { type: 'operator', id: head.requestedBy, role: 'analyst', ...(head.operator ? { osUser: head.operator.osUser, host: head.operator.host } : {}) },
       subject: list.length === 1 ? { captureId: list[0]!.captureId } : {},
       details: {
         legalBasis: head.legalBasis ?? null,
@@ -263,3 +264,5 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
     });
   }
 }
+
+const sameOperator = (a: CliOperator | undefined, b: CliOperator | undefined): boolean => a?.name === b?.name && a?.osUser === b?.osUser && a?.host === b?.host;

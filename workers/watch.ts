@@ -4,11 +4,11 @@ import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import { isoUtc } from '../lib/clock.js';
 import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { childLogger, type Logger } from '../lib/logger.js';
 import type { CaptureOptions } from '../schemas/capture.js';
 import type { Failure } from '../schemas/errors.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
-import { PostDocument, type Post } from '../schemas/post.js';
+import { PostDocument, type Post, type ReviewFlag } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
 import { waitForFinal } from './job-state.js';
@@ -264,7 +264,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
   const lockToken = s.newId();
   const locked = await s.redis.set(k.lock(watchId), lockToken, 'PX', cfg.runTimeoutMs * 2, 'NX');
   if (!locked) return null;
-  const log = s.logger.child({ context: 'worker', watchId });
+  const log = childLogger(s.logger, 'worker', { watchId });
   try {
     const run = await s.redis.hincrby(k.watch(watchId), 'runs', 1);
     const startedAt = isoUtc(s.clock.now());
@@ -273,6 +273,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
     let visibility: string | null = null;
     let postsSeen = 0;
     let failure: Failure | null = null;
+    const review: ReviewFlag[] = [];
     try {
       targetCaptureId = await submitOne(s, watch, watch.url, {});
       const st = await waitForFinal(s, targetCaptureId, { timeoutMs: cfg.runTimeoutMs, pollMs: hooks.pollMs ?? 500 });
@@ -288,9 +289,14 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
       visibility = doc?.visibility.state ?? null;
       if (!doc) {
         // A page without post.json (the generic web collector): the run capture is the record; nothing to diff.
-      } else if (doc.visibility.state === 'visible') {
+      } else if (doc.visibility.state === 'visible' || doc.visibility.state === 'not-recognised') {
+        // not-recognised: the page answered in a layout the collector does not know; it was sealed
+        // with its generic extraction. The run diffs what was extracted and flags it for review, but
+        // claims nothing about what is missing (no deletions) and keeps the watch's mode.
+        const recognised = doc.visibility.state === 'visible';
+        if (!recognised) review.push(...(doc.review.length ? doc.review : [{ code: 'not-recognised', message: 'the watched page was not in a layout the collector knows; findings come from the generic extraction' }]));
         const single = doc.post !== null;
-        await s.redis.hset(k.watch(watchId), 'mode', single ? 'post' : 'list');
+        if (recognised) await s.redis.hset(k.watch(watchId), 'mode', single ? 'post' : 'list');
         const seen = doc.post ? [doc.post] : doc.replies;
         postsSeen = seen.length;
         const present = new Set<string>();
@@ -310,7 +316,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
             next.set(key, { h, c: captureId, u: postUrl });
           }
         }
-        if (!single) {
+        if (!single && recognised) {
           for (const [key, prev] of snapshot) {
             if (present.has(key)) continue;
             const captureId = prev.u ? await submitOne(s, watch, prev.u, { observationOf: prev.c }) : undefined;
@@ -349,6 +355,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
       visibility,
       postsSeen,
       findings,
+      review,
       failure,
       consecutiveFailures: failures,
       effectiveEvery,
@@ -370,6 +377,7 @@ export async function runWatch(watchId: string, s: WatchDeps, hooks: RunHooks = 
         visibility,
         postsSeen,
         findings,
+        ...(review.length ? { review } : {}),
         failure,
         consecutiveFailures: failures,
       },

@@ -4,7 +4,7 @@ import { startWorkers, type Services } from '../../workers/runtime.js';
 import { submitUrlList, type CaptureRequestCommon, type SubmitOutcome } from '../../workers/submit.js';
 import { EXIT, exitCodeFor, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
-import { err, out, withServices } from './common.js';
+import { cliOperator, err, out, withServices } from './common.js';
 
 export interface CaptureCliOptions {
   caseId: string;
@@ -43,7 +43,7 @@ export async function followCaptures(s: Services, ids: string[], pollMs = 250): 
           final.set(id, st);
           view.done(id, `${LABEL[st.state]}${st.result?.status === 'failed' ? ' (page failed)' : ''}`);
         } else {
-          view.update(id, st.progress?.percent ?? 0, st.progress ? `${st.progress.stage}${st.progress.detail ? `: ${st.progress.detail.slice(0, 40)}` : ''}` : LABEL[st.state]);
+          view.update(id, st.progress?.percent ?? 0, st.progress?.stage ?? LABEL[st.state], st.progress?.detail ?? undefined);
         }
       }
       if (final.size < ids.length) await new Promise((r) => setTimeout(r, pollMs));
@@ -72,6 +72,7 @@ export function captureRequestCommon(opts: Omit<CaptureCliOptions, 'wait' | 'fol
   return {
     caseId: opts.caseId,
     requestedBy: opts.operator,
+    operator: cliOperator(opts.operator),
     ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
     options: {
       ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),

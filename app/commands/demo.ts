@@ -15,6 +15,7 @@ interface DemoGlobals {
   config?: string;
   stateDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /**
@@ -32,7 +33,7 @@ export async function demoCommand(g: DemoGlobals): Promise<ExitCode> {
       file: g.config,
       overrides: {
         ...(g.stateDir ? { stateDir: g.stateDir } : {}),
-        ...(g.logLevel ? { log: { level: g.logLevel } } : {}),
+        ...(g.logLevel || g.logFormat ? { log: { ...(g.logLevel ? { level: g.logLevel } : {}), ...(g.logFormat ? { format: g.logFormat } : {}) } } : {}),
         store: { kind: 'fs' },
         tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
       },

@@ -7,7 +7,7 @@ import type { BuiltPackage } from '../../evidence/package.js';
 import { packageCase as buildCasePackage } from '../../workers/package.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
-import { err, out, withServices } from './common.js';
+import { cliOperator, err, out, withServices } from './common.js';
 import { usableOutputPath, writeErrorsAsInput } from './output-path.js';
 
 export interface PackageCliOptions {
@@ -29,8 +29,8 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
         caseId,
         captureIds: opts.captureIds,
         outPath,
-        actor: { type: 'operator', id: opts.operator, role: 'prosecutor' },
-        onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, `${p.phase}${p.detail ? `: ${p.detail.slice(0, 40)}` : ''}`),
+        actor: ((o) => ({ type: 'operator' as const, id: o.name, role: 'prosecutor', osUser: o.osUser, host: o.host }))(cliOperator(opts.operator)),
+        onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, p.phase, p.detail ?? undefined),
       }));
     } finally {
       view?.stop();

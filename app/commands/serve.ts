@@ -1,6 +1,7 @@
 import type { Config } from '../../schemas/config.js';
 import { createApi, listen } from '../api/server.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { createLogger, humanLogs } from '../../lib/logger.js';
 import { commandLogger, err, withServices } from './common.js';
 
 export interface ServeCliOptions {
@@ -21,10 +22,13 @@ export async function serveCommand(config: Config, opts: ServeCliOptions): Promi
     async (s) => {
       const api = createApi(s, { secureCookies: opts.secureCookies, ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}) });
       const server = await listen(api, opts.host, opts.port);
-      logger.info({ context: 'api', url: server.url, redis: s.redisTarget.describe, store: s.store.location }, 'serving');
-      err(`exhibit: serving the API and web app at ${server.url}/ (API description at ${server.url}/openapi.json)`);
+      // Said once, whatever the log level: a human line, or a JSON record when logs are JSON (a log
+      // collector reads every line of stderr as JSON).
+      const say = (level: 'info' | 'warn', fields: Record<string, unknown>, msg: string) =>
+        humanLogs(config.log.format) ? err(`exhibit: ${msg}`) : createLogger('info', { format: 'json' })[level]({ context: 'api', ...fields }, msg);
+      say('info', { url: server.url, openapi: `${server.url}/openapi.json`, redis: s.redisTarget.describe, store: s.store.location }, `serving the API and web app at ${server.url}/ (API description at ${server.url}/openapi.json)`);
       const workers = await s.queues.capture.getWorkers();
-      if (workers.length === 0) err('exhibit: no worker is running yet: submitted captures stay queued until `./exhibit worker` runs');
+      if (workers.length === 0) say('warn', {}, 'no worker is running yet: submitted captures stay queued until `./exhibit worker` runs');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

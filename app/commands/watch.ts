@@ -24,7 +24,7 @@ function statusLine(w: WatchStatus): string {
 
 function runLines(r: WatchRun): string[] {
   const head = `run ${r.run}  ${r.finishedAt}  ${r.outcome}  page ${r.targetCaptureId ?? '-'}  ${r.postsSeen} posts  ${r.findings.length} findings${r.failure ? `  ${r.failure.code}: ${r.failure.message}` : ''}`;
-  return [head, ...r.findings.map((f) => `  ${f.kind.padEnd(7)} ${f.postKey}  capture ${f.captureId ?? '-'}${f.previousCaptureId ? `  (earlier ${f.previousCaptureId})` : ''}  ${f.postUrl ?? ''}`)];
+  return [head, ...r.review.map((f) => `  review  ${f.code}: ${f.message}`), ...r.findings.map((f) => `  ${f.kind.padEnd(7)} ${f.postKey}  capture ${f.captureId ?? '-'}${f.previousCaptureId ? `  (earlier ${f.previousCaptureId})` : ''}  ${f.postUrl ?? ''}`)];
 }
 
 /** `exhibit watch add|list|pause|resume|remove|run|events`. Runs happen in `exhibit worker`. */

@@ -291,6 +291,31 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
     expect((await manifestOf(r2!.findings[0]!.captureId!)).request.options.supersedes).toBe(first);
   });
 
+  it('a watched page that comes out not-recognised is seen (its generic extraction diffed, flagged for review), never a failure or a deletion', async () => {
+    const watch = await addWatch({ url: `${site.url}/sahel_news/199`, caseId, every: '15m', createdBy: 'analyst-01', allowPrivateNetwork: true }, d);
+    const r1 = await settle(await runWatch(watch.id, d));
+    expect(r1.outcome, JSON.stringify(r1.failure)).toBe('ok');
+    expect(r1.failure).toBeNull();
+    expect(r1.visibility).toBe('not-recognised');
+    expect(r1.postsSeen).toBe(1);
+    expect(r1.findings.map((f) => f.kind)).toEqual(['new']);
+    expect(r1.findings[0]!.captureId).toBe(r1.targetCaptureId);
+    expect(r1.review.length).toBeGreaterThan(0);
+    const target = await manifestOf(r1.targetCaptureId!);
+    expect(target.status).toBe('captured');
+    expect((await postOf(target)).post?.text?.content).toContain('صف سوخت');
+    // Same page again: nothing changed, nothing deleted, still ok and still flagged.
+    const r2 = await settle(await runWatch(watch.id, d));
+    expect(r2.outcome, JSON.stringify(r2.failure)).toBe('ok');
+    expect(r2.findings).toEqual([]);
+    expect(r2.consecutiveFailures).toBe(0);
+    expect(r2.review.length).toBeGreaterThan(0);
+    const log = await s.custody.readLog(caseId);
+    const mine = log.filter((e) => e.event.action === 'watch-triggered' && e.event.details.watchId === watch.id);
+    expect(mine.map((e) => e.event.details.outcome)).toEqual(['ok', 'ok']);
+    expect(mine.every((e) => Array.isArray(e.event.details.review) && (e.event.details.review as unknown[]).length > 0)).toBe(true);
+  });
+
   it('a failing target backs off: the interval doubles after the threshold, and recovers', async () => {
     const port = await freePort();
     const watch = await addWatch({ url: `http://127.0.0.1:${port}/gone`, caseId, every: '5m', createdBy: 'analyst-01', allowPrivateNetwork: true }, d);

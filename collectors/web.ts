@@ -178,11 +178,13 @@ export interface WebCaptureHooks {
   onRecorded?(rec: RecordedCapture): Promise<void>;
 }
 
-async function step<T>(obs: Observations, log: Logger, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+/** Run one recording step; its failure becomes a note, unless the page is gone or the capture was aborted (then it ends the capture). */
+async function step<T>(obs: Observations, log: Logger, signal: AbortSignal, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+  signal.throwIfAborted();
   try {
     return await fn();
   } catch (err) {
-    if (isClosedError(err)) throw err;
+    if (isClosedError(err) || signal.aborted) throw err;
     const message = `${what} failed: ${(err as Error).message.split('\n')[0]}`;
     log.warn({ code }, message);
     obs.notes.push({ code, message });
@@ -261,7 +263,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   let loadedAt = 0;
   if (!navError) {
     ctx.onProgress({ stage: 'settling', percent: 25 });
-    settling = step(obs, log, 'settle-failed', 'settling the page', () =>
+    settling = step(obs, log, signal, 'settle-failed', 'settling the page', () =>
       settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
     ).then((r) => {
       settledAt = Date.now();
@@ -305,7 +307,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
 
   if (hooks.onPage) {
     const onPage = hooks.onPage;
-    await step(obs, log, 'collector-page-failed', `the ${hooks.collector?.id ?? 'web'} collector's page step`, () =>
+    await step(obs, log, signal, 'collector-page-failed', `the ${hooks.collector?.id ?? 'web'} collector's page step`, () =>
       onPage({
         page,
         context,
@@ -318,17 +320,17 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   }
 
   ctx.onProgress({ stage: 'recording', percent: 55 });
-  const dom = await step(obs, log, 'dom-failed', 'serialising the DOM', () => page.content());
+  const dom = await step(obs, log, signal, 'dom-failed', 'serialising the DOM', () => page.content());
   if (dom !== null) {
     await writeFile(path.join(ctx.spoolDir, 'dom.html'), dom, 'utf8');
     obs.files.push({ path: 'dom.html', role: 'dom', mediaType: 'text/html; charset=utf-8', sourceUrl: obs.browserUrl, flags: navError ? [{ code: 'load-incomplete', message: 'the page had not finished loading' }] : [] });
   }
-  obs.snapshot = await step(obs, log, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
+  obs.snapshot = await step(obs, log, signal, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
   obs.domMedia = obs.snapshot?.media ?? [];
 
   // One CDP session for the screenshot and the MHTML snapshot.
-  const cdp = await step(obs, log, 'cdp-failed', 'opening a DevTools session', () => context.newCDPSession(page));
-  const shot = cdp ? await step(obs, log, 'screenshot-failed', 'taking the screenshot', () => fullPageScreenshot(cdp, capture.maxScreenshotHeight)) : null;
+  const cdp = await step(obs, log, signal, 'cdp-failed', 'opening a DevTools session', () => context.newCDPSession(page));
+  const shot = cdp ? await step(obs, log, signal, 'screenshot-failed', 'taking the screenshot', () => fullPageScreenshot(cdp, capture.maxScreenshotHeight)) : null;
   if (shot) {
     const flags: Flag[] = [];
     if (obs.settle && !obs.settle.settled) flags.push({ code: 'settle-timeout', message: obs.settle.reason ?? 'the page did not settle in time' });
@@ -339,7 +341,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   }
 
   const mhtml = cdp
-    ? await step(obs, log, 'mhtml-failed', 'the MHTML snapshot', async () => {
+    ? await step(obs, log, signal, 'mhtml-failed', 'the MHTML snapshot', async () => {
         const { data } = (await cdp.send('Page.captureSnapshot', { format: 'mhtml' })) as { data: string };
         return data;
       })
@@ -510,7 +512,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
   }
 }
 
-/** The browser part, bounded by `signal`: on abort the context is closed, which ends every pending step. */
+/** The browser part, bounded by `signal`: on abort the pool closes the context, which ends every pending step. */
 async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, obs: Observations, log: Logger, signal: AbortSignal, hooks: WebCaptureHooks): Promise<void> {
   const capture = ctx.capture;
   try {
@@ -524,16 +526,9 @@ async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, 
         ignoreHTTPSErrors: true,
         ...(ctx.account ? { storageState: ctx.account.storageState } : {}),
       },
-      async (context) => {
-        const onAbort = (): void => void context.close().catch(() => undefined);
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          await browse({ ctx, context, proxy, target: url, obs, log, signal, hooks });
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-      },
-      ctx.signal,
+      (context) => browse({ ctx, context, proxy, target: url, obs, log, signal, hooks }),
+      // Cancellation or the time limit closes the context, whatever step the page is in.
+      signal,
     );
   } catch (err) {
     if (ctx.signal.aborted) throw new TransientError('INTERNAL', `capture of ${redactUrl(url)} was cancelled: ${String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason)}`, { cause: err });

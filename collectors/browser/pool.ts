@@ -200,14 +200,19 @@ export class BrowserPool {
 
   /**
    * Run `fn` with a fresh browser context, waiting for a free slot first. The context is always
-   * closed afterwards, whether `fn` resolved or threw.
+   * closed afterwards, whether `fn` resolved or threw. When `signal` aborts (before the context
+   * exists or while `fn` runs) the context is closed at once, which ends every pending Playwright
+   * call in `fn` (navigation, evaluation, screenshot) instead of letting it run to its own timeout.
+   * @throws the signal's reason when it aborted before `fn` started
    */
   async withContext<T>(options: ContextOptions, fn: (context: BrowserContext, browser: Browser) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const release = await this.slots.acquire(signal);
     this.active += 1;
     let context: BrowserContext | null = null;
+    const onAbort = (): void => void context?.close().catch(() => undefined);
     try {
       const browser = await this.browserInstance();
+      signal?.throwIfAborted();
       try {
         context = await browser.newContext({
           viewport: options.viewport,
@@ -225,8 +230,12 @@ export class BrowserPool {
       } catch (cause) {
         throw new TransientError('BROWSER_ERROR', `could not open a browser context: ${(cause as Error).message.split('\n')[0]}`, { cause });
       }
+      // Checked again once the context exists: an abort during launch or newContext fired no listener.
+      signal?.throwIfAborted();
+      signal?.addEventListener('abort', onAbort, { once: true });
       return await fn(context, browser);
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       if (context) await context.close().catch(() => undefined);
       this.active -= 1;
       release();

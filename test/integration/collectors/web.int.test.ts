@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectContext } from '../../../collectors/collector.js';
@@ -347,11 +348,79 @@ describe('web collector: redirects and failures', () => {
     expect(run.out.page.blockedRequests).toContainEqual(expect.objectContaining({ url: `${site.url}/media/huge.jpg`, reason: expect.stringMatching(/^TOO_LARGE/) }));
   });
 
-  it('throws TransientError when the job is cancelled', async () => {
+  // The navigation (and the whole capture) may take 10 minutes: a cancellation honoured only at a
+  // timeout shows as a capture still running a minute after it was cancelled.
+  const LONG = { navigationTimeoutMs: 600_000, timeoutMs: 900_000, settleTimeoutMs: 600_000 };
+  const CANCEL_BOUND_MS = 60_000;
+  /** The capture's outcome, or a failure when it is still running `CANCEL_BOUND_MS` after `cancelled`. */
+  async function settledSoonAfter(capture: Promise<unknown>, cancelled: Promise<void>): Promise<unknown> {
+    await cancelled;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise((_r, reject) => {
+      timer = setTimeout(() => reject(new Error(`the capture was still running ${CANCEL_BOUND_MS} ms after it was cancelled (navigation timeout ${LONG.navigationTimeoutMs} ms)`)), CANCEL_BOUND_MS);
+    });
+    try {
+      return await Promise.race([capture, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('throws TransientError when the job is cancelled mid-navigation, without waiting for the navigation timeout', async () => {
+    const http = await import('node:http');
     const ac = new AbortController();
-    const { ctx } = contextFor(configFor({ navigationTimeoutMs: 60_000 }), { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('worker shutting down')), 800);
-    await expect(webCollector.collect(ctx, new URL(`${site.url}/slow`))).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('cancelled') });
+    let cancelled!: () => void;
+    const cancelledP = new Promise<void>((r) => (cancelled = r));
+    // A page that starts and never finishes; the job is cancelled once the browser is waiting on it.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.write('<!doctype html><title>never ends</title><p>loading');
+      setTimeout(() => {
+        ac.abort(new Error('worker shutting down'));
+        cancelled();
+      }, 200);
+    });
+    server.on('connection', (s) => s.unref());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { ctx } = contextFor(configFor(LONG), { signal: ac.signal });
+      const started = Date.now();
+      const run = webCollector.collect(ctx, new URL(`http://127.0.0.1:${port}/`));
+      run.catch(() => undefined);
+      await expect(settledSoonAfter(run, cancelledP)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('was cancelled: worker shutting down') });
+      expect(Date.now() - started).toBeLessThan(LONG.navigationTimeoutMs);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('throws TransientError when the job is cancelled while the browser starts, before its context exists', async () => {
+    const ac = new AbortController();
+    let cancelled!: () => void;
+    const cancelledP = new Promise<void>((r) => (cancelled = r));
+    // Cancelled once Chromium is up but before the capture's context is opened: no context exists
+    // yet to be closed when the abort fires.
+    class CancellingPool extends BrowserPool {
+      override async browserInstance(): Promise<Browser> {
+        const browser = await super.browserInstance();
+        if (!ac.signal.aborted) {
+          ac.abort(new Error('worker shutting down'));
+          cancelled();
+        }
+        return browser;
+      }
+    }
+    const own = new CancellingPool({ chromiumPath: '/usr/bin/chromium', concurrency: 1, logger });
+    try {
+      const { ctx } = contextFor(configFor(LONG), { signal: ac.signal, browsers: own });
+      const run = webCollector.collect(ctx, new URL(`${site.url}/slow`));
+      run.catch(() => undefined);
+      await expect(settledSoonAfter(run, cancelledP)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('was cancelled: worker shutting down') });
+    } finally {
+      await own.close();
+    }
   });
 });
 

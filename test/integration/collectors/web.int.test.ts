@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectContext } from '../../../collectors/collector.js';
 import { BrowserPool } from '../../../collectors/browser/pool.js';
 import { selectCollector } from '../../../collectors/registry.js';
-import { webCollector } from '../../../collectors/web.js';
+import { WHOLE_MEDIA_PURPOSE, webCollector } from '../../../collectors/web.js';
 import { systemClock } from '../../../lib/clock.js';
 import { configFrom, type Config } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/logger.js';
@@ -227,6 +228,97 @@ describe('web collector on the sample post', () => {
     expect(mhtml).toMatch(/^From: <Saved by Blink>/);
     expect(mhtml).toContain('multipart/related');
     expect(mhtml).toContain(`Snapshot-Content-Location: ${site.url}/post/1`);
+  });
+});
+
+describe('web collector: media the page fetched only in byte ranges', () => {
+  const CLIP = readFileSync(sampleSiteFile('media/clip.mp4'));
+  const CHUNK = 8 * 1024;
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+  /** A site whose video answers every Range request with at most 8 KiB (as servers may), and a plain GET with the whole file or `wholeStatus`. */
+  async function rangedVideoSite(wholeStatus: 200 | 503) {
+    const http = await import('node:http');
+    const seen = { ranged: 0, whole: 0 };
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/v.mp4') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        return void res.end('<!doctype html><meta charset="utf-8"><p>a video</p><video src="/v.mp4" preload="auto" muted autoplay playsinline width="320"></video>');
+      }
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+      if (range) {
+        seen.ranged += 1;
+        const start = Number(range[1]);
+        if (start >= CLIP.length) return void res.writeHead(416, { 'Content-Range': `bytes */${CLIP.length}` }).end();
+        const asked = range[2] === '' ? CLIP.length - 1 : Math.min(Number(range[2]), CLIP.length - 1);
+        const end = Math.min(asked, start + CHUNK - 1);
+        res.writeHead(206, { 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Content-Range': `bytes ${start}-${end}/${CLIP.length}`, 'Content-Length': end - start + 1 });
+        return void res.end(CLIP.subarray(start, end + 1));
+      }
+      seen.whole += 1;
+      if (wholeStatus !== 200) return void res.writeHead(wholeStatus, { 'Content-Type': 'text/plain', 'Content-Length': 5 }).end('busy\n');
+      res.writeHead(200, { 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Content-Length': CLIP.length });
+      res.end(CLIP);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url, seen, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  function warcResponses(file: string): Array<{ uri: string; status: string; range: string | null }> {
+    const script = [
+      'import json, sys',
+      'from warcio.archiveiterator import ArchiveIterator',
+      'out = []',
+      'with open(sys.argv[1], "rb") as f:',
+      '    for r in ArchiveIterator(f):',
+      '        if r.rec_type == "response":',
+      '            out.append({"uri": r.rec_headers.get_header("WARC-Target-URI"), "status": r.http_headers.get_statuscode(), "range": r.http_headers.get_header("Content-Range")})',
+      'print(json.dumps(out))',
+    ].join('\n');
+    return JSON.parse(execFileSync(PYTHON, ['-c', script, file], { encoding: 'utf8' })) as Array<{ uri: string; status: string; range: string | null }>;
+  }
+
+  it('records the whole file through the recording context beside the 206 ranges, and the media file is the whole video', async () => {
+    const site = await rangedVideoSite(200);
+    try {
+      const run = await capture(`${site.url}/`);
+      expect(run.out.status).toBe('captured');
+      expect(site.seen.ranged).toBeGreaterThan(0);
+      expect(site.seen.whole).toBe(1);
+      const video = `${site.url}/v.mp4`;
+      const records = warcResponses(path.join(run.dir, 'traffic.warc.gz')).filter((r) => r.uri === video);
+      expect(records.some((r) => r.status === '206' && r.range !== null && r.range !== `bytes 0-${CLIP.length - 1}/${CLIP.length}`)).toBe(true);
+      expect(records.filter((r) => r.status === '200')).toHaveLength(1);
+      const media = run.out.files.find((f) => f.role === 'media' && f.sourceUrl === video)!;
+      expect(media).toBeDefined();
+      expect(sha256sum(path.join(run.dir, media.path))).toBe(sha(CLIP));
+      expect(media.flags.map((f) => f.code)).toEqual(['fetched-by-collector']);
+      const facts = PageFacts.parse(run.json('page-facts.json'));
+      expect(facts.collectorRequests).toEqual([{ url: video, purpose: WHOLE_MEDIA_PURPOSE, status: 200 }]);
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('keeps the ranges it has and flags the media file when the whole file cannot be had', async () => {
+    const site = await rangedVideoSite(503);
+    try {
+      const run = await capture(`${site.url}/`);
+      expect(run.out.status).toBe('captured');
+      const video = `${site.url}/v.mp4`;
+      expect(site.seen.whole).toBe(1);
+      const media = run.out.files.find((f) => f.role === 'media' && f.sourceUrl === video)!;
+      expect(media).toBeDefined();
+      expect(media.flags.map((f) => f.code)).toEqual(['partial-content', 'whole-copy-failed']);
+      expect(media.flags[1]!.message).toContain('HTTP 503');
+      expect(sha256sum(path.join(run.dir, media.path))).not.toBe(sha(CLIP));
+      expect(PageFacts.parse(run.json('page-facts.json')).collectorRequests).toEqual([{ url: video, purpose: WHOLE_MEDIA_PURPOSE, status: 503 }]);
+      // The refused whole request is in the WARC too, as answered.
+      expect(warcResponses(path.join(run.dir, 'traffic.warc.gz')).some((r) => r.uri === video && r.status === '503')).toBe(true);
+    } finally {
+      await site.close();
+    }
   });
 });
 

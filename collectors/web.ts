@@ -6,15 +6,16 @@ import { ExhibitError, TransientError } from '../lib/errors.js';
 import { childLogger, type Logger } from '../lib/logger.js';
 import type { SpoolFile } from '../schemas/artifact.js';
 import type { PageFacts } from '../schemas/capture.js';
+import type { CollectorRequest } from '../schemas/common.js';
 import type { ErrorCode, ErrorKind, Failure } from '../schemas/errors.js';
 import type { CollectorOutput } from '../schemas/jobs.js';
 import type { CollectContext, Collector } from './collector.js';
 import { buildEnvironment, fetchEgressIp, playwrightVersion, type EgressResult } from './browser/environment.js';
-import { planMedia, writeMediaFiles, type Flag } from './browser/media-files.js';
+import { planMedia, rangedOnlyMedia, writeMediaFiles, type Flag } from './browser/media-files.js';
 import { parseTargetUrl, redactUrl, resolveAndCheck, validatePolicy, type NetPolicy } from './browser/net-policy.js';
-import { buildPageFacts, readPageSnapshot, traceMainDocument, wireUrl, type PageSnapshot } from './browser/page-facts.js';
+import { buildPageFacts, headerValue, readPageSnapshot, traceMainDocument, wireUrl, type PageSnapshot } from './browser/page-facts.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
-import { RecordingProxy } from './browser/recording-proxy.js';
+import { RAW_BODY_HEADER, RecordingProxy } from './browser/recording-proxy.js';
 import { settlePage, waitForNetworkQuiet, type SettleResult } from './browser/settle.js';
 
 /** Version of the web collector's behaviour; recorded in every environment record. */
@@ -119,6 +120,10 @@ interface Observations {
   browserFailures: Array<{ url: string; reason: string }>;
   /** Media URLs from the DOM, read while the page was alive. */
   domMedia: PageSnapshot['media'];
+  /** Requests the collector made itself through the recording context (page-facts.json `collectorRequests`). */
+  collectorRequests: CollectorRequest[];
+  /** Whole copies of media the page fetched only in byte ranges, by wire URL: the collector's exchange, or why there is none. */
+  wholeCopies: Map<string, { exchangeId: string | null; reason: string | null }>;
 }
 
 interface BrowseArgs {
@@ -178,11 +183,13 @@ export interface WebCaptureHooks {
   onRecorded?(rec: RecordedCapture): Promise<void>;
 }
 
-async function step<T>(obs: Observations, log: Logger, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+/** Run one recording step; its failure becomes a note, unless the page is gone or the capture was aborted (then it ends the capture). */
+async function step<T>(obs: Observations, log: Logger, signal: AbortSignal, code: string, what: string, fn: () => Promise<T>): Promise<T | null> {
+  signal.throwIfAborted();
   try {
     return await fn();
   } catch (err) {
-    if (isClosedError(err)) throw err;
+    if (isClosedError(err) || signal.aborted) throw err;
     const message = `${what} failed: ${(err as Error).message.split('\n')[0]}`;
     log.warn({ code }, message);
     obs.notes.push({ code, message });
@@ -261,7 +268,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   let loadedAt = 0;
   if (!navError) {
     ctx.onProgress({ stage: 'settling', percent: 25 });
-    settling = step(obs, log, 'settle-failed', 'settling the page', () =>
+    settling = step(obs, log, signal, 'settle-failed', 'settling the page', () =>
       settlePage(page, proxy, { networkQuietMs: capture.networkQuietMs, settleTimeoutMs: capture.settleTimeoutMs, maxScrollHeight: capture.maxScreenshotHeight, signal }),
     ).then((r) => {
       settledAt = Date.now();
@@ -305,7 +312,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
 
   if (hooks.onPage) {
     const onPage = hooks.onPage;
-    await step(obs, log, 'collector-page-failed', `the ${hooks.collector?.id ?? 'web'} collector's page step`, () =>
+    await step(obs, log, signal, 'collector-page-failed', `the ${hooks.collector?.id ?? 'web'} collector's page step`, () =>
       onPage({
         page,
         context,
@@ -318,17 +325,17 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   }
 
   ctx.onProgress({ stage: 'recording', percent: 55 });
-  const dom = await step(obs, log, 'dom-failed', 'serialising the DOM', () => page.content());
+  const dom = await step(obs, log, signal, 'dom-failed', 'serialising the DOM', () => page.content());
   if (dom !== null) {
     await writeFile(path.join(ctx.spoolDir, 'dom.html'), dom, 'utf8');
     obs.files.push({ path: 'dom.html', role: 'dom', mediaType: 'text/html; charset=utf-8', sourceUrl: obs.browserUrl, flags: navError ? [{ code: 'load-incomplete', message: 'the page had not finished loading' }] : [] });
   }
-  obs.snapshot = await step(obs, log, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
+  obs.snapshot = await step(obs, log, signal, 'page-facts-failed', 'reading page facts in the page', () => readPageSnapshot(page));
   obs.domMedia = obs.snapshot?.media ?? [];
 
   // One CDP session for the screenshot and the MHTML snapshot.
-  const cdp = await step(obs, log, 'cdp-failed', 'opening a DevTools session', () => context.newCDPSession(page));
-  const shot = cdp ? await step(obs, log, 'screenshot-failed', 'taking the screenshot', () => fullPageScreenshot(cdp, capture.maxScreenshotHeight)) : null;
+  const cdp = await step(obs, log, signal, 'cdp-failed', 'opening a DevTools session', () => context.newCDPSession(page));
+  const shot = cdp ? await step(obs, log, signal, 'screenshot-failed', 'taking the screenshot', () => fullPageScreenshot(cdp, capture.maxScreenshotHeight)) : null;
   if (shot) {
     const flags: Flag[] = [];
     if (obs.settle && !obs.settle.settled) flags.push({ code: 'settle-timeout', message: obs.settle.reason ?? 'the page did not settle in time' });
@@ -339,7 +346,7 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   }
 
   const mhtml = cdp
-    ? await step(obs, log, 'mhtml-failed', 'the MHTML snapshot', async () => {
+    ? await step(obs, log, signal, 'mhtml-failed', 'the MHTML snapshot', async () => {
         const { data } = (await cdp.send('Page.captureSnapshot', { format: 'mhtml' })) as { data: string };
         return data;
       })
@@ -360,6 +367,53 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
     obs.failure = late;
     obs.browserUrl = null;
     log.warn({ failure: late }, 'the page navigated to a refused address while it was recorded; its DOM, screenshot and MHTML were discarded');
+    return;
+  }
+  await fetchWholeMedia(context, proxy, obs, log, signal, capture.navigationTimeoutMs);
+}
+
+/** Why the collector made a request of its own; named in page-facts.json `collectorRequests`. */
+export const WHOLE_MEDIA_PURPOSE = 'whole copy of media the page fetched only in byte ranges';
+
+/**
+ * Request the whole of each media resource the page fetched only in byte ranges (a video answered
+ * 206), through the page's own recording context: the WARC then holds the ranges the page got and
+ * the whole resource, so a replay can seek and the media file is complete. The request goes
+ * through the recording proxy like the page's (same policy, same byte limits); its body is read
+ * from the recording, never from Playwright's client.
+ */
+async function fetchWholeMedia(context: BrowserContext, proxy: RecordingProxy, obs: Observations, log: Logger, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  for (const url of rangedOnlyMedia(obs.domMedia, proxy.exchanges())) {
+    signal.throwIfAborted();
+    const key = wireUrl(url);
+    const before = new Set(proxy.exchanges().map((e) => e.id));
+    let status: number | null = null;
+    let failed: string | null = null;
+    try {
+      const res = await context.request.get(url, { headers: { [RAW_BODY_HEADER]: '1' }, failOnStatusCode: false, maxRedirects: 0, timeout: timeoutMs });
+      status = res.status();
+      await res.dispose();
+    } catch (err) {
+      if (isClosedError(err) || signal.aborted) throw err;
+      failed = (err as Error).message.split('\n')[0] ?? 'request failed';
+    }
+    obs.collectorRequests.push({ url, purpose: WHOLE_MEDIA_PURPOSE, status });
+    // The collector's exchange: new since the request, same URL, no Range header (the page may still
+    // be fetching ranges). The client holds every byte (Content-Length) a moment before the proxy has
+    // settled the exchange: wait for it, within the request's own time limit.
+    const ours = () => proxy.exchanges().filter((e) => !before.has(e.id) && e.method === 'GET' && wireUrl(e.url) === key && headerValue(e.requestHeaders, 'range') === null);
+    let mine = ours();
+    const until = Date.now() + timeoutMs;
+    while (mine.some((e) => e.completedAt === null) && Date.now() < until) {
+      signal.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 20));
+      mine = ours();
+    }
+    const whole = mine.find((e) => e.status === 200 && e.completedAt !== null && !e.truncated && !e.error);
+    const problem = mine.find((e) => e.error) ?? mine[0];
+    const reason = whole ? null : problem?.error ? `${problem.error.code}: ${problem.error.message}` : status !== null ? `HTTP ${status}` : (failed ?? 'no response');
+    obs.wholeCopies.set(key, { exchangeId: whole?.id ?? null, reason });
+    if (reason) log.info({ url: redactUrl(url), reason }, 'whole copy of ranged media not obtained');
   }
 }
 
@@ -430,7 +484,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
     failure = { code: 'DNS_FAILURE', kind: err.kind, message: `capture of ${redactUrl(url)} failed: ${err.message}` };
   }
 
-  const obs: Observations = { userAgent: null, browserUrl: null, snapshot: null, settle: null, failure, files: [], notes: [], browserFailures: [], domMedia: [] };
+  const obs: Observations = { userAgent: null, browserUrl: null, snapshot: null, settle: null, failure, files: [], notes: [], browserFailures: [], domMedia: [], collectorRequests: [], wholeCopies: new Map() };
   const workDir = path.join(ctx.spoolDir, '.work');
   let exchanges: RecordedExchange[] = [];
   // Only the browser phase is cut by the time limit; writing what was observed always finishes.
@@ -462,6 +516,15 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
 
         ctx.onProgress({ stage: 'collecting-media', percent: 85 });
         const plan = planMedia(obs.domMedia, exchanges);
+        for (const item of plan.items) {
+          const copy = obs.wholeCopies.get(wireUrl(item.url));
+          if (!copy) continue;
+          if (copy.exchangeId === item.exchange.id) {
+            item.flags.push({ code: 'fetched-by-collector', message: `the page fetched only byte ranges of it; this whole copy was requested by the collector through the page's recording context (page-facts.json collectorRequests)` });
+          } else if (copy.exchangeId === null) {
+            item.flags.push({ code: 'whole-copy-failed', message: `the page fetched only byte ranges of it; the collector's request for the whole resource failed (${copy.reason ?? 'no response'})` });
+          }
+        }
         if (plan.items.length > 0) await mkdir(path.join(ctx.spoolDir, 'media'), { recursive: true });
         const media = await writeMediaFiles(plan, proxy, ctx.spoolDir);
         obs.files.push(...media.files);
@@ -478,7 +541,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
       obs.failure = { code: 'TIMEOUT', kind: 'transient', message: `capture of ${redactUrl(url)} exceeded its limit of ${timeoutMs} ms${obs.failure ? ` (${obs.failure.message})` : ''}` };
     }
     const trace = traceMainDocument(exchanges, url.href);
-    const page = buildPageFacts({ requestedUrl: url.href, browserUrl: obs.browserUrl, trace, dns, snapshot: obs.snapshot, exchanges, browserFailures: obs.browserFailures });
+    const page = buildPageFacts({ requestedUrl: url.href, browserUrl: obs.browserUrl, trace, dns, snapshot: obs.snapshot, exchanges, browserFailures: obs.browserFailures, collectorRequests: obs.collectorRequests });
     await writeJson(ctx.spoolDir, 'page-facts.json', page);
     obs.files.push({ path: 'page-facts.json', role: 'page-facts', mediaType: 'application/json', sourceUrl: null, flags: obs.notes });
 
@@ -510,7 +573,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
   }
 }
 
-/** The browser part, bounded by `signal`: on abort the context is closed, which ends every pending step. */
+/** The browser part, bounded by `signal`: on abort the pool closes the context, which ends every pending step. */
 async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, obs: Observations, log: Logger, signal: AbortSignal, hooks: WebCaptureHooks): Promise<void> {
   const capture = ctx.capture;
   try {
@@ -524,16 +587,9 @@ async function runBrowser(ctx: CollectContext, proxy: RecordingProxy, url: URL, 
         ignoreHTTPSErrors: true,
         ...(ctx.account ? { storageState: ctx.account.storageState } : {}),
       },
-      async (context) => {
-        const onAbort = (): void => void context.close().catch(() => undefined);
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          await browse({ ctx, context, proxy, target: url, obs, log, signal, hooks });
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-      },
-      ctx.signal,
+      (context) => browse({ ctx, context, proxy, target: url, obs, log, signal, hooks }),
+      // Cancellation or the time limit closes the context, whatever step the page is in.
+      signal,
     );
   } catch (err) {
     if (ctx.signal.aborted) throw new TransientError('INTERNAL', `capture of ${redactUrl(url)} was cancelled: ${String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason)}`, { cause: err });

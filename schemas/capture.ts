@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorId, CaseId, IsoUtc, Uuid, CliOperator } from './common.js';
+import { ActorId, CaseId, CliOperator, CollectorRequest, IsoUtc, Uuid } from './common.js';
 
 /** A collection account's label or platform name: letters, digits, `.`, `_`, `-` (it names a file). */
 export const AccountName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64');
@@ -94,6 +94,12 @@ export const PageFacts = z.object({
   requestCount: z.number().int(),
   /** Requests that were refused by policy or failed, with the reason. */
   blockedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),
+  /**
+   * Requests the collector made itself through the page's recording context (in the WARC like the
+   * page's own), e.g. the whole of a video the page fetched only in byte ranges. Absent in captures
+   * made before it was recorded.
+   */
+  collectorRequests: z.array(CollectorRequest).default([]),
 });
 export type PageFacts = z.infer<typeof PageFacts>;
 

@@ -34,3 +34,7 @@ export type CliOperator = z.infer<typeof CliOperator>;
 
 export type Sha256Digest = z.infer<typeof Sha256Digest>;
 export type Sha512Digest = z.infer<typeof Sha512Digest>;
+
+/** A request the collector itself made through the recording browser context (beyond what the page loaded), and why; `status` null when it got no answer. */
+export const CollectorRequest = z.object({ url: z.string(), purpose: z.string(), status: z.number().int().nullable() });
+export type CollectorRequest = z.infer<typeof CollectorRequest>;

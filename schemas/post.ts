@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoUtc, Sha256Digest } from './common.js';
+import { CollectorRequest, IsoUtc, Sha256Digest } from './common.js';
 
 /**
  * `post.json`: one social post as the platform served it, normalised. Written by platform
@@ -252,7 +252,7 @@ export const PostDocument = z.object({
   profile: Profile.nullable().optional(),
   proof: AuthorshipProof.nullable(),
   /** Responses the collector itself requested through the recording browser context (beyond what the page loaded), and why. */
-  collectorRequests: z.array(z.object({ url: z.string(), purpose: z.string(), status: z.number().int().nullable() })),
+  collectorRequests: z.array(CollectorRequest),
   /** Digest of each artifact's bytes the extraction read from the WARC, for re-checking: URL → sha256 of the decoded body. */
   readFrom: z.array(z.object({ url: z.string(), sha256: Sha256Digest, source: PostSource })),
   /** Reasons to review this document before relying on it; empty when the collector read the page in a layout it knows. */

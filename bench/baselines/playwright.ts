@@ -1,13 +1,12 @@
 /**
  * The bare Playwright baseline: what a capture costs with nothing of Exhibit around it. Same
  * Chromium, same flags, same viewport; per capture: new context, goto (`load`), full-page PNG,
- * `content()`, close. Imports nothing of Exhibit, so its process measures Playwright alone.
+ * `content()`, close. Imports nothing of Exhibit but its Chromium flags (collectors/browser/chromium-args.ts,
+ * a module without imports), so its process measures Playwright alone.
  */
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../collectors/browser/chromium-args.js';
 import type { ChildIO } from '../lib/child-io.js';
-
-/** The flags Exhibit launches Chromium with (collectors/browser/pool.ts CHROMIUM_ARGS), copied so this file imports nothing of Exhibit. */
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface BareParams {
   url: string;
@@ -16,7 +15,7 @@ export interface BareParams {
 }
 
 async function launch(p: BareParams): Promise<Browser> {
-  return chromium.launch({ executablePath: p.chromiumPath, args: ARGS, timeout: 60_000 });
+  return chromium.launch({ executablePath: p.chromiumPath, args: [...CHROMIUM_ARGS], timeout: 60_000 });
 }
 
 /** One bare capture; resolves with the PNG and HTML sizes (so nothing is optimised away). */

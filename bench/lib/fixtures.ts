@@ -42,6 +42,7 @@ export function syntheticSealPayload(args: { captureId: string; caseId: string; 
         documentSize: { width: 1280, height: 2000 },
         requestCount: 9,
         blockedRequests: [],
+    collectorRequests: [],
       },
       environment: {
         exhibitVersion: '0.1.0',

@@ -149,6 +149,39 @@ export function isWholeRange(ex: RecordedExchange): boolean {
   return m !== null && Number(m[1]) + 1 === Number(m[2]);
 }
 
+/**
+ * Media URLs the page fetched only in byte ranges: a GET answered 206 was recorded, but no complete
+ * 200 and no 206 holding the whole resource. A replay cannot seek in such media and the media file
+ * would be partial, so the collector fetches the whole resource itself. URLs whose response was cut
+ * at a size limit are left out (a whole copy would be cut again). In order of first sight, once each.
+ */
+export function rangedOnlyMedia(domRefs: readonly DomMediaRef[], exchanges: readonly RecordedExchange[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const dom = new Set(domRefs.map((r) => wireUrlOrNull(r.url)).filter((k): k is string => k !== null));
+  for (const ex of exchanges) {
+    if (ex.method !== 'GET' || ex.status !== 206) continue;
+    const key = wireUrlOrNull(ex.url);
+    if (key === null || seen.has(key)) continue;
+    if (!dom.has(key) && mediaKindOf(contentTypeOf(ex)) === null) continue;
+    seen.add(key);
+    const same = exchanges.filter((e) => e.method === 'GET' && wireUrlOrNull(e.url) === key);
+    const whole = same.some((e) => e.completedAt !== null && !e.truncated && !e.error && (e.status === 200 || (e.status === 206 && isWholeRange(e))));
+    const overLimit = same.some((e) => e.error?.code === 'TOO_LARGE');
+    if (!whole && !overLimit) out.push(ex.url);
+  }
+  return out;
+}
+
+function wireUrlOrNull(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? wireUrl(url) : null;
+  } catch {
+    return null;
+  }
+}
+
 type Pick = { ok: true; exchange: RecordedExchange; flags: Flag[] } | { ok: false; flag: Flag };
 
 /** The best recorded response for a media URL: a complete 200, else a 206 holding everything, else a partial one (flagged). */

@@ -203,6 +203,8 @@ export interface BuildPageFactsInput {
   exchanges: readonly RecordedExchange[];
   /** Requests the browser saw fail (requestfailed events), with Chromium's reason. */
   browserFailures: ReadonlyArray<{ url: string; reason: string }>;
+  /** Requests the collector made itself through the recording context. @defaultValue none */
+  collectorRequests?: PageFacts['collectorRequests'];
 }
 
 /** Assemble PageFacts from the recording, the DNS answers and the in-page snapshot. */
@@ -241,5 +243,6 @@ export function buildPageFacts(input: BuildPageFactsInput): PageFacts {
     documentSize: snapshot?.documentSize ?? null,
     requestCount: input.exchanges.length,
     blockedRequests: blocked,
+    collectorRequests: [...(input.collectorRequests ?? [])],
   };
 }

@@ -2,32 +2,9 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 import type { Logger } from '../../lib/logger.js';
 import { TransientError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
+import { CHROMIUM_ARGS } from './chromium-args.js';
 
-/**
- * Chromium flags for capture: headless, no GPU, no sandbox (containers), and nothing that reaches the
- * network except through the recording proxy:
- * - QUIC off (HTTP/3, WebTransport), so every request goes through the proxy over TCP;
- * - WebRTC limited to proxied connections (`disable_non_proxied_udp`: no host candidates, no STUN
- *   over UDP; TURN only through the proxy, which refuses it). Debian Chromium honours this switch,
- *   mapped to the `webrtc.ip_handling_policy` preference; `--force-webrtc-ip-handling-policy` does
- *   not exist in it (test/security/collector-network.test.ts counts the packets);
- * - the browser's own resolver answers NOTFOUND for every name but the proxy's address, so neither
- *   a page's DNS prefetch nor the browser's own update checks send a DNS query (the proxy resolves
- *   and checks every name the page really asks for);
- * - no background traffic of the browser's own (updates, sync, component downloads).
- */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--webrtc-ip-handling-policy=disable_non_proxied_udp',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-] as const;
+export { CHROMIUM_ARGS };
 
 export interface BrowserPoolOptions {
   /** Chromium binary. @defaultValue `/usr/bin/chromium` */
@@ -200,14 +177,19 @@ export class BrowserPool {
 
   /**
    * Run `fn` with a fresh browser context, waiting for a free slot first. The context is always
-   * closed afterwards, whether `fn` resolved or threw.
+   * closed afterwards, whether `fn` resolved or threw. When `signal` aborts (before the context
+   * exists or while `fn` runs) the context is closed at once, which ends every pending Playwright
+   * call in `fn` (navigation, evaluation, screenshot) instead of letting it run to its own timeout.
+   * @throws the signal's reason when it aborted before `fn` started
    */
   async withContext<T>(options: ContextOptions, fn: (context: BrowserContext, browser: Browser) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const release = await this.slots.acquire(signal);
     this.active += 1;
     let context: BrowserContext | null = null;
+    const onAbort = (): void => void context?.close().catch(() => undefined);
     try {
       const browser = await this.browserInstance();
+      signal?.throwIfAborted();
       try {
         context = await browser.newContext({
           viewport: options.viewport,
@@ -225,8 +207,12 @@ export class BrowserPool {
       } catch (cause) {
         throw new TransientError('BROWSER_ERROR', `could not open a browser context: ${(cause as Error).message.split('\n')[0]}`, { cause });
       }
+      // Checked again once the context exists: an abort during launch or newContext fired no listener.
+      signal?.throwIfAborted();
+      signal?.addEventListener('abort', onAbort, { once: true });
       return await fn(context, browser);
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       if (context) await context.close().catch(() => undefined);
       this.active -= 1;
       release();

@@ -70,6 +70,9 @@ function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
  */
 export const RAW_BODY_HEADER = 'X-Exhibit-Raw-Body';
 
+/** Header naming the error code on the proxy's own (empty) answer to a request it refused or could not complete. */
+export const REFUSAL_HEADER = 'X-Exhibit-Error';
+
 const httpStatusFor = (code: ErrorCode) => (code === 'BLOCKED_ADDRESS' || code === 'UNSUPPORTED_SCHEME' ? 403 : code === 'TIMEOUT' ? 504 : 502);
 
 /** Mutable state of one exchange while it runs. */
@@ -372,9 +375,10 @@ export class RecordingProxy {
         const level = f.code === 'BLOCKED_ADDRESS' || f.code === 'TOO_LARGE' ? 'warn' : 'info';
         this.log[level]({ url: redactUrl(url), code: f.code, reason: f.message }, 'exchange failed');
         if (!res.headersSent && !res.destroyed) {
-          const body = `Exhibit recording proxy: ${f.code}: ${f.message}\n`;
-          res.writeHead(httpStatusFor(f.code), { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Exhibit-Error': f.code, Connection: 'close' });
-          res.end(body);
+          // No body: an iframe or popup sent to a refused address shows nothing, never a message
+          // that a screenshot or DOM could pass off as the page's. The reason is on the exchange.
+          res.writeHead(httpStatusFor(f.code), { 'Content-Length': '0', 'Cache-Control': 'no-store', [REFUSAL_HEADER]: f.code, Connection: 'close' });
+          res.end();
         } else if (!res.writableEnded) {
           res.destroy();
         }

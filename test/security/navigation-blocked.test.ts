@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendText, startFixture, type FixtureSite } from '../fixtures/fixture-server.js';
 import { BLOCKED_HOST, hostileEnv, tcpTrap, type HostileEnv } from '../support/hostile-capture.js';
@@ -30,6 +31,8 @@ beforeAll(async () => {
       '/open-self': page(`<script>window.open(${JSON.stringify(blocked)}, '_self');</script>`),
       '/redirect': '',
       '/fine': page('<p>stays here</p>'),
+      '/iframe': page(`<p>the page itself</p><iframe id="sub" src="${blocked}" width="600" height="200"></iframe>`),
+      '/popup': page(`<p>the page itself</p><script>window.open(${JSON.stringify(blocked)}, 'other', 'popup');</script>`),
     };
     if (url.pathname === '/redirect') return void res.writeHead(302, { Location: blocked, 'Content-Length': '0' }).end();
     const body = html[url.pathname];
@@ -67,5 +70,37 @@ describe('a navigation that ends on a blocked address is a blocked capture', () 
     expect(run.out.failure).toBeNull();
     expect(run.out.status).toBe('captured');
     expect(run.read('dom.html').toString('utf8')).toContain('stays here');
+  });
+});
+
+/**
+ * Attack (follow-up to issue 11, item 6): the page stays where it is but sends an iframe or a popup
+ * to a blocked address. The page is captured; before the fix the iframe showed the proxy's own
+ * refusal text ("Exhibit recording proxy: BLOCKED_ADDRESS: …") inside the DOM snapshot and the
+ * screenshot, as if the page had said it. Now the refusal is an empty answer: nothing of it can
+ * be read as page content, while the refusal itself stays on record (page facts, WARC metadata).
+ */
+describe('an iframe or popup sent to a blocked address', () => {
+  const PROXY_TEXT = /Exhibit recording proxy|BLOCKED_ADDRESS|loopback address/;
+
+  it.each(['/iframe', '/popup'])('%s: the page is captured, the refusal is recorded and shows nowhere in it', async (route) => {
+    const run = await env.capture(`${site.url}${route}`);
+    expect(run.out.failure).toBeNull();
+    expect(run.out.status).toBe('captured');
+    const dom = run.read('dom.html').toString('utf8');
+    expect(dom).toContain('the page itself');
+    expect(dom).not.toMatch(PROXY_TEXT);
+    // The MHTML snapshot holds every frame's document as rendered: the iframe's content is in it.
+    const mhtml = run.read('page.mhtml').toString('utf8');
+    expect(mhtml).toContain('the page itself');
+    expect(mhtml).not.toMatch(PROXY_TEXT);
+    const facts = run.json<{ blockedRequests: Array<{ url: string; reason: string }> }>('page-facts.json');
+    expect(facts.blockedRequests).toContainEqual({ url: blocked, reason: expect.stringMatching(/^BLOCKED_ADDRESS: .*loopback address/) });
+    // The WARC's metadata record for the refused request names the refusal.
+    const warc = gunzipSync(run.read('traffic.warc.gz')).toString('latin1');
+    const records = warc.split('WARC/1.1\r\n').filter((r) => r.includes(`WARC-Target-URI: ${blocked}`) && r.includes('WARC-Type: metadata'));
+    expect(records.length).toBeGreaterThan(0);
+    expect(records[0]).toContain('exhibit-error-code: BLOCKED_ADDRESS');
+    expect(trap.connections()).toBe(0);
   });
 });

@@ -239,9 +239,14 @@ describe('RecordingProxy with Chromium', () => {
     const site = await startFixture();
     const proxy = await startProxy({ allowPrivateNetwork: false });
     const page = await newPage(proxy);
-    const res = await page.goto(`http://127.0.0.1:${site.port}/`);
-    expect(res?.status()).toBe(403);
-    expect(await page.textContent('body')).toContain('BLOCKED_ADDRESS');
+    const answered = page.waitForResponse(`http://127.0.0.1:${site.port}/`);
+    // An empty 403 makes Chromium show its own error page (net::ERR_HTTP_RESPONSE_CODE_FAILURE).
+    await expect(page.goto(`http://127.0.0.1:${site.port}/`)).rejects.toThrow(/ERR_HTTP_RESPONSE_CODE_FAILURE/);
+    const res = await answered;
+    expect(res.status()).toBe(403);
+    // The refusal is an empty answer naming the code in a header: nothing a page could show as its own.
+    expect(res.headers()['x-exhibit-error']).toBe('BLOCKED_ADDRESS');
+    expect(res.headers()['content-length']).toBe('0');
     await until(() => proxy.inflight() === 0);
     const ex = byPath(proxy.exchanges(), '/')!;
     expect(ex.error?.code).toBe('BLOCKED_ADDRESS');
@@ -266,9 +271,11 @@ describe('RecordingProxy with Chromium', () => {
     };
     const proxy = await startProxy({ allowPrivateNetwork: false, allowCidrs: ['127.0.0.1/32'] }, { lookup });
     const page = await newPage(proxy);
-    const res = await page.goto(`http://allowed.test:${good.port}/go`);
-    expect(res?.status()).toBe(403);
-    expect(res?.url()).toBe(`http://evil.test:${evil.port}/`);
+    const answered = page.waitForResponse(`http://evil.test:${evil.port}/`);
+    await expect(page.goto(`http://allowed.test:${good.port}/go`)).rejects.toThrow(/ERR_HTTP_RESPONSE_CODE_FAILURE/);
+    const res = await answered;
+    expect(res.status()).toBe(403);
+    expect(res.headers()['x-exhibit-error']).toBe('BLOCKED_ADDRESS');
     await until(() => proxy.inflight() === 0);
     const exchanges = proxy.exchanges().filter((e) => !e.url.endsWith('/favicon.ico'));
     expect(exchanges.map((e) => e.url)).toEqual([`http://allowed.test:${good.port}/go`, `http://evil.test:${evil.port}/`]);

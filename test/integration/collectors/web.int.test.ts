@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectContext } from '../../../collectors/collector.js';
 import { BrowserPool } from '../../../collectors/browser/pool.js';
 import { selectCollector } from '../../../collectors/registry.js';
-import { webCollector } from '../../../collectors/web.js';
+import { WHOLE_MEDIA_PURPOSE, webCollector } from '../../../collectors/web.js';
 import { systemClock } from '../../../lib/clock.js';
 import { configFrom, type Config } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/logger.js';
@@ -229,6 +231,97 @@ describe('web collector on the sample post', () => {
   });
 });
 
+describe('web collector: media the page fetched only in byte ranges', () => {
+  const CLIP = readFileSync(sampleSiteFile('media/clip.mp4'));
+  const CHUNK = 8 * 1024;
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+  /** A site whose video answers every Range request with at most 8 KiB (as servers may), and a plain GET with the whole file or `wholeStatus`. */
+  async function rangedVideoSite(wholeStatus: 200 | 503) {
+    const http = await import('node:http');
+    const seen = { ranged: 0, whole: 0 };
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/v.mp4') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        return void res.end('<!doctype html><meta charset="utf-8"><p>a video</p><video src="/v.mp4" preload="auto" muted autoplay playsinline width="320"></video>');
+      }
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+      if (range) {
+        seen.ranged += 1;
+        const start = Number(range[1]);
+        if (start >= CLIP.length) return void res.writeHead(416, { 'Content-Range': `bytes */${CLIP.length}` }).end();
+        const asked = range[2] === '' ? CLIP.length - 1 : Math.min(Number(range[2]), CLIP.length - 1);
+        const end = Math.min(asked, start + CHUNK - 1);
+        res.writeHead(206, { 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Content-Range': `bytes ${start}-${end}/${CLIP.length}`, 'Content-Length': end - start + 1 });
+        return void res.end(CLIP.subarray(start, end + 1));
+      }
+      seen.whole += 1;
+      if (wholeStatus !== 200) return void res.writeHead(wholeStatus, { 'Content-Type': 'text/plain', 'Content-Length': 5 }).end('busy\n');
+      res.writeHead(200, { 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Content-Length': CLIP.length });
+      res.end(CLIP);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url, seen, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  function warcResponses(file: string): Array<{ uri: string; status: string; range: string | null }> {
+    const script = [
+      'import json, sys',
+      'from warcio.archiveiterator import ArchiveIterator',
+      'out = []',
+      'with open(sys.argv[1], "rb") as f:',
+      '    for r in ArchiveIterator(f):',
+      '        if r.rec_type == "response":',
+      '            out.append({"uri": r.rec_headers.get_header("WARC-Target-URI"), "status": r.http_headers.get_statuscode(), "range": r.http_headers.get_header("Content-Range")})',
+      'print(json.dumps(out))',
+    ].join('\n');
+    return JSON.parse(execFileSync(PYTHON, ['-c', script, file], { encoding: 'utf8' })) as Array<{ uri: string; status: string; range: string | null }>;
+  }
+
+  it('records the whole file through the recording context beside the 206 ranges, and the media file is the whole video', async () => {
+    const site = await rangedVideoSite(200);
+    try {
+      const run = await capture(`${site.url}/`);
+      expect(run.out.status).toBe('captured');
+      expect(site.seen.ranged).toBeGreaterThan(0);
+      expect(site.seen.whole).toBe(1);
+      const video = `${site.url}/v.mp4`;
+      const records = warcResponses(path.join(run.dir, 'traffic.warc.gz')).filter((r) => r.uri === video);
+      expect(records.some((r) => r.status === '206' && r.range !== null && r.range !== `bytes 0-${CLIP.length - 1}/${CLIP.length}`)).toBe(true);
+      expect(records.filter((r) => r.status === '200')).toHaveLength(1);
+      const media = run.out.files.find((f) => f.role === 'media' && f.sourceUrl === video)!;
+      expect(media).toBeDefined();
+      expect(sha256sum(path.join(run.dir, media.path))).toBe(sha(CLIP));
+      expect(media.flags.map((f) => f.code)).toEqual(['fetched-by-collector']);
+      const facts = PageFacts.parse(run.json('page-facts.json'));
+      expect(facts.collectorRequests).toEqual([{ url: video, purpose: WHOLE_MEDIA_PURPOSE, status: 200 }]);
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('keeps the ranges it has and flags the media file when the whole file cannot be had', async () => {
+    const site = await rangedVideoSite(503);
+    try {
+      const run = await capture(`${site.url}/`);
+      expect(run.out.status).toBe('captured');
+      const video = `${site.url}/v.mp4`;
+      expect(site.seen.whole).toBe(1);
+      const media = run.out.files.find((f) => f.role === 'media' && f.sourceUrl === video)!;
+      expect(media).toBeDefined();
+      expect(media.flags.map((f) => f.code)).toEqual(['partial-content', 'whole-copy-failed']);
+      expect(media.flags[1]!.message).toContain('HTTP 503');
+      expect(sha256sum(path.join(run.dir, media.path))).not.toBe(sha(CLIP));
+      expect(PageFacts.parse(run.json('page-facts.json')).collectorRequests).toEqual([{ url: video, purpose: WHOLE_MEDIA_PURPOSE, status: 503 }]);
+      // The refused whole request is in the WARC too, as answered.
+      expect(warcResponses(path.join(run.dir, 'traffic.warc.gz')).some((r) => r.uri === video && r.status === '503')).toBe(true);
+    } finally {
+      await site.close();
+    }
+  });
+});
+
 describe('web collector: settling from DOMContentLoaded', () => {
   it('still waits for load, and for what the load handler fetches, before recording', async () => {
     const http = await import('node:http');
@@ -347,11 +440,79 @@ describe('web collector: redirects and failures', () => {
     expect(run.out.page.blockedRequests).toContainEqual(expect.objectContaining({ url: `${site.url}/media/huge.jpg`, reason: expect.stringMatching(/^TOO_LARGE/) }));
   });
 
-  it('throws TransientError when the job is cancelled', async () => {
+  // The navigation (and the whole capture) may take 10 minutes: a cancellation honoured only at a
+  // timeout shows as a capture still running a minute after it was cancelled.
+  const LONG = { navigationTimeoutMs: 600_000, timeoutMs: 900_000, settleTimeoutMs: 600_000 };
+  const CANCEL_BOUND_MS = 60_000;
+  /** The capture's outcome, or a failure when it is still running `CANCEL_BOUND_MS` after `cancelled`. */
+  async function settledSoonAfter(capture: Promise<unknown>, cancelled: Promise<void>): Promise<unknown> {
+    await cancelled;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise((_r, reject) => {
+      timer = setTimeout(() => reject(new Error(`the capture was still running ${CANCEL_BOUND_MS} ms after it was cancelled (navigation timeout ${LONG.navigationTimeoutMs} ms)`)), CANCEL_BOUND_MS);
+    });
+    try {
+      return await Promise.race([capture, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('throws TransientError when the job is cancelled mid-navigation, without waiting for the navigation timeout', async () => {
+    const http = await import('node:http');
     const ac = new AbortController();
-    const { ctx } = contextFor(configFor({ navigationTimeoutMs: 60_000 }), { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('worker shutting down')), 800);
-    await expect(webCollector.collect(ctx, new URL(`${site.url}/slow`))).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('cancelled') });
+    let cancelled!: () => void;
+    const cancelledP = new Promise<void>((r) => (cancelled = r));
+    // A page that starts and never finishes; the job is cancelled once the browser is waiting on it.
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.write('<!doctype html><title>never ends</title><p>loading');
+      setTimeout(() => {
+        ac.abort(new Error('worker shutting down'));
+        cancelled();
+      }, 200);
+    });
+    server.on('connection', (s) => s.unref());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const { ctx } = contextFor(configFor(LONG), { signal: ac.signal });
+      const started = Date.now();
+      const run = webCollector.collect(ctx, new URL(`http://127.0.0.1:${port}/`));
+      run.catch(() => undefined);
+      await expect(settledSoonAfter(run, cancelledP)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('was cancelled: worker shutting down') });
+      expect(Date.now() - started).toBeLessThan(LONG.navigationTimeoutMs);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('throws TransientError when the job is cancelled while the browser starts, before its context exists', async () => {
+    const ac = new AbortController();
+    let cancelled!: () => void;
+    const cancelledP = new Promise<void>((r) => (cancelled = r));
+    // Cancelled once Chromium is up but before the capture's context is opened: no context exists
+    // yet to be closed when the abort fires.
+    class CancellingPool extends BrowserPool {
+      override async browserInstance(): Promise<Browser> {
+        const browser = await super.browserInstance();
+        if (!ac.signal.aborted) {
+          ac.abort(new Error('worker shutting down'));
+          cancelled();
+        }
+        return browser;
+      }
+    }
+    const own = new CancellingPool({ chromiumPath: '/usr/bin/chromium', concurrency: 1, logger });
+    try {
+      const { ctx } = contextFor(configFor(LONG), { signal: ac.signal, browsers: own });
+      const run = webCollector.collect(ctx, new URL(`${site.url}/slow`));
+      run.catch(() => undefined);
+      await expect(settledSoonAfter(run, cancelledP)).rejects.toMatchObject({ name: 'TransientError', message: expect.stringContaining('was cancelled: worker shutting down') });
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { extensionFor, isWholeRange, mediaFileName, pickExchange, planMedia, writeMediaFiles } from '../../../collectors/browser/media-files.js';
+import { extensionFor, isWholeRange, mediaFileName, pickExchange, planMedia, rangedOnlyMedia, writeMediaFiles } from '../../../collectors/browser/media-files.js';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { SpoolFile } from '../../../schemas/artifact.js';
 import { exchange } from './exchange-fixture.js';
@@ -54,6 +54,36 @@ describe('pickExchange', () => {
   it('recognises a 206 that holds the whole resource', () => {
     expect(isWholeRange(exchange({ url: 'http://x', status: 206, responseHeaders: [['content-range', 'bytes 0-9/10']] }))).toBe(true);
     expect(isWholeRange(exchange({ url: 'http://x', status: 206, responseHeaders: [['content-range', 'bytes 0-9/*']] }))).toBe(false);
+  });
+});
+
+describe('rangedOnlyMedia', () => {
+  const vid = (url: string, over: Partial<RecordedExchange> = {}) => exchange({ url, status: 206, requestHeaders: [['Range', 'bytes=0-']], responseHeaders: [['Content-Type', 'video/mp4'], ['Content-Range', 'bytes 0-8191/32515']], ...over });
+
+  it('lists media fetched only in partial ranges, once, in order of first sight', () => {
+    const exchanges = [vid('http://x/a.mp4'), vid('http://x/b.webm', { responseHeaders: [['Content-Type', 'video/webm'], ['Content-Range', 'bytes 100-199/1000']] }), vid('http://x/a.mp4', { responseHeaders: [['Content-Type', 'video/mp4'], ['Content-Range', 'bytes 8192-16383/32515']] })];
+    expect(rangedOnlyMedia([], exchanges)).toEqual(['http://x/a.mp4', 'http://x/b.webm']);
+  });
+
+  it('leaves out media already whole: a complete 200, or a 206 holding every byte', () => {
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4'), exchange({ url: 'http://x/a.mp4', responseHeaders: [['Content-Type', 'video/mp4']] })])).toEqual([]);
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4', { responseHeaders: [['Content-Type', 'video/mp4'], ['Content-Range', 'bytes 0-32514/32515']] })])).toEqual([]);
+  });
+
+  it('still lists media whose only 200 was cut short or is still arriving', () => {
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4'), exchange({ url: 'http://x/a.mp4', truncated: true, error: { code: 'CONNECTION_FAILED', message: 'closed' } })])).toEqual(['http://x/a.mp4']);
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4'), exchange({ url: 'http://x/a.mp4', completedAt: null })])).toEqual(['http://x/a.mp4']);
+  });
+
+  it('leaves out media cut at a size limit: a whole copy would be cut again', () => {
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4', { truncated: true, error: { code: 'TOO_LARGE', message: 'limit' } })])).toEqual([]);
+  });
+
+  it('takes a non-media type only when the DOM shows the URL as media, and ignores non-GET and non-http URLs', () => {
+    const octet = vid('http://x/stream', { responseHeaders: [['Content-Type', 'application/octet-stream'], ['Content-Range', 'bytes 0-9/100']] });
+    expect(rangedOnlyMedia([], [octet])).toEqual([]);
+    expect(rangedOnlyMedia([{ url: 'http://x/stream#t=1', kind: 'video', via: 'video' }], [octet])).toEqual(['http://x/stream']);
+    expect(rangedOnlyMedia([], [vid('http://x/a.mp4', { method: 'POST' })])).toEqual([]);
   });
 });
 

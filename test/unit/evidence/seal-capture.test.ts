@@ -38,6 +38,7 @@ function payloadFor(spoolDir: string, files: SpoolFile[], captureId = newId()): 
         headers: [['content-type', 'text/html; charset=utf-8']], remoteIp: '127.0.0.1', dns: null, tls: null, title: 'مرحبا — post', canonicalUrl: null,
         lang: 'ar', dir: 'rtl', meta: { openGraph: {}, twitter: {}, description: null }, jsonLd: [], documentSize: { width: 1280, height: 2400 },
         requestCount: 7, blockedRequests: [],
+    collectorRequests: [],
       },
       environment: {
         exhibitVersion: '0.1.0', gitCommit: null, collector: { id: 'web', version: '1.0.0' }, playwrightVersion: '1.64.0', browserVersion: '140.0',

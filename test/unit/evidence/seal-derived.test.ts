@@ -23,7 +23,7 @@ function payload(spoolDir: string, files: SpoolFile[]): SealPayload {
     output: {
       status: 'captured',
       failure: null,
-      page: { requestedUrl: 'https://bsky.app/profile/a/post/b', finalUrl: null, redirects: [], status: 200, headers: [], remoteIp: null, dns: null, tls: null, title: null, canonicalUrl: null, lang: null, dir: null, meta: { openGraph: {}, twitter: {}, description: null }, jsonLd: [], documentSize: null, requestCount: 1, blockedRequests: [] },
+      page: { requestedUrl: 'https://bsky.app/profile/a/post/b', finalUrl: null, redirects: [], status: 200, headers: [], remoteIp: null, dns: null, tls: null, title: null, canonicalUrl: null, lang: null, dir: null, meta: { openGraph: {}, twitter: {}, description: null }, jsonLd: [], documentSize: null, requestCount: 1, blockedRequests: [], collectorRequests: [] },
       environment: { exhibitVersion: '0.1.0', gitCommit: null, collector: { id: 'bluesky', version: '1.0.0' }, playwrightVersion: '-', browserVersion: '-', userAgent: '-', viewport: { width: 1, height: 1 }, locale: 'en', timezone: 'UTC', hostname: 'h', platform: 'linux', nodeVersion: process.version, operator: 'analyst-01', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:01.000Z', network: { localAddresses: [], proxy: null, egressIp: null, egressIpSource: null, egressIpError: null }, captureMethod: 'test' },
       files,
     },

@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
+import { redisUnavailable } from '../../workers/redis.js';
 import { openServices, type Services } from '../../workers/runtime.js';
 
 /**
@@ -16,6 +17,8 @@ export async function withServices<T>(config: Config, fn: (s: Services) => Promi
   const s = await openServices(config, logger);
   try {
     return await fn(s);
+  } catch (err) {
+    throw redisUnavailable(err, s.redisTarget);
   } finally {
     await s.close();
   }

@@ -73,15 +73,19 @@ export async function startRedis(opts: { dir?: string; port?: number } = {}): Pr
 export const MINIO_ROOT_USER = 'exhibit-test';
 export const MINIO_ROOT_PASSWORD = 'exhibit-test-secret';
 
-/** The real MinIO server (built by ./exhibit test) on a free loopback port. */
-export async function startMinio(bin: string): Promise<RunningService & { port: number; accessKey: string; secretKey: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-minio-'));
-  const port = await freePort();
+/**
+ * The real MinIO server (built by ./exhibit test) on a free loopback port. With `dir` and `port`, it
+ * serves that data directory on that port, so a test can stop a server and start it again on the
+ * same data (a `dir` passed in is left in place on stop); `child` lets a test freeze it (SIGSTOP).
+ */
+export async function startMinio(bin: string, opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string; child: ChildProcess; accessKey: string; secretKey: string }> {
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'exhibit-minio-'));
+  const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
   const child = spawn(bin, ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dir], {
     stdio: 'ignore',
     env: { ...process.env, MINIO_ROOT_USER, MINIO_ROOT_PASSWORD, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/minio/health/ready`)).ok, 'minio', child);
-  return { url: `http://127.0.0.1:${port}`, port, accessKey: MINIO_ROOT_USER, secretKey: MINIO_ROOT_PASSWORD, stop: stopper(child, dir) };
+  return { url: `http://127.0.0.1:${port}`, port, dir, child, accessKey: MINIO_ROOT_USER, secretKey: MINIO_ROOT_PASSWORD, stop: stopper(child, opts.dir ? null : dir) };
 }

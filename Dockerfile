@@ -1,7 +1,7 @@
-# Worker image for docker-compose.yml: Debian Chromium, ffmpeg, fonts for Arabic and emoji.
+# Worker image for docker-compose.yml: Debian Chromium, ffmpeg, libheif tools (HEIC decoding), zstd, fonts for Arabic and emoji.
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium ffmpeg fonts-noto-core fonts-noto-color-emoji redis-tools ca-certificates git \
+ && apt-get install -y --no-install-recommends chromium ffmpeg libheif-examples zstd fonts-noto-core fonts-noto-color-emoji redis-tools ca-certificates git \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/exhibit
 COPY package.json package-lock.json ./

@@ -29,7 +29,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Artifact } from '../schemas/artifact.js';
 import type { CustodyActor, CustodyEvent, SignatureRecord, TimestampRecord } from '../schemas/custody.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { renderCertificateHtml, EMBEDDABLE_IMAGE_TYPES, type RenderPdf } from './certificate.js';
 import { genesisHash, readStoredEvents, type CustodyLog, type SignHeadOptions, type StoredEvent, type StoredHead } from './custody.js';
@@ -167,7 +167,7 @@ async function loadCapture(store: EvidenceStore, caseId: string, captureId: stri
     if ((err as { code?: unknown } | null)?.code === 'NOT_FOUND') throw new PermanentError('NOT_FOUND', `capture ${captureId} has no manifest in case ${caseId}`, { cause: err });
     throw err;
   });
-  const manifest = CaptureManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
+  const manifest = StoredCaptureManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
   if (manifest.captureId !== captureId || manifest.caseId !== caseId) {
     throw new IntegrityError('PACKAGE_INVALID', `manifest at ${key} names capture ${manifest.captureId} of case ${manifest.caseId}`);
   }

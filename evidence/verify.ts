@@ -29,7 +29,7 @@ import yauzl from 'yauzl';
 import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
 import { ExhibitError } from '../lib/errors.js';
 import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord, type VerifyCheck } from '../schemas/custody.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { verifyChain } from './custody.js';
 import { DualHasher, HASH_CHUNK_BYTES, hashBytes, hashFile, hashFileHandle, PARALLEL_HASH_MIN_BYTES, type Digests } from './hash.js';
@@ -557,7 +557,7 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
     const digest = sha256Digest(bytes);
     let manifest: CaptureManifest | null = null;
     try {
-      manifest = CaptureManifest.parse(JSON.parse(bytes.toString('utf8')));
+      manifest = StoredCaptureManifest.parse(JSON.parse(bytes.toString('utf8')));
       if (manifest.captureId !== id) r.fail(mp, 'capture-manifest', `manifest is for capture ${manifest.captureId}, found in directory ${id}`);
       else if (caseId && manifest.caseId !== caseId) r.fail(mp, 'capture-manifest', `manifest is for case ${manifest.caseId}, package is case ${caseId}`);
       else r.pass(mp, 'capture-manifest', `capture of ${manifest.request.url}`);

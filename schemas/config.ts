@@ -76,6 +76,14 @@ export const Config = z.object({
       userAgent: z.string().nullable().default(null),
       /** Allow private, loopback and link-local targets. Off in production. @defaultValue false */
       allowPrivateNetwork: z.boolean().default(false),
+      /**
+       * CIDR ranges (`10.20.0.0/16`, `fd00::/8`) reachable even when private networks are not allowed:
+       * one known internal host, without opening every private address to the pages captured. @defaultValue []
+       */
+      allowCidrs: z
+        .array(z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\/\d{1,3})$/, 'a CIDR range such as 10.20.0.0/16 or fd00::/8'))
+        .max(64)
+        .default([]),
       /** URL answering with the caller's public IP (plain text or JSON `{ip}`); null records egress as unknown. */
       egressEchoUrl: z.string().url().nullable().default(null),
       /** Upstream HTTP proxy all capture traffic goes through, recorded in the environment. */
@@ -92,6 +100,11 @@ export const Config = z.object({
       thumbnailSize: z.number().int().positive().default(512),
       /** ffprobe binary. @defaultValue `ffprobe` */
       ffprobePath: z.string().default('ffprobe'),
+      /**
+       * libheif's heif-convert, which decodes HEVC-coded HEIF (phone HEIC) for thumbnails and hashes;
+       * `heif-info` is taken from the same directory (or PATH). @defaultValue `heif-convert`
+       */
+      heifConvertPath: z.string().default('heif-convert'),
     })
     .prefault({}),
   keys: z

@@ -7,7 +7,7 @@ import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { CaptureOptions } from '../schemas/capture.js';
 import type { Failure } from '../schemas/errors.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { PostDocument, type Post } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
@@ -236,7 +236,7 @@ async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<
 }
 
 async function readCapture(s: Services, caseId: string, captureId: string): Promise<{ manifest: CaptureManifest; doc: PostDocument | null }> {
-  const manifest = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
+  const manifest = StoredCaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
   const a = manifest.artifacts.find((x) => x.role === 'post');
   if (!a) return { manifest, doc: null };
   return { manifest, doc: PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8'))) };

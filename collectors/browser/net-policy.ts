@@ -199,6 +199,21 @@ function inAllowedCidr(policy: NetPolicy, ip: string): boolean {
 }
 
 /**
+ * Check a policy's CIDR ranges once, before any capture uses them.
+ * @throws PermanentError `INVALID_CONFIG` naming the range that does not parse.
+ */
+export function validatePolicy(policy: NetPolicy): NetPolicy {
+  for (const cidr of policy.allowCidrs ?? []) {
+    try {
+      ipaddr.parseCIDR(cidr);
+    } catch (cause) {
+      throw new PermanentError('INVALID_CONFIG', `capture.allowCidrs: ${quote(cidr)} is not a CIDR range`, { cause });
+    }
+  }
+  return policy;
+}
+
+/**
  * Refuse an address the policy does not allow.
  * @throws PermanentError `BLOCKED_ADDRESS` naming the address and its class.
  */

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { isoUtc } from '../../lib/clock.js';
@@ -8,9 +8,10 @@ import type { CollectorOutput } from '../../schemas/jobs.js';
 import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
 import { redactUrl } from '../browser/net-policy.js';
-import type { PageSnapshot } from '../browser/page-facts.js';
+import { wireUrl, type PageSnapshot } from '../browser/page-facts.js';
 import { pickExchange } from '../browser/media-files.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
+import { RAW_BODY_HEADER } from '../browser/recording-proxy.js';
 import { captureWeb, type LivePage } from '../web.js';
 import { extractGenericPost } from './generic-extract.js';
 import { failureForObservation } from './honest-state.js';
@@ -111,6 +112,33 @@ export function definePlatformCollector<O>(spec: PlatformSpec<O>, options: O = s
   };
 }
 
+/**
+ * The decoded body of the last GET of `url` in the recording, or null (none, cut short, or past
+ * the decode limit). The client may hold every byte (Content-Length) a moment before the proxy has
+ * settled the exchange, so it waits for that exchange to complete, at most `waitMs`.
+ */
+async function recordedBody(live: LivePage, url: string, waitMs: number): Promise<Buffer | null> {
+  const key = wireUrl(url);
+  const find = () =>
+    live
+      .exchanges()
+      .filter((e) => e.method === 'GET' && wireUrl(e.url) === key)
+      .at(-1);
+  let ex = find();
+  const until = Date.now() + waitMs;
+  while (ex && ex.completedAt === null && Date.now() < until && !live.signal.aborted) {
+    await new Promise((r) => setTimeout(r, 20));
+    ex = find();
+  }
+  if (!ex || ex.completedAt === null || ex.truncated) return null;
+  try {
+    const p = await live.decodedBodyPath(ex);
+    return p === null ? null : await readFile(p);
+  } catch {
+    return null;
+  }
+}
+
 function isHls(url: string, view: RecordedView): boolean {
   if (/\.m3u8(\?|$)/i.test(url)) return true;
   const pick = pickExchange(view.exchanges, url);
@@ -142,9 +170,11 @@ export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, s
           const view = (): RecordedView => new RecordedView(live.exchanges(), live, pageUrl.href);
           const fetch: PlatformPage['fetch'] = async (url, o) => {
             try {
-              const res = await live.context.request.get(url, { headers: o.headers ?? {}, failOnStatusCode: false, maxRedirects: 5, timeout: ctx.capture.navigationTimeoutMs });
+              // The body comes from the recording, through the bounded decoder: Playwright's client
+              // would decode gzip/br in memory without a limit, so it gets the body still encoded.
+              const res = await live.context.request.get(url, { headers: { ...(o.headers ?? {}), [RAW_BODY_HEADER]: '1' }, failOnStatusCode: false, maxRedirects: 5, timeout: ctx.capture.navigationTimeoutMs });
               requests.push({ url, purpose: o.purpose, status: res.status() });
-              return { status: res.status(), body: await res.body().catch(() => null) };
+              return { status: res.status(), body: await recordedBody(live, res.url(), ctx.capture.navigationTimeoutMs) };
             } catch (err) {
               log.warn({ url: redactUrl(url), err: (err as Error).message.split('\n')[0] }, 'collector request failed');
               requests.push({ url, purpose: o.purpose, status: null });
@@ -227,7 +257,7 @@ async function extractAndLink<O>(
     const media = [];
     for (const m of p.media) {
       if (m.sourceUrl && m.artifact === null && m.type === 'video' && isHls(m.sourceUrl, view)) {
-        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir });
+        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir, maxBytes: ctx.capture.maxResourceBytes });
         media.push({ ...m, artifact: hls.playlists[0] ?? null, assembledArtifact: hls.assembled, durationSeconds: m.durationSeconds ?? hls.durationSeconds, flags: [...m.flags, ...hls.flags] });
       } else media.push(...(await linker.link([m])));
     }

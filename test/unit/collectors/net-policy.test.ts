@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAddress, classifyAddress, parseTargetUrl, redactUrl, resolveAndCheck, type AddressClass, type LookupFn } from '../../../collectors/browser/net-policy.js';
+import { checkAddress, classifyAddress, parseTargetUrl, redactUrl, resolveAndCheck, validatePolicy, type AddressClass, type LookupFn } from '../../../collectors/browser/net-policy.js';
 import { PermanentError, TransientError } from '../../../lib/errors.js';
 
 function thrown(fn: () => unknown): { name: string; code: string; message: string } {
@@ -219,5 +219,17 @@ describe('resolveAndCheck', () => {
       throw Object.assign(new Error('x'), { code: 'EAI_AGAIN' });
     };
     await expect(resolveAndCheck(policy, 'a.example', again)).rejects.toBeInstanceOf(TransientError);
+  });
+});
+
+describe('validatePolicy', () => {
+  it('accepts valid CIDR ranges and refuses one that does not parse, naming it', () => {
+    expect(validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['10.20.0.0/16', 'fd00::/8'] }).allowCidrs).toHaveLength(2);
+    expect(() => validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['999.1.1.1/8'] })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('999.1.1.1/8') }));
+  });
+  it('allows an address inside an allowed range only, private networks still refused around it', () => {
+    const policy = validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['127.0.0.1/32'] });
+    expect(() => checkAddress(policy, '127.0.0.1')).not.toThrow();
+    expect(() => checkAddress(policy, '127.0.0.2')).toThrow(expect.objectContaining({ code: 'BLOCKED_ADDRESS' }));
   });
 });

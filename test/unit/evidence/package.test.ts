@@ -6,7 +6,7 @@ import type { Artifact } from '../../../schemas/artifact.js';
 import { tokenCertificates } from '../../../evidence/timestamp.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package-layout.js';
 import { verifyInstructions } from '../../../evidence/verify-instructions.js';
-import { CaptureManifest } from '../../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';
 
 const sha = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -48,7 +48,7 @@ describe('VERIFY.txt', () => {
 
 describe('certificate HTML', () => {
   const hostile = '<img src=x onerror=alert(1)>"\'& بيان';
-  const manifest = CaptureManifest.parse({
+  const manifest = StoredCaptureManifest.parse({
     schemaVersion: 'exhibit.capture-manifest/1', captureId: '0190f5d6-0000-7000-8000-000000000001', caseId: 'C-1',
     request: { url: `https://example.org/?q=${hostile}`, requestedBy: 'analyst.one', legalBasis: hostile, submittedAt: '2026-03-01T10:00:00.000Z', options: {} },
     status: 'captured', failure: null,

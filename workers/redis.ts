@@ -88,6 +88,7 @@ export function connect(target: RedisTarget, commandTimeoutMs?: number): Redis {
 /** An ioredis failure (timeout, connection lost, retries used up) as UNAVAILABLE naming the server. */
 export function redisUnavailable(err: unknown, target: RedisTarget): unknown {
   if (err instanceof ExhibitError || !(err instanceof Error)) return err;
-  const redisLike = /Command timed out|MaxRetriesPerRequest|Connection is closed|ECONNREFUSED|ENOENT|Stream isn't writeable/i.test(`${err.name} ${err.message}`);
+  // Only ioredis's own messages: a file or network error of anything else must keep its meaning.
+  const redisLike = err.name === 'MaxRetriesPerRequestError' || /^(Command timed out|Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/.test(err.message);
   return redisLike ? new TransientError('UNAVAILABLE', `Redis at ${target.describe} did not answer: ${err.message} (redis.commandTimeoutMs)`, { cause: err }) : err;
 }

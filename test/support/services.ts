@@ -48,7 +48,7 @@ function stopper(child: ChildProcess, dir: string | null): () => Promise<void> {
  * data directory and port, so a test can SHUTDOWN a server and start it again on its AOF; a `dir`
  * passed in is left in place on stop (its owner removes it).
  */
-export async function startRedis(opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string }> {
+export async function startRedis(opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string; child: ChildProcess }> {
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'exhibit-redis-'));
   const port = opts.port ?? (await freePort());
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
@@ -67,7 +67,7 @@ export async function startRedis(opts: { dir?: string; port?: number } = {}): Pr
     'redis-server',
     child,
   );
-  return { url: `redis://127.0.0.1:${port}`, port, dir, stop: stopper(child, opts.dir ? null : dir) };
+  return { url: `redis://127.0.0.1:${port}`, port, dir, child, stop: stopper(child, opts.dir ? null : dir) };
 }
 
 export const MINIO_ROOT_USER = 'exhibit-test';

@@ -14,7 +14,7 @@ import { sealJobId } from '../../../workers/queues.js';
 import { openServices, startWorkers, type Services } from '../../../workers/runtime.js';
 import { submitCaptures } from '../../../workers/submit.js';
 import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
-import { startMinio } from '../../support/services.js';
+import { startMinio, startRedis } from '../../support/services.js';
 import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -221,4 +221,19 @@ describe('evidence store outages (own MinIO process)', () => {
       await s.close();
     }
   }, 300_000);
+
+  it('a frozen Redis makes `status` fail with exit 9 naming Redis, instead of hanging', async () => {
+    const redis = await startRedis();
+    const file = path.join(stateDir, 'frozen-redis.yaml');
+    writeFileSync(file, JSON.stringify({ stateDir, redis: { url: redis.url, prefix: 'frozen', commandTimeoutMs: 1_000 }, store: { kind: 'fs' }, log: { level: 'warn' } }));
+    redis.child.kill('SIGSTOP');
+    try {
+      const r = await exhibit(['status', randomUUID()], file, 60_000);
+      expect(r.code, r.stderr).toBe(9);
+      expect(r.stderr).toContain(`UNAVAILABLE: Redis at redis://127.0.0.1:${redis.port} did not answer`);
+    } finally {
+      redis.child.kill('SIGCONT');
+      await redis.stop();
+    }
+  }, 120_000);
 });

@@ -113,6 +113,16 @@ export const Config = z.object({
       dir: z.string().default('keys'),
     })
     .prefault({}),
+  trust: z
+    .object({
+      /**
+       * Local trust store (JSON): the signing keys and TSA roots this deployment pins when verifying
+       * packages from elsewhere (`exhibit trust add`); relative to stateDir when not absolute.
+       * @defaultValue `trust.json`
+       */
+      file: z.string().default('trust.json'),
+    })
+    .prefault({}),
   tsa: z
     .object({
       /** RFC 3161 TSAs to ask; a token is kept from each that answers. Empty: captures stay unsealed. */

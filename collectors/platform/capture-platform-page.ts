@@ -5,7 +5,7 @@ import { isoUtc } from '../../lib/clock.js';
 import { childLogger } from '../../lib/logger.js';
 import type { SpoolFile } from '../../schemas/artifact.js';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type ReviewFlag } from '../../schemas/post.js';
+import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type Profile, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
 import { redactUrl } from '../browser/net-policy.js';
 import { wireUrl, type PageSnapshot } from '../browser/page-facts.js';
@@ -61,6 +61,10 @@ export interface Extraction {
   replies?: Post[];
   quoted?: Post | null;
   proof?: AuthorshipProof | null;
+  /** The channel or account, for a channel or profile page. */
+  profile?: Profile | null;
+  /** The platform as recognised from the recording, when it is not the spec's (`activitypub` found by the generic collector). */
+  platform?: string;
 }
 
 /**
@@ -267,7 +271,7 @@ async function extractAndLink<O>(
   for (const r of found.replies ?? []) replies.push((await linkPost(r))!);
   const doc = PostDocument.parse({
     schemaVersion: 'exhibit.post/1',
-    platform: spec.platform,
+    platform: found.platform ?? spec.platform,
     collector: { id: spec.id, version: spec.version },
     requestedUrl: target.href,
     pageUrl: pageUrl.href,
@@ -277,6 +281,7 @@ async function extractAndLink<O>(
     replies,
     quoted: await linkPost(found.quoted ?? null),
     proof: found.proof ?? null,
+    ...(found.profile ? { profile: found.profile } : {}),
     collectorRequests: requests,
     readFrom: view.readFrom(),
     review,

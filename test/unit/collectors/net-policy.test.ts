@@ -67,6 +67,27 @@ describe('parseTargetUrl', () => {
     expect(thrown(() => parseTargetUrl(`https://example.org/${'a'.repeat(9000)}`)).code).toBe('INVALID_URL');
   });
 
+  it('never echoes credentials written without two slashes, which URL parsers still read (found by fuzzing)', () => {
+    for (const input of ['ftp:/alice:s3cret@example.org/', 'https:\\\\alice:s3cret@example.org:0/', 'http:alice:s3cret@example.org:0', 'ws:alice:s3cret@h/', ' HTTP:/alice:s3cret@exa mple.org/']) {
+      const e = thrown(() => parseTargetUrl(input));
+      expect(e.message, input).not.toContain('s3cret');
+      expect(e.message, input).toContain('***@');
+    }
+    expect(redactUrl('http:/alice:s3cret@exa mple.org/')).not.toContain('s3cret');
+  });
+
+  it('refuses input that is short enough but longer than 8192 characters once normalised (found by fuzzing)', () => {
+    // 8190 characters as typed; each space becomes %20, so the URL that would be stored is ~24 000.
+    const input = `https://a.example/${' '.repeat(8170)}!`;
+    expect(input.length).toBeLessThanOrEqual(8192);
+    const e = thrown(() => parseTargetUrl(input));
+    expect(e.code).toBe('INVALID_URL');
+    expect(e.message).toMatch(/longer than 8192 characters once normalised/);
+    // At the limit after normalising, it is still accepted, and re-parses to itself.
+    const fits = parseTargetUrl(`https://a.example/${' '.repeat((8192 - 'https://a.example/'.length) / 3 - 1)}`);
+    expect(parseTargetUrl(fits.href).href).toBe(fits.href);
+  });
+
   it('allows credentials but never echoes them', () => {
     const url = parseTargetUrl('https://alice:s3cret@example.org/x');
     expect(url.username).toBe('alice');

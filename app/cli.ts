@@ -108,6 +108,19 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('reseal')
+    .description('seal again captures whose seal failed (e.g. the store was down past queue.retryBudgetMs), from what was captured')
+    .argument('<captureIds...>', 'capture ids')
+    .option('--wait', 'run a seal worker in this process and wait for the seals')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (ids: string[], opts: { wait?: boolean; json?: boolean }) => {
+        const { resealCommand } = await import('./commands/reseal.js');
+        return resealCommand(configFromOpts(globals()), ids, { wait: Boolean(opts.wait), json: Boolean(opts.json) });
+      }),
+    );
+
+  program
     .command('list')
     .description('sealed captures of a case: author, text, published and capture time, what the platform showed')
     .requiredOption('--case <caseId>', 'case id')

@@ -54,6 +54,7 @@ export function exitCodeFor(failure: Failure): ExitCode {
       return EXIT.UNSEALED;
     case 'STORE_ERROR':
     case 'BROWSER_ERROR':
+    case 'UNAVAILABLE':
       return EXIT.UNAVAILABLE;
     case 'NAVIGATION_BLOCKED':
       return EXIT.CAPTURE_FAILED;

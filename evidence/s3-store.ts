@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { stat } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { Client } from 'minio';
@@ -27,6 +29,29 @@ function isNotFound(err: unknown): boolean {
 function isPreconditionFailed(err: unknown): boolean {
   const c = s3Code(err);
   return c === 'PreconditionFailed' || (err as { statusCode?: number } | null)?.statusCode === 412;
+}
+
+/**
+ * The minio client sets no timeout on its HTTP requests: a frozen server (connection accepted,
+ * nothing answered) hangs every call. This transport gives each request a socket idle timeout and
+ * destroys it with STORE_ERROR naming the endpoint, so callers fail fast as UNAVAILABLE.
+ */
+export function timeoutTransport(useSSL: boolean, timeoutMs: number, endpoint: string): { request: typeof http.request } {
+  const base = useSSL ? https : http;
+  const request = ((opts: http.RequestOptions, cb?: (res: http.IncomingMessage) => void) => {
+    const req = base.request({ ...opts, timeout: timeoutMs }, cb);
+    req.on('timeout', () => req.destroy(new TransientError('STORE_ERROR', `the evidence store ${endpoint} did not answer within ${timeoutMs} ms (store.s3.requestTimeoutMs)`)));
+    // Once headers are in, the body streams: a stall there must end the read the same way.
+    req.on('response', (res) => {
+      res.setTimeout(timeoutMs, () => res.destroy(new TransientError('STORE_ERROR', `the evidence store ${endpoint} stopped sending after ${timeoutMs} ms (store.s3.requestTimeoutMs)`)));
+    });
+    return req;
+  }) as typeof http.request;
+  return { request };
+}
+
+export function endpointOf(cfg: S3StoreConfig): string {
+  return `${cfg.useSSL ? 'https' : 'http'}://${cfg.endPoint}:${cfg.port}`;
 }
 
 function storeError(what: string, cause: unknown): ExhibitError {
@@ -88,6 +113,7 @@ export class S3Store implements EvidenceStore {
       accessKey: cfg.accessKey,
       secretKey: cfg.secretKey,
       region: cfg.region,
+      transport: timeoutTransport(cfg.useSSL, cfg.requestTimeoutMs, endpointOf(cfg)) as never,
     });
     const store = new S3Store(client, cfg.bucket, cfg, opts.logger);
     await store.ensureBucket();
@@ -100,7 +126,7 @@ export class S3Store implements EvidenceStore {
     try {
       exists = await this.client.bucketExists(bucket);
     } catch (err) {
-      throw storeError(`cannot reach ${cfg.useSSL ? 'https' : 'http'}://${cfg.endPoint}:${cfg.port} for bucket ${bucket}`, err);
+      throw storeError(`cannot reach the evidence store ${endpointOf(cfg)} (bucket ${bucket})`, err);
     }
     if (!exists) {
       try {

@@ -13,6 +13,11 @@ export const Config = z.object({
       url: z.string().url().optional(),
       /** BullMQ key prefix; tests use a random one per test. @defaultValue `exhibit` */
       prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('exhibit'),
+      /**
+       * Longest wait for Redis to answer one command (commands, queue reads and writes; not the
+       * workers' blocking waits for jobs), in ms; past it the command fails as UNAVAILABLE (exit 9). @defaultValue 10000
+       */
+      commandTimeoutMs: z.number().int().min(100).default(10_000),
     })
     .prefault({}),
   store: z
@@ -33,6 +38,11 @@ export const Config = z.object({
           /** Object Lock retention applied to every object. @defaultValue GOVERNANCE, 3650 days */
           retentionMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
           retentionDays: z.number().int().positive().default(3650),
+          /**
+           * Longest wait for the store to answer one request (or to send the next bytes of a
+           * response), in ms; past it the call fails as STORE_ERROR (exit 9). @defaultValue 15000
+           */
+          requestTimeoutMs: z.number().int().min(100).default(15_000),
         })
         .prefault({}),
     })
@@ -215,6 +225,16 @@ export const Config = z.object({
       stalledIntervalMs: z.number().int().min(500).default(5_000),
       /** Times a job may stall (its worker dies) and be run again before it fails. @defaultValue 2 */
       maxStalledCount: z.number().int().min(0).max(100).default(2),
+      /**
+       * How long captures and seals ride out an outage of the evidence store: a job keeps retrying
+       * while the waits between its attempts add up to no more than this, in ms. A seal that still
+       * fails keeps what was captured; `exhibit reseal <captureId>` seals it later. @defaultValue 900000 (15 min)
+       */
+      retryBudgetMs: z.number().int().min(0).default(900_000),
+      /** Wait before the first retry of a job, in ms; doubles with each retry. @defaultValue 2000 */
+      retryBackoffMs: z.number().int().min(10).default(2_000),
+      /** Longest wait between two attempts of a job, in ms. @defaultValue 30000 */
+      retryMaxBackoffMs: z.number().int().min(10).default(30_000),
     })
     .prefault({}),
   log: z

@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   'UNAUTHENTICATED',
   // Too many attempts (sign-in): try again after the stated delay.
   'RATE_LIMITED',
+  // A service Exhibit needs (Redis) did not answer in time or is down; retrying later may help.
+  'UNAVAILABLE',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;

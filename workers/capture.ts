@@ -1,13 +1,13 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { AccountVault, type LoadedAccount } from '../collectors/accounts.js';
 import type { BrowserPool } from '../collectors/browser/pool.js';
 import type { Collector } from '../collectors/collector.js';
 import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import type { Clock } from '../lib/clock.js';
-import { isRetryable, toFailure } from '../lib/errors.js';
+import { toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
 import type { AccountUse, CaptureRequest } from '../schemas/capture.js';
@@ -15,7 +15,7 @@ import type { Config } from '../schemas/config.js';
 import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import { throttledProgress } from './progress.js';
-import { CAPTURE_QUEUE, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
+import { attemptError, CAPTURE_QUEUE, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface CaptureDeps {
@@ -167,21 +167,20 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         return { captureId, status: sealPayload.output.status, failure: sealPayload.output.failure, files: sealPayload.output.files.length };
       } catch (err) {
         const failure = toFailure(err);
-        const retry = isRetryable(err) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-        log.warn({ failure, retry }, 'capture attempt failed');
-        await deps.custody.append({
-          caseId: request.caseId,
-          action: 'capture-failed',
-          actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
-          subject: { captureId },
-          details: { url: request.url, attempt: job.attemptsMade + 1, willRetry: retry, failure },
-          idempotencyKey: `capture-failed:${captureId}:${job.attemptsMade + 1}`,
-        });
-        if (!isRetryable(err)) {
-          const e = new UnrecoverableError(`${failure.code}: ${failure.message}`);
-          throw e;
-        }
-        throw err;
+        const { retry, outage } = await retryDecision(job, failure, deps.config.capture.attempts, deps.config);
+        log.warn({ failure, retry, outage }, 'capture attempt failed');
+        // With the store down this append may fail too; the attempt's outcome must still reach BullMQ.
+        await deps.custody
+          .append({
+            caseId: request.caseId,
+            action: 'capture-failed',
+            actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
+            subject: { captureId },
+            details: { url: request.url, attempt: job.attemptsMade + 1, willRetry: retry, failure },
+            idempotencyKey: `capture-failed:${captureId}:${job.attemptsMade + 1}`,
+          })
+          .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the capture failure in the custody log'));
+        throw attemptError(err, retry);
       } finally {
         controller.abort();
       }

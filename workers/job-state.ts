@@ -20,12 +20,16 @@ export interface CaptureStatus {
   url: string | null;
 }
 
+const INTEGRITY_CODES = new Set<ErrorCode>(['HASH_MISMATCH', 'SIGNATURE_INVALID', 'TIMESTAMP_INVALID', 'CUSTODY_CHAIN_BROKEN', 'STORE_CONFLICT']);
+/** Codes whose failure may pass (the job ran out of retries, not of hope): a store outage, a TSA, the network. */
+const TRANSIENT_CODES = new Set<ErrorCode>(['STORE_ERROR', 'TIMEOUT', 'CONNECTION_FAILED', 'DNS_FAILURE', 'BROWSER_ERROR', 'TIMESTAMP_FAILED', 'RATE_LIMITED', 'INTERNAL', 'UNAVAILABLE']);
+
 /** BullMQ keeps only a message; bindings throw `CODE: message`, so the code survives the trip. */
 export function parseFailedReason(reason: string | undefined): Failure {
   const m = /^([A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
   if (m && (ERROR_CODES as readonly string[]).includes(m[1]!)) {
     const code = m[1] as ErrorCode;
-    const kind = code === 'HASH_MISMATCH' || code === 'SIGNATURE_INVALID' || code === 'TIMESTAMP_INVALID' || code === 'CUSTODY_CHAIN_BROKEN' || code === 'STORE_CONFLICT' ? 'integrity' : 'permanent';
+    const kind = INTEGRITY_CODES.has(code) ? 'integrity' : TRANSIENT_CODES.has(code) ? 'transient' : 'permanent';
     return { code, kind, message: m[2]! };
   }
   return { code: 'INTERNAL', kind: 'transient', message: reason || 'job failed without a reason' };

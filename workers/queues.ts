@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents, type JobsOptions, type WorkerOptions } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
+import { toFailure } from '../lib/errors.js';
 import type { Config } from '../schemas/config.js';
+import type { ErrorCode, Failure } from '../schemas/errors.js';
 import type { RedisTarget } from './redis.js';
 
 /** Queue names (kebab-case, no `:`); job name = stage name. */
@@ -11,10 +13,74 @@ export const SEAL_QUEUE = 'seal';
  * Default options. Completed and failed jobs are kept: they are how a resubmitted request is
  * recognised (deterministic job id) and how `status` answers later; they are small.
  */
-export function captureJobOptions(config: Config): JobsOptions {
-  return { attempts: config.capture.attempts, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: false, removeOnFail: false };
+export function captureJobOptions(_config: Config): JobsOptions {
+  return JOB_OPTIONS;
 }
-export const SEAL_JOB_OPTIONS: JobsOptions = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 }, removeOnComplete: false, removeOnFail: false };
+/**
+ * BullMQ's attempt limit is only a backstop: the workers decide themselves whether a failure is
+ * retried (see `retryDecision`), by attempts for failures of the target and by time for outages.
+ */
+const MAX_JOB_ATTEMPTS = 100_000;
+const JOB_OPTIONS: JobsOptions = { attempts: MAX_JOB_ATTEMPTS, backoff: { type: 'exhibit' }, removeOnComplete: false, removeOnFail: false };
+export const SEAL_JOB_OPTIONS: JobsOptions = JOB_OPTIONS;
+/** Attempts of a seal for transient failures other than an outage (e.g. a TSA that erred). */
+export const SEAL_ATTEMPTS = 5;
+
+/** Failures of a service Exhibit depends on, not of the work: retried for `queue.retryBudgetMs`. */
+const OUTAGE_CODES = new Set<ErrorCode>(['STORE_ERROR', 'UNAVAILABLE']);
+export const isOutage = (f: Failure) => f.kind === 'transient' && OUTAGE_CODES.has(f.code);
+
+/** Wait before the n-th retry (1-based): doubling from `queue.retryBackoffMs`, capped at `queue.retryMaxBackoffMs`. */
+export function retryDelayMs(config: Config, n: number): number {
+  const { retryBackoffMs, retryMaxBackoffMs } = config.queue;
+  return Math.min(retryMaxBackoffMs, retryBackoffMs * 2 ** Math.min(Math.max(n - 1, 0), 30));
+}
+
+/** Sum of the waits before retries 1..n. */
+export function retryWaitTotalMs(config: Config, n: number): number {
+  let total = 0;
+  for (let i = 1; i <= n; i++) total += retryDelayMs(config, i);
+  return total;
+}
+
+/** Worker setting: the `exhibit` backoff type used by capture and seal jobs. */
+export function retrySettings(config: Config): Pick<WorkerOptions, 'settings'> {
+  return { settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(config, attemptsMade) } };
+}
+
+/** Job data field counting a job's attempts lost to outages (they do not use up its attempts). */
+const OUTAGE_RETRIES = 'outageRetries';
+
+/**
+ * Whether a failed attempt is tried again. An outage (store unreachable) is retried while the
+ * waits between this job's attempts add up to no more than `queue.retryBudgetMs`, whatever the
+ * number of attempts; any other transient failure gets `attempts` attempts (outages not counted);
+ * permanent and integrity failures none.
+ */
+export async function retryDecision(job: Job, failure: Failure, attempts: number, config: Config): Promise<{ retry: boolean; outage: boolean }> {
+  if (failure.kind !== 'transient') return { retry: false, outage: false };
+  const outages = Number((job.data as Record<string, unknown>)[OUTAGE_RETRIES] ?? 0) || 0;
+  const tried = job.attemptsMade + 1;
+  if (isOutage(failure)) {
+    const retry = retryWaitTotalMs(config, tried) <= config.queue.retryBudgetMs && tried < MAX_JOB_ATTEMPTS;
+    if (retry) await job.updateData({ ...(job.data as object), [OUTAGE_RETRIES]: outages + 1 });
+    return { retry, outage: true };
+  }
+  return { retry: tried - outages < attempts && tried < MAX_JOB_ATTEMPTS, outage: false };
+}
+
+/**
+ * What a worker throws for a failed attempt. BullMQ keeps only the message (failedReason), so it
+ * carries `CODE: message` and job-state.ts reads the code back; a failure not retried is thrown as
+ * UnrecoverableError so BullMQ does not retry it either.
+ */
+export function attemptError(err: unknown, retry: boolean): Error {
+  const f = toFailure(err);
+  const message = `${f.code}: ${f.message}`;
+  if (!retry) return new UnrecoverableError(message);
+  const e = new Error(message, { cause: err });
+  return e;
+}
 
 /**
  * Deterministic capture job id: the same URL into the same case is one job, so a resubmitted
@@ -35,7 +101,7 @@ export const sealJobId = (captureId: string) => `seal-${captureId}`;
  * seal job id is the capture id.
  */
 export function workerLockOptions(config: Config): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
-  return { lockDuration: config.queue.lockDurationMs, stalledInterval: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount };
+  return { lockDuration: config.queue.lockDurationMs, stalledInterval: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount, ...retrySettings(config) };
 }
 
 /** Redis hash mapping captureId → capture job id, for `status` and the API. */
@@ -48,7 +114,8 @@ export interface Queues {
 }
 
 export function openQueues(target: RedisTarget, config: Config): Queues {
-  const opts = { connection: target.options, prefix: config.redis.prefix };
+  // Queue connections send no blocking commands, so each command can have a timeout (workers' cannot).
+  const opts = { connection: { ...target.options, commandTimeout: config.redis.commandTimeoutMs }, prefix: config.redis.prefix };
   const capture = new Queue(CAPTURE_QUEUE, { ...opts, defaultJobOptions: captureJobOptions(config) });
   const seal = new Queue(SEAL_QUEUE, { ...opts, defaultJobOptions: SEAL_JOB_OPTIONS });
   return {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../schemas/config.js';
-import { TransientError } from '../lib/errors.js';
+import { ExhibitError, TransientError } from '../lib/errors.js';
 
 /** Connection options BullMQ needs (blocking commands must not time out or give up). */
 const BULLMQ_OPTS: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false };
@@ -77,6 +77,18 @@ export async function stopEmbeddedRedis(config: Config): Promise<boolean> {
   return true;
 }
 
-export function connect(target: RedisTarget): Redis {
-  return new Redis(target.options);
+/**
+ * A connection for plain commands (custody appends, indexes): each command has a timeout and is not
+ * queued forever while Redis is down, so a caller fails as UNAVAILABLE instead of hanging.
+ */
+export function connect(target: RedisTarget, commandTimeoutMs?: number): Redis {
+  return new Redis({ ...target.options, ...(commandTimeoutMs ? { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 2 } : {}) });
+}
+
+/** An ioredis failure (timeout, connection lost, retries used up) as UNAVAILABLE naming the server. */
+export function redisUnavailable(err: unknown, target: RedisTarget): unknown {
+  if (err instanceof ExhibitError || !(err instanceof Error)) return err;
+  // Only ioredis's own messages: a file or network error of anything else must keep its meaning.
+  const redisLike = err.name === 'MaxRetriesPerRequestError' || /^(Command timed out|Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/.test(err.message);
+  return redisLike ? new TransientError('UNAVAILABLE', `Redis at ${target.describe} did not answer: ${err.message} (redis.commandTimeoutMs)`, { cause: err }) : err;
 }

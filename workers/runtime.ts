@@ -40,7 +40,7 @@ export async function openServices(config: Config, logger: Logger, overrides: { 
   const tsaTrustAnchors = await readTrustAnchors(config.tsa.caFiles);
   const store = await openStore(config.store, { logger: childLogger(logger, 'store') });
   const redisTarget = await resolveRedis(config);
-  const redis = connect(redisTarget);
+  const redis = connect(redisTarget, config.redis.commandTimeoutMs);
   redis.on('error', (err) => logger.warn({ context: 'redis', err: err.message }, 'redis connection error'));
   const queues = openQueues(redisTarget, config);
   const custody = new CustodyLog({ redis, store, clock, newId: ids, logger: childLogger(logger, 'custody'), prefix: config.redis.prefix });

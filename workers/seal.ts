@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Clock } from '../lib/clock.js';
-import { isRetryable, toFailure } from '../lib/errors.js';
+import { toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
 import type { Config } from '../schemas/config.js';
@@ -13,7 +13,7 @@ import { sealCapture } from '../evidence/seal-capture.js';
 import { attestManifest } from '../evidence/signing.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import { throttledProgress } from './progress.js';
-import { SEAL_QUEUE, workerLockOptions } from './queues.js';
+import { attemptError, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface SealStageDeps {
@@ -144,19 +144,20 @@ export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worke
         return result;
       } catch (err) {
         const failure = toFailure(err);
-        log.error({ failure }, 'seal attempt failed');
+        const { retry, outage } = await retryDecision(job, failure, SEAL_ATTEMPTS, deps.config);
+        log.error({ failure, retry, outage }, 'seal attempt failed');
         await deps.custody
           .append({
             caseId: payload.request.caseId,
             actor: { ...SEALER, authorisedBy: payload.request.requestedBy },
             action: 'seal-failed',
             subject: { captureId: payload.captureId },
-            details: { attempt: job.attemptsMade + 1, failure },
+            details: { attempt: job.attemptsMade + 1, willRetry: retry, failure },
             idempotencyKey: `seal:${payload.captureId}:failed:${job.attemptsMade + 1}`,
           })
           .catch((e: unknown) => log.error({ err: e }, 'could not record the seal failure in the custody log'));
-        if (!isRetryable(err)) throw new UnrecoverableError(`${failure.code}: ${failure.message}`);
-        throw err;
+        // The spool is kept: `exhibit reseal` seals it later from what was captured.
+        throw attemptError(err, retry);
       }
     },
     { connection: target.options, prefix: deps.config.redis.prefix, concurrency: deps.config.seal.concurrency, ...workerLockOptions(deps.config) },

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { createLogger, type Logger } from '../../lib/logger.js';
 import type { CliOperator } from '../../schemas/common.js';
 import type { Config } from '../../schemas/config.js';
+import { redisUnavailable } from '../../workers/redis.js';
 import { openServices, type Services } from '../../workers/runtime.js';
 
 /**
@@ -19,6 +20,8 @@ export async function withServices<T>(config: Config, fn: (s: Services) => Promi
   const s = await openServices(config, logger);
   try {
     return await fn(s);
+  } catch (err) {
+    throw redisUnavailable(err, s.redisTarget);
   } finally {
     await s.close();
   }

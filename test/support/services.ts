@@ -48,7 +48,7 @@ function stopper(child: ChildProcess, dir: string | null): () => Promise<void> {
  * data directory and port, so a test can SHUTDOWN a server and start it again on its AOF; a `dir`
  * passed in is left in place on stop (its owner removes it).
  */
-export async function startRedis(opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string }> {
+export async function startRedis(opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string; child: ChildProcess }> {
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'exhibit-redis-'));
   const port = opts.port ?? (await freePort());
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
@@ -67,21 +67,25 @@ export async function startRedis(opts: { dir?: string; port?: number } = {}): Pr
     'redis-server',
     child,
   );
-  return { url: `redis://127.0.0.1:${port}`, port, dir, stop: stopper(child, opts.dir ? null : dir) };
+  return { url: `redis://127.0.0.1:${port}`, port, dir, child, stop: stopper(child, opts.dir ? null : dir) };
 }
 
 export const MINIO_ROOT_USER = 'exhibit-test';
 export const MINIO_ROOT_PASSWORD = 'exhibit-test-secret';
 
-/** The real MinIO server (built by ./exhibit test) on a free loopback port. */
-export async function startMinio(bin: string): Promise<RunningService & { port: number; accessKey: string; secretKey: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-minio-'));
-  const port = await freePort();
+/**
+ * The real MinIO server (built by ./exhibit test) on a free loopback port. With `dir` and `port`, it
+ * serves that data directory on that port, so a test can stop a server and start it again on the
+ * same data (a `dir` passed in is left in place on stop); `child` lets a test freeze it (SIGSTOP).
+ */
+export async function startMinio(bin: string, opts: { dir?: string; port?: number } = {}): Promise<RunningService & { port: number; dir: string; child: ChildProcess; accessKey: string; secretKey: string }> {
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'exhibit-minio-'));
+  const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
   const child = spawn(bin, ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, dir], {
     stdio: 'ignore',
     env: { ...process.env, MINIO_ROOT_USER, MINIO_ROOT_PASSWORD, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/minio/health/ready`)).ok, 'minio', child);
-  return { url: `http://127.0.0.1:${port}`, port, accessKey: MINIO_ROOT_USER, secretKey: MINIO_ROOT_PASSWORD, stop: stopper(child, dir) };
+  return { url: `http://127.0.0.1:${port}`, port, dir, child, accessKey: MINIO_ROOT_USER, secretKey: MINIO_ROOT_PASSWORD, stop: stopper(child, opts.dir ? null : dir) };
 }

@@ -6,6 +6,8 @@ import { Failure } from './errors.js';
  * What happened, in the custody log. Closed vocabulary: a new kind of event is a schema change.
  * `head-signed` is available to callers that want the periodic head signing itself on record
  * (evidence/custody.ts `signHead` does not append it, since that would move the head it just signed).
+ * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
+ * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -23,6 +25,7 @@ export const CUSTODY_ACTIONS = [
   'downloaded',
   'watch-triggered',
   'head-signed',
+  'identity-asserted',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

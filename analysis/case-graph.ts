@@ -82,10 +82,21 @@ export function dhashDistance(a: string, b: string): number | null {
   return n;
 }
 
-export function accountNodeId(platform: string, id: string | null, handle: string | null): string | null {
-  if (id) return `account:${platform}:${id}`;
-  const h = handle?.replace(/^@/, '').trim();
-  return h ? `account:${platform}:@${h.toLowerCase()}` : null;
+/** Platforms whose stable account id is the handle itself (a Telegram channel's username). */
+const HANDLE_IS_ID = new Set(['telegram']);
+
+/**
+ * Node id of an account: the platform's id when known, else the handle (lower case). `known` maps
+ * handles to ids stated for authors in the same post.json, so a reference by handle to an author
+ * the same document names resolves to that author (what the document itself says, never a guess
+ * across documents).
+ */
+export function accountNodeId(platform: string, id: string | null, handle: string | null, known?: ReadonlyMap<string, string>): string | null {
+  if (id) return `account:${platform}:${HANDLE_IS_ID.has(platform) ? id.toLowerCase() : id}`;
+  const h = handle?.replace(/^@/, '').trim().toLowerCase();
+  if (!h) return null;
+  const resolved = known?.get(h) ?? (HANDLE_IS_ID.has(platform) ? h : null);
+  return resolved ? `account:${platform}:${resolved}` : `account:${platform}:@${h}`;
 }
 
 export class CaseGraph {
@@ -98,6 +109,8 @@ export class CaseGraph {
   private readonly mediaUses = new Map<string, MediaUse[]>();
   private readonly avatarUses = new Map<string, MediaUse[]>();
   private readonly dhashes = new Map<string, string>();
+  /** Handle → id of the authors named in the post.json being added. */
+  private known: ReadonlyMap<string, string> = new Map();
 
   constructor(opts: CaseGraphOptions = {}) {
     this.similarMediaMaxDistance = opts.similarMediaMaxDistance ?? 6;
@@ -147,6 +160,12 @@ export class CaseGraph {
       capturedAt: doc.observedAt,
       statedTime: post?.published ? { raw: post.published.raw, utc: post.published.utc } : null,
     });
+    const known = new Map<string, string>();
+    for (const p of [doc.post, ...doc.replies, doc.quoted]) {
+      const h = p?.author?.handle?.replace(/^@/, '').trim().toLowerCase();
+      if (h && p?.author?.id) known.set(h, p.author.id);
+    }
+    this.known = known;
     const thread: Array<{ account: string; source: ObservedSource; post: string }> = [];
     if (doc.post) {
       const main = this.addPost(cap, platform, doc.post, '/post', src);
@@ -171,7 +190,7 @@ export class CaseGraph {
   }
 
   private account(platform: string, id: string | null, handle: string | null, displayName: string | null, base: string, source: ObservedSource, fields: { handle: string; displayName: string }): string | null {
-    const nodeId = accountNodeId(platform, id, handle);
+    const nodeId = accountNodeId(platform, id, handle, this.known);
     if (!nodeId) return null;
     const n = this.node(nodeId, platform === 'telegram' ? 'channel' : 'account', platform, source);
     this.attr(n, 'accountId', id);
@@ -287,7 +306,7 @@ export class CaseGraph {
     const avatar = profile?.avatar;
     const sha = (avatar?.artifact ? cap.artifacts.get(avatar.artifact)?.sha256 : null) ?? avatar?.sha256 ?? null;
     const author = doc.post?.author;
-    const account = author ? accountNodeId(platform, author.id, author.handle) : null;
+    const account = author ? accountNodeId(platform, author.id, author.handle, this.known) : null;
     if (!sha || !account) return;
     this.useMedia(this.avatarUses, 'same-avatar', sha, { account, post: `post:${platform}:${doc.post!.id}`, source: src('/profile/avatar', doc.post) });
   }

@@ -94,7 +94,8 @@ export async function graphAssertCommand(config: Config, caseId: string, kind: '
     const { graph } = await buildCaseGraph(s.store, [caseId]);
     const accounts: [string, string] = [resolveAccount(graph, refs[0]), resolveAccount(graph, refs[1])];
     const r = await assertIdentity(s.custody, { caseId, actor: { type: 'operator', id: operator ?? os.userInfo().username, role: 'analyst' }, kind, accounts, reason });
-    out(`${r.created ? 'recorded' : 'already recorded'}: ${accounts[0]} ${kind === 'same' ? 'is the same person as' : 'is linked to'} ${accounts[1]} (custody event ${r.event.seq}, ${r.event.hash})`);
+    const [a, b] = [...accounts].sort();
+    out(`${r.created ? 'recorded' : 'already recorded'}: ${a} ${kind === 'same' ? 'is the same person as' : 'is linked to'} ${b} (custody event ${r.event.seq}, ${r.event.hash})`);
     return EXIT.OK;
   });
 }

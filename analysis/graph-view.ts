@@ -59,6 +59,8 @@ export function graphDocument(graph: CaseGraph, ctx: DocumentContext): CaseGraph
   const view = filterGraph(graph.snapshot(), ctx.filters ?? {});
   return {
     schemaVersion: 'exhibit.case-graph/1',
+    directed: true,
+    multigraph: true,
     caseIds: ctx.caseIds,
     builtAt: ctx.builtAt,
     builder: ctx.builder,

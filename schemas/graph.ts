@@ -111,6 +111,9 @@ export type IdentityAssertionDetails = z.infer<typeof IdentityAssertionDetails>;
 /** The JSON export (node-link), and the metadata every export carries. */
 export const CaseGraphDocument = z.object({
   schemaVersion: z.literal('exhibit.case-graph/1'),
+  /** For node-link readers (networkx `node_link_graph`, d3): edges are directed, and two nodes may have several (of different types). */
+  directed: z.literal(true),
+  multigraph: z.literal(true),
   caseIds: z.array(z.string()),
   builtAt: IsoUtc,
   builder: z.string(),

@@ -28,6 +28,18 @@ export function parseEdgeTypes(list: string | undefined): EdgeType[] | undefined
   return types as EdgeType[];
 }
 
+/** Write a new file; an existing one is never overwritten (exit INVALID_INPUT, naming it). */
+async function writeNew(file: string, text: string): Promise<void> {
+  try {
+    await writeFile(file, text, { flag: 'wx' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new PermanentError('INVALID_INPUT', `${file} already exists: exports are never overwritten; choose another -o path`);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR') throw new PermanentError('INVALID_INPUT', `cannot write ${file}: ${code}; choose another -o path`);
+    throw e;
+  }
+}
+
 /** `exhibit graph <case…>`: build from the store and write one export (stdout, or -o never overwriting). */
 export async function graphCommand(config: Config, caseIds: string[], opts: GraphCommandOptions): Promise<ExitCode> {
   return withServices(config, async (s) => {
@@ -43,12 +55,12 @@ export async function graphCommand(config: Config, caseIds: string[], opts: Grap
         process.stdout.write(csv.edges);
       } else {
         const base = outPath.replace(/\.csv$/i, '');
-        await writeFile(`${base}.nodes.csv`, csv.nodes, { flag: 'wx' });
-        await writeFile(`${base}.edges.csv`, csv.edges, { flag: 'wx' });
+        await writeNew(`${base}.nodes.csv`, csv.nodes);
+        await writeNew(`${base}.edges.csv`, csv.edges);
       }
     } else {
       const text = format === 'graphml' ? toGraphml(doc) : format === 'gexf' ? toGexf(doc) : toJson(doc);
-      if (outPath) await writeFile(outPath, text, { flag: 'wx' });
+      if (outPath) await writeNew(outPath, text);
       else process.stdout.write(text);
     }
     if (outPath) out(`${doc.nodes.length} nodes, ${doc.edges.length} edges from ${doc.captures.length} captures${skipped.length ? ` (${skipped.length} without a readable post.json)` : ''} → ${outPath}`);

@@ -162,10 +162,46 @@ print(json.dumps(res, ensure_ascii=False))
     }
     expect(readBack.graphml!.normalisation).toContain('NFKC');
     // Files are written once: a second export to the same path is refused.
-    await expect(cli(['graph', CASE, '--format', 'graphml', '-o', out])).rejects.toMatchObject({ code: expect.any(Number) });
+    await expect(cli(['graph', CASE, '--format', 'graphml', '-o', out])).rejects.toMatchObject({ code: 4, stderr: expect.stringContaining('already exists') });
     expect((await readFile(out, 'utf8')).startsWith('<?xml')).toBe(true);
     expect(toGraphml(doc)).toContain('أخبار العاجلة');
     expect(toGexf(doc)).toContain('version="1.3"');
+  });
+
+  it('CSV (Python csv) and node-link JSON (networkx node_link_graph) re-read with the same rows, edges and values', async () => {
+    const base = path.join(env.dir, 'case-export');
+    await cli(['graph', CASE, '--format', 'csv', '-o', `${base}.csv`]);
+    await cli(['graph', CASE, '--format', 'json', '-o', `${base}.json`]);
+    const doc = JSON.parse(await readFile(`${base}.json`, 'utf8'));
+    const r = JSON.parse(
+      await python(
+        `
+import csv, json, sys, networkx as nx
+nodes = list(csv.DictReader(open(sys.argv[1], encoding="utf-8", newline="")))
+edges = list(csv.DictReader(open(sys.argv[2], encoding="utf-8", newline="")))
+g = nx.node_link_graph(json.load(open(sys.argv[3], encoding="utf-8")), edges="edges")
+print(json.dumps({
+  "csvNodes": sorted(n["id"] for n in nodes),
+  "csvEdges": sorted("%s %s -> %s w%s" % (e["type"], e["source"], e["target"], e["weight"]) for e in edges),
+  "csvNews": [n for n in nodes if n["id"] == "account:telegram:news_ar"][0],
+  "csvProvenanceOk": all(len(json.loads(e["provenance"])) > 0 for e in edges),
+  "jsonNodes": sorted(g.nodes()), "jsonEdges": g.number_of_edges(), "directed": g.is_directed(), "multi": g.is_multigraph(),
+}, ensure_ascii=False))
+`,
+        [`${base}.nodes.csv`, `${base}.edges.csv`, `${base}.json`],
+      ),
+    );
+    const ids = (doc.nodes as Array<{ id: string }>).map((n) => n.id).sort();
+    const lines = (doc.edges as Parameters<typeof edgeLine>[0][]).map(edgeLine).sort();
+    expect(r.csvNodes).toEqual(ids);
+    expect(r.csvEdges).toEqual(lines);
+    expect(r.csvNews.displayNames).toBe('أخبار العاجلة');
+    expect(r.csvNews.label).toBe("'@news_ar");
+    expect(r.csvProvenanceOk).toBe(true);
+    expect(r.jsonNodes).toEqual(ids);
+    expect(r.jsonEdges).toBe(lines.length);
+    expect([r.directed, r.multi]).toEqual([true, true]);
+    expect(doc.skipped).toHaveLength(1);
   });
 
   it('measures print each measure with its explanation', async () => {

@@ -18,7 +18,9 @@ import { graphDocument } from '../../../analysis/graph-view.js';
 import { toGexf, toGraphml } from '../../../analysis/graph-export.js';
 import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
 import { python } from '../../support/python.js';
-import { captureArtifacts, edgeLine, networkScenario, resolvePointer } from '../../support/synthetic-posts.js';
+import { asSealedPost, captureArtifacts, edgeLine, networkScenario, resolvePointer, syntheticCase } from '../../support/synthetic-posts.js';
+import { CaseGraph } from '../../../analysis/case-graph.js';
+import { graphMeasures } from '../../../analysis/graph-measures.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -202,6 +204,30 @@ print(json.dumps({
     expect(r.jsonEdges).toBe(lines.length);
     expect([r.directed, r.multi]).toEqual([true, true]);
     expect(doc.skipped).toHaveLength(1);
+  });
+
+  it('betweenness, degree and components agree with networkx on a synthetic case', async () => {
+    const g = new CaseGraph();
+    syntheticCase({ accounts: 30, posts: 200, seed: 3 }).forEach((c, i) => g.addCapture(asSealedPost('synthetic', `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`, c)));
+    const snap = g.snapshot();
+    const m = graphMeasures(snap);
+    const accounts = snap.nodes.filter((n) => n.kind === 'account' || n.kind === 'channel').map((n) => n.id);
+    const pairs = snap.edges.filter((e) => e.basis === 'observed' && accounts.includes(e.source) && accounts.includes(e.target) && e.source !== e.target).map((e) => [e.source, e.target]);
+    expect(pairs.length).toBeGreaterThan(20);
+    const nx = JSON.parse(
+      await python(
+        `
+import json, sys, networkx as nx
+d = json.loads(sys.argv[1])
+g = nx.Graph(); g.add_nodes_from(d["nodes"]); g.add_edges_from(d["edges"])
+print(json.dumps({"b": nx.betweenness_centrality(g, normalized=True), "deg": dict(g.degree()), "comp": sorted(len(c) for c in nx.connected_components(g))}))
+`,
+        [JSON.stringify({ nodes: accounts, edges: pairs })],
+      ),
+    ) as { b: Record<string, number>; deg: Record<string, number>; comp: number[] };
+    for (const b of m.betweenness!) expect(b.score).toBeCloseTo(nx.b[b.id]!, 9);
+    for (const d of m.degree) expect(d.degree).toBe(nx.deg[d.id]);
+    expect(m.components.map((c) => c.size).sort((a, b) => a - b)).toEqual(nx.comp);
   });
 
   it('measures print each measure with its explanation', async () => {

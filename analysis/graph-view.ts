@@ -34,7 +34,10 @@ export function filterGraph(g: { nodes: GraphNode[]; edges: GraphEdge[] }, f: Gr
       e.weight >= (f.minWeight ?? 1) &&
       (!f.since && !f.until ? true : e.provenance.some(inWindow)),
   );
-  if (f.since || f.until) nodes = nodes.filter((n) => n.provenance.some(inWindow) || edges.some((e) => e.source === n.id || e.target === n.id));
+  if (f.since || f.until) {
+    const touched = new Set(edges.flatMap((e) => [e.source, e.target]));
+    nodes = nodes.filter((n) => n.provenance.some(inWindow) || touched.has(n.id));
+  }
   if (f.account) {
     const key = matchKey(f.account);
     const centre = new Set(nodes.filter((n) => (n.kind === 'account' || n.kind === 'channel') && (n.id === f.account || n.attrs.accountId === f.account || n.handles.some((h) => h.matchKey === key))).map((n) => n.id));

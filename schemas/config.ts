@@ -66,6 +66,14 @@ export const Config = z.object({
       userAgent: z.string().nullable().default(null),
       /** Allow private, loopback and link-local targets. Off in production. @defaultValue false */
       allowPrivateNetwork: z.boolean().default(false),
+      /**
+       * CIDR ranges (`10.20.0.0/16`, `fd00::/8`) reachable even when private networks are not allowed:
+       * one known internal host, without opening every private address to the pages captured. @defaultValue []
+       */
+      allowCidrs: z
+        .array(z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\/\d{1,3})$/, 'a CIDR range such as 10.20.0.0/16 or fd00::/8'))
+        .max(64)
+        .default([]),
       /** URL answering with the caller's public IP (plain text or JSON `{ip}`); null records egress as unknown. */
       egressEchoUrl: z.string().url().nullable().default(null),
       /** Upstream HTTP proxy all capture traffic goes through, recorded in the environment. */
@@ -93,6 +101,16 @@ export const Config = z.object({
     .object({
       /** Signing key store; relative to stateDir when not absolute. @defaultValue `keys` */
       dir: z.string().default('keys'),
+    })
+    .prefault({}),
+  trust: z
+    .object({
+      /**
+       * Local trust store (JSON): the signing keys and TSA roots this deployment pins when verifying
+       * packages from elsewhere (`exhibit trust add`); relative to stateDir when not absolute.
+       * @defaultValue `trust.json`
+       */
+      file: z.string().default('trust.json'),
     })
     .prefault({}),
   tsa: z

@@ -8,6 +8,7 @@ import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
+import { KeyRotation, PackageContentManifest, PackageSeal, TrustStoreFile } from './trust.js';
 import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
@@ -20,6 +21,10 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   signature: SignatureRecord,
   timestamp: TimestampRecord,
   'verify-report': PackageReport,
+  'package-content': PackageContentManifest,
+  'package-seal': PackageSeal,
+  'key-rotation': KeyRotation,
+  'trust-store': TrustStoreFile,
   'capture-job': CapturePayload,
   'seal-job': SealPayload,
   'seal-result': SealResult,

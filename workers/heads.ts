@@ -3,6 +3,9 @@ import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import type { KeyStore } from '../evidence/keys.js';
+import { completeHeadTokens } from '../evidence/custody-heal.js';
+import type { EvidenceStore } from '../evidence/store.js';
+import type { Clock } from '../lib/clock.js';
 import type { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
 import { workerLockOptions } from './queues.js';
@@ -17,6 +20,9 @@ export interface HeadSigningDeps {
   keys: KeyStore;
   tsaTrustAnchors: string[];
   logger: Logger;
+  /** Where earlier heads without a token get theirs (evidence/custody-heal.ts); both or neither. */
+  store?: EvidenceStore;
+  clock?: Clock;
 }
 
 /** Case ids that have a custody log in Redis (keys `<prefix>:custody:{<caseId>}:head`). */
@@ -51,6 +57,15 @@ export async function signMovedHeads(deps: HeadSigningDeps): Promise<Array<{ cas
       tsas: deps.config.tsa.urls.map((url) => ({ url })),
       timestamp: { trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
     });
+    if (done.tokens.length && deps.store && deps.clock) {
+      await completeHeadTokens(deps.custody, caseId, {
+        store: deps.store,
+        clock: deps.clock,
+        tsas: deps.config.tsa.urls.map((url) => ({ url })),
+        timestamp: { trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
+        logger: deps.logger,
+      });
+    }
     signed.push({ caseId, seq: done.head.seq, timestamps: done.tokens.length });
   }
   return signed;

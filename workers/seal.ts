@@ -87,7 +87,7 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
       actor,
       action: 'manifest-signed',
       subject: { captureId, digests: [manifestDigest] },
-      details: { keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
+      details: { manifestDigest, keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
       idempotencyKey: `seal:${captureId}:signed:${manifestDigest}`,
     },
     ...attested.timestamps.map((t) => ({

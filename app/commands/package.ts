@@ -47,11 +47,14 @@ export async function packageCommand(config: Config, caseId: string, opts: { cap
     quiet: opts.json,
   });
   if (opts.json) {
-    out(JSON.stringify({ path: built.path, sha256: built.sha256, size: built.size, captureIds: built.captureIds, headSeq: built.headSeq, custodyEvent: built.event.seq }, null, 2));
+    out(JSON.stringify({ path: built.path, packageId: built.packageId, sealed: built.sealed, unsealedReason: built.unsealedReason, sha256: built.sha256, size: built.size, captureIds: built.captureIds, omitted: built.omitted, contentManifestDigest: built.contentManifestDigest, headSeq: built.headSeq, custodyEvent: built.event.seq }, null, 2));
   } else {
-    err(`packaged ${built.captureIds.length} capture(s) of ${caseId}; custody head ${built.headSeq} signed; packaging recorded as custody event ${built.event.seq}`);
+    for (const o of built.omitted) err(`left out: sealed capture ${o.captureId}: ${o.reason} (named in the package's content manifest)`);
+    if (built.sealed) err(`packaged ${built.captureIds.length} capture(s) of ${caseId}; recorded as custody event ${built.event.seq}, covered by custody head ${built.headSeq}, signed and timestamped; package sealed`);
+    else err(`UNSEALED: the package was written but is NOT sealed and will not verify: ${built.unsealedReason}. Package again when a TSA answers.`);
     err(`package ${built.sha256}  ${built.size} bytes`);
     out(built.path);
   }
-  return EXIT.OK;
+  // A package that cannot be verified is not a success, even though the file exists.
+  return built.sealed ? EXIT.OK : EXIT.UNSEALED;
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
  * collector's output with it. Digests are computed with `sha256sum`, a tool we did not write.
  */
 
-/** One case of a fixture's cases.json. `{{origin}}` in any string stands for the running fixture. */
+/** One case of a fixture's cases.json. `{{origin}}` in any string stands for the running fixture, `{{host}}` for its host[:port]. */
 export const ConformanceCase = z.object({
   name: z.string(),
   /** Path (and query) on the fixture origin. */
@@ -26,6 +26,8 @@ export const ConformanceCase = z.object({
   media: z.array(z.object({ type: z.string(), file: z.string().nullable(), sha256: z.string().nullable(), assembled: z.boolean().optional(), flag: z.string().optional() })).optional(),
   replies: z.object({ count: z.number().int(), items: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
   proof: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** Partial profile (channel or account page) matched with toMatchObject. */
+  profile: z.record(z.string(), z.unknown()).optional(),
   /** True when no post.json may be written (generic fallback on a page without metadata). */
   noPostJson: z.boolean().optional(),
   /**
@@ -37,7 +39,7 @@ export const ConformanceCase = z.object({
 export type ConformanceCase = z.infer<typeof ConformanceCase>;
 
 export function loadCases(fixtureDir: string, origin: string): ConformanceCase[] {
-  const text = readFileSync(path.join(fixtureDir, 'cases.json'), 'utf8').replaceAll('{{origin}}', origin);
+  const text = readFileSync(path.join(fixtureDir, 'cases.json'), 'utf8').replaceAll('{{origin}}', origin).replaceAll('{{host}}', new URL(origin).host);
   return z.object({ cases: z.array(ConformanceCase) }).parse(JSON.parse(text)).cases;
 }
 
@@ -131,6 +133,10 @@ export function checkCase(c: ConformanceCase, fixtureDir: string, spoolDir: stri
   if (c.replies) {
     expect(doc.replies.length, `${c.name}: replies`).toBe(c.replies.count);
     for (const [i, r] of (c.replies.items ?? []).entries()) expect(doc.replies[i]).toMatchObject(r);
+  }
+  if (c.profile) {
+    expect(doc.profile, `${c.name}: profile`).toBeTruthy();
+    expect(doc.profile).toMatchObject(c.profile);
   }
   if (c.proof !== undefined) {
     if (c.proof === null) expect(doc.proof).toBeNull();

@@ -263,4 +263,23 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     expect(report.ok).toBe(false);
     expect(report.failures.some((f) => f.item.endsWith('artifacts/screenshot.png'))).toBe(true);
   });
+
+  it('packaging while no TSA answers exits 7 (UNSEALED) saying so; with the TSA back the next package verifies, and a recipient who pinned the old key authenticates the rotated one', async () => {
+    const down = path.join(stateDir, 'outage.zip');
+    const r = await exhibit(['package', caseId, '-o', down, '--operator', 'prosecutor-01'], { ...env, EXHIBIT_TSA_URLS: 'http://127.0.0.1:9/tsa' });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/UNSEALED: the package was written but is NOT sealed and will not verify/);
+    expect((await exhibit(['verify', down], env)).code).toBe(8);
+    const back = path.join(stateDir, 'after-outage.zip');
+    expect((await exhibit(['package', caseId, '-o', back, '--operator', 'prosecutor-01'], env)).code).toBe(0);
+    const ok = await exhibit(['verify', back], env);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^VERIFIED: .*pinned: local key store, local TSA configuration/m);
+    // A recipient elsewhere who pinned only the first key (before `keys rotate`) and the TSA CA.
+    const keys = JSON.parse((await exhibit(['keys', '--json'], env)).stdout) as Array<{ fingerprint: string; active: boolean }>;
+    const first = keys.find((k) => !k.active)!.fingerprint;
+    const recipient = await exhibit(['verify', back, '--no-trust-store', '--signing-key', first, '--tsa-ca', tsa.caCertPath], env);
+    expect(recipient.code, recipient.stdout).toBe(0);
+    expect(recipient.stdout).toContain('signed rotation from a pinned key');
+  });
 });

@@ -7,6 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../../../lib/errors.js';
 import { PackageJob, PackageRequest, VerifyResponse } from '../../../schemas/api.js';
+import { localAnchors } from '../../../evidence/trust.js';
 import { verifyPackage } from '../../../evidence/verify.js';
 import { currentUser, may, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
@@ -108,16 +109,18 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
         await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(file));
         if (n === 0) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
         const uploadSha256 = `sha256:${hash.digest('hex')}`;
-        // What the zip may inflate to is bounded by what was uploaded: a small zip declaring (and
-        // deflating to) many GiB is refused by verify before it is inflated, not hashed for hours.
-        const report = await verifyPackage(file, { maxTotalBytes: inflateLimit(n, d.options.maxInflateRatio) });
+        // This deployment pins its trust store and its own keys and TSA CAs; a package from elsewhere
+        // whose signer is not pinned there is reported `unauthenticated`. What the zip may inflate to is
+        // bounded by what was uploaded: a small zip deflating to many GiB is refused before it is inflated.
+        const anchors = await localAnchors({ trustFile: s.config.trust.file, keysDir: s.config.keys.dir, tsaCaFiles: s.config.tsa.caFiles });
+        const report = await verifyPackage(file, { anchors, maxTotalBytes: inflateLimit(n, d.options.maxInflateRatio) });
         const named = c.req.header('x-filename');
         report.source = named ? path.basename(named).slice(0, 200) : 'upload.zip';
         let custodySeq: number | null = null;
         if (report.caseId && user.cases.includes(report.caseId) && may(user, 'verify')) {
-          custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
+          custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, verdict: report.verdict, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
         }
-        d.logger.info({ context: 'api', user: user.name, caseId: report.caseId, ok: report.ok, uploadSha256 }, 'package verified');
+        d.logger.info({ context: 'api', user: user.name, caseId: report.caseId, ok: report.ok, verdict: report.verdict, uploadSha256 }, 'package verified');
         return { report, uploadSha256, custodySeq };
       } finally {
         await rm(dir, { recursive: true, force: true });

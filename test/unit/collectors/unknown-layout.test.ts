@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
+import { activityPubSpec } from '../../../collectors/activitypub.js';
 import { blueskySpec } from '../../../collectors/bluesky.js';
 import { facebookSpec } from '../../../collectors/facebook.js';
 import { instagramSpec } from '../../../collectors/instagram.js';
@@ -61,6 +62,12 @@ const CASES: Case[] = [
   { spec: facebookSpec as PlatformSpec<unknown>, target: 'https://m.facebook.com/story.php?story_fbid=1122334455669999&id=100064000000001' },
   { spec: tiktokSpec as PlatformSpec<unknown>, target: 'https://www.tiktok.com/@noor.gaza/video/7346001122334455699' },
   { spec: vkSpec as PlatformSpec<unknown>, target: 'https://vk.com/wall-220000001_99' },
+  // An object-shaped URL on any server whose answer to the ActivityPub request is HTML: no object, no state.
+  { spec: activityPubSpec as PlatformSpec<unknown>, target: 'https://fedi.example/@omid/114455667788', api: [{ url: 'https://fedi.example/@omid/114455667788', body: '<!DOCTYPE html><title>x</title>', type: 'text/html' }] },
+  // List pages whose list was not read (no API answer; an answer that is not a list).
+  { spec: mastodonSpec as PlatformSpec<unknown>, target: 'https://mastodon.social/tags/%D8%AD%D9%84%D8%A8' },
+  { spec: mastodonSpec as PlatformSpec<unknown>, target: 'https://mastodon.social/@layla' },
+  { spec: blueskySpec as PlatformSpec<unknown>, target: 'https://bsky.app/search?q=x', api: [{ url: 'https://public.api.bsky.app/xrpc/app.bsky.feed.searchPosts?q=x&limit=25', body: '{"hitsTotal":0}', type: 'application/json' }] },
 ];
 
 describe('a page holding the post in an unknown layout, per platform', () => {

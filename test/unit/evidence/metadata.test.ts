@@ -306,14 +306,14 @@ describe('probeMedia', () => {
   });
 
   it('a missing binary and a hung one are recorded as failures', async () => {
-    const missing = await probeMedia(mp4, path.join(dir, 'no-such-ffprobe'));
+    const missing = await probeMedia(mp4, path.join(dir, 'no-such-ffprobe')); // spawns: -
     expect(missing).toMatchObject({ ok: false, tool: expect.stringMatching(/^ffprobe \(unavailable/) });
     const slow = path.join(dir, 'slow-ffprobe');
     writeFileSync(slow, '#!/bin/sh\nif [ "$1" = "-version" ]; then echo "ffprobe version 9.9-fake"; exit 0; fi\nexec sleep 10\n');
     chmodSync(slow, 0o755);
-    expect(await ffprobeTool(slow)).toBe('ffprobe 9.9-fake');
+    expect(await ffprobeTool(slow)).toBe('ffprobe 9.9-fake'); // spawns: sh sleep
     const started = Date.now();
-    const hung = await probeMedia(mp4, slow, { timeoutMs: 300 });
+    const hung = await probeMedia(mp4, slow, { timeoutMs: 300 }); // spawns: sh sleep
     expect(hung).toEqual({ ok: false, tool: 'ffprobe 9.9-fake', error: 'timed out after 300 ms' });
     expect(Date.now() - started).toBeLessThan(3000);
   });

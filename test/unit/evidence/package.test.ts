@@ -38,7 +38,7 @@ describe('VERIFY.txt', () => {
       genesisHash: sha('d'),
     });
     expect(text).toContain('sha256sum -c manifest-sha256.txt');
-    expect(text).toContain(`openssl pkeyutl -verify -pubin -inkey data/keys/${'c'.repeat(64)}.pem -rawin -in manifest.sha256.bin -sigfile data/captures/cap-1/manifest.sig`);
+    expect(text).toContain(`openssl pkeyutl -verify -pubin -inkey data/keys/${'c'.repeat(64)}.pem -rawin -in /tmp/manifest.sha256.bin -sigfile data/captures/cap-1/manifest.sig`);
     expect(text).toContain('openssl ts -verify -data data/captures/cap-1/manifest.json -in data/captures/cap-1/timestamps/2.tsr -CAfile data/tsa/ca.pem -untrusted data/tsa/tsa.pem');
     expect(text).toContain('(this capture is NOT signed');
     expect(text).toContain('-sigfile data/custody/heads/000000000009.sig');

@@ -209,6 +209,7 @@ export class CaseGraph {
     const pn = this.node(postId, 'post', platform, src(`${ptr}/id`, p));
     this.attr(pn, 'postId', p.id);
     this.attr(pn, 'url', p.url);
+    this.attr(pn, 'uri', p.uri);
     this.attr(pn, 'publishedRaw', p.published?.raw);
     this.attr(pn, 'publishedUtc', p.published?.utc);
     let author: string | null = null;
@@ -229,6 +230,8 @@ export class CaseGraph {
         const target = this.node(`post:${platform}:${r.id}`, 'post', platform, s);
         this.attr(target, 'postId', r.id);
         this.attr(target, 'url', r.url);
+        // `uri` on references is newer than some sealed documents: absent and null both mean none.
+        this.attr(target, 'uri', r.uri ?? null);
         this.edge(type, postId, target.id, postId, [s]);
       }
       const targetAccount = r.authorHandle ? this.account(platform, null, r.authorHandle, null, `${ptr}/${field}`, s, { handle: 'authorHandle', displayName: 'displayName' }) : null;

@@ -29,7 +29,7 @@ export function xmlEscape(s: string): string {
 }
 
 /** Node attribute columns, in order; each a string unless typed. */
-const NODE_ATTRS = ['kind', 'label', 'platform', 'accountId', 'handles', 'displayNames', 'handleKeys', 'postId', 'url', 'publishedRaw', 'publishedUtc', 'host', 'sha256', 'mediaType', 'dhash', 'matchKey', 'captures', 'provenance'] as const;
+const NODE_ATTRS = ['kind', 'label', 'platform', 'accountId', 'handles', 'displayNames', 'handleKeys', 'postId', 'url', 'uri', 'publishedRaw', 'publishedUtc', 'host', 'sha256', 'mediaType', 'dhash', 'matchKey', 'captures', 'provenance'] as const;
 const EDGE_ATTRS = ['type', 'basis', 'weight', 'distance', 'captures', 'provenance'] as const;
 
 const captureIds = (p: Array<{ basis: string } & Record<string, unknown>>) => [...new Set(p.filter((x) => x.basis === 'observed').map((x) => x.captureId as string))].sort().join(' ');
@@ -47,6 +47,7 @@ function nodeRow(n: GraphNode): Record<(typeof NODE_ATTRS)[number], string> {
     handleKeys: uniq([...n.handles, ...n.displayNames].map((h) => h.matchKey)),
     postId: a('postId'),
     url: a('url'),
+    uri: a('uri'),
     publishedRaw: a('publishedRaw'),
     publishedUtc: a('publishedUtc'),
     host: a('host'),

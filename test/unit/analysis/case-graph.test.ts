@@ -65,6 +65,16 @@ describe('CaseGraph', () => {
     );
   });
 
+  it('keeps platform-native URIs of posts and of referenced posts, and reads documents without them', () => {
+    const c = syntheticCapture('bluesky', { id: 'rk1', author: { id: 'did:plc:a', handle: 'a.bsky.social', displayName: null }, repostOf: { id: 'rk0', url: null, authorHandle: 'b.bsky.social', uri: 'at://did:plc:b/app.bsky.feed.post/rk0' } });
+    c.doc.post!.uri = 'at://did:plc:a/app.bsky.feed.post/rk1';
+    const old = syntheticCapture('bluesky', { id: 'rk2', author: { id: 'did:plc:a', handle: 'a.bsky.social', displayName: null }, repostOf: { id: 'rk9', url: null, authorHandle: null } });
+    const nodes = build([c, old].map((x) => asSealedPost(CASE, newId(), x))).snapshot().nodes;
+    expect(nodes.find((n) => n.id === 'post:bluesky:rk1')!.attrs.uri).toBe('at://did:plc:a/app.bsky.feed.post/rk1');
+    expect(nodes.find((n) => n.id === 'post:bluesky:rk0')!.attrs.uri).toBe('at://did:plc:b/app.bsky.feed.post/rk0');
+    expect(nodes.find((n) => n.id === 'post:bluesky:rk9')!.attrs.uri).toBeUndefined();
+  });
+
   it('similar-media honours the configured Hamming distance', () => {
     const s = networkScenario();
     const caps = s.captures.map((c) => asSealedPost(CASE, newId(), c));

@@ -1,4 +1,4 @@
-/** Module boundaries from ARCHITECTURE.md: schemas <- lib <- {collectors, evidence} <- workers <- app. */
+/** Module boundaries from ARCHITECTURE.md: schemas <- lib <- {collectors, evidence} <- analysis <- workers <- app. */
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
@@ -6,6 +6,10 @@ module.exports = {
     { name: 'lib-below-domain', severity: 'error', from: { path: '^lib/' }, to: { path: '^(collectors|evidence|workers|app)/' } },
     { name: 'collectors-alone', severity: 'error', from: { path: '^collectors/' }, to: { path: '^(evidence|workers|app)/' } },
     { name: 'evidence-alone', severity: 'error', from: { path: '^evidence/' }, to: { path: '^(collectors|workers|app)/' } },
+    // analysis/: derived products read from sealed artifacts through evidence/ (store reads, hashing, custody).
+    { name: 'analysis-reads-evidence-only', severity: 'error', from: { path: '^analysis/' }, to: { path: '^(collectors|workers|app)/' } },
+    { name: 'analysis-used-by-workers-and-app', severity: 'error', from: { pathNot: '^(analysis|workers|app|test|bench)/' }, to: { path: '^analysis/' } },
+    { name: 'no-browser-or-queue-in-analysis', severity: 'error', from: { path: '^analysis/' }, to: { path: 'node_modules/(bullmq|playwright|playwright-core)/' } },
     { name: 'nothing-imports-app', severity: 'error', from: { pathNot: '^(app|test)/' }, to: { path: '^app/' } },
     { name: 'workers-below-app', severity: 'error', from: { path: '^workers/' }, to: { path: '^app/' } },
     { name: 'bullmq-only-in-workers-and-app', severity: 'error', from: { pathNot: '^(workers|app|test|bench)/' }, to: { path: 'node_modules/bullmq' } },

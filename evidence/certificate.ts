@@ -362,6 +362,7 @@ const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }> = {
   downloaded: { glyph: '⇩', cls: 'access' },
   'watch-triggered': { glyph: '↻', cls: 'watch' },
   'head-signed': { glyph: '✎', cls: 'seal' },
+  'identity-asserted': { glyph: '⇔', cls: 'access' },
 };
 const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
 

@@ -9,6 +9,8 @@ import { AnchorSource } from './trust.js';
  * (evidence/custody.ts `signHead` does not append it, since that would move the head it just signed).
  * `package-failed` follows a `packaged` event whose package could not be completed (the package id
  * it names does not exist).
+ * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
+ * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -27,6 +29,7 @@ export const CUSTODY_ACTIONS = [
   'downloaded',
   'watch-triggered',
   'head-signed',
+  'identity-asserted',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

@@ -3,6 +3,7 @@ import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, Pa
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
 import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { CaseGraphDocument } from './graph.js';
 import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
@@ -29,6 +30,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'seal-result': SealResult,
   config: Config,
   post: PostDocument,
+  'case-graph': CaseGraphDocument,
   'api-error': ApiError,
   'api-submit-request': SubmitRequest,
   'api-submit-response': SubmitResponse,

@@ -16,7 +16,7 @@ import { buildPackage, type BuiltPackage } from '../../evidence/package.js';
 import type { TimestampDeps, TsaEndpoint } from '../../evidence/timestamp.js';
 import { localAnchors, type TrustAnchors } from '../../evidence/trust.js';
 import { startPdfRenderer } from './render-pdf.js';
-import { makeSealedCapture, type SealedCapture } from './sealed-capture.js';
+import { makeSealedCapture, type ExtraArtifact, type SealedCapture } from './sealed-capture.js';
 import { startLocalTsa, type LocalTsa } from './tsa.js';
 
 export interface EvidenceEnv {
@@ -31,7 +31,7 @@ export interface EvidenceEnv {
   tsas: TsaEndpoint[];
   timestamp: Omit<TimestampDeps, 'clock' | 'logger'>;
   renderPdf: (html: string, out: string) => Promise<void>;
-  seal(caseId: string, opts?: { operator?: string; url?: string }): Promise<SealedCapture>;
+  seal(caseId: string, opts?: { operator?: string; url?: string; extra?: ExtraArtifact[] }): Promise<SealedCapture>;
   pack(caseId: string, opts?: { captureIds?: string[]; name?: string }): Promise<BuiltPackage>;
   /** What this deployment pins: its own key store and its TSA CA (as `exhibit verify` on the same host). */
   anchors(): Promise<{ anchors: TrustAnchors }>;

@@ -21,6 +21,14 @@ export interface SealedCapture {
   attest: AttestResult;
 }
 
+export interface ExtraArtifact {
+  name: string;
+  role: Artifact['role'];
+  mediaType: string;
+  bytes: Buffer;
+  perceptualHash?: string | null;
+}
+
 export const HOSTILE_TITLE = 'بيان رسمي <script>alert(1)</script> & "quotes"';
 
 export async function makeSealedCapture(opts: {
@@ -32,6 +40,8 @@ export async function makeSealedCapture(opts: {
   url?: string;
   operator?: string;
   legalBasis?: string;
+  /** More artifacts to seal in the capture (a platform capture's post.json and media). */
+  extra?: ExtraArtifact[];
 }): Promise<SealedCapture> {
   const { caseId, store, clock } = opts;
   const captureId = newId();
@@ -50,6 +60,7 @@ export async function makeSealedCapture(opts: {
     await mk('dom.html', 'dom', 'text/html; charset=utf-8', dom),
     await mk('derived/screenshot.thumb.webp', 'thumbnail', 'image/webp', thumb, { source: 'screenshot.png', sourceSha256: shot.sha256, method: 'thumbnail-32-webp', tool: 'sharp' }),
   ];
+  for (const x of opts.extra ?? []) artifacts.push({ ...(await mk(x.name, x.role, x.mediaType, x.bytes)), perceptualHash: x.perceptualHash ?? null });
   const now = isoUtc(clock.now());
   const manifest = StoredCaptureManifest.parse({
     schemaVersion: 'exhibit.capture-manifest/1',

@@ -343,6 +343,12 @@ async function checkRecord(record: WARCRecord, offset: number, ctx: Ctx): Promis
 
   const version = record.warcHeaders.statusline.trim();
   if (version !== 'WARC/1.0' && version !== 'WARC/1.1') {
+    if (ctx.facts.length === 1) {
+      // Not a WARC at all (no record read): a file-level finding, and no record counted.
+      ctx.facts.pop();
+      ctx.findings.push({ severity: 'error', check: 'structure', file: ctx.file, offset, recordType: null, targetUri: null, recordId: null, message: `not a WARC: the file starts with ${JSON.stringify(version.slice(0, 40))}, not WARC/1.0 or WARC/1.1` });
+      return { stop: true, exhibitInfo: false, entityBody: false };
+    }
     add('error', 'structure', `does not start with WARC/1.0 or WARC/1.1 but ${JSON.stringify(version.slice(0, 40))}; reading stopped here`);
     return { stop: true, exhibitInfo: false, entityBody: false };
   }

@@ -300,7 +300,7 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
     }
     if (!record) break;
     const offset = parser.offset;
-    if (reader.compressed && offset === lastOffset) {
+    if (reader.compressed && offset === lastOffset && !ctx.findings.some((f) => f.check === 'gzip')) {
       fileFinding('warning', 'gzip', `more than one record in one gzip member at offset ${offset}: the file is not gzip per record, so records cannot be addressed by offset`, offset);
     }
     lastOffset = offset;
@@ -319,6 +319,11 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
     reader.expectSeparator = true;
   }
   if (!stopped && ctx.facts.length === 0) fileFinding('error', 'structure', 'no WARC record found');
+  // A gzip member cut short yields nothing at all to the reader: only the byte count shows it.
+  if (!stopped && reader.compressed && reader.getRawOffset() < box.bytes) {
+    const at = reader.getRawOffset();
+    fileFinding('error', 'content-length', `truncated: the file ends inside a gzip member that starts at offset ${at} (${box.bytes - at} bytes of it present); the record there, if any, is lost`, at);
+  }
 
   // Lengths: from each record's start to the next one's.
   for (let i = 0; i < ctx.facts.length; i++) {

@@ -191,6 +191,20 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
     expect(warcioRecords(py.output).at(-1)).toMatchObject({ type: 'resource', messages: ['digest present but not checked'] });
   });
 
+  it('a gzip WARC cut inside a member: the lost record is named by its offset (warcio check does not notice)', async () => {
+    const bytes = await readFile(pyGz());
+    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,warc-type', pyGz()]);
+    const lastOffset = Number((JSON.parse(stdout.trim().split('\n').at(-1)!) as { offset: string }).offset);
+    const file = path.join(dir, 'cut.warc.gz');
+    await writeFile(file, bytes.subarray(0, lastOffset + 40));
+    const r = await checkWarc(file);
+    expect(r.ok).toBe(false);
+    expect(r.records).toBe(5);
+    expect(errors(r).map((f) => [f.check, f.offset])).toEqual([['content-length', lastOffset]]);
+    expect(errors(r)[0]!.message).toMatch(/ends inside a gzip member/);
+    expect((await warcioCheck(file)).passed).toBe(true);
+  });
+
   it('a wrong Content-Length: named, reading stops', async () => {
     const text = (await readFile(pyPlain())).toString('latin1');
     const start = text.indexOf('WARC-Type: resource');

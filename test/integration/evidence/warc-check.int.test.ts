@@ -166,6 +166,30 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
     await expect(run('npx', ['tsx', CLI, 'warc', 'check', file])).rejects.toMatchObject({ code: 8, stdout: expect.stringMatching(/ERROR +\[block-digest\] .*@\d+ resource urn:example:note/) });
   });
 
+  it('a flipped byte in the block of each record type: block digest failure naming that record (an empty revisit block: its broken end)', async () => {
+    const bytes = await readFile(pyPlain());
+    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,length,warc-type,warc-target-uri', pyPlain()]);
+    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: string; length: string; 'warc-type': string; 'warc-target-uri'?: string });
+    expect(rows.map((r) => r['warc-type'])).toEqual(['warcinfo', 'response', 'request', 'response', 'revisit', 'resource']);
+    for (const row of rows) {
+      const offset = Number(row.offset);
+      const blockStart = bytes.indexOf('\r\n\r\n', offset) + 4;
+      const blockEnd = offset + Number(row.length);
+      const at = blockStart + Math.floor((blockEnd - blockStart) / 2);
+      const bad = Buffer.from(bytes);
+      bad[at] = bad[at]! ^ 0x01;
+      const file = path.join(dir, `flipped-${row['warc-type']}-${offset}.warc`);
+      await writeFile(file, bad);
+      const r = await checkWarc(file);
+      expect(r.ok, file).toBe(false);
+      // warcio's revisit has an empty block: the flip lands on the record's closing CRLF CRLF
+      const expected = blockEnd > blockStart ? 'block-digest' : 'content-length';
+      expect(errors(r).map((f) => [f.check, f.offset, f.recordType]), file).toContainEqual([expected, offset, row['warc-type']]);
+      // warcio check reads past a broken record end after a revisit (it checks no revisit digest either)
+      expect((await warcioCheck(file)).passed, file).toBe(row['warc-type'] === 'revisit');
+    }
+  });
+
   it('a flipped byte inside a gzip member: the record fails', async () => {
     const bytes = await readFile(own());
     const bad = Buffer.from(bytes);

@@ -304,7 +304,15 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
       fileFinding('warning', 'gzip', `more than one record in one gzip member at offset ${offset}: the file is not gzip per record, so records cannot be addressed by offset`, offset);
     }
     lastOffset = offset;
-    const ended = await checkRecord(record, offset, ctx);
+    let ended: Awaited<ReturnType<typeof checkRecord>>;
+    try {
+      ended = await checkRecord(record, offset, ctx);
+    } catch (e) {
+      // e.g. a zip entry failing its CRC, or a read error: what was read is reported, the rest is not
+      fileFinding('error', 'structure', `unreadable inside the record at offset ${offset}: ${(e as Error).message}; reading stopped there`, offset);
+      stopped = true;
+      break;
+    }
     if (ctx.facts.length === 1 && ended.exhibitInfo) {
       ctx.entityBodyDigests = ended.entityBody;
       if ((opts.origin ?? 'auto') === 'auto') {

@@ -1,9 +1,12 @@
-# Worker image for docker-compose.yml: Debian Chromium, ffmpeg, fonts for Arabic and emoji.
+# Worker image for docker-compose.yml: the runtime programs of programs.tsv (Debian Chromium,
+# ffmpeg, fonts for Arabic and emoji, …), the one list ./exhibit installs from too.
 FROM node:20-bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium ffmpeg fonts-noto-core fonts-noto-color-emoji redis-tools ca-certificates git \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/exhibit
+COPY programs.tsv ./
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git redis-tools \
+      $(awk -F'\t' '!/^#/ && $2 == "runtime" && $3 != "-" { print $3 }' programs.tsv) \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save tsx@4
 COPY . .

@@ -147,15 +147,51 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
 
   program
     .command('verify')
-    .description('verify a package (zip or unzipped directory) offline: digests, signatures, timestamps, custody chain, bag completeness')
+    .description('verify a package (zip or unzipped directory) offline: digests, signatures, timestamps, custody log, package seal; VERIFIED only when its signer and TSA are pinned')
     .argument('<package>', 'package zip or directory')
-    .option('--tsa-ca <pem...>', 'pin the TSA trust anchors instead of trusting the ones inside the package')
-    .option('--signing-key <fingerprint...>', 'accept only signatures by these Ed25519 keys (sha256:<hex> fingerprints you obtained independently)')
+    .option('--tsa-ca <file...>', 'pin a TSA root certificate (PEM or DER) you obtained independently; the CA inside the package is never trusted')
+    .option('--signing-key <key...>', 'pin an Ed25519 signing key: sha256:<hex> fingerprint or public key PEM file, obtained independently')
+    .option('--no-trust-store', 'ignore the local trust store and this deployment\'s own keys and TSA CAs: only the flags pin')
     .option('--json', 'print the full report as JSON')
     .action(
-      action(async (source: string, opts: { tsaCa?: string[]; signingKey?: string[]; json?: boolean }) => {
+      action(async (source: string, opts: { tsaCa?: string[]; signingKey?: string[]; trustStore: boolean; json?: boolean }) => {
         const { verifyAndReport } = await import('./commands/verify.js');
-        return verifyAndReport(source, { json: Boolean(opts.json), trustAnchorFiles: opts.tsaCa, signingKeys: opts.signingKey });
+        return verifyAndReport(source, { json: Boolean(opts.json), trustAnchorFiles: opts.tsaCa, signingKeys: opts.signingKey, ...(opts.trustStore ? { local: configFromOpts(globals()) } : {}) });
+      }),
+    );
+
+  const trust = program.command('trust').description('the local trust store: signing keys and TSA roots pinned for verifying packages from elsewhere');
+  trust
+    .command('add')
+    .description('pin a signing key and/or a TSA root (confirm the fingerprint with its owner out of band first)')
+    .option('--signing-key <key>', 'sha256:<hex> fingerprint or Ed25519 public key PEM file')
+    .option('--tsa-ca <file>', 'TSA root certificate, PEM or DER')
+    .option('--name <name>', 'a label, e.g. the agency it belongs to')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { signingKey?: string; tsaCa?: string; name?: string; json?: boolean }) => {
+        const { trustCommand } = await import('./commands/trust.js');
+        return trustCommand(configFromOpts(globals()), { action: 'add', signingKey: opts.signingKey, tsaCa: opts.tsaCa, name: opts.name, json: Boolean(opts.json) });
+      }),
+    );
+  trust
+    .command('list')
+    .description('list the pinned signing keys and TSA roots')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { trustCommand } = await import('./commands/trust.js');
+        return trustCommand(configFromOpts(globals()), { action: 'list', json: Boolean(opts.json) });
+      }),
+    );
+  trust
+    .command('remove')
+    .description('unpin a signing key or TSA root by its fingerprint')
+    .argument('<fingerprint>', 'sha256:<hex>')
+    .action(
+      action(async (fingerprint: string) => {
+        const { trustCommand } = await import('./commands/trust.js');
+        return trustCommand(configFromOpts(globals()), { action: 'remove', fingerprint, json: false });
       }),
     );
 
@@ -215,6 +251,17 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('doctor')
+    .description('every external program Exhibit and its tests run (programs.tsv): version and where it was found; exit 69 when one Exhibit needs is missing')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const { doctorCommand } = await import('./commands/doctor.js');
+        return doctorCommand(configFromOpts(globals()), { json: Boolean(opts.json) });
+      }),
+    );
+
+  const bench = program
     .command('bench')
     .description('benchmarks: each part of the pipeline against the raw tool it is built on, side by side (Markdown table; JSON in bench/results/)')
     .option('--quick', 'a short run (fewer captures, smaller files) to check that everything works')
@@ -225,6 +272,17 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       action(async (opts: { quick?: boolean; only?: string; out?: string; profile?: string }) => {
         const { benchCommand } = await import('./commands/bench.js');
         return benchCommand(configFromOpts(globals()), { quick: Boolean(opts.quick), only: opts.only, out: opts.out, profile: opts.profile });
+      }),
+    );
+  bench
+    .command('fuzz')
+    .description('the fuzz (property) tests with many runs: URL parser, zip reader, bag parsers, WARC writer, image metadata, every platform extractor')
+    .option('--runs <n>', 'runs per property (./exhibit test runs a few dozen to a few hundred)', '1000')
+    .option('--seed <n>', 'fast-check seed, to replay a failure the table reported')
+    .action(
+      action(async (opts: { runs?: string; seed?: string }) => {
+        const { benchFuzzCommand } = await import('./commands/bench.js');
+        return benchFuzzCommand(opts);
       }),
     );
 

@@ -2,7 +2,9 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { readMobileStory } from './facebook-mobile.js';
+import { describesPost } from './platform/generic-extract.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
 
 /**
@@ -11,14 +13,20 @@ import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
  * data: `<script type="application/json" data-sjs>` blocks whose `RelayPrefetchedStreamCache`
  * entries hold `__bbox.result.data` with the `Story` (message, actors, creation_time,
  * attachments with `Photo`/`Video` media, feedback counts, the first comments), read as
- * `embedded-json`. Logged-out visitors are often redirected to `/login/`, or get the page with a
- * login form and only the OpenGraph preview (`og:description`, `og:image`), which is then all we
- * report, labelled `opengraph`.
+ * `embedded-json`. The mobile and basic sites (`m.`, `mbasic.`) and logged-out `permalink.php` /
+ * `story.php` pages hold the post in markup instead (facebook-mobile.ts), read as `dom`.
+ *
+ * States only on Facebook's own word: a redirect to `/login/`, its "You must log in to continue"
+ * wall (the OpenGraph preview it leaves is kept, labelled `opengraph`), a page that is only its
+ * log-in form, or its "content isn't available" / "Content not found" pages. A page in neither
+ * known layout and without those signals (a login banner beside the post's metadata is not one:
+ * logged-out pages that show the post carry it too) is `not-recognised` and read by the generic
+ * extraction.
  */
 
 export const FacebookOptions = z.object({
-  /** Hosts serving Facebook web pages (host[:port]); tests point this at a fixture. @defaultValue `["www.facebook.com", "facebook.com", "m.facebook.com", "web.facebook.com"]` */
-  hosts: z.array(z.string().min(1)).default(['www.facebook.com', 'facebook.com', 'm.facebook.com', 'web.facebook.com']),
+  /** Hosts serving Facebook web pages (host[:port]); tests point this at a fixture. @defaultValue `["www.facebook.com", "facebook.com", "m.facebook.com", "mbasic.facebook.com", "web.facebook.com"]` */
+  hosts: z.array(z.string().min(1)).default(['www.facebook.com', 'facebook.com', 'm.facebook.com', 'mbasic.facebook.com', 'web.facebook.com']),
 });
 export type FacebookOptions = z.infer<typeof FacebookOptions>;
 
@@ -276,6 +284,27 @@ export function openGraphPost($: cheerio.CheerioAPI, id: string, base: string): 
   };
 }
 
+/** Facebook's own words for its log-in wall (not a login banner: pages that show the post carry one too). */
+const WALL = [/you must log in to continue/i, /you must log in first/i];
+/** Facebook's own words for content it does not show, as page headings or title. */
+const UNAVAILABLE = [/this content isn.t available/i, /content not found/i, /the page you requested cannot be displayed/i, /this content is no longer available/i, /this page isn.t available/i];
+
+/** The log-in wall message Facebook serves, or null. */
+export function facebookWall($: cheerio.CheerioAPI): string | null {
+  const text = $('body').text().replace(/\s+/g, ' ');
+  const m = WALL.map((re) => re.exec(text)).find((x) => x);
+  return m ? `log-in wall message: "${m[0]}"` : null;
+}
+
+/** The heading or title in which Facebook says the content is not available, or null. */
+export function facebookUnavailableNotice($: cheerio.CheerioAPI): string | null {
+  for (const el of $('title, h1, h2, h3, [role="heading"]').toArray()) {
+    const t = $(el).text().replace(/\s+/g, ' ').trim();
+    if (t.length < 200 && UNAVAILABLE.some((re) => re.test(t))) return t;
+  }
+  return null;
+}
+
 export const facebookSpec: PlatformSpec<FacebookOptions> = {
   id: 'facebook',
   version: '1.0.0',
@@ -290,9 +319,15 @@ export const facebookSpec: PlatformSpec<FacebookOptions> = {
     const main = view.mainDocument();
     const html = main?.status === 200 ? await view.text(main, 'embedded-json') : null;
     const story = html ? findStory(relayPreloads(html), id) : null;
-    if (!story) return;
-    const urls = mediaIn(story, main!.url).map((m) => m.sourceUrl).filter((u): u is string => !!u);
-    await page.ensureRecorded(urls, 'full-size media named by the Story preload (photo_image, browser_native_hd_url)');
+    if (story) {
+      const urls = mediaIn(story, main!.url).map((m) => m.sourceUrl).filter((u): u is string => !!u);
+      await page.ensureRecorded(urls, 'full-size media named by the Story preload (photo_image, browser_native_hd_url)');
+      return;
+    }
+    // Mobile/basic markup: the touch site loads inline video only on a tap; the evidence is the file it names.
+    const mobile = html ? readMobileStory(html, id, main!.url, new Date(0).toISOString()) : null;
+    const urls = (mobile?.post.media ?? []).map((m) => m.sourceUrl).filter((u): u is string => !!u);
+    if (urls.length) await page.ensureRecorded(urls, 'media named by the mobile story markup (img, i.img background, inlineVideo data-store src)');
   },
   async extract({ view, observedAt }, target) {
     const { id } = parseFacebookUrl(target)!;
@@ -311,16 +346,28 @@ export const facebookSpec: PlatformSpec<FacebookOptions> = {
       const post = storyToPost(story, observedAt, main.url);
       return { visibility: visible([signal('embedded-json', main, `RelayPrefetchedStreamCache: Story post_id ${String(story.post_id ?? '')}`.trim())], main.status), post, replies: storyComments(story, observedAt, post.id) };
     }
+    const mobile = readMobileStory(html, id, main.url, observedAt);
+    if (mobile) return { visibility: visible([signal('dom', main, mobile.marker)], main.status), post: mobile.post };
     const $ = cheerio.load(html);
-    const loginForm = $('form#login_form, form[action*="/login/"], input[name="pass"]').length > 0;
-    if (loginForm) {
+    const wall = facebookWall($);
+    if (wall) {
       const og = openGraphPost($, id, main.url);
-      const sig = [signal('dom', main, 'a login form (#login_form) and no Story preload for the post')];
+      const sig = [signal('dom', main, wall)];
       if (og) sig.push(signal('opengraph', main, 'only the og:* preview is served'));
-      return { visibility: observe('login-wall', `Facebook shows logged-out visitors a login form instead of the post${og ? ' (only its OpenGraph preview is in the page)' : ''}`, sig, main.status), post: og };
+      return { visibility: observe('login-wall', `Facebook shows logged-out visitors its log-in wall instead of the post${og ? ' (only its OpenGraph preview is in the page)' : ''}`, sig, main.status), post: og };
     }
-    const notice = $('[role="main"] h2, #content h2, .uiInterstitial h2').first().text().trim();
-    return { visibility: observe('unavailable', `Facebook did not serve the post${notice ? `: "${notice}"` : ''} (removed, restricted by its owner, or never existed)`, [signal('dom', main, notice ? `notice: ${notice}` : 'no Story preload for the post')], main.status), post: null };
+    const notice = facebookUnavailableNotice($);
+    if (notice) {
+      return { visibility: observe('unavailable', `Facebook says the content is not available: "${notice}" (removed, restricted by its owner, or never existed; Facebook does not say which)`, [signal('dom', main, `notice: ${notice}`)], main.status), post: null };
+    }
+    const hasLoginForm = $('form#login_form, form[action*="/login"], input[name="pass"]').length > 0;
+    if (hasLoginForm && !describesPost($)) {
+      return { visibility: observe('login-wall', 'Facebook served its log-in form in place of the post (the page describes no post)', [signal('dom', main, 'a log-in form (#login_form, input[name=pass]) and no og:description, og:image or JSON-LD post')], main.status), post: null };
+    }
+    return {
+      visibility: notRecognised(`the page holds neither a Story preload nor mobile story markup${hasLoginForm ? ' (a log-in form is in the page, but no log-in wall message)' : ''}, and no Facebook error message`, [signal('dom', main, `no RelayPrefetchedStreamCache Story ${id}, no #m_story_permalink_view`)], main.status),
+      post: null,
+    };
   },
 };
 

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { describesPost } from './platform/generic-extract.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
 
@@ -184,10 +185,11 @@ async function postQuery(view: RecordedView, shortcode: string): Promise<{ ex: R
   return fallback ? { ...fallback, media: null } : { ex: null, body: null, media: null };
 }
 
+/** A page that is only Instagram's login form (it describes no post): its wall. A login form beside the post's metadata is not. */
 function loginWallIn(html: string | null): string | null {
   if (!html) return null;
   const $ = cheerio.load(html);
-  if ($('form#loginForm, input[name="password"]').length > 0) return 'a login form (input[name=password])';
+  if ($('form#loginForm, input[name="password"]').length > 0 && !describesPost($)) return 'a login form (input[name=password]) and no og:description, og:image or JSON-LD post';
   return null;
 }
 
@@ -221,7 +223,7 @@ export const instagramSpec: PlatformSpec<InstagramOptions> = {
     if (!ex) {
       const wall = loginWallIn(await view.servedHtml('dom'));
       if (wall) return { visibility: observe('login-wall', 'Instagram served a login form instead of the post', [signal('dom', main, wall)], main.status), post: null };
-      return { visibility: observe('unavailable', 'the page never fetched the post (no xdt_shortcode_media answer was recorded)', [signal('api-json', null, 'no POST /graphql/query response recorded')], main.status), post: null };
+      return { visibility: notRecognised('the page never fetched the post (no xdt_shortcode_media answer was recorded)', [signal('api-json', null, 'no POST /graphql/query response recorded')], main.status), post: null };
     }
     const apiHttp = observeHttpStatus(ex, 'the Instagram GraphQL endpoint');
     if (apiHttp) {

@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { PlatformObservation, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { exactCount, hashtagsIn, htmlToText, textDirection } from './platform/text.js';
 
@@ -358,7 +358,7 @@ export const redditSpec: PlatformSpec<RedditOptions> = {
     const html = await view.servedHtml('dom');
     const post = html ? readShredditPost(html, observedAt, origin) : null;
     if (post && post.id === id) return { visibility: visible([signal('dom', main, `<shreddit-post id="t3_${id}">`)], main.status), post };
-    return { visibility: observe('unavailable', 'neither the .json listing nor the page held the post', [signal('dom', main, `no <shreddit-post id="t3_${id}"> and ${jsonEx ? `HTTP ${jsonEx.status} from` : 'no response from'} the .json listing`)], main.status), post: null };
+    return { visibility: notRecognised('neither the .json listing nor the page held the post in a known shape', [signal('dom', main, `no <shreddit-post id="t3_${id}"> and ${jsonEx ? `HTTP ${jsonEx.status} from` : 'no response from'} the .json listing`)], main.status), post: null };
   },
 };
 

@@ -4,6 +4,7 @@ import { redactUrl } from './browser/net-policy.js';
 import { xCollector } from './x.js';
 import { redditCollector } from './reddit.js';
 import { youtubeCollector } from './youtube.js';
+import { activityPubCollector } from './activitypub.js';
 import { blueskyCollector } from './bluesky.js';
 import { facebookCollector } from './facebook.js';
 import { genericCollector } from './generic.js';
@@ -17,9 +18,10 @@ import { webCollector } from './web.js';
 /**
  * Every collector, in the order they are asked. Platform collectors go before `generic` (oEmbed,
  * OpenGraph, JSON-LD from any page), which goes before `web`; both match any http(s) URL, so they
- * stay last. Adding a platform is one line here.
+ * stay last. `activitypub` (fediverse object URL shapes on any host) goes after the platforms, so a
+ * configured Mastodon server keeps its own collector. Adding a platform is one line here.
  */
-export const COLLECTORS: readonly Collector[] = [telegramCollector, mastodonCollector, blueskyCollector, instagramCollector, facebookCollector, tiktokCollector, vkCollector, xCollector, redditCollector, youtubeCollector, genericCollector, webCollector];
+export const COLLECTORS: readonly Collector[] = [telegramCollector, mastodonCollector, blueskyCollector, instagramCollector, facebookCollector, tiktokCollector, vkCollector, xCollector, redditCollector, youtubeCollector, activityPubCollector, genericCollector, webCollector];
 
 /**
  * The collectors with their options from config (`collectors.<id>`), validated by each collector's

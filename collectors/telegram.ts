@@ -1,8 +1,8 @@
 import * as cheerio from 'cheerio';
 import { z } from 'zod';
-import type { Post, PostMedia } from '../schemas/post.js';
+import type { Post, PostMedia, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { hashtagsIn, htmlToText, innerSource, parseCount, publishedTime, textDirection } from './platform/text.js';
 
 /**
@@ -122,11 +122,47 @@ export function readTelegramMessage($: cheerio.CheerioAPI, el: cheerio.Cheerio<n
   };
 }
 
+/**
+ * The channel as its public preview shows it (`.tgme_channel_info`): title, `@username`, description,
+ * avatar and every counter as displayed (`12.4K subscribers`, `photos`, `videos`, …). Null when the
+ * page has no channel info block.
+ */
+export function readTelegramChannelInfo($: cheerio.CheerioAPI, base: string, readAt: string): Profile | null {
+  const info = $('.tgme_channel_info').first();
+  if (info.length === 0) return null;
+  const abs = (u: string | undefined): string | null => {
+    try {
+      return u ? new URL(u, base).href : null;
+    } catch {
+      return null;
+    }
+  };
+  const title = info.find('.tgme_channel_info_header_title').first().text().trim() || null;
+  const userEl = info.find('.tgme_channel_info_header_username').first();
+  const handle = userEl.text().trim().replace(/^@/, '') || null;
+  const descEl = info.find('.tgme_channel_info_description').first();
+  const descHtml = descEl.length ? (descEl.html() ?? '') : null;
+  const avatar = abs(info.find('.tgme_page_photo_image img').first().attr('src'));
+  const counts: Profile['counts'] = {};
+  info.find('.tgme_channel_info_counter').each((_, c) => {
+    const type = $(c).find('.counter_type').first().text().trim();
+    const value = $(c).find('.counter_value').first().text().trim();
+    if (type && value) counts[type] = parseCount(value);
+  });
+  const sources: Profile['sources'] = {};
+  if (handle) sources.id = sources.handle = 'dom';
+  if (title) sources.displayName = 'dom';
+  if (descHtml !== null) sources.description = 'dom';
+  if (avatar) sources.avatar = 'dom';
+  if (Object.keys(counts).length) sources.counts = 'dom';
+  return { kind: 'channel', id: handle, handle, displayName: title, description: descHtml === null ? null : htmlToText(descHtml), descriptionHtml: descHtml, avatarUrl: avatar, url: abs(userEl.find('a').attr('href')), counts, readAt, sources };
+}
+
 export const telegramSpec: PlatformSpec<TelegramOptions> = {
   id: 'telegram',
   version: '1.0.0',
   platform: 'telegram',
-  capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media', 'post'],
+  capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media', 'post', 'profile'],
   configSchema: TelegramOptions,
   matches: (url, o) => hostIn(url, o.hosts) && (parseTelegramUrl(url) !== null || parseTelegramChannelUrl(url) !== null),
   // The public web preview serves the whole message (text, all media, views); the single-post page only an embed script.
@@ -148,10 +184,12 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
       const channel = parseTelegramChannelUrl(target)!.channel.toLowerCase();
       const els = $('.tgme_widget_message[data-post]').filter((_, e) => (($(e).attr('data-post') ?? '').split('/')[0] ?? '').toLowerCase() === channel);
       if ($('.tgme_channel_info').length === 0 && els.length === 0) {
-        return { visibility: observe('unavailable', `Telegram serves no public preview of channel ${channel}`, [signal('dom', main, `no .tgme_channel_info at ${main.url}`)], main.status), post: null };
+        // Telegram answers a channel without a public preview by redirecting away from /s/: that is its word; a page at /s/ without the markup is not.
+        if (!/^\/s\//.test(new URL(main.url).pathname)) return { visibility: observe('unavailable', `Telegram serves no public preview of channel ${channel}`, [signal('redirect', main, `the preview redirected to ${main.url}`)], main.status), post: null };
+        return { visibility: notRecognised('the preview page holds no .tgme_channel_info and no .tgme_widget_message', [signal('dom', main, `no .tgme_channel_info at ${main.url}`)], main.status), post: null };
       }
       const replies = els.toArray().map((e) => readTelegramMessage($, $(e) as unknown as cheerio.Cheerio<never>, main.url, observedAt, html));
-      return { visibility: visible([signal('dom', main, `.tgme_channel_info with ${replies.length} .tgme_widget_message`)], main.status), post: null, replies };
+      return { visibility: visible([signal('dom', main, `.tgme_channel_info with ${replies.length} .tgme_widget_message`)], main.status), post: null, replies, profile: readTelegramChannelInfo($, main.url, observedAt) };
     }
     const key = `${t.channel}/${t.id}`.toLowerCase();
     const el = $('.tgme_widget_message[data-post]').filter((_, e) => ($(e).attr('data-post') ?? '').toLowerCase() === key).first();
@@ -159,6 +197,10 @@ export const telegramSpec: PlatformSpec<TelegramOptions> = {
     if (el.length === 0) {
       const error = $('.tgme_widget_message_error').first().text().trim();
       const isChannel = $('.tgme_channel_info').length > 0;
+      // Telegram's word: its error block, the channel preview without the message, or the redirect away from /s/ for a channel without one.
+      if (!error && !isChannel && /^\/s\//.test(new URL(finalUrl).pathname)) {
+        return { visibility: notRecognised('the preview page holds no .tgme_widget_message, no .tgme_widget_message_error and no .tgme_channel_info', [signal('dom', main, `no .tgme_widget_message[data-post="${key}"] at ${finalUrl}`)], main.status), post: null };
+      }
       const detail = error ? `.tgme_widget_message_error: ${error}` : isChannel ? `the channel preview has no .tgme_widget_message[data-post="${key}"]` : `no public preview of the channel at ${finalUrl}`;
       return { visibility: observe('unavailable', `Telegram's public preview does not show message ${key} (deleted, never existed, or the channel is not public)`, [signal('dom', main, detail)], main.status), post: null };
     }

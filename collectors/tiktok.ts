@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, hashtagsIn, textDirection } from './platform/text.js';
 
@@ -182,10 +182,12 @@ export const tiktokSpec: PlatformSpec<TikTokOptions> = {
     if (html === null) return null;
     const { found, detail } = videoDetailOf(html);
     if (!found || !detail) {
-      return { visibility: observe('unavailable', 'the page carries no webapp.video-detail state (not a video page, or a verification page)', [signal('embedded-json', main, found ? '__UNIVERSAL_DATA_FOR_REHYDRATION__ has no webapp.video-detail' : 'no <script id="__UNIVERSAL_DATA_FOR_REHYDRATION__">')], main.status), post: null };
+      return { visibility: notRecognised('the page carries no webapp.video-detail state', [signal('embedded-json', main, found ? '__UNIVERSAL_DATA_FOR_REHYDRATION__ has no webapp.video-detail' : 'no <script id="__UNIVERSAL_DATA_FOR_REHYDRATION__">')], main.status), post: null };
     }
     const code = detail.statusCode ?? 0;
     const item = detail.itemInfo?.itemStruct;
+    // statusCode 0 is TikTok's "ok": without an item the state is of an unknown shape, not a refusal.
+    if (code === 0 && !item) return { visibility: notRecognised('webapp.video-detail says statusCode 0 but holds no itemStruct', [signal('embedded-json', main, 'webapp.video-detail.statusCode: 0, no itemInfo.itemStruct')], main.status), post: null };
     if (code !== 0 || !item) {
       const msg = detail.statusMsg ?? '';
       const sig = [signal('embedded-json', main, `webapp.video-detail.statusCode: ${code}${msg ? `, statusMsg: ${msg}` : ''}`)];

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { headerValue } from './browser/page-facts.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { describesPost } from './platform/generic-extract.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { hashtagsIn, htmlToText, innerSource, parseCount, textDirection } from './platform/text.js';
 
 /**
@@ -210,8 +211,13 @@ export const vkSpec: PlatformSpec<VkOptions> = {
     if (el.length === 0) {
       const msg = $('.message_page_body').first().text().trim();
       if (msg && /deleted|удал[её]н/i.test(msg)) return { visibility: observe('deleted', `VK states the post was deleted ("${msg}")`, [signal('dom', main, `.message_page_body: ${msg}`)], main.status), post: null };
-      if ($('#index_login_form, #quick_login_form, form[action*="login"]').length > 0 && !msg) return { visibility: observe('login-wall', 'VK shows logged-out visitors a login form instead of the post', [signal('dom', main, 'a login form and no post block')], main.status), post: null };
-      return { visibility: observe('unavailable', `VK did not show post ${key}${msg ? ` ("${msg}")` : ''}`, [signal('dom', main, msg ? `.message_page_body: ${msg}` : `no ._post[data-post-id="${key}"]`)], main.status), post: null };
+      // VK's word is its error block (.message_page_body), the redirect to /login, or a page that is only its login form; a login form beside the post's metadata is not (logged-out pages that show posts carry one).
+      if (!msg) {
+        const form = $('#index_login_form, #quick_login_form, form[action*="login"]').length > 0;
+        if (form && !describesPost($)) return { visibility: observe('login-wall', 'VK shows logged-out visitors a login form instead of the post', [signal('dom', main, 'a login form, no post block, and no og:description, og:image or JSON-LD post')], main.status), post: null };
+        return { visibility: notRecognised(`the page holds no ._post[data-post-id="${key}"] and no VK error message${form ? ' (a login form is in the page)' : ''}`, [signal('dom', main, `no ._post[data-post-id="${key}"], no .message_page_body`)], main.status), post: null };
+      }
+      return { visibility: observe('unavailable', `VK did not show post ${key} ("${msg}")`, [signal('dom', main, `.message_page_body: ${msg}`)], main.status), post: null };
     }
     const post = readVkBlock($, el as cheerio.Cheerio<never>, main.url, observedAt, html, '.wall_post_text', null);
     return { visibility: visible([signal('dom', main, `._post[data-post-id="${key}"]`)], main.status), post, replies: readVkReplies($, el as cheerio.Cheerio<never>, key, main.url, observedAt, html) };

@@ -11,8 +11,8 @@ import type { CollectorOutput } from '../schemas/jobs.js';
 import type { CollectContext, Collector } from './collector.js';
 import { buildEnvironment, fetchEgressIp, playwrightVersion, type EgressResult } from './browser/environment.js';
 import { planMedia, writeMediaFiles, type Flag } from './browser/media-files.js';
-import { parseTargetUrl, redactUrl, resolveAndCheck, type NetPolicy } from './browser/net-policy.js';
-import { buildPageFacts, readPageSnapshot, traceMainDocument, type PageSnapshot } from './browser/page-facts.js';
+import { parseTargetUrl, redactUrl, resolveAndCheck, validatePolicy, type NetPolicy } from './browser/net-policy.js';
+import { buildPageFacts, readPageSnapshot, traceMainDocument, wireUrl, type PageSnapshot } from './browser/page-facts.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { RecordingProxy } from './browser/recording-proxy.js';
 import { settlePage, waitForNetworkQuiet, type SettleResult } from './browser/settle.js';
@@ -35,6 +35,7 @@ export function failureKind(code: ErrorCode, message = ''): ErrorKind {
     case 'INVALID_URL':
     case 'UNSUPPORTED_SCHEME':
     case 'BLOCKED_ADDRESS':
+    case 'NAVIGATION_BLOCKED':
     case 'TLS_ERROR':
     case 'TOO_LARGE':
       return 'permanent';
@@ -71,8 +72,13 @@ export function classifyNavigation(o: NavigationOutcome): Failure | null {
   const url = redactUrl(o.requestedUrl);
   const final = o.final;
   if (final?.error) {
+    const moved = wireUrl(final.url) !== wireUrl(o.requestedUrl);
+    // The target itself passed the policy before the browser started: a blocked end is a redirect's.
+    if (final.error.code === 'BLOCKED_ADDRESS' && moved) {
+      return { code: 'NAVIGATION_BLOCKED', kind: 'permanent', message: `capture of ${url} failed: it redirected to ${redactUrl(final.url)}, which the network policy blocks (${final.error.message})` };
+    }
     const code = final.error.code;
-    const where = final.url !== o.requestedUrl ? ` (at ${redactUrl(final.url)})` : '';
+    const where = moved ? ` (at ${redactUrl(final.url)})` : '';
     return { code, kind: failureKind(code, final.error.message), message: `capture of ${url} failed${where}: ${final.error.message}` };
   }
   const timedOut = o.navError !== null && (o.navError.name === 'TimeoutError' || /Timeout \d+ms exceeded/.test(o.navError.message));
@@ -184,6 +190,39 @@ async function step<T>(obs: Observations, log: Logger, code: string, what: strin
   }
 }
 
+/** A main-frame navigation request the page made (goto, redirect hop, script, meta refresh, form). */
+interface MainNavigation {
+  url: string;
+  method: string;
+}
+
+/**
+ * The navigation the main frame ended on, when the recording proxy refused it: the document the
+ * browser shows is then the proxy's refusal, never the page. A navigation the policy blocked counts
+ * whatever the browser shows; any other failed one only once the browser shows it (`currentUrl`),
+ * since the browser may have cancelled it and stayed on the page. Null when nothing was refused.
+ */
+export function refusedNavigation(navigations: readonly MainNavigation[], exchanges: readonly RecordedExchange[], currentUrl: string): { navigation: MainNavigation; exchange: RecordedExchange } | null {
+  const last = navigations[navigations.length - 1];
+  if (!last) return null;
+  const key = wireUrl(last.url);
+  const matching = exchanges.filter((e) => e.method === last.method && wireUrl(e.url) === key);
+  const ex = matching[matching.length - 1];
+  if (!ex || ex.status !== null || !ex.error) return null;
+  return ex.error.code === 'BLOCKED_ADDRESS' || wireUrl(currentUrl) === key ? { navigation: last, exchange: ex } : null;
+}
+
+/** The failure for a capture whose page navigated, after it was served, to a refused address. */
+function navigationFailure(target: URL, refused: { navigation: MainNavigation; exchange: RecordedExchange }): Failure {
+  const ex = refused.exchange;
+  const to = redactUrl(ex.url);
+  const how = refused.navigation.method === 'GET' ? '' : ` (${refused.navigation.method})`;
+  if (ex.error!.code === 'BLOCKED_ADDRESS') {
+    return { code: 'NAVIGATION_BLOCKED', kind: 'permanent', message: `capture of ${redactUrl(target)} failed: the page navigated${how} to ${to}, which the network policy blocks (${ex.error!.message}); the page before it is in the WARC, no DOM or screenshot of it was kept` };
+  }
+  return { code: ex.error!.code, kind: failureKind(ex.error!.code, ex.error!.message), message: `capture of ${redactUrl(target)} failed: the page navigated${how} to ${to}, which failed: ${ex.error!.message}` };
+}
+
 /** Load, settle and record one page in an open context. Fills `obs` as it goes. */
 async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: BrowseArgs): Promise<void> {
   const capture = ctx.capture;
@@ -191,6 +230,19 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   obs.userAgent = String(await page.evaluate('navigator.userAgent'));
   page.on('requestfailed', (r) => obs.browserFailures.push({ url: r.url(), reason: r.failure()?.errorText ?? 'failed' }));
   page.on('dialog', (d) => void d.dismiss().catch(() => undefined));
+  const navigations: MainNavigation[] = [];
+  page.on('request', (r) => {
+    try {
+      if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigations.push({ url: r.url(), method: r.method() });
+    } catch {
+      // a request without a frame (service worker): not a navigation of the page
+    }
+  });
+  // Whether the page now shows the proxy's refusal of a later navigation (script, meta refresh, form).
+  const refused = (): Failure | null => {
+    const r = refusedNavigation(navigations, proxy.exchanges(), page.url());
+    return r ? navigationFailure(target, r) : null;
+  };
 
   ctx.onProgress({ stage: 'loading', percent: 10, detail: redactUrl(target) });
   let navError: Error | null = null;
@@ -242,6 +294,14 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
     log.info({ failure: obs.failure }, 'navigation failed before the server answered');
     return;
   }
+  const navigatedAway = obs.failure === null ? refused() : null;
+  if (navigatedAway) {
+    obs.failure = navigatedAway;
+    obs.browserUrl = null;
+    log.warn({ failure: navigatedAway }, 'the page navigated to a refused address; not recording it as the page');
+    return;
+  }
+  const navigationsBefore = navigations.length;
 
   if (hooks.onPage) {
     const onPage = hooks.onPage;
@@ -288,6 +348,18 @@ async function browse({ ctx, context, proxy, target, obs, log, signal, hooks }: 
   if (mhtml !== null) {
     await writeFile(path.join(ctx.spoolDir, 'page.mhtml'), mhtml, 'utf8');
     obs.files.push({ path: 'page.mhtml', role: 'mhtml', mediaType: 'multipart/related', sourceUrl: obs.browserUrl, flags: [] });
+  }
+  // A refused navigation while the page was being recorded: what was taken may show the refusal.
+  const late = navigations.length > navigationsBefore && obs.failure === null ? refused() : null;
+  if (late) {
+    const taken = new Set(['dom', 'screenshot', 'mhtml']);
+    for (const f of obs.files.filter((x) => taken.has(x.role))) await rm(path.join(ctx.spoolDir, f.path), { force: true });
+    obs.files = obs.files.filter((x) => !taken.has(x.role));
+    obs.snapshot = null;
+    obs.domMedia = [];
+    obs.failure = late;
+    obs.browserUrl = null;
+    log.warn({ failure: late }, 'the page navigated to a refused address while it was recorded; its DOM, screenshot and MHTML were discarded');
   }
 }
 
@@ -339,7 +411,7 @@ export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCap
   const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: who.id });
   const url = parseTargetUrl(target.href);
   const capture = ctx.capture;
-  const policy: NetPolicy = { allowPrivateNetwork: ctx.request.options.allowPrivateNetwork ?? capture.allowPrivateNetwork };
+  const policy: NetPolicy = validatePolicy({ allowPrivateNetwork: ctx.request.options.allowPrivateNetwork ?? capture.allowPrivateNetwork, allowCidrs: capture.allowCidrs });
   const startedAt = isoUtc(ctx.clock.now());
   const timeoutMs = ctx.request.options.timeoutMs ?? capture.timeoutMs;
   const deadline = AbortSignal.timeout(timeoutMs);

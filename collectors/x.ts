@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PlatformObservation, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { headerValue } from './browser/page-facts.js';
@@ -276,6 +276,8 @@ export function observeUnavailable(r: XTweetResult | null, ex: RecordedExchange)
     if (/log ?in|sign ?in|protected|authori[sz]ed/i.test(text)) return observe('login-wall', `X shows a tombstone: ${text}`, sig, status);
     return observe('unavailable', `X shows a tombstone: ${text || 'no reason given'}`, sig, status);
   }
+  // Only X's own unavailable node speaks for X; a result of another shape is not a refusal.
+  if (r.__typename !== 'TweetUnavailable') return notRecognised(`the API answered with a ${r.__typename} result that holds no readable post`, [signal('api-json', ex, `tweetResult.__typename: ${r.__typename}`)], status);
   const reason = r.reason ?? 'unknown';
   const sig = [signal('api-json', ex, `TweetUnavailable: reason ${reason}`)];
   if (reason === 'Protected') return observe('login-wall', "the author's posts are protected: only approved followers, logged in, can see them", sig, status);
@@ -347,16 +349,26 @@ export const xSpec: PlatformSpec<XOptions> = {
       let focal: XTweetResult | null = null;
       const replies: Post[] = [];
       if (primary === detail) {
-        const all = tweetDetailResults((await view.json<TweetDetailBody>(detail)) ?? {});
+        const body = (await view.json<TweetDetailBody & { errors?: Array<{ message?: string }> }>(detail)) ?? {};
+        const all = tweetDetailResults(body);
         const at = all.findIndex((r) => (unwrap(r)?.rest_id ?? null) === id);
         focal = at >= 0 ? all[at]! : null;
+        if (!focal) {
+          // X's word is an error it names; a conversation without the post is not.
+          const err = (Array.isArray(body.errors) ? body.errors : []).map((e) => e.message).find((m): m is string => typeof m === 'string' && m !== '');
+          if (err) return { visibility: observe('unavailable', `X answered TweetDetail with an error: ${err}`, [signal('api-json', primary, `errors[0].message: ${err}`)], primary.status), post: null };
+          return { visibility: notRecognised(`the TweetDetail answer holds no tweet ${id}`, [signal('api-json', primary, `HTTP ${primary.status}: no entry with rest_id ${id}`)], primary.status), post: null };
+        }
         // The timeline lists ancestors, then the focal post, then the conversation below it: only the latter are replies.
         for (const r of at >= 0 ? all.slice(at + 1) : []) {
           const p = tweetToPost(r, observedAt, origin);
           if (p) replies.push(p);
         }
       } else {
-        focal = (await view.json<{ data?: { tweetResult?: { result?: XTweetResult } } }>(primary))?.data?.tweetResult?.result ?? null;
+        const body = await view.json<{ data?: { tweetResult?: { result?: XTweetResult } } }>(primary);
+        // `data.tweetResult: {}` is X's answer for a post it will not show; a body without `tweetResult` is of an unknown shape.
+        if (!body?.data || typeof body.data.tweetResult !== 'object' || body.data.tweetResult === null) return { visibility: notRecognised('the TweetResultByRestId answer has no data.tweetResult', [signal('api-json', primary, `HTTP ${primary.status}: no data.tweetResult`)], primary.status), post: null };
+        focal = body.data.tweetResult.result ?? null;
       }
       const post = focal ? tweetToPost(focal, observedAt, origin) : null;
       if (!post) return { visibility: observeUnavailable(unwrap(focal), primary), post: null };
@@ -375,10 +387,12 @@ export const xSpec: PlatformSpec<XOptions> = {
       if (post) return { visibility: visible([...wall, signal('api-json', syn, `HTTP ${syn.status}: syndication Tweet ${post.id}`)], syn.status), post };
       if (loginRedirect) return { visibility: observe('login-wall', 'x.com sent the logged-out visitor to its login flow, and the embed endpoint did not serve the post', [...wall, signal('api-json', syn, `HTTP ${syn.status}${body?.__typename ? `: ${body.__typename}` : ''}`)], main.status), post: null };
       if (http) return { visibility: http, post: null };
-      return { visibility: observe('unavailable', 'the embed endpoint answered without a post', [signal('api-json', syn, `HTTP ${syn.status}${body?.__typename ? `: ${body.__typename}` : ''}`)], syn.status), post: null };
+      // A tombstone is X's word; an answer of unknown shape is not.
+      if (body?.__typename) return { visibility: observe('unavailable', `the embed endpoint answered ${body.__typename} without a post`, [signal('api-json', syn, `HTTP ${syn.status}: ${body.__typename}`)], syn.status), post: null };
+      return { visibility: notRecognised('the embed endpoint answered, but not with a post of a known shape', [signal('api-json', syn, `HTTP ${syn.status}`)], syn.status), post: null };
     }
     if (loginRedirect) return { visibility: observe('login-wall', 'x.com sent the logged-out visitor to its login flow instead of the post', wall, main.status), post: null };
-    return { visibility: observe('unavailable', 'the page made no GraphQL request for the post and no embed JSON was recorded', [signal('api-json', null, `no TweetResultByRestId/TweetDetail response recorded for ${id}`)], main.status), post: null };
+    return { visibility: notRecognised('the page made no GraphQL request for the post and no embed JSON was recorded', [signal('api-json', null, `no TweetResultByRestId/TweetDetail response recorded for ${id}`)], main.status), post: null };
   },
 };
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PlatformObservation, Post, PostField, PostMedia, PostSource } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
-import { observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { exactCount, hashtagsIn, publishedTime, textDirection } from './platform/text.js';
 
@@ -164,6 +164,8 @@ export function observePlayability(pr: PlayerResponse, ex: RecordedExchange): Pl
   const http = ex.status;
   const say = (s: string): string => `YouTube: ${reason || s}`;
   if (status === 'OK') return visible(sig, http);
+  // No playability status at all is a player response of an unknown shape, not YouTube refusing.
+  if (ps.status === undefined) return notRecognised('the player response carries no playabilityStatus.status', sig, http);
   if (status === 'LOGIN_REQUIRED' || status === 'AGE_CHECK_REQUIRED' || status === 'AGE_VERIFICATION_REQUIRED' || status === 'CONTENT_CHECK_REQUIRED') {
     if (/not a bot/i.test(reason)) return observe('rate-limited', say('sign in to confirm you are not a bot'), sig, http);
     if (/private/i.test(reason)) return observe('login-wall', say('private video'), sig, http);
@@ -193,14 +195,15 @@ export const youtubeSpec: PlatformSpec<YouTubeOptions> = {
     const html = await view.servedHtml('embedded-json');
     const pr = html ? embeddedJson<PlayerResponse>(html, 'ytInitialPlayerResponse') : null;
     if (!pr) {
+      // A redirect to /sorry (rate limit) or the consent host is YouTube's word; a page without the player JSON is not.
       const consent = /^consent\./.test(finalUrl.hostname) || finalUrl.pathname.startsWith('/sorry');
+      if (!consent) return { visibility: notRecognised(`the page holds no ytInitialPlayerResponse for ${t.id}`, [signal('dom', main, 'no ytInitialPlayerResponse in the served HTML')], main.status), post: null };
       const state = finalUrl.pathname.startsWith('/sorry') ? 'rate-limited' : 'unavailable';
-      const detail = consent ? `the page redirected to ${finalUrl.host}${finalUrl.pathname}` : 'no ytInitialPlayerResponse in the served HTML';
-      return { visibility: observe(state, `YouTube served no player response for ${t.id}`, [signal('dom', main, detail)], main.status), post: null };
+      return { visibility: observe(state, `YouTube served no player response for ${t.id}`, [signal('redirect', main, `the page redirected to ${finalUrl.host}${finalUrl.pathname}`)], main.status), post: null };
     }
     const post = playerResponseToPost(pr, observedAt, target.origin, t.kind);
     const visibility = observePlayability(pr, main);
-    if (post && post.id !== t.id) return { visibility: observe('unavailable', `the player response is for ${post.id}, not ${t.id}`, [signal('embedded-json', main, `videoDetails.videoId: ${post.id}`)], main.status), post: null };
+    if (post && post.id !== t.id) return { visibility: notRecognised(`the player response is for ${post.id}, not ${t.id}`, [signal('embedded-json', main, `videoDetails.videoId: ${post.id}`)], main.status), post: null };
     return { visibility, post };
   },
 };

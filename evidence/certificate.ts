@@ -62,6 +62,11 @@ export interface CertificateInput {
   head: { seq: number; hash: string; time: string; timestamps: TimestampRecord[] } | null;
   /** The plain-language verification text (VERIFY.txt), or the part of it shown in the certificate. */
   verifyText: string;
+  /**
+   * What authenticates the package: its content manifest digest (recorded in the signed custody
+   * log), the signing key and the TSA root(s) a recipient must confirm independently.
+   */
+  authenticity?: { packageId: string; contentManifestDigest: string; signingKey: string; tsaRoots: Array<{ fingerprint: string; subject: string }> };
   /** Said above the verification text when it is abridged (e.g. commands shown for one capture of many). */
   verifyNote?: string;
 }
@@ -350,6 +355,7 @@ const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }> = {
   timestamped: { glyph: '◷', cls: 'seal' },
   'seal-failed': { glyph: '✖', cls: 'failure' },
   packaged: { glyph: '▣', cls: 'package' },
+  'package-failed': { glyph: '✗', cls: 'failure' },
   exported: { glyph: '⇪', cls: 'package' },
   verified: { glyph: '✓', cls: 'access' },
   viewed: { glyph: '◉', cls: 'access' },
@@ -634,6 +640,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 7.1pt; line-hei
 </header>
 <p class="intro">This certificate describes the package it is part of. It is a convenience: the evidence is the files in the package, and anyone can check them with the standard tools described in “How to verify”, without trusting the software that made them. Text taken from captured pages is reproduced as received and may be false or hostile.</p>
 ${total > 1 ? multiBody(input, shots, head) : singleBody(input, shots, head)}
+${input.authenticity ? authenticitySection(input.authenticity) : ''}
 <section class="verify">
 <h2>How to verify this package with standard tools</h2>
 ${input.verifyNote ? `<p class="note">${escapeHtml(input.verifyNote)}</p>` : ''}
@@ -643,6 +650,19 @@ ${total > 1 ? '' : input.captures.map((c, i) => appendix(c, i, total, shots[i] ?
 </body>
 </html>
 `;
+}
+
+function authenticitySection(a: NonNullable<CertificateInput['authenticity']>): string {
+  return `<section class="authenticity">
+<h2>Who vouches for this package</h2>
+<table class="kv">
+<tr><th>Package</th><td>${code(a.packageId)}</td></tr>
+<tr><th>Content manifest</th><td>${code(a.contentManifestDigest)} (recorded in the signed custody log as the <em>packaged</em> event)</td></tr>
+<tr><th>Signing key</th><td>${code(a.signingKey)}</td></tr>
+${a.tsaRoots.map((r) => `<tr><th>TSA root</th><td>${code(r.fingerprint)}<br>${escapeHtml(r.subject)}</td></tr>`).join('\n')}
+</table>
+<p class="note">The keys and certificates inside the package only show that it is internally consistent: anyone can make such a package with their own key. Before relying on it, confirm the signing key fingerprint and the TSA root fingerprint independently — with the sending agency by phone or letter, and with the time-stamping authority's published certificate — and pin them when verifying (${code('exhibit verify --signing-key … --tsa-ca …')} or ${code('exhibit trust add')}). This page is covered by the package seal (${code('package-seal.json')}), so a change to it is detected.</p>
+</section>`;
 }
 
 function singleBody(input: CertificateInput, shots: Array<Shot | null>, head: string): string {

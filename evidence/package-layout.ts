@@ -32,9 +32,26 @@ export const bagPaths = {
   headTimestamp: (seq: number, n: number) => `data/custody/heads/${seq12(seq)}.timestamp-${n}.json`,
   /** Public key by fingerprint (`sha256:<hex>` → `data/keys/<hex>.pem`). */
   key: (fingerprint: string) => `data/keys/${fingerprint.replace(/^sha256:/, '')}.pem`,
+  /** Signing-key rotation statements (signed by the outgoing key), by the new key's fingerprint. */
+  rotation: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.json`,
+  rotationSignature: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.signature.json`,
+  rotationSig: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.sig`,
+  /** What the package holds, fixed before it was built; its digest is in the `packaged` custody event. */
+  contentManifest: 'data/package-content.json',
+  /** The seal over every file of the bag (tag files at the bag root). */
+  seal: 'package-seal.json',
+  sealSig: 'package-seal.sig',
+  sealSignature: 'package-seal.signature.json',
+  sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
+  sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
+
+/** Files the package seal does not list: the BagIt manifests (made after it) and the seal's own signature and tokens. */
+export function unsealedByDesign(p: string): boolean {
+  return /^(tag)?manifest-sha(256|512)\.txt$/.test(p) || p === bagPaths.seal || p === bagPaths.sealSig || p === bagPaths.sealSignature || /^package-seal\.timestamp-\d+\.(tsr|json)$/.test(p);
+}
 
 /**
  * Whether an artifact name (from a manifest, i.e. possibly hostile) is safe as a relative path:
@@ -58,13 +75,23 @@ bagit.txt                         BagIt version and encoding
 bag-info.txt                      case id, legal basis, operator(s), capture count, Bagging-Date, Payload-Oxum
 manifest-sha256.txt               SHA-256 of every file under data/ ("<hex>  data/<path>", sha256sum -c format)
 manifest-sha512.txt               SHA-512 of every file under data/
-tagmanifest-sha256.txt            SHA-256 of bagit.txt, bag-info.txt and the two manifests
+tagmanifest-sha256.txt            SHA-256 of bagit.txt, bag-info.txt, the two manifests and the package-seal files
 tagmanifest-sha512.txt            SHA-512 of the same
+package-seal.json                 the seal over the whole package: SHA-256 of EVERY file in the bag (this
+                                  README, the certificate, bag-info.txt, VERIFY.txt, the custody files...)
+                                  except the BagIt manifests and the seal's own .sig/.tsr files
+package-seal.sig                  raw Ed25519 signature over the SHA-256 of package-seal.json
+package-seal.signature.json       the same signature with the key fingerprint and signing time
+package-seal.timestamp-<n>.tsr    RFC 3161 time-stamp responses over the SHA-256 of package-seal.json
+package-seal.timestamp-<n>.json   what was checked on receipt
 
 data/README.txt                   this file
 data/VERIFY.txt                   how to verify this package with standard tools
 data/certificate.html             human-readable certificate (open in any browser)
 data/certificate.pdf              the same certificate as PDF
+data/package-content.json         what the package holds, fixed before it was built (capture files, keys,
+                                  TSA CA file, case facts, the selection and any sealed capture left out,
+                                  with the reason); its SHA-256 is in the "packaged" custody event
 data/captures/<captureId>/
     manifest.json                 capture manifest: the exact canonical (RFC 8785) bytes that were
                                   signed and timestamped; sha256sum of this file is the digest
@@ -83,7 +110,12 @@ data/custody/events.jsonl         the case's custody log up to the signed head b
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)
 data/custody/heads/<seq>.sig      raw Ed25519 signature over the SHA-256 of <seq>.json
 data/custody/heads/<seq>.signature.json, <seq>.timestamp-<n>.tsr, <seq>.timestamp-<n>.json
-data/keys/<fingerprint>.pem       Ed25519 public key(s); the file name is the SHA-256 of the raw 32-byte key
-data/tsa/ca.pem                   trust anchor(s) of the time-stamping authorities
+data/keys/<fingerprint>.pem       Ed25519 public key(s); the file name is the SHA-256 of the raw 32-byte key.
+                                  They are information, not proof: confirm the fingerprint with the sender
+data/keys/rotations/<new>.json    key rotation statements (old and new fingerprint, time), each signed by
+                                  the OUTGOING key (.sig, .signature.json): a pinned old key vouches for
+                                  its successor
+data/tsa/ca.pem                   root certificate(s) of the time-stamping authorities (information: pin
+                                  your own copy)
 data/tsa/tsa.pem                  the time-stamping authorities' signing certificates
 `;

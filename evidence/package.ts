@@ -4,12 +4,14 @@
  * Steps: load the captures' manifests and seal records; start zipping their files at once — each
  * payload file is read once and goes into the zip while its SHA-256 and SHA-512 are computed, and
  * every artifact is checked against its sealed manifest digests on the way (a mismatch aborts with
- * IntegrityError HASH_MISMATCH). Meanwhile: sign (and timestamp) the custody head, so the bag
- * carries the log up to that head and the head's signature; render the certificate (HTML, then a
- * PDF in Chromium — another process, so it overlaps the zipping). Then the files that depend on the
- * head (custody log, heads, keys, TSA certificates, VERIFY.txt, certificate), the tag files
- * (bagit.txt, bag-info.txt, payload and tag manifests); finally, with the zip's own SHA-256 known,
- * append the `packaged` custody event (which, necessarily, is not inside the package it describes).
+ * IntegrityError HASH_MISMATCH). Meanwhile: write the content manifest (evidence/package/seal.ts),
+ * append the `packaged` custody event naming its digest, then sign AND timestamp a head after that
+ * event, so the bag carries the log up to that head (earlier heads without a token are left out: a
+ * package never depends on an untimestamped head). Render the certificate (HTML, then a PDF in
+ * Chromium — another process, so it overlaps the zipping). Then the files that depend on the head
+ * (custody log, heads, keys, TSA certificates, VERIFY.txt, certificate), bagit.txt and
+ * bag-info.txt, the package seal over every file (signed and timestamped), and the payload and tag
+ * manifests. When no TSA answers, the package is still written but is UNSEALED (`sealed` false).
  *
  * Zip layout: one top-level directory named after the output file (without `.zip`), holding the bag.
  * See `PACKAGE_LAYOUT_TEXT` (package-layout.ts) for the bag layout.
@@ -24,18 +26,22 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import sharp from 'sharp';
 import yazl from 'yazl';
-import { isoUtc, type Clock } from '../lib/clock.js';
+import { isoUtc, newId, type Clock } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Artifact } from '../schemas/artifact.js';
 import type { CustodyActor, CustodyEvent, SignatureRecord, TimestampRecord } from '../schemas/custody.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
+import { contentManifestBytes, sealedCaptureIds, sealPackage } from './package/seal.js';
 import { renderCertificateHtml, EMBEDDABLE_IMAGE_TYPES, type RenderPdf } from './certificate.js';
 import { genesisHash, readStoredEvents, type CustodyLog, type SignHeadOptions, type StoredEvent, type StoredHead } from './custody.js';
 import { HashingTransform, hashBytes } from './hash.js';
 import type { KeyStore } from './keys.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from './package-layout.js';
+import { parseCaCertificates } from './trust.js';
+import { readRotations } from './key-rotation.js';
+import { completeHeadTokens } from './custody-heal.js';
 import { readSealRecords, signatureBytes } from './signing.js';
 import { storeKeys, type EvidenceStore } from './store.js';
 import { tokenCertificates } from './timestamp.js';
@@ -98,6 +104,8 @@ export interface BuildPackageOptions {
   captureIds?: string[];
   /** Zip file to write; refused if it exists. */
   outPath: string;
+  /** The package's id (a UUID), e.g. the API's package job id. @defaultValue a new UUIDv7 */
+  packageId?: string;
   /** Who builds the package (recorded in the `packaged` event and bag-info.txt). */
   actor: CustodyActor;
   store: EvidenceStore;
@@ -121,6 +129,18 @@ export interface BuildPackageOptions {
 
 export interface BuiltPackage {
   path: string;
+  packageId: string;
+  /** `sha256:` of data/package-content.json, recorded in the `packaged` custody event. */
+  contentManifestDigest: string;
+  /**
+   * True when the head covering the `packaged` event and the package seal both carry a TSA token.
+   * False: the package was written but is UNSEALED (no TSA answered) and will not verify.
+   */
+  sealed: boolean;
+  /** Why the package is unsealed (TSA failures), when it is. */
+  unsealedReason: string | null;
+  /** Captures the log records as sealed that a whole-case package leaves out, and why. */
+  omitted: Array<{ captureId: string; reason: string }>;
   /** `sha256:` of the zip file. */
   sha256: string;
   size: number;
@@ -128,8 +148,10 @@ export interface BuiltPackage {
   captureIds: string[];
   /** The signed head the bag ends with. */
   headSeq: number;
-  /** The `packaged` custody event appended after writing. */
+  /** The `packaged` custody event (inside the package, covered by the head it ends with). */
   event: CustodyEvent;
+  /** The `exported` custody event appended after writing, with the zip's SHA-256 (necessarily outside the zip). */
+  exported: CustodyEvent;
   /** Layout description (also data/README.txt). */
   layout: string;
 }
@@ -167,7 +189,7 @@ async function loadCapture(store: EvidenceStore, caseId: string, captureId: stri
     if ((err as { code?: unknown } | null)?.code === 'NOT_FOUND') throw new PermanentError('NOT_FOUND', `capture ${captureId} has no manifest in case ${caseId}`, { cause: err });
     throw err;
   });
-  const manifest = CaptureManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
+  const manifest = StoredCaptureManifest.parse(JSON.parse(manifestBytes.toString('utf8')));
   if (manifest.captureId !== captureId || manifest.caseId !== caseId) {
     throw new IntegrityError('PACKAGE_INVALID', `manifest at ${key} names capture ${manifest.captureId} of case ${manifest.caseId}`);
   }
@@ -324,11 +346,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);
     if (missing.length) throw new PermanentError('NOT_FOUND', `capture ${missing[0]} has no manifest in case ${caseId}`);
   }
-  // The custody head does not depend on the captures: it is signed (and timestamped, a round trip
-  // to the TSA) while they load. Stored custody events never change: those already stored are read
-  // meanwhile too.
-  const signing = opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys });
-  signing.catch(() => undefined);
+  // Stored custody events never change: those already stored are read while the captures load.
   const earlyEvents = readStoredEvents(store, caseId, new Set());
   earlyEvents.catch(() => undefined);
 
@@ -367,7 +385,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     }
   };
   /** A capture's files, sorted: manifest, seal records and every artifact (checked against the manifest). */
-  const captureEntries = (c: CaptureBundle): PayloadEntry[] => {
+  const captureEntries = (c: CaptureBundle, claimPaths = true): PayloadEntry[] => {
     const list: PayloadEntry[] = [];
     list.push(inMemory(bagPaths.captureManifest(c.captureId), c.manifestBytes));
     if (c.signature) {
@@ -390,7 +408,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       });
     }
     list.sort(byPath);
-    checkPaths(list);
+    if (claimPaths) checkPaths(list);
     return list;
   };
 
@@ -399,6 +417,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   let payloadShown = false;
   const writer = new PayloadZip({ outPath, bagName, mtime: new Date(isoUtc(clock.now())), bufferedMax, progress: (p) => payloadShown && progress(p) });
   let rendering: Promise<void> = Promise.resolve();
+  let recorded: { packageId: string; seq: number } | null = null;
   let tmpDir: string | null = null;
   try {
     // 1. Captures, loaded side by side; then their files go into the zip (in capture id order) while
@@ -426,31 +445,101 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     imaging.catch(() => undefined);
     for (const c of [...captures].sort((a, b) => (a.captureId < b.captureId ? -1 : a.captureId > b.captureId ? 1 : 0))) writer.add(captureEntries(c));
 
-    // 2. Custody: the bag holds the log up to the signed head.
-    const signed = await writer.race(signing);
+    // 2. What the package holds, recorded in the custody log before the head that ends the bag.
     const early = await writer.race(earlyEvents);
+    const activeKey = await opts.keys.activeKey();
+    const publicKeys = await opts.keys.publicKeys();
+    const caPem = (await Promise.all(opts.tsaCertFiles.map((f) => readFile(f, 'utf8')))).map((s) => s.trim() + '\n').join('');
+    const operators = [...new Set(captures.flatMap((c) => [c.manifest.environment.operator, c.manifest.request.requestedBy]))].sort();
+    const legalBases = [...new Set(captures.map((c) => c.manifest.request.legalBasis).filter((x): x is string => !!x))];
+    const held = new Set(captureIds);
+    // A whole case holds every capture its log says was sealed; one whose manifest the store does not
+    // list (hidden, lost) is named with the reason instead of silently missing.
+    const notHeld = opts.captureIds?.length ? [] : sealedCaptureIds(early.map((e) => e.event)).filter((id) => !held.has(id));
+    const omitted = await Promise.all(
+      notHeld.map(async (captureId) => ({
+        captureId,
+        reason: (await store.stat(storeKeys.manifest(caseId, captureId))) ? 'sealed after this package listed the captures of the case' : 'the capture manifest is missing from the evidence store',
+      })),
+    );
+    for (const o of omitted) log?.warn({ captureId: o.captureId }, `sealed capture left out of the whole-case package: ${o.reason}`);
+    const packageId = opts.packageId ?? newId();
+    const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
+    const contentFiles = [
+      ...captures.flatMap((c) => captureEntries(c, false)).map((e) => ({ path: e.path, sha256: e.expect?.sha256 ?? sha256Digest(e.bytes!), size: e.size })),
+      ...[...contentKeyFps].map((fp) => {
+        const pem = publicKeys.find((k) => k.fingerprint === fp)?.pem;
+        if (!pem) throw new IntegrityError('SIGNATURE_INVALID', `public key ${fp} is not in the key store ${opts.keys.dir}`);
+        return { path: bagPaths.key(fp), sha256: sha256Digest(Buffer.from(pem)), size: Buffer.byteLength(pem) };
+      }),
+      { path: bagPaths.tsaCa, sha256: sha256Digest(Buffer.from(caPem)), size: Buffer.byteLength(caPem) },
+    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const content = contentManifestBytes({
+      schemaVersion: 'exhibit.package-content/1',
+      packageId,
+      caseId,
+      createdAt: isoUtc(clock.now()),
+      selection: opts.captureIds?.length ? { kind: 'captures', captureIds: [...captureIds].sort() } : { kind: 'case' },
+      captureIds: [...captureIds].sort(),
+      omitted,
+      sealedThroughSeq: early.reduce((m, e) => Math.max(m, e.event.seq), 0),
+      facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
+      files: contentFiles,
+    });
+    // Every capture file is in the zip and matched its sealed digests before packaging is recorded:
+    // a store that lies or fails aborts the build with nothing on the log.
+    await writer.payloadDone();
+    const { event } = await writer.race(
+      opts.custody.append({
+        caseId,
+        actor: opts.actor,
+        action: 'packaged',
+        subject: { digests: [content.digest] },
+        details: { packageId, package: path.basename(outPath), contentManifestDigest: content.digest, captureIds: [...captureIds].sort(), selection: opts.captureIds?.length ? 'captures' : 'case', omitted },
+        idempotencyKey: `package:${caseId}:${packageId}`,
+      }),
+    );
+    // 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it.
+    recorded = { packageId, seq: event.seq };
+    const signed = await writer.race(opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys }));
+    const headFailures = signed.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);
+    let unsealedReason: string | null = signed.tokens.length ? null : `custody head ${signed.head.seq} could not be timestamped${headFailures.length ? `: ${headFailures.join('; ')}` : ' (no TSA configured)'}`;
+    // With the TSA answering again, earlier heads signed during an outage get their tokens now.
+    if (signed.tokens.length) await writer.race(completeHeadTokens(opts.custody, caseId, { store, clock, tsas: opts.headSigning.tsas, timestamp: opts.headSigning.timestamp, ...(log ? { logger: log } : {}) }));
     const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
     const events = [...early, ...late].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
     if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);
-    const heads: StoredHead[] = await opts.custody.readHeads(caseId, signed.head.seq);
+    // A head without a token (signed during a TSA outage) is left out: a later timestamped head covers its events.
+    const heads: StoredHead[] = (await opts.custody.readHeads(caseId, signed.head.seq)).filter((h) => h.tokens.length > 0 || h.head.seq === signed.head.seq);
     const headTokens = new Map<number, Buffer[]>();
     await Promise.all(heads.map(async (h) => headTokens.set(h.head.seq, await Promise.all(h.tokens.map((t) => store.getBytes(t.tsrKey))))));
 
-    // 3. Keys and TSA certificates.
-    const fingerprints = new Set<string>([...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : [])), ...heads.map((h) => h.signature.keyFingerprint)]);
-    const publicKeys = await opts.keys.publicKeys();
+    // 4. Keys and TSA certificates.
+    const fingerprints = new Set<string>([...contentKeyFps, ...heads.map((h) => h.signature.keyFingerprint)]);
     const keyFiles: Array<{ path: string; pem: string }> = [];
     for (const fp of [...fingerprints].sort()) {
       const k = publicKeys.find((x) => x.fingerprint === fp);
       if (!k) throw new IntegrityError('SIGNATURE_INVALID', `public key ${fp} is not in the key store ${opts.keys.dir}`);
       keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
     }
-    const caPem = (await Promise.all(opts.tsaCertFiles.map((f) => readFile(f, 'utf8')))).map((s) => s.trim() + '\n').join('');
+    const tsaRoots = caPem.trim() ? parseCaCertificates(caPem) : [];
+    // Rotation statements (and the keys they name), so a recipient who pinned an earlier key
+    // authenticates the one that signs now.
+    const rotations = await readRotations(opts.keys);
+    for (const r of rotations) {
+      for (const fp of [r.rotation.previous, r.rotation.next]) {
+        if (fingerprints.has(fp)) continue;
+        fingerprints.add(fp);
+        const k = publicKeys.find((x) => x.fingerprint === fp);
+        if (k) keyFiles.push({ path: bagPaths.key(fp), pem: k.pem });
+      }
+    }
     const allTokens = [...captures.flatMap((c) => c.timestamps.map((t) => t.tsr)), ...[...headTokens.values()].flat()];
     const tsaPem = certificatesOfTokens(allTokens).join('');
 
-    // 4. The files that depend on the head.
+    // 5. The files that depend on the head.
     const caseEntries: PayloadEntry[] = [];
+    caseEntries.push(inMemory(bagPaths.contentManifest, content.bytes));
     caseEntries.push(inMemory(bagPaths.events, Buffer.concat(events.flatMap((e) => [e.bytes, Buffer.from('\n')]))));
     for (const h of heads) {
       const seq = h.head.seq;
@@ -464,6 +553,11 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       });
     }
     for (const k of keyFiles) caseEntries.push(inMemory(k.path, Buffer.from(k.pem)));
+    for (const r of rotations) {
+      caseEntries.push(inMemory(bagPaths.rotation(r.rotation.next), r.bytes));
+      caseEntries.push(inMemory(bagPaths.rotationSig(r.rotation.next), signatureBytes(r.signature)));
+      caseEntries.push(inMemory(bagPaths.rotationSignature(r.rotation.next), Buffer.from(`${JSON.stringify(r.signature, null, 2)}\n`)));
+    }
     caseEntries.push(inMemory(bagPaths.tsaCa, Buffer.from(caPem)));
     caseEntries.push(inMemory(bagPaths.tsaCerts, Buffer.from(tsaPem)));
     const verifyInput = {
@@ -471,6 +565,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       captures: captures.map((c) => ({ captureId: c.captureId, keyFingerprint: c.signature?.keyFingerprint ?? null, tokens: c.timestamps.length })),
       head: { seq: signed.head.seq, keyFingerprint: signed.signature.keyFingerprint, tokens: signed.tokens.length },
       genesisHash: genesisHash(caseId),
+      seal: { keyFingerprint: activeKey.fingerprint, tsaRoots: tsaRoots.map((r) => ({ fingerprint: r.fingerprint, subject: r.subject })) },
     };
     const verifyText = verifyInstructions(verifyInput);
     caseEntries.push(inMemory(bagPaths.verifyTxt, Buffer.from(verifyText)));
@@ -496,6 +591,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       })),
       events: events.map((e) => e.event),
       head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
+      authenticity: { packageId, contentManifestDigest: content.digest, signingKey: activeKey.fingerprint, tsaRoots: verifyInput.seal.tsaRoots },
       // Many captures: the commands for the first one show the way; VERIFY.txt lists them for all.
       ...(multi
         ? {
@@ -528,8 +624,6 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     // 7. Tag files.
     progress({ phase: 'tags', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     const payloadBytes = [...digests.values()].reduce((s, d) => s + d.size, 0);
-    const operators = [...new Set(captures.flatMap((c) => [c.manifest.environment.operator, c.manifest.request.requestedBy]))].sort();
-    const legalBases = [...new Set(captures.map((c) => c.manifest.request.legalBasis).filter((x): x is string => !!x))];
     const info: Array<[string, string]> = [
       ['Source-Organization', opts.organization ?? 'Exhibit'],
       ['Contact-Name', operators.join(', ')],
@@ -545,34 +639,60 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
       ['Exhibit-Packaged-By', `${opts.actor.id} (${opts.actor.role})`],
       ['Exhibit-Packaged-At', generatedAt],
       ['Exhibit-Custody-Head', `${signed.head.seq} ${signed.head.hash}`],
+      ['Exhibit-Package-Id', packageId],
+      ['Exhibit-Package-Content', content.digest],
+      ['Exhibit-Signing-Key', activeKey.fingerprint],
+      ...tsaRoots.map((r): [string, string] => ['Exhibit-TSA-Root', r.fingerprint]),
+      ['Exhibit-Selection', opts.captureIds?.length ? 'chosen captures' : omitted.length ? `whole case; ${omitted.length} sealed capture(s) left out, named in ${bagPaths.contentManifest}` : 'whole case'],
     ];
     const tags = new Map<string, Buffer>();
     tags.set(bagPaths.bagit, Buffer.from('BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n'));
     tags.set(bagPaths.bagInfo, Buffer.from(info.map(([k, v]) => `${k}: ${oneLine(v)}\n`).join('')));
+    // The seal lists every file so far (payload, bagit.txt, bag-info.txt); the manifests come after it.
+    const sealFiles = [...[...digests.entries()].map(([p, d]) => ({ path: p, sha256: d.sha256, size: d.size })), ...[...tags.entries()].map(([p, b]) => ({ path: p, sha256: sha256Digest(b), size: b.length }))].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const sealed = await writer.race(
+      sealPackage(
+        { packageId, caseId, contentManifestDigest: content.digest, packagedEventSeq: event.seq, headSeq: signed.head.seq, files: sealFiles },
+        { key: activeKey, clock, tsas: opts.headSigning.tsas, timestamp: opts.headSigning.timestamp, ...(log ? { logger: log } : {}) },
+      ),
+    );
+    if (sealed.tokens === 0 && !unsealedReason) unsealedReason = `the package seal could not be timestamped: ${sealed.failures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`).join('; ') || 'no TSA configured'}`;
     const sorted = [...digests.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     tags.set(bagPaths.manifest('sha256'), Buffer.from(sorted.map(([p, d]) => `${d.sha256.slice(7)}  ${manifestPath(p)}\n`).join('')));
     tags.set(bagPaths.manifest('sha512'), Buffer.from(sorted.map(([p, d]) => `${d.sha512.slice(7)}  ${manifestPath(p)}\n`).join('')));
+    for (const [p, b] of sealed.files) tags.set(p, b);
     const tagList = [...tags.entries()];
     const hex = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
     tags.set(bagPaths.tagmanifest('sha256'), Buffer.from(tagList.map(([p, b]) => `${hex('sha256', b)}  ${p}\n`).join('')));
     tags.set(bagPaths.tagmanifest('sha512'), Buffer.from(tagList.map(([p, b]) => `${hex('sha512', b)}  ${p}\n`).join('')));
     const { sha256, size: zipSize } = await writer.finish(tags);
-
-    // 8. The packaging is itself a custody event.
     progress({ phase: 'custody', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
-    const { event } = await opts.custody.append({
+    // The zip's own digest can only be known after it is written: the file a download or an
+    // uploaded verification names (by that digest) is tied to its package id on the log.
+    const { event: exported } = await opts.custody.append({
       caseId,
       actor: opts.actor,
-      action: 'packaged',
+      action: 'exported',
       subject: { digests: [sha256] },
-      details: { package: path.basename(outPath), packageSha256: sha256, size: zipSize, captureIds, headSeq: signed.head.seq, headHash: signed.head.hash, payloadFiles: digests.size, payloadBytes },
-      idempotencyKey: `package:${caseId}:${sha256}`,
+      details: { packageId, package: path.basename(outPath), packageSha256: sha256, size: zipSize, sealed: unsealedReason === null, packagedEvent: event.seq, headSeq: signed.head.seq },
+      idempotencyKey: `package-exported:${caseId}:${packageId}`,
     });
-    log?.info({ path: outPath, sha256, size: zipSize, captures: captureIds.length, headSeq: signed.head.seq }, 'package built');
+    if (unsealedReason) log?.warn({ path: outPath, packageId, reason: unsealedReason }, 'package written UNSEALED: it will not verify');
+    else log?.info({ path: outPath, sha256, size: zipSize, captures: captureIds.length, headSeq: signed.head.seq, packageId }, 'package built');
     progress({ phase: 'done', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
-    return { path: outPath, sha256, size: zipSize, bagName, captureIds, headSeq: signed.head.seq, event, layout: PACKAGE_LAYOUT_TEXT };
+    return {
+      path: outPath, packageId, contentManifestDigest: content.digest, sealed: unsealedReason === null, unsealedReason, omitted,
+      sha256, size: zipSize, bagName, captureIds, headSeq: signed.head.seq, event, exported, layout: PACKAGE_LAYOUT_TEXT,
+    };
   } catch (err) {
     await writer.discard();
+    // The log already says this package was being built: it must also say it never was.
+    if (recorded) {
+      const { packageId, seq } = recorded;
+      await opts.custody
+        .append({ caseId, actor: opts.actor, action: 'package-failed', subject: {}, details: { packageId, packagedEvent: seq, failure: err instanceof Error ? err.message.slice(0, 1000) : String(err) }, idempotencyKey: `package-failed:${caseId}:${packageId}` })
+        .catch((e: unknown) => log?.error({ err: e, packageId }, 'could not record the failed packaging on the custody log'));
+    }
     throw err;
   } finally {
     // Chromium may still be writing into tmpDir when the build failed early.

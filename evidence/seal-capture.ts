@@ -8,10 +8,11 @@ import type { Logger } from '../lib/logger.js';
 import type { Artifact, Derivation, SpoolDerivation, SpoolFile } from '../schemas/artifact.js';
 import type { Config } from '../schemas/config.js';
 import { SealPayload, type JobProgress } from '../schemas/jobs.js';
-import { CaptureManifest, type EnrichmentRecord } from '../schemas/manifest.js';
+import type { ImageMetadataDocument } from '../schemas/image-metadata.js';
+import { CAPTURE_MANIFEST_VERSION, CaptureManifest, type EnrichmentRecord } from '../schemas/manifest.js';
 import { canonicalBytes, sha256Digest } from './canonical.js';
-import { makeThumbnail, perceptualHash } from './derive.js';
-import { extractImageMetadata, probeMedia, type MetadataResult } from './metadata.js';
+import { makeThumbnail, openRaster, perceptualHash, SHARP_TOOL, type RasterSource } from './derive.js';
+import { extractImageMetadata, probeMedia, type ImageMetadataResult, type MetadataResult } from './metadata.js';
 import { storeKeys, type EvidenceStore, type StoredBlob } from './store.js';
 
 export interface SealDeps {
@@ -34,10 +35,13 @@ export interface SealOutcome {
   manifestKey: string;
 }
 
-/** Images sharp decodes (thumbnail, perceptual hash). SVG is left alone: it is a document, not pixels. */
-const RASTER_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/webp', 'image/gif', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
-/** Images exifr 7 reads. */
-const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif']);
+/**
+ * Images that are documents, not pixels: left alone. Every other image type is decoded (sharp, or
+ * libheif's heif-convert for HEVC-coded HEIF); one that cannot be is flagged, never skipped quietly.
+ */
+const NOT_RASTER_TYPES = new Set(['image/svg+xml']);
+/** Images whose metadata we read: exifr 7 reads all but WebP, whose chunks metadata.ts hands it. */
+const EXIF_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/tiff', 'image/avif', 'image/heic', 'image/heif', 'image/webp']);
 
 /**
  * Spool files stored and enriched at once. Three lets a store write (waiting on fsync), ffprobe (its
@@ -70,9 +74,11 @@ type Extracted =
   | {
       kind: 'image';
       type: string;
+      /** Tool chain that decoded the pixels (null when nothing could open them). */
+      pixelsTool: string | null;
       phash: { ok: true; value: string } | { ok: false; error: string };
       /** Null when exifr does not read this type. */
-      exif: MetadataResult | null;
+      exif: ImageMetadataResult | null;
       thumb: { ok: true; method: string; tool: string; dest: string } | { ok: false; error: string };
     }
   | { kind: 'media'; probe: MetadataResult };
@@ -159,8 +165,8 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
   // optional: every outcome is recorded, none fails the seal.
   const derived: Artifact[] = [];
   const enrichment: EnrichmentRecord[] = [];
-  const record = (artifact: string, step: EnrichmentRecord['step'], status: EnrichmentRecord['status'], message: string | null): void => {
-    enrichment.push({ artifact, step, status, message });
+  const record = (artifact: string, step: EnrichmentRecord['step'], status: EnrichmentRecord['status'], tool: string | null, message: string | null): void => {
+    enrichment.push({ artifact, step, status, tool, message });
     if (status === 'failed') log.warn({ artifact, step, reason: message }, 'enrichment failed');
   };
   let doneBytes = 0;
@@ -214,18 +220,30 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
   async function extract(file: ResolvedFile, i: number): Promise<Extracted> {
     const type = baseType(file.spool.mediaType);
     if (type.startsWith('image/')) {
-      if (!RASTER_TYPES.has(type)) return { kind: 'not-raster', type };
-      const phash = await perceptualHash(file.abs).then(
-        (value) => ({ ok: true as const, value }),
-        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
-      );
+      if (NOT_RASTER_TYPES.has(type)) return { kind: 'not-raster', type };
       const exif = EXIF_TYPES.has(type) ? await extractImageMetadata(file.abs) : null;
-      const dest = path.join(tmp, `thumb-${i}.webp`);
-      const thumb = await makeThumbnail(file.abs, dest, config.seal.thumbnailSize, { format: 'webp' }).then(
-        (t) => ({ ok: true as const, method: t.method, tool: t.tool, dest }),
-        (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
-      );
-      return { kind: 'image', type, phash, exif, thumb };
+      // Decoded once (a HEIC by heif-convert into a temporary PNG), then hashed and thumbnailed.
+      let raster: RasterSource;
+      try {
+        raster = await openRaster(file.abs, { heifConvertPath: config.seal.heifConvertPath });
+      } catch (err) {
+        const failed = { ok: false as const, error: errMessage(err) };
+        return { kind: 'image', type, pixelsTool: null, phash: failed, exif, thumb: failed };
+      }
+      try {
+        const phash = await perceptualHash(raster).then(
+          (value) => ({ ok: true as const, value }),
+          (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+        );
+        const dest = path.join(tmp, `thumb-${i}.webp`);
+        const thumb = await makeThumbnail(raster, dest, config.seal.thumbnailSize, { format: 'webp' }).then(
+          (t) => ({ ok: true as const, method: t.method, tool: t.tool, dest }),
+          (err: unknown) => ({ ok: false as const, error: errMessage(err) }),
+        );
+        return { kind: 'image', type, pixelsTool: raster.tool, phash, exif, thumb };
+      } finally {
+        await raster.dispose();
+      }
     }
     if (type.startsWith('video/') || type.startsWith('audio/')) return { kind: 'media', probe: await probeMedia(file.abs, config.seal.ffprobePath) };
     return { kind: 'none' };
@@ -241,22 +259,28 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
     };
 
     if (ex.kind === 'not-raster') {
-      for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', `${ex.type} is not a raster image format this sealer decodes`);
+      for (const step of ['perceptual-hash', 'exif', 'thumbnail'] as const) record(artifact.name, step, 'skipped', null, `${ex.type} is not a raster image format this sealer decodes`);
     } else if (ex.kind === 'image') {
+      const pixelsTool = ex.pixelsTool ?? SHARP_TOOL;
       if (ex.phash.ok) {
         artifact.perceptualHash = ex.phash.value;
-        record(artifact.name, 'perceptual-hash', 'ok', null);
+        record(artifact.name, 'perceptual-hash', 'ok', pixelsTool, null);
       } else {
-        record(artifact.name, 'perceptual-hash', 'failed', ex.phash.error);
+        record(artifact.name, 'perceptual-hash', 'failed', pixelsTool, ex.phash.error);
       }
 
       if (!ex.exif) {
-        record(artifact.name, 'exif', 'skipped', `exifr does not read ${ex.type}`);
+        record(artifact.name, 'exif', 'skipped', null, `exifr does not read ${ex.type}`);
       } else if (ex.exif.ok) {
-        await storeJson(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'exif-extract', ex.exif);
-        record(artifact.name, 'exif', 'ok', null);
+        const { tool, data, facts, flags, blocks } = ex.exif;
+        const doc: ImageMetadataDocument = { schemaVersion: 'exhibit.image-metadata/1', source: artifact.name, sourceSha256: artifact.sha256, tool, blocks, data, facts, flags };
+        const blob = await store.putBytes(canonicalBytes(doc), { contentType: 'application/json' });
+        derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.exif.json`, 'metadata', 'application/json', blob, derivation('exif-extract', tool)));
+        // Each block that could not be read is named on the original; the rest was kept.
+        artifact.flags.push(...flags);
+        record(artifact.name, 'exif', flags.length ? 'partial' : 'ok', tool, flags.length ? `unreadable: ${flags.map((f) => f.block).join(', ')}` : null);
       } else {
-        record(artifact.name, 'exif', 'failed', `${ex.exif.tool}: ${ex.exif.error}`);
+        record(artifact.name, 'exif', 'failed', ex.exif.tool, ex.exif.error);
         artifact.flags.push({ code: 'METADATA_FAILED', message: `image metadata could not be read (${ex.exif.tool}): ${ex.exif.error}` });
       }
 
@@ -264,19 +288,22 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
         try {
           const blob = await store.putFile(ex.thumb.dest, { contentType: 'image/webp' });
           derived.push(derivedArtifact(`${DERIVED_PREFIX}${artifact.name}.thumb.webp`, 'thumbnail', 'image/webp', blob, derivation(ex.thumb.method, ex.thumb.tool)));
-          record(artifact.name, 'thumbnail', 'ok', null);
+          record(artifact.name, 'thumbnail', 'ok', ex.thumb.tool, null);
         } catch (err) {
-          record(artifact.name, 'thumbnail', 'failed', errMessage(err));
+          record(artifact.name, 'thumbnail', 'failed', ex.thumb.tool, errMessage(err));
         }
       } else {
-        record(artifact.name, 'thumbnail', 'failed', ex.thumb.error);
+        record(artifact.name, 'thumbnail', 'failed', pixelsTool, ex.thumb.error);
       }
+      // Pixels that could not be decoded are a fact about the artifact, not only a failed step.
+      const undecoded = !ex.phash.ok ? ex.phash.error : !ex.thumb.ok ? ex.thumb.error : null;
+      if (undecoded !== null) artifact.flags.push({ code: 'IMAGE_NOT_DECODED', message: `no thumbnail or perceptual hash (${pixelsTool}): ${undecoded}` });
     } else if (ex.kind === 'media') {
       if (ex.probe.ok) {
         await storeJson(`${DERIVED_PREFIX}${artifact.name}.ffprobe.json`, 'ffprobe', ex.probe);
-        record(artifact.name, 'ffprobe', 'ok', null);
+        record(artifact.name, 'ffprobe', 'ok', ex.probe.tool, null);
       } else {
-        record(artifact.name, 'ffprobe', 'failed', `${ex.probe.tool}: ${ex.probe.error}`);
+        record(artifact.name, 'ffprobe', 'failed', ex.probe.tool, ex.probe.error);
         artifact.flags.push({ code: 'METADATA_FAILED', message: `media metadata could not be read (${ex.probe.tool}): ${ex.probe.error}` });
       }
     }
@@ -295,7 +322,7 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
   }
   enrichment.sort((a, b) => (a.artifact === b.artifact ? (a.step < b.step ? -1 : a.step > b.step ? 1 : 0) : a.artifact < b.artifact ? -1 : 1));
   const draft = {
-    schemaVersion: 'exhibit.capture-manifest/1' as const,
+    schemaVersion: CAPTURE_MANIFEST_VERSION,
     captureId: payload.captureId,
     caseId,
     request: {

@@ -9,6 +9,8 @@ export interface VerifyTextInput {
   captures: Array<{ captureId: string; keyFingerprint: string | null; tokens: number }>;
   head: { seq: number; keyFingerprint: string; tokens: number } | null;
   genesisHash: string;
+  /** The package seal's signing key and the TSA roots in data/tsa/ca.pem (what a recipient must confirm). */
+  seal?: { keyFingerprint: string; tsaRoots: Array<{ fingerprint: string; subject: string }> };
 }
 
 /** VERIFY.txt for one package. */
@@ -33,6 +35,9 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('     find data -type f | wc -l; wc -l < manifest-sha256.txt');
   p('   Any BagIt validator does all of this, e.g.:  python3 -m bagit --validate .');
   p();
+  p('   (The commands below write their scratch files to /tmp: a file added inside the package would');
+  p('   rightly fail the package seal check in step 4.)');
+  p();
   p('2. Each capture manifest is signed with Ed25519 over the SHA-256 of its exact bytes.');
   p('   The signature file holds the raw 64-byte signature; the key file name is the SHA-256 of the');
   p('   raw 32-byte public key. For each capture:');
@@ -43,8 +48,8 @@ export function verifyInstructions(input: VerifyTextInput): string {
       p('     (this capture is NOT signed: it was stored unsealed)');
     } else {
       const key = bagPaths.key(c.keyFingerprint);
-      p(`     openssl dgst -sha256 -binary ${bagPaths.captureManifest(c.captureId)} > manifest.sha256.bin`);
-      p(`     openssl pkeyutl -verify -pubin -inkey ${key} -rawin -in manifest.sha256.bin -sigfile ${bagPaths.captureSig(c.captureId)}`);
+      p(`     openssl dgst -sha256 -binary ${bagPaths.captureManifest(c.captureId)} > /tmp/manifest.sha256.bin`);
+      p(`     openssl pkeyutl -verify -pubin -inkey ${key} -rawin -in /tmp/manifest.sha256.bin -sigfile ${bagPaths.captureSig(c.captureId)}`);
       p('       → "Signature Verified Successfully"');
     }
     for (let n = 1; n <= c.tokens; n++) {
@@ -69,8 +74,8 @@ export function verifyInstructions(input: VerifyTextInput): string {
   if (input.head) {
     const h = input.head;
     p(`   The log head (event ${h.seq}) is signed and timestamped:`);
-    p(`     openssl dgst -sha256 -binary ${bagPaths.head(h.seq)} > head.sha256.bin`);
-    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(h.keyFingerprint)} -rawin -in head.sha256.bin -sigfile ${bagPaths.headSig(h.seq)}`);
+    p(`     openssl dgst -sha256 -binary ${bagPaths.head(h.seq)} > /tmp/head.sha256.bin`);
+    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(h.keyFingerprint)} -rawin -in /tmp/head.sha256.bin -sigfile ${bagPaths.headSig(h.seq)}`);
     for (let n = 1; n <= h.tokens; n++) {
       p(`     openssl ts -verify -data ${bagPaths.head(h.seq)} -in ${bagPaths.headToken(h.seq, n)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
     }
@@ -95,7 +100,45 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('     print("custody chain OK, head", i, prev)');
   p('     EOF');
   p();
-  p('4. Read data/certificate.html (or .pdf) for the facts of each capture; the evidence itself is');
+  if (input.seal) {
+    const s = input.seal;
+    p('4. The package is sealed as a whole: package-seal.json (at the top, beside bagit.txt) lists the');
+    p('   SHA-256 of every file in the bag except the BagIt manifests and the seal\'s own .sig and .tsr');
+    p('   files, and is signed and timestamped like a manifest:');
+    p(`     openssl dgst -sha256 -binary ${bagPaths.seal} > /tmp/seal.sha256.bin`);
+    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(s.keyFingerprint)} -rawin -in /tmp/seal.sha256.bin -sigfile ${bagPaths.sealSig}`);
+    p(`     openssl ts -verify -data ${bagPaths.seal} -in ${bagPaths.sealToken(1)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
+    p('   Every file it lists must be unchanged, and no other file may be present:');
+    p();
+    p("     python3 - <<'EOF'");
+    p('     import json, hashlib, os');
+    p(`     seal = json.load(open(${JSON.stringify(bagPaths.seal)}, encoding="utf-8"))`);
+    p('     listed = {f["path"]: f["sha256"] for f in seal["files"]}');
+    p('     skip = lambda p: p.startswith(("manifest-", "tagmanifest-", "package-seal."))');
+    p('     found = [os.path.relpath(os.path.join(d, n)).replace(os.sep, "/") for d, _, ns in os.walk(".") for n in ns]');
+    p('     for p in sorted(found):');
+    p('         if skip(p): continue');
+    p('         assert p in listed, f"{p} is not listed in the seal"');
+    p('         assert "sha256:" + hashlib.sha256(open(p, "rb").read()).hexdigest() == listed[p], f"{p} changed"');
+    p('     for p in listed: assert os.path.exists(p), f"{p} is missing"');
+    p('     print("package seal OK,", len(listed), "files")');
+    p('     EOF');
+    p();
+    p(`   ${bagPaths.contentManifest} is what the package holds, fixed before it was built; its SHA-256 is`);
+    p('   recorded in the "packaged" event of the custody log, which the last signed head covers:');
+    p(`     sha256sum ${bagPaths.contentManifest}`);
+    p();
+    p('   WHO VOUCHES FOR THIS PACKAGE. The keys and certificates inside it only show that it is');
+    p('   internally consistent: anyone can make a consistent package with their own key and a public');
+    p('   time-stamping authority. Confirm these fingerprints independently (with the sending agency by');
+    p('   phone or letter; with the TSA\'s published certificate) before relying on the package:');
+    p(`     signing key  ${s.keyFingerprint}`);
+    for (const r of s.tsaRoots) p(`     TSA root     ${r.fingerprint}  (${r.subject})`);
+    p('   A TSA root fingerprint is the SHA-256 of its DER:  openssl x509 -in data/tsa/ca.pem -outform DER | sha256sum');
+    p('   and pass your own confirmed copy of the CA to -CAfile above.');
+    p();
+  }
+  p(`${input.seal ? '5' : '4'}. Read data/certificate.html (or .pdf) for the facts of each capture; the evidence itself is`);
   p('   under data/captures/<capture id>/artifacts/ (originals, byte-identical) and derived/ (labelled');
   p('   derivatives, each naming its source and method in manifest.json).');
   p();

@@ -16,8 +16,17 @@
  *   head matches the event at its seq, is signed and timestamped; the log does not end before the
  *   last signed head (truncation); every packaged capture appears in the log.
  *
- * Trust: by default TSA chains are checked against data/tsa/ca.pem from the package, which shows
- * the package is self-consistent; pass `trustAnchors` (PEM text) to pin the CAs you trust.
+ * - cross-checks against the signed custody log: each capture's manifest digest and signing key
+ *   against its `manifest-signed` event, its artifacts against their `artifact-sealed` events, all
+ *   covered by a head that is signed and timestamped;
+ * - the package seal (package-seal.json): every file listed with its digest, signed and
+ *   timestamped; the content manifest recorded in the `packaged` event; a whole-case package holds
+ *   every capture the log says was sealed, or names it (evidence/package/verify-seal.ts).
+ *
+ * Trust (evidence/trust.ts): keys and CA certificates carried in the package only show that it is
+ * internally consistent. The verdict is `verified` only when every signature is by a pinned key (or
+ * one a pinned key rotated to) and every token chains to a pinned TSA root; a consistent package
+ * without that is `unauthenticated`, naming the fingerprints a recipient must confirm out of band.
  */
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import { createReadStream, read as fsRead } from 'node:fs';
@@ -29,19 +38,24 @@ import yauzl from 'yauzl';
 import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
 import { ExhibitError } from '../lib/errors.js';
 import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord, type VerifyCheck } from '../schemas/custody.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { sha256Digest } from './canonical.js';
 import { verifyChain } from './custody.js';
 import { DualHasher, HASH_CHUNK_BYTES, hashBytes, hashFile, hashFileHandle, PARALLEL_HASH_MIN_BYTES, type Digests } from './hash.js';
 import { keyFingerprint } from './keys.js';
-import { bagPaths, isSafeRelativeName } from './package-layout.js';
+import { bagPaths, isSafeRelativeName, unsealedByDesign } from './package-layout.js';
+import { crossCheckCustody, verifyPackageSeal } from './package/verify-seal.js';
+import { followRotations, TrustTracker } from './package/verify-trust.js';
+import { mergeAnchors, noAnchors, parseCaCertificates, type TrustAnchors } from './trust.js';
 import { digestBytes } from './signing.js';
 import { verifyTimestampToken } from './timestamp.js';
 
 export interface VerifyOptions {
-  /** Pinned TSA trust anchors (PEM text); default: data/tsa/ca.pem from the package. */
+  /** Pinned signing keys and TSA roots (flags, trust store, the local deployment's own). */
+  anchors?: TrustAnchors;
+  /** Pinned TSA root certificates (PEM text), as if given with `--tsa-ca`; added to `anchors`. */
   trustAnchors?: string[];
-  /** Pinned signing key fingerprints (`sha256:<hex>`); when given, signatures by any other key fail. */
+  /** Pinned signing key fingerprints (`sha256:<hex>`), as if given with `--signing-key`; added to `anchors`. */
   signingKeys?: string[];
   /** Refuse zips whose entries add up to more than this. @defaultValue 256 GiB */
   maxTotalBytes?: number;
@@ -135,10 +149,16 @@ function openZip(fh: FileHandle, size: number): Promise<yauzl.ZipFile> {
  */
 async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Entry, keep: boolean): Promise<{ digests: Digests; crc32: number; bytes: Buffer | null }> {
   const name = entry.fileName;
+  // yauzl checks the local header's signature and that the data lies inside the file. Its name must
+  // be the central directory's: tools that read local headers (streaming unzippers) would otherwise
+  // see other files than we verify. Python's zipfile refuses such zips too.
+  const local = await zip.readLocalFileHeaderPromise(entry);
+  if (!Buffer.from(local.fileName).equals(entry.fileNameRaw)) {
+    throw new Error(`zip entry ${JSON.stringify(name)} is named ${JSON.stringify(Buffer.from(local.fileName).toString('utf8'))} in its local header: the zip is ambiguous`);
+  }
   if (entry.compressionMethod === 0 && !entry.isEncrypted()) {
     if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`stored entry ${name} claims ${entry.compressedSize} bytes in the zip but ${entry.uncompressedSize} uncompressed`);
-    // yauzl checks the local header's signature and that the data lies inside the file.
-    const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+    const { fileDataStart } = local;
     if (keep) {
       const bytes = Buffer.allocUnsafe(entry.uncompressedSize);
       let got = 0;
@@ -157,8 +177,15 @@ async function readZipEntry(zip: yauzl.ZipFile, fh: FileHandle, entry: yauzl.Ent
   const hasher = new DualHasher({ parallel: entry.uncompressedSize >= PARALLEL_HASH_MIN_BYTES });
   const parts: Buffer[] = [];
   let crc = 0;
+  let inflated = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      // Never past the declared size: a bomb stops at its first chunk beyond what it declared.
+      inflated += chunk.length;
+      if (inflated > entry.uncompressedSize) {
+        stream.destroy();
+        throw new Error(`entry ${name} inflates past its declared ${entry.uncompressedSize} bytes`);
+      }
       crc = zlib.crc32(chunk, crc);
       if (keep) parts.push(chunk);
       const wait = hasher.update(chunk);
@@ -324,6 +351,11 @@ function parseManifest(text: string): { entries: Map<string, string>; bad: strin
       continue;
     }
     const p = m[2]!.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/g, '%');
+    // A path listed twice is ambiguous, and a later line must not hide an earlier, wrong digest.
+    if (entries.has(p)) {
+      bad.push(line);
+      continue;
+    }
     entries.set(p, m[1]!.toLowerCase());
   }
   return { entries, bad };
@@ -353,7 +385,14 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
   const abs = path.resolve(source);
   let closeZip: (() => Promise<void>) | null = null;
   const result = { caseId: null as string | null, captureIds: [] as string[], events: 0 };
+  let trust = new TrustTracker(noAnchors());
   try {
+    trust = new TrustTracker(
+      mergeAnchors(opts.anchors ?? noAnchors(), {
+        signingKeys: (opts.signingKeys ?? []).map((fingerprint) => ({ fingerprint, source: 'flag' as const })),
+        tsaCas: (opts.trustAnchors ?? []).flatMap((pem) => parseCaCertificates(pem).map((c) => ({ ...c, source: 'flag' as const }))),
+      }),
+    );
     const st = await lstat(abs).catch(() => null);
     if (!st) {
       report.fail(source, 'exists', 'no such file or directory');
@@ -373,7 +412,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
         bag = await dirBag(abs);
       }
       if (bag === null) report.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
-      else if (bag) await verifyBag(bag, report, opts, result);
+      else if (bag) await verifyBag(bag, report, result, trust);
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
@@ -381,21 +420,25 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
     if (closeZip) await closeZip();
   }
   const failures = report.checks.filter((c) => !c.ok);
+  const consistent = failures.length === 0 && report.checks.length > 0;
+  const verdict = trust.verdict(consistent);
   return PackageReport.parse({
     schemaVersion: 'exhibit.verify-report/1',
-    ok: failures.length === 0 && report.checks.length > 0,
+    ok: verdict === 'verified',
+    verdict,
+    consistent,
     source,
     caseId: result.caseId,
     captureIds: result.captureIds,
     custodyEvents: result.events,
-    trustAnchors: opts.trustAnchors ? 'pinned' : 'package',
+    trust: trust.report(verdict),
     verifiedAt: isoUtc(clock.now()),
     checks: report.checks,
     failures,
   });
 }
 
-async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: { caseId: string | null; captureIds: string[]; events: number }): Promise<void> {
+async function verifyBag(bag: BagFiles, r: Report, result: { caseId: string | null; captureIds: string[]; events: number }, trust: TrustTracker): Promise<void> {
   const read = (p: string) => bag.read(p);
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
@@ -467,63 +510,95 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
     }
   }
   const knownTags = new Set([bagPaths.bagit, bagPaths.bagInfo, bagPaths.manifest('sha256'), bagPaths.manifest('sha512'), bagPaths.tagmanifest('sha256'), bagPaths.tagmanifest('sha512')]);
-  for (const f of tagFiles) if (!knownTags.has(f)) r.fail(f, 'tag-file', 'unexpected file outside data/ (added after bagging?)');
+  for (const f of tagFiles) if (!knownTags.has(f) && !unsealedByDesign(f)) r.fail(f, 'tag-file', 'unexpected file outside data/ (added after bagging?)');
 
   // Keys and TSA certificates.
   const keyPem = async (fp: string): Promise<string | null> => (fileSet.has(bagPaths.key(fp)) ? (await read(bagPaths.key(fp))).toString('utf8') : null);
   const caPem = fileSet.has(bagPaths.tsaCa) ? (await read(bagPaths.tsaCa)).toString('utf8') : '';
   const tsaPem = fileSet.has(bagPaths.tsaCerts) ? (await read(bagPaths.tsaCerts)).toString('utf8') : '';
-  const anchors = opts.trustAnchors ?? (caPem ? [caPem] : []);
-  if (!opts.trustAnchors && !caPem) r.fail(bagPaths.tsaCa, 'tsa-ca', 'no TSA trust anchor in the package');
+  // Tokens are checked against the pinned roots first, then against the package's own CA file: a
+  // token that chains only to the latter is consistent, not authenticated.
+  let packageCas: ReturnType<typeof parseCaCertificates> = [];
+  try {
+    packageCas = caPem ? parseCaCertificates(caPem) : [];
+  } catch (err) {
+    r.fail(bagPaths.tsaCa, 'tsa-ca', `not PEM certificates: ${errMsg(err)}`);
+  }
+  const pinnedCas = trust.anchors.tsaCas;
+  const pinnedCaFps = new Set(pinnedCas.map((c) => c.fingerprint));
+  const tokenAnchors = [...pinnedCas.map((c) => ({ info: c, pinned: true })), ...packageCas.filter((c) => !pinnedCaFps.has(c.fingerprint)).map((c) => ({ info: c, pinned: false }))];
+  if (tokenAnchors.length === 0) r.fail(bagPaths.tsaCa, 'tsa-ca', 'no TSA root certificate in the package and none pinned');
+  let lastAnchor = 0;
 
-  /** Signature by .sig + .signature.json over `digest`. */
-  const checkSignature = async (subject: string, sigPath: string, recordPath: string, digest: string): Promise<void> => {
+  /** Signature by .sig + .signature.json over `digest`; the signer's fingerprint when it verifies. */
+  const checkSignature = async (subject: string, sigPath: string, recordPath: string, digest: string, reliedOn = true): Promise<string | null> => {
     if (!fileSet.has(sigPath)) {
       r.fail(sigPath, 'signature', `${subject} is not signed: ${sigPath} missing`);
-      return;
+      return null;
     }
     if (!fileSet.has(recordPath)) {
       r.fail(recordPath, 'signature', 'signature record missing');
-      return;
+      return null;
     }
     let record: SignatureRecord;
     try {
       record = SignatureRecord.parse(JSON.parse((await read(recordPath)).toString('utf8')));
     } catch (err) {
       r.fail(recordPath, 'signature', `not a signature record: ${errMsg(err)}`);
-      return;
+      return null;
     }
     const raw = await read(sigPath);
-    if (!raw.equals(Buffer.from(record.signature, 'base64'))) r.fail(sigPath, 'signature', `${sigPath} and ${recordPath} hold different signatures`);
-    if (record.signedDigest !== digest) r.fail(recordPath, 'signature', `signature covers ${record.signedDigest}, but ${subject} hashes to ${digest}`);
+    let ok = true;
+    if (!raw.equals(Buffer.from(record.signature, 'base64'))) ok = r.fail(sigPath, 'signature', `${sigPath} and ${recordPath} hold different signatures`);
+    if (record.signedDigest !== digest) ok = r.fail(recordPath, 'signature', `signature covers ${record.signedDigest}, but ${subject} hashes to ${digest}`);
     const pem = await keyPem(record.keyFingerprint);
     if (!pem) {
       r.fail(bagPaths.key(record.keyFingerprint), 'signature', `public key ${record.keyFingerprint} is not in the package`);
-      return;
+      return null;
     }
     try {
       const key = createPublicKey(pem);
       const fp = keyFingerprint(key);
       if (fp !== record.keyFingerprint) {
         r.fail(bagPaths.key(record.keyFingerprint), 'signature', `key file holds ${fp}, not ${record.keyFingerprint}`);
-        return;
+        return null;
       }
-      if (opts.signingKeys && !opts.signingKeys.includes(fp)) {
-        r.fail(sigPath, 'signature', `signed by key ${fp}, which is not one of the pinned signing keys`);
-        return;
+      // Whether this key is pinned decides the verdict, not this check: a key in the package is
+      // only what the package claims.
+      if (reliedOn) trust.signer(fp);
+      if (edVerify(null, digestBytes(digest), key, raw)) {
+        r.pass(sigPath, 'signature', `Ed25519 signature by ${fp} verifies over ${digest}`);
+        return ok ? fp : null;
       }
-      if (edVerify(null, digestBytes(digest), key, raw)) r.pass(sigPath, 'signature', `Ed25519 signature by ${fp} verifies over ${digest}`);
-      else r.fail(sigPath, 'signature', `Ed25519 signature over ${digest} does not verify with key ${fp}`);
+      r.fail(sigPath, 'signature', `Ed25519 signature over ${digest} does not verify with key ${fp}`);
     } catch (err) {
       r.fail(sigPath, 'signature', `cannot check signature: ${errMsg(err)}`);
     }
+    return null;
   };
 
-  const checkTokens = async (tokenPaths: string[], digest: string, subject: string, recordPathOf: (p: string) => string): Promise<void> => {
+  /** Tokens over `digest`; how many verified. */
+  const checkTokens = async (tokenPaths: string[], digest: string, subject: string, recordPathOf: (p: string) => string): Promise<number> => {
     if (tokenPaths.length === 0) r.fail(subject, 'timestamp', `${subject} has no RFC 3161 timestamp token (unsealed)`);
+    let verified = 0;
     for (const tp of tokenPaths) {
       try {
-        const facts = await verifyTimestampToken(await read(tp), { digest, trustAnchors: anchors, untrusted: tsaPem ? [tsaPem] : [] });
+        const tsr = await read(tp);
+        // The root that worked for the last token is tried first: tokens of one TSA share it.
+        const order = [lastAnchor, ...tokenAnchors.keys()].filter((i, k, all) => i < tokenAnchors.length && all.indexOf(i) === k);
+        let facts: Awaited<ReturnType<typeof verifyTimestampToken>> | null = null;
+        let lastErr: unknown = new Error('no TSA root to check the token against');
+        for (const i of order) {
+          try {
+            facts = await verifyTimestampToken(tsr, { digest, trustAnchors: [tokenAnchors[i]!.info.pem], untrusted: tsaPem ? [tsaPem] : [] });
+            lastAnchor = i;
+            trust.root(tokenAnchors[i]!.info);
+            break;
+          } catch (err) {
+            lastErr = err;
+          }
+        }
+        if (!facts) throw lastErr;
         const rp = recordPathOf(tp);
         if (fileSet.has(rp)) {
           try {
@@ -536,16 +611,20 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
           }
         }
         r.pass(tp, 'timestamp', `token over ${digest} by ${facts.tsaName ?? facts.signerSubject} at ${facts.genTime}`);
+        verified++;
       } catch (err) {
         r.fail(tp, 'timestamp', err instanceof ExhibitError ? `${err.code}: ${err.message}` : errMsg(err));
       }
     }
+    return verified;
   };
+  await followRotations({ fileSet, files, read, report: r, checkSignature }, trust);
 
   // Captures.
   const captureDirs = [...new Set(payloadFiles.map((f) => /^data\/captures\/([^/]+)\//.exec(f)?.[1]).filter((x): x is string => !!x))].sort();
   result.captureIds = captureDirs;
   if (captureDirs.length === 0) r.fail('data/captures/', 'captures', 'the package holds no capture');
+  const captureFacts = new Map<string, { digest: string; signer: string | null; manifest: CaptureManifest | null }>();
   for (const id of captureDirs) {
     const mp = bagPaths.captureManifest(id);
     const accounted = new Set<string>([mp, bagPaths.captureSig(id), bagPaths.captureSignature(id)]);
@@ -557,14 +636,15 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
     const digest = sha256Digest(bytes);
     let manifest: CaptureManifest | null = null;
     try {
-      manifest = CaptureManifest.parse(JSON.parse(bytes.toString('utf8')));
+      manifest = StoredCaptureManifest.parse(JSON.parse(bytes.toString('utf8')));
       if (manifest.captureId !== id) r.fail(mp, 'capture-manifest', `manifest is for capture ${manifest.captureId}, found in directory ${id}`);
       else if (caseId && manifest.caseId !== caseId) r.fail(mp, 'capture-manifest', `manifest is for case ${manifest.caseId}, package is case ${caseId}`);
       else r.pass(mp, 'capture-manifest', `capture of ${manifest.request.url}`);
     } catch (err) {
       r.fail(mp, 'capture-manifest', `does not parse as a capture manifest: ${errMsg(err).slice(0, 500)}`);
     }
-    await checkSignature(`capture ${id} manifest`, bagPaths.captureSig(id), bagPaths.captureSignature(id), digest);
+    const signer = await checkSignature(`capture ${id} manifest`, bagPaths.captureSig(id), bagPaths.captureSignature(id), digest);
+    captureFacts.set(id, { digest, signer, manifest });
     const tokens = payloadFiles.filter((f) => f.startsWith(`data/captures/${id}/timestamps/`) && f.endsWith('.tsr')).sort();
     for (const t of tokens) {
       accounted.add(t);
@@ -615,6 +695,9 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
   const headFiles = payloadFiles.filter((f) => /^data\/custody\/heads\/\d{12}\.json$/.test(f)).sort();
   if (headFiles.length === 0) r.fail('data/custody/heads/', 'custody-head', 'no signed custody head');
   let lastHeadSeq = 0;
+  // The highest head that is signed, timestamped and matches the log: events up to it are authentic
+  // as far as the head's signer and TSA are.
+  let coveredSeq = 0;
   for (const hp of headFiles) {
     const bytes = await read(hp);
     let head: CustodyHead;
@@ -629,14 +712,17 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
     if (caseId && head.caseId !== caseId) r.fail(hp, 'custody-head', `head is for case ${head.caseId}`);
     lastHeadSeq = Math.max(lastHeadSeq, head.seq);
     const digest = sha256Digest(bytes);
-    await checkSignature(`custody head ${head.seq}`, bagPaths.headSig(head.seq), bagPaths.headSignature(head.seq), digest);
+    const headSigner = await checkSignature(`custody head ${head.seq}`, bagPaths.headSig(head.seq), bagPaths.headSignature(head.seq), digest);
     const tokens = payloadFiles.filter((f) => f.startsWith(`data/custody/heads/${seq12}.timestamp-`) && f.endsWith('.tsr')).sort();
-    await checkTokens(tokens, digest, hp, (t) => t.replace(/\.tsr$/, '.json'));
+    const stamped = await checkTokens(tokens, digest, hp, (t) => t.replace(/\.tsr$/, '.json'));
     if (head.seq === 0) continue;
     const ev = events[head.seq - 1];
     if (!ev || ev.seq !== head.seq) r.fail(hp, 'custody-head', `signed head names event ${head.seq}, which is not in the log (log ends at ${lastSeq}): truncated or reordered`);
     else if (ev.hash !== head.hash) r.fail(hp, 'custody-head', `signed head says event ${head.seq} has hash ${head.hash}, the log has ${ev.hash}: the log was rewritten`);
-    else r.pass(hp, 'custody-head', `signed head matches event ${head.seq}`);
+    else {
+      r.pass(hp, 'custody-head', `signed head matches event ${head.seq}`);
+      if (headSigner && stamped > 0 && chainProblems.length === 0 && (!caseId || head.caseId === caseId)) coveredSeq = Math.max(coveredSeq, head.seq);
+    }
   }
   if (lastSeq < lastHeadSeq) r.fail(bagPaths.events, 'custody-truncation', `log ends at event ${lastSeq}, before the last signed head ${lastHeadSeq}: events were removed`);
   else if (headFiles.length) r.pass(bagPaths.events, 'custody-truncation', `log reaches the last signed head (${lastHeadSeq})`);
@@ -645,4 +731,8 @@ async function verifyBag(bag: BagFiles, r: Report, opts: VerifyOptions, result: 
     if (inLog.has(id)) r.pass(bagPaths.captureDir(id), 'custody-capture', 'capture appears in the custody log');
     else r.fail(bagPaths.captureDir(id), 'custody-capture', `capture ${id} does not appear in the custody log`);
   }
+  const parsed = events.filter((e): e is CustodyEvent => e !== null);
+  crossCheckCustody({ report: r, events: parsed, coveredSeq, captures: captureFacts });
+  const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await read(p)));
+  await verifyPackageSeal({ files, fileSet, read, sha256Of, report: r, checkSignature, checkTokens, caseId, events: parsed, coveredSeq, captureIds: captureDirs, bagInfo: info });
 }

@@ -29,6 +29,7 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_CHROMIUM', 'capture.chromiumPath', 'string'],
   ['EXHIBIT_SEAL_CONCURRENCY', 'seal.concurrency', 'number'],
   ['EXHIBIT_KEYS_DIR', 'keys.dir', 'string'],
+  ['EXHIBIT_TRUST_FILE', 'trust.file', 'string'],
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
@@ -139,6 +140,7 @@ export function resolvePaths(config: Config): Config {
     spoolDir: under(config.spoolDir),
     store: { ...config.store, fsRoot: under(config.store.fsRoot) },
     keys: { ...config.keys, dir: under(config.keys.dir) },
+    trust: { ...config.trust, file: under(config.trust.file) },
     accounts: { ...config.accounts, dir: under(config.accounts.dir) },
   };
 }
@@ -146,4 +148,15 @@ export function resolvePaths(config: Config): Config {
 /** Config for in-process use and tests: defaults plus the given tree, no env, no file. */
 export function configFrom(tree: Tree = {}): Config {
   return loadConfig({ env: {}, file: '/dev/null', overrides: tree });
+}
+
+/**
+ * Where to look for the external programs of programs.tsv: PATH, and the `EXHIBIT_*` variables
+ * outside the config that name a program's path (`EXHIBIT_MINIO_BIN`, `EXHIBIT_PYTHON`, set by
+ * `./exhibit`). Config keys (`capture.chromiumPath`) are read from the loaded config instead.
+ */
+export function programSearchEnv(env: NodeJS.ProcessEnv = process.env): { PATH: string; vars: Record<string, string> } {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('EXHIBIT_') && value) vars[name] = value;
+  return { PATH: env.PATH ?? '', vars };
 }

@@ -3,7 +3,7 @@ import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
 import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { Failure } from './errors.js';
 import { JobProgress, SealResult } from './jobs.js';
-import { CaptureManifest } from './manifest.js';
+import { StoredCaptureManifest } from './manifest.js';
 
 /**
  * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
@@ -118,7 +118,7 @@ export const CaptureDetail = z.object({
   caseId: CaseId,
   captureId: Uuid,
   state: z.enum(CAPTURE_STATES),
-  manifest: CaptureManifest,
+  manifest: StoredCaptureManifest,
   manifestDigest: Sha256Digest,
   signature: SignatureRecord.nullable(),
   timestamps: z.array(TimestampRecord),

@@ -18,6 +18,17 @@ export const ARTIFACT_ROLES = [
 export const ArtifactRole = z.enum(ARTIFACT_ROLES);
 export type ArtifactRole = z.infer<typeof ArtifactRole>;
 
+/** Metadata blocks of an image, each read on its own when the file's metadata as a whole cannot be. */
+export const IMAGE_METADATA_BLOCKS = ['ifd0', 'exif', 'gps', 'interop', 'ifd1', 'xmp', 'iptc', 'icc', 'jfif', 'ihdr'] as const;
+export type ImageMetadataBlock = (typeof IMAGE_METADATA_BLOCKS)[number];
+
+/**
+ * A problem noticed about an artifact. `block` names the part of the file it concerns when only a
+ * part is affected (a metadata block such as `gps` or `icc`); absent for the file as a whole.
+ */
+export const ArtifactFlag = z.object({ code: z.string(), block: z.string().optional(), message: z.string() });
+export type ArtifactFlag = z.infer<typeof ArtifactFlag>;
+
 /**
  * How a collector made a file from other evidence (e.g. an MP4 assembled with ffmpeg from recorded
  * HLS segments). The sealer turns it into the artifact's {@link Derivation}.
@@ -45,7 +56,7 @@ export const SpoolFile = z.object({
   /** Where the bytes came from on the network, for media taken from recorded responses. */
   sourceUrl: z.string().nullable().default(null),
   /** Problems noticed while collecting this file (truncated, oversize, …). */
-  flags: z.array(z.object({ code: z.string(), message: z.string() })).default([]),
+  flags: z.array(ArtifactFlag).default([]),
   /** Set when the collector made this file from other evidence rather than receiving it; the artifact is then marked derived. */
   derivedFrom: SpoolDerivation.optional(),
 });
@@ -58,7 +69,10 @@ export const Derivation = z.object({
   sourceSha256: Sha256Digest,
   /** What was done, e.g. `exif-extract`, `ffprobe`, `thumbnail-512-webp`. */
   method: z.string(),
-  /** Tool and version, e.g. `exifr 7.1.3`, `sharp 0.34.5 / libvips 8.17.3`, `ffprobe 5.1.9`. */
+  /**
+   * Tool and version, e.g. `exifr 7.1.3`, `sharp 0.34.5 / libvips 8.17.3`, `ffprobe 5.1.9`; a chain
+   * when more than one made it, e.g. `heif-convert (libheif 1.15.1) + sharp 0.34.5 / libvips 8.17.3`.
+   */
   tool: z.string(),
 });
 export type Derivation = z.infer<typeof Derivation>;
@@ -78,6 +92,6 @@ export const Artifact = z.object({
   derivedFrom: Derivation.nullable(),
   /** Perceptual hash of images (`dhash:<16 hex>`), null otherwise. */
   perceptualHash: z.string().nullable(),
-  flags: z.array(z.object({ code: z.string(), message: z.string() })),
+  flags: z.array(ArtifactFlag),
 });
 export type Artifact = z.infer<typeof Artifact>;

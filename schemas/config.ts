@@ -66,6 +66,14 @@ export const Config = z.object({
       userAgent: z.string().nullable().default(null),
       /** Allow private, loopback and link-local targets. Off in production. @defaultValue false */
       allowPrivateNetwork: z.boolean().default(false),
+      /**
+       * CIDR ranges (`10.20.0.0/16`, `fd00::/8`) reachable even when private networks are not allowed:
+       * one known internal host, without opening every private address to the pages captured. @defaultValue []
+       */
+      allowCidrs: z
+        .array(z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\/\d{1,3})$/, 'a CIDR range such as 10.20.0.0/16 or fd00::/8'))
+        .max(64)
+        .default([]),
       /** URL answering with the caller's public IP (plain text or JSON `{ip}`); null records egress as unknown. */
       egressEchoUrl: z.string().url().nullable().default(null),
       /** Upstream HTTP proxy all capture traffic goes through, recorded in the environment. */
@@ -82,12 +90,27 @@ export const Config = z.object({
       thumbnailSize: z.number().int().positive().default(512),
       /** ffprobe binary. @defaultValue `ffprobe` */
       ffprobePath: z.string().default('ffprobe'),
+      /**
+       * libheif's heif-convert, which decodes HEVC-coded HEIF (phone HEIC) for thumbnails and hashes;
+       * `heif-info` is taken from the same directory (or PATH). @defaultValue `heif-convert`
+       */
+      heifConvertPath: z.string().default('heif-convert'),
     })
     .prefault({}),
   keys: z
     .object({
       /** Signing key store; relative to stateDir when not absolute. @defaultValue `keys` */
       dir: z.string().default('keys'),
+    })
+    .prefault({}),
+  trust: z
+    .object({
+      /**
+       * Local trust store (JSON): the signing keys and TSA roots this deployment pins when verifying
+       * packages from elsewhere (`exhibit trust add`); relative to stateDir when not absolute.
+       * @defaultValue `trust.json`
+       */
+      file: z.string().default('trust.json'),
     })
     .prefault({}),
   tsa: z
@@ -149,6 +172,49 @@ export const Config = z.object({
        * over the limit waits for the next window. @defaultValue 60 runs per 60000 ms
        */
       platformRate: z.object({ max: z.number().int().min(1).default(60), durationMs: z.number().int().min(100).default(60_000) }).prefault({}),
+    })
+    .prefault({}),
+  api: z
+    .object({
+      /**
+       * Largest request body on any route that sets no limit of its own, in bytes; counted while the
+       * body streams in, so a larger body is refused (413) before it is buffered. @defaultValue 1 MiB
+       */
+      maxBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+      /** Largest package upload to `POST /api/verify`, in bytes (also bounds what verify inflates). @defaultValue 2 GiB */
+      maxUploadBytes: z.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+      /**
+       * What an uploaded package may inflate to, as a multiple of its upload size (at least 64 MiB):
+       * a zip bomb is refused before it is inflated. A package over it verifies offline with
+       * `exhibit verify`. @defaultValue 20
+       */
+      maxInflateRatio: z.number().int().min(1).max(1100).default(20),
+      signIn: z
+        .object({
+          /** Failed sign-ins per user name, and per client address, before each further failure adds a delay. @defaultValue 5 */
+          freeAttempts: z.number().int().min(1).max(1000).default(5),
+          /** Delay after the first failure over `freeAttempts`, in ms; doubles with each further failure. @defaultValue 1000 */
+          baseDelayMs: z.number().int().min(100).default(1_000),
+          /** Longest delay, in ms. @defaultValue 900000 (15 min) */
+          maxDelayMs: z.number().int().min(100).default(900_000),
+          /** Failures are forgotten this long after the last one, in ms. @defaultValue 86400000 (24 h) */
+          forgetAfterMs: z.number().int().min(1000).default(86_400_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  queue: z
+    .object({
+      /**
+       * Lock a worker holds on a running job, in ms; renewed every half of it while the job runs. A
+       * worker that dies stops renewing, and the job is taken over once its lock has expired and a
+       * stalled-job check has seen it. @defaultValue 15000
+       */
+      lockDurationMs: z.number().int().min(1000).default(15_000),
+      /** How often each worker looks for jobs whose lock expired (stalled), in ms. @defaultValue 5000 */
+      stalledIntervalMs: z.number().int().min(500).default(5_000),
+      /** Times a job may stall (its worker dies) and be run again before it fails. @defaultValue 2 */
+      maxStalledCount: z.number().int().min(0).max(100).default(2),
     })
     .prefault({}),
   log: z

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
 import { Failure } from './errors.js';
+import { AnchorSource } from './trust.js';
 
 /**
  * What happened, in the custody log. Closed vocabulary: a new kind of event is a schema change.
  * `head-signed` is available to callers that want the periodic head signing itself on record
  * (evidence/custody.ts `signHead` does not append it, since that would move the head it just signed).
+ * `package-failed` follows a `packaged` event whose package could not be completed (the package id
+ * it names does not exist).
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -17,6 +20,7 @@ export const CUSTODY_ACTIONS = [
   'timestamped',
   'seal-failed',
   'packaged',
+  'package-failed',
   'exported',
   'verified',
   'viewed',
@@ -142,17 +146,49 @@ export const VerifyCheck = z.object({
 });
 export type VerifyCheck = z.infer<typeof VerifyCheck>;
 
+/**
+ * What `verify` concludes. `verified`: every check passed AND every signature is by a pinned key
+ * (or one a pinned key authenticated by a signed rotation) AND every timestamp token chains to a
+ * pinned TSA root. `unauthenticated`: every check passed, but a signer or a TSA is not pinned, so
+ * the package is only shown to be internally consistent (anyone can make such a package with their
+ * own key and a public TSA). `failed`: a check failed.
+ */
+export const VERDICTS = ['verified', 'unauthenticated', 'failed'] as const;
+export const Verdict = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof Verdict>;
+
+/** A signing key or TSA root a package relies on, and whether the verifier had it pinned. */
+export const TrustedParty = z.object({
+  /** Signing key: `sha256:` of the raw Ed25519 key; TSA root: `sha256:` of the certificate DER. */
+  fingerprint: z.string(),
+  /** TSA roots: the certificate subject. */
+  subject: z.string().nullable(),
+  pinned: z.boolean(),
+  /** How it was pinned (null when not). */
+  source: AnchorSource.nullable(),
+});
+export type TrustedParty = z.infer<typeof TrustedParty>;
+
 /** What `verify` reports (`exhibit verify --json` prints exactly this). */
 export const PackageReport = z.object({
   schemaVersion: z.literal('exhibit.verify-report/1'),
+  /** True only for the `verified` verdict: consistent AND authenticated by pinned anchors. */
   ok: z.boolean(),
+  verdict: Verdict,
+  /** Every check passed (true for both `verified` and `unauthenticated`). */
+  consistent: z.boolean(),
   /** Path that was verified (zip or directory). */
   source: z.string(),
   caseId: z.string().nullable(),
   captureIds: z.array(z.string()),
   custodyEvents: z.number().int().nonnegative(),
-  /** Trust anchors used for timestamp chains: those inside the package, or the ones the caller pinned. */
-  trustAnchors: z.enum(['package', 'pinned']),
+  /** The signing keys and TSA roots the package relies on, each pinned or not. */
+  trust: z.object({
+    signingKeys: z.array(TrustedParty),
+    tsaRoots: z.array(TrustedParty),
+    /** The verdict in words: what is authenticated, by what, and what a recipient must confirm out of band. */
+    summary: z.string(),
+  }),
   verifiedAt: IsoUtc,
   checks: z.array(VerifyCheck),
   /** The failing checks only, for convenience. */

@@ -3,20 +3,27 @@ import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, Pa
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
 import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
-import { CaptureManifest } from './manifest.js';
+import { StoredCaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
+import { KeyRotation, PackageContentManifest, PackageSeal, TrustStoreFile } from './trust.js';
 import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
 export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'capture-request': CaptureRequest,
-  'capture-manifest': CaptureManifest,
+  'capture-manifest': StoredCaptureManifest,
+  'image-metadata': ImageMetadataDocument,
   'custody-event': CustodyEvent,
   'custody-head': CustodyHead,
   signature: SignatureRecord,
   timestamp: TimestampRecord,
   'verify-report': PackageReport,
+  'package-content': PackageContentManifest,
+  'package-seal': PackageSeal,
+  'key-rotation': KeyRotation,
+  'trust-store': TrustStoreFile,
   'capture-job': CapturePayload,
   'seal-job': SealPayload,
   'seal-result': SealResult,

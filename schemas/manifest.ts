@@ -6,21 +6,27 @@ import { Failure } from './errors.js';
 
 export const CAPTURE_STATUSES = ['captured', 'failed'] as const;
 
-/** An optional enrichment step and how it went; failures are recorded here, never only logged. */
+/** The capture manifest version this sealer writes. */
+export const CAPTURE_MANIFEST_VERSION = 'exhibit.capture-manifest/2';
+
+const ENRICHMENT_STEPS = ['exif', 'ffprobe', 'thumbnail', 'perceptual-hash'] as const;
+
+/**
+ * An optional enrichment step and how it went; failures are recorded here, never only logged.
+ * `partial`: the step gave a result but part of the input could not be read (the artifact's flags
+ * name the part).
+ */
 export const EnrichmentRecord = z.object({
   artifact: z.string(),
-  step: z.enum(['exif', 'ffprobe', 'thumbnail', 'perceptual-hash']),
-  status: z.enum(['ok', 'failed', 'skipped']),
+  step: z.enum(ENRICHMENT_STEPS),
+  status: z.enum(['ok', 'partial', 'failed', 'skipped']),
+  /** Tool and version that ran the step (a chain when a decoder ran first); null when none ran. */
+  tool: z.string().nullable(),
   message: z.string().nullable(),
 });
 export type EnrichmentRecord = z.infer<typeof EnrichmentRecord>;
 
-/**
- * The capture manifest. Serialised canonically (RFC 8785); its SHA-256 is what is signed and
- * timestamped (signature and tokens live beside it, they cannot be inside the bytes they cover).
- */
-export const CaptureManifest = z.object({
-  schemaVersion: z.literal('exhibit.capture-manifest/1'),
+const manifestFields = {
   captureId: Uuid,
   caseId: CaseId,
   request: z.object({
@@ -36,8 +42,34 @@ export const CaptureManifest = z.object({
   page: PageFacts,
   environment: CaptureEnvironment,
   artifacts: z.array(Artifact),
-  enrichment: z.array(EnrichmentRecord),
   sealedAt: IsoUtc,
   sealer: z.object({ exhibitVersion: z.string(), hostname: z.string() }),
+};
+
+/**
+ * The capture manifest. Serialised canonically (RFC 8785); its SHA-256 is what is signed and
+ * timestamped (signature and tokens live beside it, they cannot be inside the bytes they cover).
+ * Version 2 adds each enrichment step's tool, the `partial` status and the flags' `block`.
+ */
+export const CaptureManifest = z.object({
+  schemaVersion: z.literal(CAPTURE_MANIFEST_VERSION),
+  ...manifestFields,
+  enrichment: z.array(EnrichmentRecord),
 });
-export type CaptureManifest = z.infer<typeof CaptureManifest>;
+
+/** Version 1, as sealed before enrichment records named their tool. Read, never written. */
+export const CaptureManifestV1 = z.object({
+  schemaVersion: z.literal('exhibit.capture-manifest/1'),
+  ...manifestFields,
+  enrichment: z.array(
+    z.object({ artifact: z.string(), step: z.enum(ENRICHMENT_STEPS), status: z.enum(['ok', 'failed', 'skipped']), message: z.string().nullable() }),
+  ),
+});
+
+/**
+ * Any manifest a store or package may hold, as written. Readers (verify, package, show) parse with
+ * this, so captures sealed under an older version stay readable; the sealer writes {@link CaptureManifest}.
+ */
+export const StoredCaptureManifest = z.discriminatedUnion('schemaVersion', [CaptureManifest, CaptureManifestV1]);
+export type StoredCaptureManifest = z.infer<typeof StoredCaptureManifest>;
+export type CaptureManifest = StoredCaptureManifest;

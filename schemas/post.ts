@@ -20,18 +20,32 @@ export const PostSource = z.enum(POST_SOURCES);
 export type PostSource = z.infer<typeof PostSource>;
 
 /** Fields of a {@link Post} whose source is recorded in `sources`. */
-export const POST_FIELDS = ['id', 'url', 'author', 'published', 'text', 'media', 'links', 'mentions', 'hashtags', 'replyTo', 'quoteOf', 'repostOf', 'engagement'] as const;
+export const POST_FIELDS = ['id', 'url', 'author', 'published', 'text', 'media', 'links', 'mentions', 'hashtags', 'replyTo', 'quoteOf', 'repostOf', 'engagement', 'updated', 'contentWarning', 'poll'] as const;
 export const PostField = z.enum(POST_FIELDS);
 export type PostField = z.infer<typeof PostField>;
 
 /**
- * What the platform let a logged-out visitor see. Closed vocabulary: `visible`, or the reason it
- * did not show the post. `unavailable` is "not there, no reason given"; `deleted` only when the
- * platform says so (HTTP 410, a tombstone, a "not found post" node).
+ * What the platform let a logged-out visitor see. Closed vocabulary: `visible`, a reason the
+ * platform gave for not showing the post, or `not-recognised`.
+ *
+ * Every state other than `visible` and `not-recognised` is a statement about the platform and is
+ * made only on a positive signal from it (an HTTP status, an error JSON, an error or login page it
+ * serves for that case). `unavailable` is "the platform said it is not there, without a reason";
+ * `deleted` only when the platform says so (HTTP 410, a tombstone, a "not found post" node).
+ * `not-recognised` is a statement about the collector: the page answered, but not in a layout the
+ * collector knows, so nothing is claimed about visibility; the post is read by the generic
+ * OpenGraph/JSON-LD/DOM extraction and the document is flagged for review.
  */
-export const VISIBILITY_STATES = ['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited'] as const;
+export const VISIBILITY_STATES = ['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited', 'not-recognised'] as const;
 export const VisibilityState = z.enum(VISIBILITY_STATES);
 export type VisibilityState = z.infer<typeof VisibilityState>;
+
+/** States that say the platform did not show the post: each needs a positive signal from the platform. */
+export const NOT_SHOWN_STATES = ['login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited'] as const satisfies readonly VisibilityState[];
+
+/** Why a person should check a post.json before relying on it (`not-recognised`: fields read by the generic fallback). */
+export const ReviewFlag = z.object({ code: z.string(), message: z.string() });
+export type ReviewFlag = z.infer<typeof ReviewFlag>;
 
 /** One piece of evidence for a visibility state: what was seen, and where. */
 export const VisibilitySignal = z.object({
@@ -60,7 +74,11 @@ export type PlatformObservation = z.infer<typeof PlatformObservation>;
 export const PostAuthor = z.object({
   /** The platform's stable id (Telegram channel username, Mastodon account id, Bluesky DID). */
   id: z.string().nullable(),
-  /** Handle without a leading `@` (`layla`, `layla@social.example`, `layla.bsky.social`). */
+  /**
+   * Handle without a leading `@`. Fully qualified where the platform is federated
+   * (`layla@social.example` even for an account local to the server that served it; `layla.bsky.social`);
+   * a channel name where it is not (`sahel_news`).
+   */
   handle: z.string().nullable(),
   displayName: z.string().nullable(),
   profileUrl: z.string().nullable(),
@@ -90,6 +108,8 @@ export const PostRef = z.object({
   id: z.string().nullable(),
   url: z.string().nullable(),
   authorHandle: z.string().nullable(),
+  /** Platform-native URI of the referenced post, in full (`at://did:plc:…/app.bsky.feed.post/<rkey>`, the ActivityPub id); absent where the platform has none. */
+  uri: z.string().nullable().optional(),
 });
 export type PostRef = z.infer<typeof PostRef>;
 
@@ -138,8 +158,54 @@ export const Post = z.object({
     .nullable(),
   /** Per field, where its value came from; a field with no entry was not found. */
   sources: z.partialRecord(PostField, PostSource),
+  /** Last edit time as the platform states it (ActivityPub `updated`), and its UTC reading. */
+  updated: z.object({ raw: z.string(), utc: IsoUtc.nullable() }).nullable().optional(),
+  /** Content warning as served (Mastodon `spoiler_text`, ActivityPub `summary` + `sensitive`); null when the platform states none. */
+  contentWarning: z.object({ summary: z.string().nullable(), sensitive: z.boolean().nullable() }).nullable().optional(),
+  /** A poll (ActivityPub `Question`, Mastodon `poll`): options with their vote counts as served. */
+  poll: z
+    .object({
+      /** `oneOf` (one choice) or `anyOf` (several). */
+      multiple: z.boolean(),
+      options: z.array(z.object({ title: z.string(), votes: z.number().int().nonnegative().nullable() })),
+      votersCount: z.number().int().nonnegative().nullable(),
+      endTime: z.object({ raw: z.string(), utc: IsoUtc.nullable() }).nullable(),
+      closed: z.object({ raw: z.string(), utc: IsoUtc.nullable() }).nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type Post = z.infer<typeof Post>;
+
+/** Fields of a {@link Profile} whose source is recorded in `sources`. */
+export const PROFILE_FIELDS = ['id', 'handle', 'displayName', 'description', 'avatar', 'counts'] as const;
+export const ProfileField = z.enum(PROFILE_FIELDS);
+export type ProfileField = z.infer<typeof ProfileField>;
+
+/**
+ * A channel or account page (Telegram `t.me/s/<channel>`, a Mastodon or Bluesky profile) as the
+ * platform showed it: who it is and its counts, read when the page was captured.
+ */
+export const Profile = z.object({
+  kind: z.enum(['channel', 'account']),
+  /** The platform's stable id (Mastodon account id, Bluesky DID, Telegram channel username). */
+  id: z.string().nullable(),
+  /** Fully qualified where the platform is federated (see {@link PostAuthor}). */
+  handle: z.string().nullable(),
+  displayName: z.string().nullable(),
+  /** The bio or channel description as plain text; `descriptionHtml` the markup when served as markup. */
+  description: z.string().nullable(),
+  descriptionHtml: z.string().nullable(),
+  /** The avatar's URL as served (its bytes are in the WARC when the page loaded it). */
+  avatarUrl: z.string().nullable(),
+  url: z.string().nullable(),
+  /** Counts as displayed (`12.4K subscribers`, `followers`, `posts`), keyed by what the platform calls them. */
+  counts: z.record(z.string(), EngagementCount),
+  readAt: IsoUtc,
+  /** Per field, where its value came from; a field with no entry was not found. */
+  sources: z.partialRecord(ProfileField, PostSource),
+});
+export type Profile = z.infer<typeof Profile>;
 
 /**
  * Proof of authorship kept with the post (Bluesky: the repo commit signed by the account's key, the
@@ -175,14 +241,21 @@ export const PostDocument = z.object({
   visibility: PlatformObservation,
   /** The post; null when the platform showed none (see `visibility`). */
   post: Post.nullable(),
-  /** The visible reply thread, in the order the platform served it, each a compact post. */
+  /**
+   * The visible reply thread, in the order the platform served it, each a compact post. For a list
+   * page (a channel, profile, hashtag timeline, quotes or search list; `post` null) every visible item.
+   */
   replies: z.array(Post),
   /** The quoted post as embedded, when there is one. */
   quoted: Post.nullable(),
+  /** The channel or account, when the target is a channel or profile page (its posts are in `replies`). */
+  profile: Profile.nullable().optional(),
   proof: AuthorshipProof.nullable(),
   /** Responses the collector itself requested through the recording browser context (beyond what the page loaded), and why. */
   collectorRequests: z.array(z.object({ url: z.string(), purpose: z.string(), status: z.number().int().nullable() })),
   /** Digest of each artifact's bytes the extraction read from the WARC, for re-checking: URL → sha256 of the decoded body. */
   readFrom: z.array(z.object({ url: z.string(), sha256: Sha256Digest, source: PostSource })),
+  /** Reasons to review this document before relying on it; empty when the collector read the page in a layout it knows. */
+  review: z.array(ReviewFlag).default([]),
 });
 export type PostDocument = z.infer<typeof PostDocument>;

@@ -15,7 +15,7 @@ import type { Config } from '../schemas/config.js';
 import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import { throttledProgress } from './progress.js';
-import { CAPTURE_QUEUE, SEAL_JOB_OPTIONS, sealJobId, type Queues } from './queues.js';
+import { CAPTURE_QUEUE, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface CaptureDeps {
@@ -185,7 +185,7 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         controller.abort();
       }
     },
-    { connection: target.options, prefix: deps.config.redis.prefix, concurrency: deps.config.capture.concurrency, lockDuration: 120_000 },
+    { connection: target.options, prefix: deps.config.redis.prefix, concurrency: deps.config.capture.concurrency, ...workerLockOptions(deps.config) },
   );
   worker.on('error', (err) => deps.logger.error({ err, context: 'worker' }, 'capture worker error'));
   return worker;

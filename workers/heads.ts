@@ -3,8 +3,12 @@ import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import type { KeyStore } from '../evidence/keys.js';
+import { completeHeadTokens } from '../evidence/custody-heal.js';
+import type { EvidenceStore } from '../evidence/store.js';
+import type { Clock } from '../lib/clock.js';
 import type { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
+import { workerLockOptions } from './queues.js';
 
 /** Queue for the periodic custody-head signing (a BullMQ job scheduler; survives restarts). */
 export const HEADS_QUEUE = 'custody-heads';
@@ -16,6 +20,9 @@ export interface HeadSigningDeps {
   keys: KeyStore;
   tsaTrustAnchors: string[];
   logger: Logger;
+  /** Where earlier heads without a token get theirs (evidence/custody-heal.ts); both or neither. */
+  store?: EvidenceStore;
+  clock?: Clock;
 }
 
 /** Case ids that have a custody log in Redis (keys `<prefix>:custody:{<caseId>}:head`). */
@@ -50,6 +57,15 @@ export async function signMovedHeads(deps: HeadSigningDeps): Promise<Array<{ cas
       tsas: deps.config.tsa.urls.map((url) => ({ url })),
       timestamp: { trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
     });
+    if (done.tokens.length && deps.store && deps.clock) {
+      await completeHeadTokens(deps.custody, caseId, {
+        store: deps.store,
+        clock: deps.clock,
+        tsas: deps.config.tsa.urls.map((url) => ({ url })),
+        timestamp: { trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
+        logger: deps.logger,
+      });
+    }
     signed.push({ caseId, seq: done.head.seq, timestamps: done.tokens.length });
   }
   return signed;
@@ -67,7 +83,7 @@ export async function startHeadSigner(target: RedisTarget, deps: HeadSigningDeps
       if (signed.length) deps.logger.info({ context: 'custody', signed }, 'custody heads signed');
       return signed;
     },
-    { ...opts, concurrency: 1 },
+    { ...opts, concurrency: 1, ...workerLockOptions(deps.config) },
   );
   worker.on('error', (err) => deps.logger.error({ err, context: 'worker' }, 'head signer error'));
   return {

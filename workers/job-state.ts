@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { TransientError } from '../lib/errors.js';
 import { ERROR_CODES, type ErrorCode, type Failure } from '../schemas/errors.js';
 import { JobProgress, SealResult } from '../schemas/jobs.js';
@@ -36,6 +36,16 @@ function progressOf(job: Job): JobProgress | null {
   return p.success ? p.data : null;
 }
 
+/**
+ * The job as of a terminal state just read. A job object read before `getState()` can predate the
+ * completion (BullMQ writes the state and the return value or failure reason in one step, but our
+ * object is a snapshot): re-read it so a `completed` job comes with its return value.
+ */
+async function settled(queue: Pick<Queue, 'getJob'>, job: Job, state: string): Promise<Job> {
+  if (state !== 'completed' && state !== 'failed') return job;
+  return (await queue.getJob(job.id!)) ?? job;
+}
+
 /** Where one capture is, from its capture and seal jobs. */
 export async function captureStatus(s: Services, captureId: string): Promise<CaptureStatus> {
   const jobId = await s.redis.hget(captureIndexKey(s.config.redis.prefix), captureId);
@@ -46,16 +56,23 @@ export async function captureStatus(s: Services, captureId: string): Promise<Cap
   const url = (captureJob.data as { request?: { url?: string } }).request?.url ?? null;
   if (sealJob) {
     const state = await sealJob.getState();
-    if (state === 'completed') {
-      const result = SealResult.parse(sealJob.returnvalue);
-      const failure = result.sealFailure ?? (result.status === 'failed' ? ((captureJob.returnvalue as { failure?: Failure } | null)?.failure ?? null) : null);
-      return { ...base, url, state: result.seal === 'sealed' ? 'sealed' : 'unsealed', progress: progressOf(sealJob), result, failure, attempts: sealJob.attemptsMade };
+    const seal = await settled(s.queues.seal, sealJob, state);
+    // Still no return value after the re-read: the completion is being written; report sealing.
+    if (state === 'completed' && seal.returnvalue != null) {
+      const result = SealResult.parse(seal.returnvalue);
+      // The capture job ended before its seal job began, but our snapshot of it may be older.
+      const captureResult = result.status === 'failed' ? (captureJob.returnvalue ?? (await s.queues.capture.getJob(jobId))?.returnvalue) : null;
+      const failure = result.sealFailure ?? ((captureResult as { failure?: Failure } | null | undefined)?.failure ?? null);
+      return { ...base, url, state: result.seal === 'sealed' ? 'sealed' : 'unsealed', progress: progressOf(seal), result, failure, attempts: seal.attemptsMade };
     }
-    if (state === 'failed') return { ...base, url, state: 'failed', progress: progressOf(sealJob), failure: parseFailedReason(sealJob.failedReason), attempts: sealJob.attemptsMade };
-    return { ...base, url, state: 'sealing', progress: progressOf(sealJob), attempts: sealJob.attemptsMade };
+    if (state === 'failed') return { ...base, url, state: 'failed', progress: progressOf(seal), failure: parseFailedReason(seal.failedReason), attempts: seal.attemptsMade };
+    return { ...base, url, state: 'sealing', progress: progressOf(seal), attempts: seal.attemptsMade };
   }
   const state = await captureJob.getState();
-  if (state === 'failed') return { ...base, url, state: 'failed', progress: progressOf(captureJob), failure: parseFailedReason(captureJob.failedReason), attempts: captureJob.attemptsMade };
+  if (state === 'failed') {
+    const failed = await settled(s.queues.capture, captureJob, state);
+    return { ...base, url, state: 'failed', progress: progressOf(failed), failure: parseFailedReason(failed.failedReason), attempts: failed.attemptsMade };
+  }
   if (state === 'active') return { ...base, url, state: 'capturing', progress: progressOf(captureJob), attempts: captureJob.attemptsMade };
   // completed without a seal job yet (handover in progress) counts as sealing.
   if (state === 'completed') return { ...base, url, state: 'sealing', progress: progressOf(captureJob), attempts: captureJob.attemptsMade };

@@ -10,6 +10,8 @@ export interface PackageRequest {
   /** Subset of captures; the whole case when absent or empty. */
   captureIds?: string[];
   outPath: string;
+  /** The package id recorded on the custody log (e.g. the API's job id); a new one when absent. */
+  packageId?: string;
   actor: CustodyActor;
   onProgress?: (p: PackageProgress) => void;
   logger?: Logger;
@@ -25,6 +27,7 @@ export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequ
     caseId: req.caseId,
     ...(req.captureIds?.length ? { captureIds: req.captureIds } : {}),
     outPath: req.outPath,
+    ...(req.packageId ? { packageId: req.packageId } : {}),
     actor: req.actor,
     store: s.store,
     custody: s.custody,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { Config } from '../schemas/config.js';
 import type { RedisTarget } from './redis.js';
 
@@ -25,6 +25,18 @@ export function captureJobId(caseId: string, normalisedUrl: string, forceCapture
   return forceCaptureId ? `capture-${h}-${forceCaptureId}` : `capture-${h}`;
 }
 export const sealJobId = (captureId: string) => `seal-${captureId}`;
+
+/**
+ * Lock and stalled-job settings every worker binding uses. A worker renews its job's lock every
+ * half `lockDurationMs`; when the process dies the lock expires and the next stalled-job check of any
+ * worker puts the job back in the queue, so another worker takes it over within seconds. A job is run
+ * at least once, and may run twice (a worker stalled rather than dead), so every stage is idempotent:
+ * custody events carry idempotency keys, store objects are write-once and content-addressed, and the
+ * seal job id is the capture id.
+ */
+export function workerLockOptions(config: Config): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
+  return { lockDuration: config.queue.lockDurationMs, stalledInterval: config.queue.stalledIntervalMs, maxStalledCount: config.queue.maxStalledCount };
+}
 
 /** Redis hash mapping captureId → capture job id, for `status` and the API. */
 export const captureIndexKey = (prefix: string) => `${prefix}:capture-index`;

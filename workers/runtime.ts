@@ -107,7 +107,7 @@ export async function startWorkers(s: Services, which: { capture: boolean; seal:
   }
   // Whoever seals also signs custody heads periodically (one scheduler in Redis, however many workers).
   const heads = which.seal
-    ? await startHeadSigner(s.redisTarget, { config: s.config, redis: s.redis, custody: s.custody, keys: s.keys, tsaTrustAnchors: s.tsaTrustAnchors, logger: childLogger(s.logger, 'custody') })
+    ? await startHeadSigner(s.redisTarget, { config: s.config, redis: s.redis, custody: s.custody, keys: s.keys, tsaTrustAnchors: s.tsaTrustAnchors, logger: childLogger(s.logger, 'custody'), store: s.store, clock: s.clock })
     : null;
   // Watch runs (schedules in Redis) and their webhook deliveries; on by default wherever captures run.
   const watch = (which.watch ?? which.capture) ? await startWatchWorkers(s, childLogger(s.logger, 'worker', { stage: 'watch' })) : null;

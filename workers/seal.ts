@@ -13,7 +13,7 @@ import { sealCapture } from '../evidence/seal-capture.js';
 import { attestManifest } from '../evidence/signing.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import { throttledProgress } from './progress.js';
-import { SEAL_QUEUE } from './queues.js';
+import { SEAL_QUEUE, workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface SealStageDeps {
@@ -87,7 +87,7 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
       actor,
       action: 'manifest-signed',
       subject: { captureId, digests: [manifestDigest] },
-      details: { keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
+      details: { manifestDigest, keyFingerprint: attested.signature.keyFingerprint, algorithm: attested.signature.algorithm },
       idempotencyKey: `seal:${captureId}:signed:${manifestDigest}`,
     },
     ...attested.timestamps.map((t) => ({
@@ -159,7 +159,7 @@ export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worke
         throw err;
       }
     },
-    { connection: target.options, prefix: deps.config.redis.prefix, concurrency: deps.config.seal.concurrency, lockDuration: 300_000 },
+    { connection: target.options, prefix: deps.config.redis.prefix, concurrency: deps.config.seal.concurrency, ...workerLockOptions(deps.config) },
   );
   worker.on('error', (err) => deps.logger.error({ err, context: 'worker' }, 'seal worker error'));
   return worker;

@@ -9,8 +9,10 @@ import { UserRecord, type Role } from '../schemas/api.js';
  *
  * Tokens are 32 random bytes (base64url, prefixed `exh_`); only their SHA-256 is stored, mapped to
  * the user name, so a Redis dump does not let anyone act as a user. Sessions work the same way: the
- * cookie holds a random id, Redis holds its SHA-256 with the user name and the session's CSRF token,
- * and expires it.
+ * cookie holds a random id, Redis holds its SHA-256 with the user name, the session's CSRF token and
+ * the hash of the token it was signed in with, and expires it. A session lives no longer than that
+ * token: it is checked on every request, and revoking a user's tokens or disabling the user also
+ * deletes every session of theirs.
  */
 export interface UserStoreDeps {
   redis: Redis;
@@ -47,6 +49,7 @@ export class UserStore {
       tokens: `${p}:tokens`,
       userTokens: (name: string) => `${p}:user-tokens:${name}`,
       session: (hash: string) => `${p}:session:${hash}`,
+      userSessions: (name: string) => `${p}:user-sessions:${name}`,
     };
   }
 
@@ -90,7 +93,10 @@ export class UserStore {
         for (const c of change.removeCases ?? []) cases.delete(c);
         const next = UserRecord.parse({ ...current, role: change.role ?? current.role, cases: [...cases].sort(), disabled: change.disabled ?? current.disabled });
         const res = await conn.multi().hset(this.keys.users, name, JSON.stringify(next)).exec();
-        if (res) return next;
+        if (res) {
+          if (next.disabled && !current.disabled) await this.endSessions(name);
+          return next;
+        }
       }
     } finally {
       conn.disconnect();
@@ -108,10 +114,19 @@ export class UserStore {
     return { token, tokenId: `sha256:${hash.slice(0, 16)}` };
   }
 
-  /** Revoke every token of the user; returns how many there were. */
+  /** Revoke every token of the user, and end every session signed in with one; returns how many tokens there were. */
   async revokeTokens(name: string): Promise<number> {
     const hashes = await this.deps.redis.smembers(this.keys.userTokens(name));
     if (hashes.length) await this.deps.redis.multi().hdel(this.keys.tokens, ...hashes).del(this.keys.userTokens(name)).exec();
+    await this.endSessions(name);
+    return hashes.length;
+  }
+
+  /** Delete every web session of the user. */
+  async endSessions(name: string): Promise<number> {
+    const key = this.keys.userSessions(name);
+    const hashes = await this.deps.redis.smembers(key);
+    if (hashes.length) await this.deps.redis.multi().del(...hashes.map((h) => this.keys.session(h))).srem(key, ...hashes).exec();
     return hashes.length;
   }
 
@@ -125,24 +140,42 @@ export class UserStore {
     return user && !user.disabled ? user : null;
   }
 
-  /** Start a web session for a user; returns the cookie value and the session's CSRF token. */
-  async createSession(name: string, ttlSeconds: number): Promise<{ sessionId: string; csrfToken: string }> {
+  /** Start a web session for a user signed in with `token`; returns the cookie value and the session's CSRF token. */
+  async createSession(name: string, ttlSeconds: number, token: string): Promise<{ sessionId: string; csrfToken: string }> {
     const sessionId = randomToken('');
     const csrfToken = randomToken('');
-    await this.deps.redis.set(this.keys.session(sha256Hex(sessionId)), JSON.stringify({ name, csrfToken }), 'EX', ttlSeconds);
+    const hash = sha256Hex(sessionId);
+    const key = this.keys.userSessions(name);
+    await this.deps.redis
+      .multi()
+      .set(this.keys.session(hash), JSON.stringify({ name, csrfToken, tokenHash: sha256Hex(token) }), 'EX', ttlSeconds)
+      .sadd(key, hash)
+      // The index outlives its newest session; entries of expired sessions are dropped with it.
+      .expire(key, ttlSeconds, 'GT')
+      .expire(key, ttlSeconds, 'NX')
+      .exec();
     return { sessionId, csrfToken };
   }
 
+  /** The session's user, or null: unknown or expired session, its token revoked, user deleted or disabled. */
   async session(sessionId: string): Promise<Session | null> {
     if (!sessionId || sessionId.length > 200) return null;
     const raw = await this.deps.redis.get(this.keys.session(sha256Hex(sessionId)));
     if (!raw) return null;
-    const { name, csrfToken } = JSON.parse(raw) as { name: string; csrfToken: string };
+    const { name, csrfToken, tokenHash } = JSON.parse(raw) as { name: string; csrfToken: string; tokenHash?: string };
+    // Checked on every request, so a revocation racing a sign-in still ends the session.
+    const tokenRaw = tokenHash ? await this.deps.redis.hget(this.keys.tokens, tokenHash) : null;
+    if (!tokenRaw || (JSON.parse(tokenRaw) as { name: string }).name !== name) return null;
     const user = await this.get(name);
     return user && !user.disabled ? { user, csrfToken } : null;
   }
 
   async deleteSession(sessionId: string): Promise<void> {
-    await this.deps.redis.del(this.keys.session(sha256Hex(sessionId)));
+    const hash = sha256Hex(sessionId);
+    const raw = await this.deps.redis.get(this.keys.session(hash));
+    const name = raw ? (JSON.parse(raw) as { name: string }).name : null;
+    const tx = this.deps.redis.multi().del(this.keys.session(hash));
+    if (name) tx.srem(this.keys.userSessions(name), hash);
+    await tx.exec();
   }
 }

@@ -7,11 +7,12 @@ import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { CaptureOptions } from '../schemas/capture.js';
 import type { Failure } from '../schemas/errors.js';
-import { CaptureManifest } from '../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { PostDocument, type Post } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
 import { waitForFinal } from './job-state.js';
+import { workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
 import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
@@ -235,7 +236,7 @@ async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<
 }
 
 async function readCapture(s: Services, caseId: string, captureId: string): Promise<{ manifest: CaptureManifest; doc: PostDocument | null }> {
-  const manifest = CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
+  const manifest = StoredCaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
   const a = manifest.artifacts.find((x) => x.role === 'post');
   if (!a) return { manifest, doc: null };
   return { manifest, doc: PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8'))) };
@@ -493,7 +494,7 @@ export async function startWatchWorkers(s: Services, logger: Logger, overrides: 
       const r = await run(job.data.watchId, d);
       return r && typeof r === 'object' && 'run' in r ? { run: (r as WatchRun).run, outcome: (r as WatchRun).outcome, findings: (r as WatchRun).findings.length } : null;
     },
-    { ...opts, concurrency: s.config.watch.concurrency, lockDuration: 60_000 },
+    { ...opts, concurrency: s.config.watch.concurrency, ...workerLockOptions(s.config) },
   );
   const webhookWorker = new Worker(
     WEBHOOK_QUEUE,
@@ -508,7 +509,7 @@ export async function startWatchWorkers(s: Services, logger: Logger, overrides: 
         throw new Error(`${f.code}: ${f.message}`);
       }
     },
-    { ...opts, concurrency: 8 },
+    { ...opts, concurrency: 8, ...workerLockOptions(s.config) },
   );
   watchWorker.on('error', (err) => logger.error({ err }, 'watch worker error'));
   webhookWorker.on('error', (err) => logger.error({ err }, 'webhook worker error'));

@@ -1,3 +1,4 @@
+import type { Config } from '../../schemas/config.js';
 import type { Logger } from '../../lib/logger.js';
 import type { UserRecord } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
@@ -6,10 +7,14 @@ import type { PackageJobs } from './package-jobs.js';
 
 /** Options of the HTTP service (`exhibit serve`). */
 export interface ApiOptions {
-  /** Largest package upload accepted by `POST /api/verify`, in bytes. @defaultValue 2 GiB */
+  /** Largest package upload accepted by `POST /api/verify`, in bytes. @defaultValue config `api.maxUploadBytes` */
   maxUploadBytes?: number;
-  /** Largest JSON request body, in bytes. @defaultValue 1 MiB */
-  maxJsonBytes?: number;
+  /** An uploaded package may inflate to this multiple of its size (at least 64 MiB). @defaultValue config `api.maxInflateRatio` */
+  maxInflateRatio?: number;
+  /** Largest request body of every other route, in bytes. @defaultValue config `api.maxBodyBytes` */
+  maxBodyBytes?: number;
+  /** Sign-in back-off. @defaultValue config `api.signIn` */
+  signIn?: Partial<Config['api']['signIn']>;
   /** Where packages built through the API are written. @defaultValue `<stateDir>/api-packages` */
   packagesDir?: string;
   /** Web session lifetime, in seconds. @defaultValue 28800 (8 h) */
@@ -27,7 +32,7 @@ export interface ApiDeps {
   users: UserStore;
   packages: PackageJobs;
   logger: Logger;
-  options: Required<Omit<ApiOptions, 'packagesDir'>> & { packagesDir: string };
+  options: Required<Omit<ApiOptions, 'packagesDir' | 'signIn'>> & { packagesDir: string; signIn: Config['api']['signIn'] };
 }
 
 /** Per-request values set by the auth middleware. */

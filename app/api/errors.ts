@@ -9,11 +9,14 @@ import type { ApiError } from '../../schemas/api.js';
 export class HttpError extends Error {
   readonly status: ContentfulStatusCode;
   readonly code: string;
-  constructor(status: ContentfulStatusCode, code: string, message: string) {
+  /** Extra response headers (Retry-After). */
+  readonly headers: Record<string, string>;
+  constructor(status: ContentfulStatusCode, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
+    this.headers = headers;
   }
 }
 
@@ -49,9 +52,11 @@ export function errorHandler(logger: Logger) {
   return (err: Error, c: Context): Response => {
     let status: ContentfulStatusCode;
     let body: ApiError;
+    let headers: Record<string, string> = {};
     if (err instanceof HttpError) {
       status = err.status;
       body = { code: err.code, message: err.message };
+      headers = err.headers;
     } else if (err instanceof ZodError) {
       status = 400;
       body = { code: 'INVALID_INPUT', message: err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') };
@@ -65,6 +70,8 @@ export function errorHandler(logger: Logger) {
     }
     if (status >= 500) logger.error({ context: 'api', err, path: c.req.path, method: c.req.method }, 'request failed');
     else logger.debug({ context: 'api', code: body.code, path: c.req.path }, 'request refused');
-    return c.json(body, status);
+    // A body over its limit is left unread: close the connection rather than read the rest of it.
+    if (status === 413) headers = { ...headers, Connection: 'close' };
+    return c.json(body, status, headers);
   };
 }

@@ -1,7 +1,7 @@
 import { PermanentError } from '../../lib/errors.js';
 import type { UserRecord } from '../../schemas/api.js';
 import type { CustodyAction } from '../../schemas/custody.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { storeKeys } from '../../evidence/store.js';
 import { captureIndexKey } from '../../workers/queues.js';
 import type { Services } from '../../workers/runtime.js';
@@ -33,7 +33,7 @@ export async function loadManifest(s: Services, caseId: string, captureId: strin
   const key = storeKeys.manifest(caseId, captureId);
   if (!(await s.store.stat(key))) throw new PermanentError('NOT_FOUND', `no sealed capture ${captureId} in case ${caseId}`);
   const bytes = await s.store.getBytes(key);
-  return { manifest: CaptureManifest.parse(JSON.parse(bytes.toString('utf8'))), bytes };
+  return { manifest: StoredCaptureManifest.parse(JSON.parse(bytes.toString('utf8'))), bytes };
 }
 
 /**

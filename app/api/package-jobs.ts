@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { isoUtc } from '../../lib/clock.js';
-import { PermanentError, toFailure } from '../../lib/errors.js';
+import { PermanentError, toFailure, TransientError } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import { PackageJob, type UserRecord } from '../../schemas/api.js';
 import type { PackageProgress } from '../../evidence/package.js';
@@ -117,6 +117,7 @@ export class PackageJobs {
         caseId: job.caseId,
         ...(job.captureIds ? { captureIds: job.captureIds } : {}),
         outPath: this.filePath(job),
+        packageId: job.packageId,
         actor: actorOf(user),
         logger: this.log,
         onProgress: (p) => {
@@ -128,6 +129,8 @@ export class PackageJobs {
           }
         },
       });
+      // An unsealed package (no TSA answered) would not verify: never offered as ready.
+      if (!built.sealed) throw new TransientError('TIMESTAMP_FAILED', `the package was written UNSEALED and will not verify: ${built.unsealedReason}; build it again when the TSA answers`);
       current = { ...current, state: 'ready', phase: 'done', percent: 100, finishedAt: isoUtc(s.clock.now()), sha256: built.sha256, size: built.size };
       await this.save(current);
     } catch (err) {

@@ -11,6 +11,7 @@ import { Health } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
 import { UserStore } from '../../workers/users.js';
 import { authenticate, requirePermission } from './auth.js';
+import { streamingBodyLimit } from './body-limit.js';
 import type { ApiDeps, ApiEnv, ApiOptions } from './context.js';
 import { errorHandler, HttpError } from './errors.js';
 import { PackageJobs } from './package-jobs.js';
@@ -40,8 +41,10 @@ export interface Api {
 export function createApi(services: Services, options: ApiOptions = {}): Api {
   const logger = childLogger(services.logger, 'api');
   const opts: ApiDeps['options'] = {
-    maxUploadBytes: options.maxUploadBytes ?? 2 * 1024 * 1024 * 1024,
-    maxJsonBytes: options.maxJsonBytes ?? 1024 * 1024,
+    maxUploadBytes: options.maxUploadBytes ?? services.config.api.maxUploadBytes,
+    maxBodyBytes: options.maxBodyBytes ?? services.config.api.maxBodyBytes,
+    maxInflateRatio: options.maxInflateRatio ?? services.config.api.maxInflateRatio,
+    signIn: { ...services.config.api.signIn, ...options.signIn },
     packagesDir: options.packagesDir ?? path.join(services.config.stateDir, 'api-packages'),
     sessionTtlSeconds: options.sessionTtlSeconds ?? 8 * 3600,
     secureCookies: options.secureCookies ?? false,
@@ -53,7 +56,10 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   const deps: ApiDeps = { services, users, packages, logger, options: opts };
 
   const app = new Hono<ApiEnv>();
+  const table = new RouteTable(app, opts.maxBodyBytes);
   app.onError(errorHandler(logger));
+  // First of all: no route, public or not, reads more of a body than its limit.
+  app.use('*', streamingBodyLimit((c) => table.bodyLimitFor(c.req.method, c.req.path)));
   app.notFound((c) => c.json({ code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` }, 404));
   // Security headers on every answer; a route that sets its own CSP (artifacts) keeps it.
   app.use('*', async (c, next) => {
@@ -82,7 +88,6 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   });
   app.use('*', authenticate(users));
 
-  const table = new RouteTable(app, opts.maxJsonBytes);
   table.def({ method: 'get', path: '/api/health', summary: 'Liveness: Redis and store reachable', tag: 'meta', access: 'public', response: Health }, async () => {
     const pong = await services.redis.ping().catch(() => 'down');
     return { ok: pong === 'PONG', redis: pong === 'PONG' ? 'ok' : 'unreachable', store: services.store.kind };

@@ -41,3 +41,25 @@ export async function benchCommand(config: Config, opts: BenchCliOptions): Promi
   }
   return EXIT.OK;
 }
+
+/**
+ * `exhibit bench fuzz [--runs N] [--seed S]`: the fuzz properties of test/unit/fuzz/ with N runs
+ * each; vitest's progress on stderr, a Markdown table on stdout. Exit 1 when a property failed
+ * (a bug was found: the table shows the counterexample and the seed to replay it).
+ */
+export async function benchFuzzCommand(opts: { runs?: string; seed?: string }): Promise<ExitCode> {
+  const { DEFAULT_FUZZ_RUNS, runFuzz } = await import('../../bench/fuzz.js');
+  const runs = opts.runs === undefined ? DEFAULT_FUZZ_RUNS : Number(opts.runs);
+  const seed = opts.seed === undefined ? undefined : Number(opts.seed);
+  if (!Number.isInteger(runs) || runs < 1 || (seed !== undefined && !Number.isInteger(seed))) {
+    err('exhibit: --runs must be a positive whole number and --seed a whole number');
+    return EXIT.USAGE;
+  }
+  const result = await runFuzz({ runs, ...(seed !== undefined ? { seed } : {}), progress: (chunk) => process.stderr.write(chunk) });
+  out(result.table);
+  if (result.properties.length === 0) {
+    err('exhibit: the fuzz tests did not run');
+    return EXIT.UNAVAILABLE;
+  }
+  return result.ok ? EXIT.OK : EXIT.INTERNAL;
+}

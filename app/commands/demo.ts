@@ -74,8 +74,14 @@ export async function demoCommand(g: DemoGlobals): Promise<ExitCode> {
     out();
     const zip = path.join(config.stateDir, 'packages', `${caseId}-${captureId}.zip`);
     const built = await packageCase(config, caseId, { captureIds: [captureId], outPath: zip, operator: 'demo-prosecutor', quiet: false });
+    if (!built.sealed) {
+      err(`[demo] the package is UNSEALED (${built.unsealedReason}); it cannot verify`);
+      return EXIT.UNSEALED;
+    }
     out();
-    const code = await verifyAndReport(built.path, { json: false, trustAnchorFiles: [tsa.caCertPath] });
+    // The demo verifies as this deployment: its own key store and its configured (demo) TSA CA are
+    // pinned, and the output says so; a recipient elsewhere would pin them with `exhibit trust add`.
+    const code = await verifyAndReport(built.path, { json: false, local: config });
     out();
     out(built.path);
     return code;

@@ -1,15 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger } from '../../lib/logger.js';
-import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
 import type { BuiltPackage } from '../../evidence/package.js';
 import { packageCase as buildCasePackage } from '../../workers/package.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { err, out, withServices } from './common.js';
+import { usableOutputPath, writeErrorsAsInput } from './output-path.js';
 
 export interface PackageCliOptions {
   captureIds?: string[];
@@ -21,19 +20,18 @@ export interface PackageCliOptions {
 /** Build a certified package (BagIt zip) of a case or of chosen captures; recorded as a custody event. */
 export async function packageCase(config: Config, caseId: string, opts: PackageCliOptions): Promise<BuiltPackage> {
   const outPath = path.resolve(opts.outPath);
-  if (existsSync(outPath)) throw new PermanentError('INVALID_INPUT', `${outPath} already exists: packages are never overwritten; choose another -o path`);
-  mkdirSync(path.dirname(outPath), { recursive: true });
+  usableOutputPath(outPath);
   return withServices(config, async (s) => {
     const browsers = BrowserPool.fromConfig({ ...config.capture, concurrency: 1 }, childLogger(s.logger, 'browser'));
     const view = opts.quiet ? null : progressView();
     try {
-      return await buildCasePackage(s, browsers, {
+      return await writeErrorsAsInput(outPath, () => buildCasePackage(s, browsers, {
         caseId,
         captureIds: opts.captureIds,
         outPath,
         actor: { type: 'operator', id: opts.operator, role: 'prosecutor' },
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, `${p.phase}${p.detail ? `: ${p.detail.slice(0, 40)}` : ''}`),
-      });
+      }));
     } finally {
       view?.stop();
       await browsers.close();
@@ -49,11 +47,14 @@ export async function packageCommand(config: Config, caseId: string, opts: { cap
     quiet: opts.json,
   });
   if (opts.json) {
-    out(JSON.stringify({ path: built.path, sha256: built.sha256, size: built.size, captureIds: built.captureIds, headSeq: built.headSeq, custodyEvent: built.event.seq }, null, 2));
+    out(JSON.stringify({ path: built.path, packageId: built.packageId, sealed: built.sealed, unsealedReason: built.unsealedReason, sha256: built.sha256, size: built.size, captureIds: built.captureIds, omitted: built.omitted, contentManifestDigest: built.contentManifestDigest, headSeq: built.headSeq, custodyEvent: built.event.seq }, null, 2));
   } else {
-    err(`packaged ${built.captureIds.length} capture(s) of ${caseId}; custody head ${built.headSeq} signed; packaging recorded as custody event ${built.event.seq}`);
+    for (const o of built.omitted) err(`left out: sealed capture ${o.captureId}: ${o.reason} (named in the package's content manifest)`);
+    if (built.sealed) err(`packaged ${built.captureIds.length} capture(s) of ${caseId}; recorded as custody event ${built.event.seq}, covered by custody head ${built.headSeq}, signed and timestamped; package sealed`);
+    else err(`UNSEALED: the package was written but is NOT sealed and will not verify: ${built.unsealedReason}. Package again when a TSA answers.`);
     err(`package ${built.sha256}  ${built.size} bytes`);
     out(built.path);
   }
-  return EXIT.OK;
+  // A package that cannot be verified is not a success, even though the file exists.
+  return built.sealed ? EXIT.OK : EXIT.UNSEALED;
 }

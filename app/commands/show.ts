@@ -1,6 +1,6 @@
 import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { readSealRecords } from '../../evidence/signing.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
@@ -24,7 +24,7 @@ export async function readManifest(s: Services, caseId: string, captureId: strin
   const key = storeKeys.manifest(caseId, captureId);
   if (!(await s.store.stat(key))) throw new PermanentError('NOT_FOUND', `capture ${captureId} of case ${caseId} has no sealed manifest (yet) in ${s.store.location}`);
   const bytes = await s.store.getBytes(key);
-  return { manifest: CaptureManifest.parse(JSON.parse(bytes.toString('utf8'))), bytes };
+  return { manifest: StoredCaptureManifest.parse(JSON.parse(bytes.toString('utf8'))), bytes };
 }
 
 const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);

@@ -1,26 +1,58 @@
-import { readFile } from 'node:fs/promises';
 import { verifyPackage } from '../../evidence/verify.js';
+import { flagAnchors, localAnchors, mergeAnchors } from '../../evidence/trust.js';
+import { anchorSourceLabel } from '../../evidence/package/verify-trust.js';
+import type { Config } from '../../schemas/config.js';
+import type { PackageReport } from '../../schemas/custody.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { err, out } from './common.js';
 
+export interface VerifyCliOptions {
+  json: boolean;
+  /** `--tsa-ca` files (PEM or DER). */
+  trustAnchorFiles?: string[];
+  /** `--signing-key` values: `sha256:<hex>` or public key PEM files. */
+  signingKeys?: string[];
+  /** The deployment whose trust store, own keys and TSA CAs count as pinned; absent: flags only. */
+  local?: Config;
+}
+
+/** Exit code of a verdict: 0 verified, 10 UNAUTHENTICATED, 8 INTEGRITY. */
+export function verdictExitCode(report: PackageReport): ExitCode {
+  return report.verdict === 'verified' ? EXIT.OK : report.verdict === 'unauthenticated' ? EXIT.UNAUTHENTICATED : EXIT.INTEGRITY;
+}
+
 /**
- * Verify a package offline (nothing of ours is trusted but this code; no Redis, no store).
- * Exit 0 only if every check passed; otherwise INTEGRITY, naming each failing item.
+ * Verify a package offline (no Redis, no store). Keys and CA certificates in the package are never
+ * trusted: anchors come from the flags, the local trust store and this deployment's own keys and
+ * TSA CAs. Exit 0 only when verified AND authenticated; 10 when consistent but not authenticated;
+ * 8 when a check failed.
  */
-export async function verifyAndReport(source: string, opts: { json: boolean; trustAnchorFiles?: string[]; signingKeys?: string[] }): Promise<ExitCode> {
-  const trustAnchors = opts.trustAnchorFiles?.length ? await Promise.all(opts.trustAnchorFiles.map((f) => readFile(f, 'utf8'))) : undefined;
-  const report = await verifyPackage(source, { ...(trustAnchors ? { trustAnchors } : {}), ...(opts.signingKeys?.length ? { signingKeys: opts.signingKeys } : {}) });
+export async function verifyAndReport(source: string, opts: VerifyCliOptions): Promise<ExitCode> {
+  const anchors = mergeAnchors(
+    await flagAnchors({ signingKeys: opts.signingKeys, tsaCaFiles: opts.trustAnchorFiles }),
+    ...(opts.local ? [await localAnchors({ trustFile: opts.local.trust.file, keysDir: opts.local.keys.dir, tsaCaFiles: opts.local.tsa.caFiles })] : []),
+  );
+  const report = await verifyPackage(source, { anchors });
   if (opts.json) {
     out(JSON.stringify(report, null, 2));
   } else {
     const byCheck = new Map<string, number>();
     for (const c of report.checks) if (c.ok) byCheck.set(c.check, (byCheck.get(c.check) ?? 0) + 1);
     out(`Verifying ${report.source}`);
-    out(`  case ${report.caseId ?? '?'}; ${report.captureIds.length} capture(s); ${report.custodyEvents} custody events; TSA trust anchors from the ${report.trustAnchors === 'package' ? 'package itself (pin your own with --tsa-ca)' : 'files you pinned'}`);
+    out(`  case ${report.caseId ?? '?'}; ${report.captureIds.length} capture(s); ${report.custodyEvents} custody events`);
     for (const [check, n] of [...byCheck.entries()].sort()) out(`  ✓ ${check} (${n})`);
     for (const f of report.failures) out(`  ✗ ${f.item}: ${f.check}: ${f.message}`);
-    out(report.ok ? `VERIFIED: all ${report.checks.length} checks passed` : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`);
+    for (const line of report.trust.summary.split('\n').slice(1)) out(`  ${line}`);
+    const pinnedBy = [...new Set([...report.trust.signingKeys, ...report.trust.tsaRoots].filter((x) => x.pinned).map((x) => x.source))];
+    if (report.verdict === 'verified') {
+      out(`VERIFIED: all ${report.checks.length} checks passed; signer and TSA authenticated (pinned: ${pinnedBy.map((s) => anchorSourceLabel(s)).join(', ')})`);
+    } else if (report.verdict === 'unauthenticated') {
+      const what = [report.trust.signingKeys.some((k) => !k.pinned) ? 'the signing key' : null, report.trust.tsaRoots.some((t) => !t.pinned) ? 'the TSA root' : null].filter(Boolean).join(' and ');
+      out(`UNAUTHENTICATED: all ${report.checks.length} checks passed, so the package is internally consistent, but ${what || 'its signer'} is not pinned: it is not shown to come from who it claims. Confirm the fingerprints above out of band and pin them.`);
+    } else {
+      out(`NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`);
+    }
   }
-  if (!report.ok && !opts.json) err('exhibit: the package does not verify');
-  return report.ok ? EXIT.OK : EXIT.INTEGRITY;
+  if (report.verdict === 'failed' && !opts.json) err('exhibit: the package does not verify');
+  return verdictExitCode(report);
 }

@@ -24,7 +24,8 @@ export async function exhibitVerify(p: { source: string }, io: ChildIO): Promise
   const report = await verifyPackage(p.source);
   const elapsedMs = performance.now() - t0;
   io.mark('end');
-  return { elapsedMs, ok: report.ok, checks: report.checks.length, failures: report.failures.slice(0, 5).map((f) => `${f.item}: ${f.check}: ${f.message}`) };
+  // Speed of the checks: the bench pins nothing, so a consistent package is `unauthenticated`.
+  return { elapsedMs, ok: report.consistent, checks: report.checks.length, failures: report.failures.slice(0, 5).map((f) => `${f.item}: ${f.check}: ${f.message}`) };
 }
 
 /** Seal (sign, timestamp) one capture holding the big file and package it; returns the zip. */

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
+import { programVersion } from '../../lib/programs.js';
 
 const run = promisify(execFile);
 
@@ -49,11 +50,13 @@ function packageVersion(name: string): string | null {
 export async function machineFacts(opts: { chromiumPath: string; root: string }): Promise<MachineFacts> {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
+  // Version lines as `exhibit doctor` reads them (lib/programs.ts), so both name the same facts.
+  const versionLine = (file: string, args: string[]) => programVersion(file, args).then((v) => v.line);
   const [chromium, openssl, redis, ffprobe, commit, status] = await Promise.all([
-    firstLine(opts.chromiumPath, ['--version']),
-    firstLine('openssl', ['version']),
-    firstLine('redis-server', ['--version']),
-    firstLine('ffprobe', ['-version']),
+    versionLine(opts.chromiumPath, ['--version']),
+    versionLine('openssl', ['version']),
+    versionLine('redis-server', ['--version']),
+    versionLine('ffprobe', ['-version']),
     firstLine('git', ['rev-parse', 'HEAD'], opts.root),
     run('git', ['status', '--porcelain'], { cwd: opts.root, timeout: 10_000 }).then((r) => r.stdout, () => null),
   ]);

@@ -1,6 +1,7 @@
 import { copyFile, constants as fsConstants } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { SpoolFile } from '../../schemas/artifact.js';
+import { contentCodings, encodedMediaType, isDecodeLimit } from './decode-body.js';
 import { headerValue, wireUrl, type DomMediaRef, type MediaKind } from './page-facts.js';
 import type { RecordedExchange } from './recorded-exchange.js';
 
@@ -247,28 +248,42 @@ export interface BodySource {
   decodedBodyPath(ex: RecordedExchange): Promise<string | null>;
 }
 
+/**
+ * Where one media item's bytes come from: the decoded body, or (when decoding would pass the size
+ * limit) the body as served, still content-encoded, with a flag saying so. Null with a flag when
+ * there is nothing to write.
+ */
+export async function mediaSource(ex: RecordedExchange, url: string, bodies: BodySource): Promise<{ path: string; encoded: { mediaType: string; ext: string } | null; flag: Flag | null } | { path: null; flag: Flag }> {
+  try {
+    const source = await bodies.decodedBodyPath(ex);
+    if (source !== null) return { path: source, encoded: null, flag: null };
+    const enc = headerValue(ex.responseHeaders, 'content-encoding');
+    return { path: null, flag: { code: 'media-undecodable', message: `${url}: ${enc ? `unsupported Content-Encoding ${enc}` : 'no body recorded'}` } };
+  } catch (err) {
+    // A decompression bomb is recorded as served (bounded by the raw limit), never expanded.
+    if (isDecodeLimit(err) && ex.bodyPath) {
+      return { path: ex.bodyPath, encoded: encodedMediaType(ex), flag: { code: 'decode-limit', message: `${(err as Error).message}; kept as served, still Content-Encoding ${contentCodings(ex).join(', ')}` } };
+    }
+    return { path: null, flag: { code: 'media-undecodable', message: `${url}: ${(err as Error).message}` } };
+  }
+}
+
 /** Copy each planned item's recorded bytes into `spoolDir/media/`. Failures become flags, not exceptions. */
 export async function writeMediaFiles(plan: MediaPlan, bodies: BodySource, spoolDir: string): Promise<{ files: SpoolFile[]; skipped: Flag[] }> {
   const files: SpoolFile[] = [];
   const skipped = [...plan.skipped];
   let index = 0;
   for (const item of plan.items) {
-    let source: string | null;
-    try {
-      source = await bodies.decodedBodyPath(item.exchange);
-    } catch (err) {
-      skipped.push({ code: 'media-undecodable', message: `${item.url}: ${(err as Error).message}` });
-      continue;
-    }
-    if (source === null) {
-      const enc = headerValue(item.exchange.responseHeaders, 'content-encoding');
-      skipped.push({ code: 'media-undecodable', message: `${item.url}: ${enc ? `unsupported Content-Encoding ${enc}` : 'no body recorded'}` });
+    const source = await mediaSource(item.exchange, item.url, bodies);
+    if (source.path === null) {
+      skipped.push(source.flag);
       continue;
     }
     index += 1;
-    const name = mediaFileName(index, item.url, extensionFor(item.mediaType, item.url));
-    await copyFile(source, path.join(spoolDir, name), fsConstants.COPYFILE_EXCL);
-    files.push({ path: name, role: 'media', mediaType: item.mediaType, sourceUrl: item.url, flags: item.flags });
+    const mediaType = source.encoded?.mediaType ?? item.mediaType;
+    const name = mediaFileName(index, item.url, source.encoded?.ext ?? extensionFor(item.mediaType, item.url));
+    await copyFile(source.path, path.join(spoolDir, name), fsConstants.COPYFILE_EXCL);
+    files.push({ path: name, role: 'media', mediaType, sourceUrl: item.url, flags: source.flag ? [...item.flags, source.flag] : item.flags });
   }
   return { files, skipped };
 }

@@ -43,10 +43,15 @@ export interface Resolution {
 }
 
 const MAX_QUOTED = 200;
+/**
+ * The user-info part of a URL as typed: after `//`, and after a scheme with any number of slashes
+ * or backslashes, since URL parsers read `http:/u:p@h`, `https:\\u:p@h` and `ftp:u:p@h` as credentials too.
+ */
+const USERINFO = /(^\s*[a-z][a-z0-9+.-]*:[/\\]*|\/\/)[^/?#@\s\\]*@/i;
 
 /** Quote user input for an error message: truncated, credentials masked, JSON-escaped. */
 function quote(input: string): string {
-  const masked = input.replace(/(\/\/)[^/?#@\s]*@/, '$1***@');
+  const masked = input.replace(USERINFO, '$1***@');
   return JSON.stringify(masked.length > MAX_QUOTED ? `${masked.slice(0, MAX_QUOTED)}…` : masked);
 }
 
@@ -59,7 +64,7 @@ export function redactUrl(url: string | URL): string {
   try {
     u = new URL(String(url));
   } catch {
-    return String(url).replace(/(\/\/)[^/?#@\s]*@/, '$1***@');
+    return String(url).replace(USERINFO, '$1***@');
   }
   if (u.username) u.username = '***';
   if (u.password) u.password = '***';
@@ -85,6 +90,8 @@ export function parseTargetUrl(input: string): URL {
   }
   if (url.hostname === '') throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} has no host`);
   if (url.port === '0') throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} has port 0`);
+  // Normalising escapes spaces and other characters (` ` → `%20`): the URL we store must fit the limit too.
+  if (url.href.length > 8192) throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} is longer than 8192 characters once normalised (${url.href.length})`);
   return url;
 }
 
@@ -196,6 +203,21 @@ function inAllowedCidr(policy: NetPolicy, ip: string): boolean {
     if (range.kind() === addr.kind() && addr.match(range, bits)) return true;
   }
   return false;
+}
+
+/**
+ * Check a policy's CIDR ranges once, before any capture uses them.
+ * @throws PermanentError `INVALID_CONFIG` naming the range that does not parse.
+ */
+export function validatePolicy(policy: NetPolicy): NetPolicy {
+  for (const cidr of policy.allowCidrs ?? []) {
+    try {
+      ipaddr.parseCIDR(cidr);
+    } catch (cause) {
+      throw new PermanentError('INVALID_CONFIG', `capture.allowCidrs: ${quote(cidr)} is not a CIDR range`, { cause });
+    }
+  }
+  return policy;
 }
 
 /**

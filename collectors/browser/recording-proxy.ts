@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -9,7 +9,7 @@ import { newId as defaultNewId, isoUtc, systemClock, type Clock, type IdGenerato
 import { PermanentError, TransientError, toFailure } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import type { ErrorCode } from '../../schemas/errors.js';
-import { decodeBody } from './decode-body.js';
+import { decodeBody, isDecodeLimit } from './decode-body.js';
 import { MitmCa } from './mitm-ca.js';
 import { redactUrl, type LookupFn, type NetPolicy } from './net-policy.js';
 import type { RecordedExchange } from './recorded-exchange.js';
@@ -62,6 +62,14 @@ function endToEnd(headers: Array<[string, string]>): Array<[string, string]> {
   return headers.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()) && !named.has(k.toLowerCase()));
 }
 
+/**
+ * Request header a collector's own request (Playwright's APIRequestContext) carries so the proxy
+ * hands it the body still content-encoded: that client decodes gzip/br/deflate in memory without
+ * any limit, so the collector reads the body from the recording instead, through the bounded
+ * decoder. Removed before the request is recorded or forwarded; the recording is unchanged.
+ */
+export const RAW_BODY_HEADER = 'X-Exhibit-Raw-Body';
+
 const httpStatusFor = (code: ErrorCode) => (code === 'BLOCKED_ADDRESS' || code === 'UNSUPPORTED_SCHEME' ? 403 : code === 'TIMEOUT' ? 504 : 502);
 
 /** Mutable state of one exchange while it runs. */
@@ -95,6 +103,8 @@ export class RecordingProxy {
   private readonly clientSockets = new Set<net.Socket>();
   private readonly upstreamSockets = new Set<net.Socket>();
   private readonly decoded = new Map<string, Promise<string | null>>();
+  /** Exchanges whose client asked for the body still encoded ({@link RAW_BODY_HEADER}). */
+  private readonly rawToClient = new Set<string>();
   private readonly tunnels = new WeakMap<net.Socket, { host: string; port: number; tls: boolean }>();
   private readonly log: Logger;
   private readonly upstreamProxy: URL | null;
@@ -102,6 +112,8 @@ export class RecordingProxy {
   private readonly newId: IdGenerator;
   private lastActivity = Date.now();
   private total = 0;
+  /** Bytes of decoded (Content-Encoding removed) bodies written so far. */
+  private decodedTotal = 0;
   private seq = 0;
   private closing: Promise<void> | null = null;
 
@@ -172,18 +184,36 @@ export class RecordingProxy {
   }
 
   /**
-   * Path of the exchange's body with its Content-Encoding (gzip, deflate, br, in any stack) removed;
-   * the body file itself when it has none. Null when there is no body or the encoding is unknown
-   * (e.g. zstd). Decoded files are written to the work directory once and cached.
-   * @throws PermanentError `CORRUPT_MEDIA` when the body does not decode.
+   * Path of the exchange's body with its Content-Encoding (gzip, deflate, br, zstd, in any stack)
+   * removed; the body file itself when it has none. Null when there is no body or the encoding is
+   * unknown. Decoded files are written to the work directory once and cached. Decoding is bounded:
+   * one body decodes to at most `maxResourceBytes`, and all decoded bodies together to at most
+   * `maxTotalBytes` (a small compressed body can expand a thousandfold).
+   * @throws PermanentError `TOO_LARGE` past either limit (see {@link isDecodeLimit}: the body as
+   *   served is still in `ex.bodyPath` and the WARC), `CORRUPT_MEDIA` when the body does not decode.
    */
   decodedBodyPath(ex: RecordedExchange): Promise<string | null> {
     let p = this.decoded.get(ex.id);
     if (!p) {
-      p = decodeBody(ex, path.join(this.opts.workDir, `${ex.id}.decoded`));
+      p = this.decode(ex);
       this.decoded.set(ex.id, p);
     }
     return p;
+  }
+
+  private async decode(ex: RecordedExchange): Promise<string | null> {
+    const room = this.opts.maxTotalBytes - this.decodedTotal;
+    const maxBytes = Math.max(0, Math.min(this.opts.maxResourceBytes, room));
+    try {
+      const out = await decodeBody(ex, path.join(this.opts.workDir, `${ex.id}.decoded`), { maxBytes });
+      if (out !== null && out !== ex.bodyPath) this.decodedTotal += (await stat(out)).size;
+      return out;
+    } catch (err) {
+      if (isDecodeLimit(err) && room < this.opts.maxResourceBytes) {
+        throw new PermanentError('TOO_LARGE', `${(err as Error).message} (what is left of the page limit of ${this.opts.maxTotalBytes} decoded bytes)`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /** Stop accepting, abort whatever is in flight (recorded as such) and close every socket. Idempotent. */
@@ -320,8 +350,11 @@ export class RecordingProxy {
 
   /** Record and forward one request; never throws (every failure becomes the exchange's error). */
   private handle(req: http.IncomingMessage, res: http.ServerResponse, url: string): void {
-    const headers = [...endToEnd(pairs(req.rawHeaders)), ['Connection', 'close'] as [string, string]];
+    const all = endToEnd(pairs(req.rawHeaders));
+    const raw = all.some(([k]) => k.toLowerCase() === RAW_BODY_HEADER.toLowerCase());
+    const headers = [...all.filter(([k]) => k.toLowerCase() !== RAW_BODY_HEADER.toLowerCase()), ['Connection', 'close'] as [string, string]];
     const ex = this.newExchange(req.method ?? 'GET', url, headers);
+    if (raw) this.rawToClient.add(ex.id);
     res.sendDate = false;
     req.on('error', () => undefined);
     res.on('error', () => undefined);
@@ -436,7 +469,7 @@ export class RecordingProxy {
 
     const upstreamReq = http.request({
       method: ex.method,
-      path: conn.viaHttpProxy ? target.href : `${target.pathname}${target.search}`,
+      path: conn.proxyRequestTarget ?? `${target.pathname}${target.search}`,
       headers: ex.requestHeaders.flat(),
       setHost: false,
       createConnection: () => socket,
@@ -467,7 +500,8 @@ export class RecordingProxy {
       if (state.done || res.headersSent || res.destroyed) return;
       ex.bodyPath = this.file(ex, 'body');
       const body = openSink(ex.bodyPath, cleanups);
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEnd(ex.responseHeaders).flat());
+      const toClient = this.rawToClient.has(ex.id) ? endToEnd(ex.responseHeaders).filter(([k]) => k.toLowerCase() !== 'content-encoding') : endToEnd(ex.responseHeaders);
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, toClient.flat());
       upstreamRes.on('data', (chunk: Buffer) => {
         if (ex.truncated || state.done) return;
         body.write(chunk);

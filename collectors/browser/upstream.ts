@@ -30,10 +30,16 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
 }
 
-/** A connected upstream socket; `viaHttpProxy` means requests must use absolute-URI form. */
+/** A connected upstream socket. */
 export interface UpstreamConnection {
   socket: net.Socket;
-  viaHttpProxy: boolean;
+  /**
+   * For plain http through an upstream proxy: the absolute-form request target to send, naming the
+   * address that passed the policy (`http://93.184.215.14/path`), so the proxy connects there and
+   * never resolves the name again; the request's own Host header still names the site. Null for
+   * direct connections and tunnels (origin-form).
+   */
+  proxyRequestTarget: string | null;
 }
 
 const stripBrackets = (h: string) => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h);
@@ -169,7 +175,7 @@ export async function connectUpstream(target: URL, opts: ConnectOptions, facts: 
   }
 
   let socket: net.Socket;
-  let viaHttpProxy = false;
+  let proxyRequestTarget: string | null = null;
   if (opts.upstreamProxy) {
     const proxy = opts.upstreamProxy;
     facts.upstreamProxy = redactUrl(proxy);
@@ -178,9 +184,10 @@ export async function connectUpstream(target: URL, opts: ConnectOptions, facts: 
     socket = await connectAny(proxyAddrs, Number(proxy.port || 80), opts.connectTimeoutMs);
     facts.remoteIp = socket.remoteAddress ?? null;
     facts.remotePort = socket.remotePort ?? null;
-    // https: tunnel to the address we checked, so the proxy cannot resolve the name elsewhere.
+    // Both schemes name the address we checked, so the proxy cannot resolve the name elsewhere
+    // (DNS rebinding, or a proxy with another view of DNS): https tunnels to it, http asks for it.
     if (https) socket = await tunnel(socket, authority(addresses[0]!, port), proxy, opts.connectTimeoutMs);
-    else viaHttpProxy = true;
+    else proxyRequestTarget = `http://${port === 80 ? (net.isIPv6(addresses[0]!) ? `[${addresses[0]!}]` : addresses[0]!) : authority(addresses[0]!, port)}${target.pathname}${target.search}`;
   } else {
     socket = await connectAny(addresses, port, opts.connectTimeoutMs);
     facts.remoteIp = socket.remoteAddress ?? null;
@@ -192,5 +199,5 @@ export async function connectUpstream(target: URL, opts: ConnectOptions, facts: 
     facts.tls = tlsFactsOf(tlsSocket);
     socket = tlsSocket;
   }
-  return { socket, viaHttpProxy };
+  return { socket, proxyRequestTarget };
 }

@@ -1,17 +1,19 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { isoUtc } from '../../lib/clock.js';
 import { childLogger } from '../../lib/logger.js';
 import type { SpoolFile } from '../../schemas/artifact.js';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post } from '../../schemas/post.js';
+import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type Profile, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
 import { redactUrl } from '../browser/net-policy.js';
-import type { PageSnapshot } from '../browser/page-facts.js';
+import { wireUrl, type PageSnapshot } from '../browser/page-facts.js';
 import { pickExchange } from '../browser/media-files.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
+import { RAW_BODY_HEADER } from '../browser/recording-proxy.js';
 import { captureWeb, type LivePage } from '../web.js';
+import { extractGenericPost } from './generic-extract.js';
 import { failureForObservation } from './honest-state.js';
 import { assembleHls } from './hls.js';
 import { MediaLinker } from './media.js';
@@ -49,13 +51,20 @@ export interface ExtractContext {
   keepResponse(url: string, name: string, mediaType: string): Promise<string | null>;
 }
 
-/** What a platform found. `post` is null when the platform showed none (`visibility` says why). */
+/**
+ * What a platform found. `post` is null when the platform showed none (`visibility` says why). With
+ * `not-recognised` and no post, the pattern reads the post with the generic extraction.
+ */
 export interface Extraction {
   visibility: PlatformObservation;
   post: Post | null;
   replies?: Post[];
   quoted?: Post | null;
   proof?: AuthorshipProof | null;
+  /** The channel or account, for a channel or profile page. */
+  profile?: Profile | null;
+  /** The platform as recognised from the recording, when it is not the spec's (`activitypub` found by the generic collector). */
+  platform?: string;
 }
 
 /**
@@ -107,6 +116,33 @@ export function definePlatformCollector<O>(spec: PlatformSpec<O>, options: O = s
   };
 }
 
+/**
+ * The decoded body of the last GET of `url` in the recording, or null (none, cut short, or past
+ * the decode limit). The client may hold every byte (Content-Length) a moment before the proxy has
+ * settled the exchange, so it waits for that exchange to complete, at most `waitMs`.
+ */
+async function recordedBody(live: LivePage, url: string, waitMs: number): Promise<Buffer | null> {
+  const key = wireUrl(url);
+  const find = () =>
+    live
+      .exchanges()
+      .filter((e) => e.method === 'GET' && wireUrl(e.url) === key)
+      .at(-1);
+  let ex = find();
+  const until = Date.now() + waitMs;
+  while (ex && ex.completedAt === null && Date.now() < until && !live.signal.aborted) {
+    await new Promise((r) => setTimeout(r, 20));
+    ex = find();
+  }
+  if (!ex || ex.completedAt === null || ex.truncated) return null;
+  try {
+    const p = await live.decodedBodyPath(ex);
+    return p === null ? null : await readFile(p);
+  } catch {
+    return null;
+  }
+}
+
 function isHls(url: string, view: RecordedView): boolean {
   if (/\.m3u8(\?|$)/i.test(url)) return true;
   const pick = pickExchange(view.exchanges, url);
@@ -118,8 +154,10 @@ function isHls(url: string, view: RecordedView): boolean {
  * Capture a platform post: the web collector's full capture (screenshot, DOM, MHTML, WARC, media,
  * page facts, environment) of `spec.pageUrl(target)`, then the platform's `extract` over the
  * recorded responses, media linked to artifacts (HLS assembled from recorded segments), and
- * `post.json` written. A post the platform did not show makes the capture `failed` with
- * `NOT_VISIBLE`; the observation itself is sealed like any capture.
+ * `post.json` written. A post the platform said it did not show makes the capture `failed` with
+ * `NOT_VISIBLE`; the observation itself is sealed like any capture. A page the platform collector
+ * did not recognise is captured (not failed), read by the generic extraction and flagged
+ * `needs-review`.
  */
 export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, spec: PlatformSpec<O>, options: O): Promise<CollectorOutput> {
   const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: spec.id });
@@ -136,9 +174,11 @@ export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, s
           const view = (): RecordedView => new RecordedView(live.exchanges(), live, pageUrl.href);
           const fetch: PlatformPage['fetch'] = async (url, o) => {
             try {
-              const res = await live.context.request.get(url, { headers: o.headers ?? {}, failOnStatusCode: false, maxRedirects: 5, timeout: ctx.capture.navigationTimeoutMs });
+              // The body comes from the recording, through the bounded decoder: Playwright's client
+              // would decode gzip/br in memory without a limit, so it gets the body still encoded.
+              const res = await live.context.request.get(url, { headers: { ...(o.headers ?? {}), [RAW_BODY_HEADER]: '1' }, failOnStatusCode: false, maxRedirects: 5, timeout: ctx.capture.navigationTimeoutMs });
               requests.push({ url, purpose: o.purpose, status: res.status() });
-              return { status: res.status(), body: await res.body().catch(() => null) };
+              return { status: res.status(), body: await recordedBody(live, res.url(), ctx.capture.navigationTimeoutMs) };
             } catch (err) {
               log.warn({ url: redactUrl(url), err: (err as Error).message.split('\n')[0] }, 'collector request failed');
               requests.push({ url, purpose: o.purpose, status: null });
@@ -205,13 +245,23 @@ async function extractAndLink<O>(
   };
   const found = await spec.extract({ view, snapshot, observedAt, spoolDir: ctx.spoolDir, keepResponse }, target, options);
   if (found === null) return null;
+  const review: ReviewFlag[] = [];
+  if (found.visibility.state === 'not-recognised') {
+    // The page is kept and read the generic way, never reported as "not served": a person checks it.
+    const generic = found.post ? null : await extractGenericPost(view, observedAt);
+    if (generic) found.post = generic.post;
+    const how = found.post
+      ? `fields read by the generic extraction (${[...new Set(Object.values(found.post.sources))].join(', ') || 'none'}), each with its source`
+      : 'the page carries no OpenGraph, JSON-LD or oEmbed description of a post';
+    review.push({ code: 'not-recognised', message: `the ${spec.platform} collector did not recognise this page's layout: ${found.visibility.reason ?? 'unknown layout'}; ${how}. Check the screenshot and the page before relying on it.` });
+  }
 
   const linkPost = async (p: Post | null): Promise<Post | null> => {
     if (!p) return null;
     const media = [];
     for (const m of p.media) {
       if (m.sourceUrl && m.artifact === null && m.type === 'video' && isHls(m.sourceUrl, view)) {
-        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir });
+        const hls = await assembleHls({ view, linker, playlistUrl: m.sourceUrl, spoolDir: ctx.spoolDir, workDir, maxBytes: ctx.capture.maxResourceBytes });
         media.push({ ...m, artifact: hls.playlists[0] ?? null, assembledArtifact: hls.assembled, durationSeconds: m.durationSeconds ?? hls.durationSeconds, flags: [...m.flags, ...hls.flags] });
       } else media.push(...(await linker.link([m])));
     }
@@ -221,7 +271,7 @@ async function extractAndLink<O>(
   for (const r of found.replies ?? []) replies.push((await linkPost(r))!);
   const doc = PostDocument.parse({
     schemaVersion: 'exhibit.post/1',
-    platform: spec.platform,
+    platform: found.platform ?? spec.platform,
     collector: { id: spec.id, version: spec.version },
     requestedUrl: target.href,
     pageUrl: pageUrl.href,
@@ -231,11 +281,15 @@ async function extractAndLink<O>(
     replies,
     quoted: await linkPost(found.quoted ?? null),
     proof: found.proof ?? null,
+    ...(found.profile ? { profile: found.profile } : {}),
     collectorRequests: requests,
     readFrom: view.readFrom(),
+    review,
   });
   await writeFile(path.join(ctx.spoolDir, 'post.json'), `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
   const flags = doc.visibility.state === 'visible' ? [] : [{ code: `visibility-${doc.visibility.state}`, message: doc.visibility.reason ?? doc.visibility.state }];
+  // The manifest lists post.json with these flags, so the review request is sealed with the capture.
+  for (const r of doc.review) flags.push({ code: 'needs-review', message: r.message });
   files.push({ path: 'post.json', role: 'post', mediaType: 'application/json', sourceUrl: null, flags });
   return doc;
 }

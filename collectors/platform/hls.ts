@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { SpoolFile } from '../../schemas/artifact.js';
@@ -78,7 +78,16 @@ export interface HlsResult {
  * points at the recorded segment files). The MP4 is marked derived from the media playlist, with
  * the exact command line.
  */
-export async function assembleHls(opts: { view: RecordedView; linker: MediaLinker; playlistUrl: string; spoolDir: string; workDir: string; ffmpegPath?: string }): Promise<HlsResult> {
+export async function assembleHls(opts: {
+  view: RecordedView;
+  linker: MediaLinker;
+  playlistUrl: string;
+  spoolDir: string;
+  workDir: string;
+  /** Largest assembled file: the segments together and ffmpeg's output stop here (capture.maxResourceBytes). */
+  maxBytes: number;
+  ffmpegPath?: string;
+}): Promise<HlsResult> {
   const { view, linker } = opts;
   const flags: Flag[] = [];
   const playlists: string[] = [];
@@ -138,6 +147,8 @@ export async function assembleHls(opts: { view: RecordedView; linker: MediaLinke
   try {
     const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-PLAYLIST-TYPE:VOD', `#EXT-X-TARGETDURATION:${Math.ceil(Math.max(1, ...media.segments.map((s) => s.duration ?? 1)))}`];
     const missing: string[] = [];
+    let total = 0;
+    let overLimit = false;
     const localCopy = async (url: string, name: string): Promise<boolean> => {
       const pick = pickExchange(view.exchanges, url);
       const src = pick.ok && pick.flags.length === 0 ? await view.bodies(pick.exchange) : null;
@@ -145,16 +156,27 @@ export async function assembleHls(opts: { view: RecordedView; linker: MediaLinke
         missing.push(url);
         return false;
       }
+      // Bounded before anything is copied: many small segments can add up past the limit.
+      total += (await stat(src)).size;
+      if (total > opts.maxBytes) {
+        overLimit = true;
+        return false;
+      }
       await copyFile(src, path.join(dir, name));
       return true;
     };
     if (media.map && (await localCopy(media.map, 'init.mp4'))) lines.push('#EXT-X-MAP:URI="init.mp4"');
     for (const [i, seg] of media.segments.entries()) {
+      if (overLimit) break;
       const ext = /\.(m4s|mp4|aac|ts)$/i.exec(new URL(seg.url).pathname)?.[1]?.toLowerCase() ?? 'ts';
       const name = `seg-${String(i).padStart(5, '0')}.${ext}`;
       if (await localCopy(seg.url, name)) lines.push(`#EXTINF:${seg.duration ?? 1},`, name);
     }
     lines.push('#EXT-X-ENDLIST', '');
+    if (overLimit) {
+      flags.push({ code: 'hls-too-large', message: `${mediaUrl}: the recorded segments add up to more than ${opts.maxBytes} bytes (capture.maxResourceBytes); they are in the WARC, no playable file was assembled` });
+      return { playlists, assembled: null, durationSeconds: duration, flags };
+    }
     if (missing.length > 0 || media.segments.length === 0) {
       flags.push({ code: 'hls-incomplete', message: `${mediaUrl}: ${missing.length} of ${media.segments.length} segment(s) were not recorded in full (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); no playable file was assembled` });
       return { playlists, assembled: null, durationSeconds: duration, flags };
@@ -162,11 +184,15 @@ export async function assembleHls(opts: { view: RecordedView; linker: MediaLinke
     await writeFile(path.join(dir, 'local.m3u8'), lines.join('\n'));
     const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
     const outName = mediaFileName(Number(/^media\/(\d+)-/.exec(mediaSpool)?.[1] ?? 0), mediaUrl, 'mp4').replace(/\.mp4$/, '-assembled.mp4');
-    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-protocol_whitelist', 'file', '-allowed_extensions', 'ALL', '-i', 'local.m3u8', '-map', '0', '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', '-f', 'mp4', 'assembled.mp4'];
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-protocol_whitelist', 'file', '-allowed_extensions', 'ALL', '-i', 'local.m3u8', '-map', '0', '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', '-fs', String(opts.maxBytes), '-f', 'mp4', 'assembled.mp4'];
     try {
       await run(ffmpeg, args, { cwd: dir, timeout: 120_000 });
     } catch (err) {
       flags.push({ code: 'hls-assemble-failed', message: `ffmpeg could not assemble ${mediaUrl}: ${((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n')[0]}` });
+      return { playlists, assembled: null, durationSeconds: duration, flags };
+    }
+    if ((await stat(path.join(dir, 'assembled.mp4'))).size >= opts.maxBytes) {
+      flags.push({ code: 'hls-too-large', message: `ffmpeg's output for ${mediaUrl} reached the limit of ${opts.maxBytes} bytes (capture.maxResourceBytes); no playable file was kept` });
       return { playlists, assembled: null, durationSeconds: duration, flags };
     }
     await copyFile(path.join(dir, 'assembled.mp4'), path.join(opts.spoolDir, outName));

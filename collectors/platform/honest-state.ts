@@ -1,5 +1,5 @@
 import type { Failure } from '../../schemas/errors.js';
-import type { PlatformObservation, VisibilitySignal, VisibilityState } from '../../schemas/post.js';
+import { NOT_SHOWN_STATES, type PlatformObservation, type VisibilitySignal, type VisibilityState } from '../../schemas/post.js';
 import { headerValue } from '../browser/page-facts.js';
 import { redactUrl } from '../browser/net-policy.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
@@ -8,6 +8,12 @@ import type { RecordedExchange } from '../browser/recorded-exchange.js';
  * Honest-state detection shared by platform collectors: what the platform's answer says about
  * whether the post could be seen. Platform files add their own signals (a login-wall element, an
  * error JSON) and call {@link observe}.
+ *
+ * The rule: a state that says the platform did not show the post (`unavailable`, `deleted`,
+ * `login-wall`, …) is stated only on a positive signal from the platform: a status, an error JSON,
+ * a redirect to its login page, an error page in its own words. Not finding what the collector
+ * looks for (no JSON blob, no post markup, no API answer) is never such a signal: that page is
+ * {@link notRecognised}, read by the generic extraction and flagged for review.
  */
 
 /** A post that was shown. */
@@ -18,6 +24,15 @@ export function visible(signals: VisibilitySignal[] = [], httpStatus: number | n
 /** An observation for a state other than visible; `reason` is one sentence for people. */
 export function observe(state: VisibilityState, reason: string, signals: VisibilitySignal[], httpStatus: number | null, retryAfter: string | null = null): PlatformObservation {
   return { state, reason, signals, httpStatus, retryAfter };
+}
+
+/**
+ * The page answered, but not in a layout this collector knows: nothing is claimed about visibility.
+ * The platform pattern then reads the post with the generic OpenGraph/JSON-LD/DOM extraction and
+ * flags the document for review; the capture is sealed, not failed.
+ */
+export function notRecognised(reason: string, signals: VisibilitySignal[], httpStatus: number | null): PlatformObservation {
+  return { state: 'not-recognised', reason, signals, httpStatus, retryAfter: null };
 }
 
 /** A signal seen in a response. */
@@ -58,9 +73,12 @@ export function observeHttpStatus(ex: RecordedExchange, what = 'the platform'): 
   }
 }
 
-/** The capture failure that reports a state other than `visible` (rate limits are worth retrying; the rest are not). */
+/**
+ * The capture failure that reports a state in which the platform did not show the post (rate limits
+ * are worth retrying; the rest are not). `visible` and `not-recognised` are no failure.
+ */
 export function failureForObservation(obs: PlatformObservation, url: string, previous: Failure | null): Failure | null {
-  if (obs.state === 'visible') return previous;
+  if (!(NOT_SHOWN_STATES as readonly VisibilityState[]).includes(obs.state)) return previous;
   const because = obs.reason ? `: ${obs.reason}` : '';
   const also = previous && previous.code !== 'HTTP_ERROR' ? ` (${previous.message})` : '';
   return {

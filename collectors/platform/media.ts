@@ -35,15 +35,18 @@ export class MediaLinker {
     return this.files.find((f) => f.role === 'media' && f.sourceUrl !== null && wireUrl(f.sourceUrl) === key && !f.derivedFrom) ?? null;
   }
 
-  /** Copy a recorded response's decoded body into `media/NNN-<stem><suffix>.<ext>`. */
+  /**
+   * Copy a recorded response's decoded body into `media/NNN-<stem><suffix>.<ext>`; a body whose
+   * decoded form would pass the size limit is copied as served, with a `decode-limit` flag.
+   */
   async write(ex: RecordedExchange, mediaType: string, url: string, flags: Flag[] = [], suffix = ''): Promise<SpoolFile | null> {
-    const src = await this.view.bodies(ex);
-    if (src === null) return null;
-    const base = mediaFileName(this.nextIndex(), url, extensionFor(mediaType, url));
+    const src = await this.view.mediaSource(ex, url);
+    if (src.path === null) return null;
+    const base = mediaFileName(this.nextIndex(), url, src.encoded?.ext ?? extensionFor(mediaType, url));
     const name = suffix ? base.replace(/(\.[a-z0-9]+)$/, `${suffix}$1`) : base;
     await mkdir(path.join(this.spoolDir, 'media'), { recursive: true });
-    await copyFile(src, path.join(this.spoolDir, name), fsConstants.COPYFILE_EXCL);
-    const file: SpoolFile = { path: name, role: 'media', mediaType, sourceUrl: url, flags };
+    await copyFile(src.path, path.join(this.spoolDir, name), fsConstants.COPYFILE_EXCL);
+    const file: SpoolFile = { path: name, role: 'media', mediaType: src.encoded?.mediaType ?? mediaType, sourceUrl: url, flags: src.flag ? [...flags, src.flag] : flags };
     this.files.push(file);
     return file;
   }
@@ -51,12 +54,13 @@ export class MediaLinker {
   /** The artifact for one media URL (existing or written now), or a flag saying why there is none. */
   async artifactFor(url: string): Promise<{ path: string | null; flags: Flag[] }> {
     const have = this.existing(url);
-    if (have) return { path: have.path, flags: [] };
+    // A body kept still encoded says so in the post's facts too, not only on the artifact.
+    if (have) return { path: have.path, flags: have.flags.filter((f) => f.code === 'decode-limit') };
     const pick = pickExchange(this.view.exchanges, url);
     if (!pick.ok) return { path: null, flags: [pick.flag] };
     const type = contentTypeOf(pick.exchange) ?? 'application/octet-stream';
     const file = await this.write(pick.exchange, type, url, pick.flags);
-    return file ? { path: file.path, flags: [...pick.flags] } : { path: null, flags: [{ code: 'media-undecodable', message: `${url}: the recorded body could not be decoded` }] };
+    return file ? { path: file.path, flags: [...file.flags] } : { path: null, flags: [{ code: 'media-undecodable', message: `${url}: the recorded body could not be decoded` }] };
   }
 
   /** Fill `artifact` (and flags) of each media item from what was recorded. */

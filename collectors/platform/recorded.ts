@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PostSource } from '../../schemas/post.js';
 import { headerValue, traceMainDocument, wireUrl } from '../browser/page-facts.js';
+import { mediaSource } from '../browser/media-files.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
 
 /** Where recorded bodies come from: the recording proxy (live) or the finished capture. */
@@ -58,6 +59,14 @@ export class RecordedView {
   /** Path of an exchange's decoded body (no digest recorded: for copying bytes into artifacts). */
   bodies(ex: RecordedExchange): Promise<string | null> {
     return this.bodies_.decodedBodyPath(ex).catch(() => null);
+  }
+
+  /**
+   * Where a media item's bytes come from: the decoded body, or the body as served (flagged) when
+   * decoding would pass the size limit. See {@link mediaSource}.
+   */
+  mediaSource(ex: RecordedExchange, url: string): ReturnType<typeof mediaSource> {
+    return mediaSource(ex, url, this.bodies_);
   }
 
   /** Decoded body bytes of an exchange, or null when none was recorded or it is truncated. */

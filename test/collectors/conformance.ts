@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, VisibilityState } from '../../schemas/post.js';
+import { NOT_SHOWN_STATES, PostDocument, VisibilityState } from '../../schemas/post.js';
 import { z } from 'zod';
 
 /**
@@ -12,7 +12,7 @@ import { z } from 'zod';
  * collector's output with it. Digests are computed with `sha256sum`, a tool we did not write.
  */
 
-/** One case of a fixture's cases.json. `{{origin}}` in any string stands for the running fixture. */
+/** One case of a fixture's cases.json. `{{origin}}` in any string stands for the running fixture, `{{host}}` for its host[:port]. */
 export const ConformanceCase = z.object({
   name: z.string(),
   /** Path (and query) on the fixture origin. */
@@ -26,13 +26,20 @@ export const ConformanceCase = z.object({
   media: z.array(z.object({ type: z.string(), file: z.string().nullable(), sha256: z.string().nullable(), assembled: z.boolean().optional(), flag: z.string().optional() })).optional(),
   replies: z.object({ count: z.number().int(), items: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
   proof: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** Partial profile (channel or account page) matched with toMatchObject. */
+  profile: z.record(z.string(), z.unknown()).optional(),
   /** True when no post.json may be written (generic fallback on a page without metadata). */
   noPostJson: z.boolean().optional(),
+  /**
+   * The page holds the post in a layout the collector does not know (its og: tags and text, none
+   * of the markup or JSON the collector expects): checked with {@link checkUnknownLayout}.
+   */
+  unknownLayout: z.boolean().optional(),
 });
 export type ConformanceCase = z.infer<typeof ConformanceCase>;
 
 export function loadCases(fixtureDir: string, origin: string): ConformanceCase[] {
-  const text = readFileSync(path.join(fixtureDir, 'cases.json'), 'utf8').replaceAll('{{origin}}', origin);
+  const text = readFileSync(path.join(fixtureDir, 'cases.json'), 'utf8').replaceAll('{{origin}}', origin).replaceAll('{{host}}', new URL(origin).host);
   return z.object({ cases: z.array(ConformanceCase) }).parse(JSON.parse(text)).cases;
 }
 
@@ -44,6 +51,31 @@ export function readPostJson(spoolDir: string, out: CollectorOutput): PostDocume
   expect(listed, 'post.json is listed with role post').toBeDefined();
   expect(listed!.path).toBe('post.json');
   return PostDocument.parse(JSON.parse(readFileSync(path.join(spoolDir, 'post.json'), 'utf8')));
+}
+
+/** Sources the generic extraction records (the platform's own `api-json`/`embedded-json` are not among them). */
+const GENERIC_SOURCES = ['opengraph', 'json-ld', 'oembed', 'dom'];
+
+/**
+ * The visibility rule, for every collector: a page that holds the post in an unknown layout is
+ * never reported as not shown (`unavailable`, `deleted`, `login-wall`, …). It is `not-recognised`,
+ * captured (not failed), its post read by the generic extraction with a source for every field,
+ * and flagged for review in post.json and on the post.json artifact (so in the sealed manifest).
+ */
+export function checkUnknownLayout(name: string, doc: PostDocument, out: CollectorOutput): void {
+  expect(NOT_SHOWN_STATES as readonly string[], `${name}: an unknown layout is never a statement that the platform did not show the post`).not.toContain(doc.visibility.state);
+  expect(doc.visibility.state, `${name}: visibility`).toBe('not-recognised');
+  expect(out.status, `${name}: captured, not failed`).toBe('captured');
+  expect(out.failure?.code).not.toBe('NOT_VISIBLE');
+  expect(doc.review.map((r) => r.code), `${name}: review flag in post.json`).toContain('not-recognised');
+  const listed = out.files.find((f) => f.role === 'post')!;
+  expect(listed.flags.map((f) => f.code), `${name}: review flag on the post.json artifact`).toContain('needs-review');
+  const p = doc.post;
+  expect(p, `${name}: the generic extraction filled the post`).not.toBeNull();
+  expect(p!.text?.content, `${name}: the post text`).toBeTruthy();
+  for (const [field, source] of Object.entries(p!.sources)) expect(GENERIC_SOURCES, `${name}: ${field} read by the generic extraction`).toContain(source);
+  expect(p!.sources.text, `${name}: text names its source`).toBeDefined();
+  if (p!.media.length) expect(p!.sources.media).toBeDefined();
 }
 
 /** Every check of one case against one capture. */
@@ -60,7 +92,10 @@ export function checkCase(c: ConformanceCase, fixtureDir: string, spoolDir: stri
     return null;
   }
   const doc = readPostJson(spoolDir, out);
+  if (c.unknownLayout) checkUnknownLayout(c.name, doc, out);
   expect(doc.visibility.state, `${c.name}: visibility`).toBe(c.visibility);
+  // Only a page the collector did not recognise asks for review.
+  if (doc.visibility.state !== 'not-recognised') expect(doc.review, `${c.name}: no review flag`).toEqual([]);
   expect(doc.visibility.signals.length, `${c.name}: the state names its evidence`).toBeGreaterThan(0);
   if (c.post === null) expect(doc.post).toBeNull();
   else if (c.post) {
@@ -98,6 +133,10 @@ export function checkCase(c: ConformanceCase, fixtureDir: string, spoolDir: stri
   if (c.replies) {
     expect(doc.replies.length, `${c.name}: replies`).toBe(c.replies.count);
     for (const [i, r] of (c.replies.items ?? []).entries()) expect(doc.replies[i]).toMatchObject(r);
+  }
+  if (c.profile) {
+    expect(doc.profile, `${c.name}: profile`).toBeTruthy();
+    expect(doc.profile).toMatchObject(c.profile);
   }
   if (c.proof !== undefined) {
     if (c.proof === null) expect(doc.proof).toBeNull();

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
+import { startFacebookFixture } from '../fixtures/facebook/server.js';
 import { startMastodonFixture } from '../fixtures/mastodon/server.js';
 import { FsStore } from '../../evidence/fs-store.js';
 import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
@@ -123,6 +124,39 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     }
   });
 
+  it('a Facebook page in an unknown layout is sealed (exit 0), read the generic way and flagged for review in post.json and the manifest; a mobile story page is visible', async () => {
+    const fixture = await startFacebookFixture();
+    try {
+      const { writeFileSync } = await import('node:fs');
+      const yaml = path.join(stateDir, 'exhibit-fb.yaml');
+      writeFileSync(yaml, `collectors:\n  facebook:\n    hosts: ["${fixture.host}"]\n`);
+      const store = await FsStore.open(path.join(stateDir, 'store'));
+      const capture = async (p: string) => {
+        const r = await exhibit(['capture', `${fixture.url}${p}`, '--case', 'C-2026-003', '--operator', 'analyst-01', '--allow-private-network', '--wait', '--json'], { ...env, EXHIBIT_CONFIG: yaml });
+        expect(r.code, r.stderr).toBe(0);
+        const id = (JSON.parse(r.stdout) as { captures: Array<{ captureId: string }> }).captures[0]!.captureId;
+        const manifest = JSON.parse((await exhibit(['show', id, '--json'], env)).stdout) as { status: string; failure: unknown; artifacts: Array<{ role: string; storeKey: string; flags: Array<{ code: string }> }> };
+        const post = manifest.artifacts.find((a) => a.role === 'post')!;
+        const doc = JSON.parse((await store.getBytes(post.storeKey)).toString('utf8')) as { visibility: { state: string }; review: Array<{ code: string }>; post: { text: { content: string } | null; sources: Record<string, string> } | null };
+        return { manifest, post, doc };
+      };
+      const unknown = await capture('/story.php?story_fbid=1122334455669999&id=100064000000001');
+      expect(unknown.manifest.status).toBe('captured');
+      expect(unknown.manifest.failure).toBeNull();
+      expect(unknown.doc.visibility.state).toBe('not-recognised');
+      expect(unknown.doc.review.map((r) => r.code)).toEqual(['not-recognised']);
+      expect(unknown.post.flags.map((f) => f.code)).toEqual(['visibility-not-recognised', 'needs-review']);
+      expect(unknown.doc.post?.text?.content).toContain('توزيع المياه');
+      expect(unknown.doc.post?.sources.text).toBe('opengraph');
+      const mobile = await capture('/story.php?story_fbid=1122334455667801&id=100064000000001');
+      expect(mobile.doc.visibility.state).toBe('visible');
+      expect(mobile.doc.review).toEqual([]);
+      expect(mobile.post.flags).toEqual([]);
+    } finally {
+      await fixture.close();
+    }
+  });
+
   it('watch add takes the webhook secret from a file, never prints it, and names a missing file (exit 4)', async () => {
     const { writeFileSync } = await import('node:fs');
     const secretFile = path.join(stateDir, 'webhook.secret');
@@ -228,5 +262,24 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     const report = JSON.parse(bad.stdout) as { ok: boolean; failures: Array<{ item: string }> };
     expect(report.ok).toBe(false);
     expect(report.failures.some((f) => f.item.endsWith('artifacts/screenshot.png'))).toBe(true);
+  });
+
+  it('packaging while no TSA answers exits 7 (UNSEALED) saying so; with the TSA back the next package verifies, and a recipient who pinned the old key authenticates the rotated one', async () => {
+    const down = path.join(stateDir, 'outage.zip');
+    const r = await exhibit(['package', caseId, '-o', down, '--operator', 'prosecutor-01'], { ...env, EXHIBIT_TSA_URLS: 'http://127.0.0.1:9/tsa' });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/UNSEALED: the package was written but is NOT sealed and will not verify/);
+    expect((await exhibit(['verify', down], env)).code).toBe(8);
+    const back = path.join(stateDir, 'after-outage.zip');
+    expect((await exhibit(['package', caseId, '-o', back, '--operator', 'prosecutor-01'], env)).code).toBe(0);
+    const ok = await exhibit(['verify', back], env);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^VERIFIED: .*pinned: local key store, local TSA configuration/m);
+    // A recipient elsewhere who pinned only the first key (before `keys rotate`) and the TSA CA.
+    const keys = JSON.parse((await exhibit(['keys', '--json'], env)).stdout) as Array<{ fingerprint: string; active: boolean }>;
+    const first = keys.find((k) => !k.active)!.fingerprint;
+    const recipient = await exhibit(['verify', back, '--no-trust-store', '--signing-key', first, '--tsa-ca', tsa.caCertPath], env);
+    expect(recipient.code, recipient.stdout).toBe(0);
+    expect(recipient.stdout).toContain('signed rotation from a pinned key');
   });
 });

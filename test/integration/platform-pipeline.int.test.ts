@@ -115,9 +115,10 @@ describe('platform captures through the whole pipeline, packaged and verified wi
     } finally {
       await browsers.close();
     }
-    const report = await verifyPackage(out, { trustAnchors: [tsa.caCertPem] });
+    const report = await verifyPackage(out, { trustAnchors: [tsa.caCertPem], signingKeys: (await s.keys.publicKeys()).map((k) => k.fingerprint) });
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
+    expect(report.verdict).toBe('verified');
     const dir = path.join(stateDir, 'unzipped');
     await run('unzip', ['-q', out, '-d', dir]);
     const bag = path.join(dir, readdirSync(dir)[0]!);

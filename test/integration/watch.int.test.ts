@@ -17,7 +17,7 @@ import { verifyChain } from '../../evidence/custody.js';
 import { storeKeys } from '../../evidence/store.js';
 import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatch, runWatchNow, watchEvents, watchStatus, withWatchQueues, type WatchDeps } from '../../workers/watch.js';
+import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatch, runWatchNow, takePlatformSlot, watchEvents, watchStatus, withWatchQueues, type WatchDeps } from '../../workers/watch.js';
 import { EDITED_102, setTelegramChannelState, startTelegramFixture } from '../fixtures/telegram/server.js';
 import type { FixtureSite } from '../fixtures/fixture-server.js';
 import { freePort } from '../support/services.js';
@@ -113,6 +113,24 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
     hanging?.closeAllConnections();
     await new Promise((r) => hanging?.close(r));
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('accepts list pages as targets, each watched through its platform collector (one post per visible item)', async () => {
+    // Mastodon and Bluesky answer for their configured hosts; the lists below are theirs, not `generic`'s.
+    const dd = { ...d, config: { ...config, collectors: { ...config.collectors, mastodon: { hosts: ['social.example'] }, bluesky: { hosts: ['bsky.example'] } } } };
+    const lists: Array<[string, string]> = [
+      ['https://social.example/tags/%D8%AD%D9%84%D8%A8', 'mastodon'],
+      ['https://social.example/@layla', 'mastodon'],
+      ['https://bsky.example/profile/layla.bsky.social/post/3kq2ablz7ks2a/quotes', 'bluesky'],
+      ['https://bsky.example/search?q=%DA%A9%D8%B1%D8%A7%DA%86%DB%8C', 'bluesky'],
+      ['https://bsky.example/profile/layla.bsky.social', 'bluesky'],
+    ];
+    for (const [url, platform] of lists) {
+      const w = await addWatch({ url, caseId: `${caseId}-lists`, createdBy: 'analyst-01', every: '1h' }, dd);
+      expect(w.url, url).toBe(new URL(url).href);
+      expect((await takePlatformSlot(dd, w)).platform, url).toBe(platform);
+      await removeWatch(dd, w.id);
+    }
   });
 
   it('rejects invalid intervals, unsupported targets and duplicate watches with INVALID_INPUT', async () => {

@@ -14,6 +14,7 @@ import { FsStore } from '../../evidence/fs-store.js';
 import { KeyStore } from '../../evidence/keys.js';
 import { buildPackage, type BuiltPackage } from '../../evidence/package.js';
 import type { TimestampDeps, TsaEndpoint } from '../../evidence/timestamp.js';
+import { localAnchors, type TrustAnchors } from '../../evidence/trust.js';
 import { startPdfRenderer } from './render-pdf.js';
 import { makeSealedCapture, type SealedCapture } from './sealed-capture.js';
 import { startLocalTsa, type LocalTsa } from './tsa.js';
@@ -32,6 +33,8 @@ export interface EvidenceEnv {
   renderPdf: (html: string, out: string) => Promise<void>;
   seal(caseId: string, opts?: { operator?: string; url?: string }): Promise<SealedCapture>;
   pack(caseId: string, opts?: { captureIds?: string[]; name?: string }): Promise<BuiltPackage>;
+  /** What this deployment pins: its own key store and its TSA CA (as `exhibit verify` on the same host). */
+  anchors(): Promise<{ anchors: TrustAnchors }>;
   close(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function startEvidenceEnv(redisUrl: string, opts: { pdf?: boolean }
         organization: 'Exhibit Test Unit',
         exhibitVersion: '0.1.0-test',
       }),
+    anchors: async () => ({ anchors: await localAnchors({ trustFile: path.join(dir, 'trust.json'), keysDir: path.join(dir, 'keys'), tsaCaFiles: [tsa.caCertPath] }) }),
     close: async () => {
       await renderer?.close();
       redis.disconnect();

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { isoUtc, newId, type Clock } from '../../lib/clock.js';
 import type { Artifact } from '../../schemas/artifact.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { canonicalBytes, sha256Digest } from '../../evidence/canonical.js';
 import type { CustodyLog } from '../../evidence/custody.js';
 import { attestManifest, type AttestDeps, type AttestResult } from '../../evidence/signing.js';
@@ -51,7 +51,7 @@ export async function makeSealedCapture(opts: {
     await mk('derived/screenshot.thumb.webp', 'thumbnail', 'image/webp', thumb, { source: 'screenshot.png', sourceSha256: shot.sha256, method: 'thumbnail-32-webp', tool: 'sharp' }),
   ];
   const now = isoUtc(clock.now());
-  const manifest = CaptureManifest.parse({
+  const manifest = StoredCaptureManifest.parse({
     schemaVersion: 'exhibit.capture-manifest/1',
     captureId,
     caseId,

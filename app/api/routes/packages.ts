@@ -7,6 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../../../lib/errors.js';
 import { PackageJob, PackageRequest, VerifyResponse } from '../../../schemas/api.js';
+import { localAnchors } from '../../../evidence/trust.js';
 import { verifyPackage } from '../../../evidence/verify.js';
 import { currentUser, may, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
@@ -16,6 +17,8 @@ import type { RouteTable } from '../route-table.js';
 import { pollingSse } from '../sse.js';
 import { contentDisposition } from './captures.js';
 
+/** Zip entries of an upload may add up to at most this (never less than 64 MiB, for small packages). */
+export const inflateLimit = (uploadBytes: number, ratio: number) => Math.max(64 * 1024 * 1024, uploadBytes * ratio);
 
 /** Certified packages (build, progress, download) and verification of an uploaded package. */
 export function packageRoutes(t: RouteTable, d: ApiDeps): void {
@@ -82,14 +85,13 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
       consumes: 'application/zip',
       response: VerifyResponse,
       errors: [413, 415],
+      maxBodyBytes: d.options.maxUploadBytes,
     },
     async (c) => {
       const user = currentUser(c);
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/zip' && type !== 'application/octet-stream') throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the package as application/zip');
-      const limit = d.options.maxUploadBytes;
-      const declared = Number(c.req.header('content-length') ?? 'NaN');
-      if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `package larger than the ${limit}-byte upload limit`);
+      // The upload limit is enforced while the body streams in (body-limit.ts, this route's maxBodyBytes).
       const body = c.req.raw.body;
       if (!body) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
       const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
@@ -97,25 +99,28 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
         const file = path.join(dir, 'upload.zip');
         const hash = createHash('sha256');
         let n = 0;
-        const limiter = new Transform({
+        const counter = new Transform({
           transform(chunk: Buffer, _e, cb) {
             n += chunk.length;
-            if (n > limit) return cb(new HttpError(413, 'PAYLOAD_TOO_LARGE', `package larger than the ${limit}-byte upload limit`));
             hash.update(chunk);
             cb(null, chunk);
           },
         });
-        await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), limiter, createWriteStream(file));
+        await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(file));
         if (n === 0) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
         const uploadSha256 = `sha256:${hash.digest('hex')}`;
-        const report = await verifyPackage(file);
+        // This deployment pins its trust store and its own keys and TSA CAs; a package from elsewhere
+        // whose signer is not pinned there is reported `unauthenticated`. What the zip may inflate to is
+        // bounded by what was uploaded: a small zip deflating to many GiB is refused before it is inflated.
+        const anchors = await localAnchors({ trustFile: s.config.trust.file, keysDir: s.config.keys.dir, tsaCaFiles: s.config.tsa.caFiles });
+        const report = await verifyPackage(file, { anchors, maxTotalBytes: inflateLimit(n, d.options.maxInflateRatio) });
         const named = c.req.header('x-filename');
         report.source = named ? path.basename(named).slice(0, 200) : 'upload.zip';
         let custodySeq: number | null = null;
         if (report.caseId && user.cases.includes(report.caseId) && may(user, 'verify')) {
-          custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
+          custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, verdict: report.verdict, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
         }
-        d.logger.info({ context: 'api', user: user.name, caseId: report.caseId, ok: report.ok, uploadSha256 }, 'package verified');
+        d.logger.info({ context: 'api', user: user.name, caseId: report.caseId, ok: report.ok, verdict: report.verdict, uploadSha256 }, 'package verified');
         return { report, uploadSha256, custodySeq };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,10 +1,27 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { CreateUserRequest, IssuedToken, LoginRequest, PublicUser, SessionInfo, UpdateUserRequest, UserList, UserName, type UserRecord } from '../../../schemas/api.js';
+import { SignInThrottle } from '../../../workers/sign-in-throttle.js';
 import { SESSION_COOKIE, currentUser } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, unauthenticated } from '../errors.js';
 import type { RouteTable } from '../route-table.js';
+
+const rateLimited = (waitMs: number) => {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new HttpError(429, 'RATE_LIMITED', `too many failed sign-ins: try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+};
+
+/** The peer address of the connection (no proxy header is trusted); `unknown` in-process (app.request). */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 const info = (user: UserRecord, via: 'session' | 'token', csrfToken: string | null): SessionInfo => ({ user: { name: user.name, role: user.role, cases: user.cases }, csrfToken, via });
 const nameParam = (raw: string) => {
@@ -15,13 +32,22 @@ const nameParam = (raw: string) => {
 
 /** Sign-in for the web app, and user management for admins. */
 export function userRoutes(t: RouteTable, d: ApiDeps): void {
+  const throttle = new SignInThrottle(d.services.redis, d.services.config.redis.prefix, d.options.signIn);
   t.def(
-    { method: 'post', path: '/api/session', summary: 'Sign in with a user name and API token; sets the session cookie', tag: 'session', access: 'public', body: LoginRequest, response: SessionInfo },
+    { method: 'post', path: '/api/session', summary: 'Sign in with a user name and API token; sets the session cookie', tag: 'session', access: 'public', body: LoginRequest, response: SessionInfo, errors: [429] },
     async (c, { body }) => {
+      // Counted before the token is checked; while the user name or the address is locked the token
+      // is not even checked, so a right guess is refused too.
+      const attempt = await throttle.attempt(throttle.keys(body.name, clientAddress(c)));
+      if (attempt.refused) throw rateLimited(attempt.waitMs);
       const user = await d.users.authenticateToken(body.token);
       // One answer for a wrong name and a wrong token.
-      if (!user || user.name !== body.name) throw unauthenticated('unknown user or wrong token');
-      const { sessionId, csrfToken } = await d.users.createSession(user.name, d.options.sessionTtlSeconds);
+      if (!user || user.name !== body.name) {
+        d.logger.warn({ context: 'api', user: body.name, address: clientAddress(c), lockMs: attempt.lockMs }, 'sign-in refused');
+        throw unauthenticated('unknown user or wrong token');
+      }
+      await throttle.succeeded(attempt.ticket);
+      const { sessionId, csrfToken } = await d.users.createSession(user.name, d.options.sessionTtlSeconds, body.token);
       setCookie(c, SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'Strict', path: '/', secure: d.options.secureCookies, maxAge: d.options.sessionTtlSeconds });
       d.logger.info({ context: 'api', user: user.name }, 'signed in');
       return info(user, 'session', csrfToken);

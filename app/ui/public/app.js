@@ -363,9 +363,17 @@ async function verifyView() {
       const { report, uploadSha256, custodySeq } = await post('/api/verify', new Blob([f], { type: 'application/zip' }), { 'Content-Type': 'application/zip', 'X-Filename': f.name.replace(/[^\x20-\x7e]/g, '_') });
       mount(
         out,
-        h('p', { class: `banner ${report.ok ? 'ok' : 'bad'}`, id: 'verify-verdict' }, report.ok ? `VERIFIED: all ${report.checks.length} checks passed` : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`),
+        h(
+          'p',
+          { class: `banner ${report.ok ? 'ok' : 'bad'}`, id: 'verify-verdict' },
+          report.verdict === 'verified'
+            ? `VERIFIED: all ${report.checks.length} checks passed; signer and TSA pinned`
+            : report.verdict === 'unauthenticated'
+              ? `UNAUTHENTICATED: all ${report.checks.length} checks passed, but the signer or TSA is not pinned on this server`
+              : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`,
+        ),
         h('p', {}, `Case ${report.caseId ?? '?'} · ${report.captureIds.length} capture(s) · ${report.custodyEvents} custody events · upload ${uploadSha256}`, custodySeq ? ` · recorded as custody event ${custodySeq}` : ''),
-        h('p', { class: 'muted' }, 'TSA trust anchors: ', report.trustAnchors === 'package' ? 'those inside the package (pin your own with the CLI: exhibit verify --tsa-ca)' : 'pinned'),
+        h('pre', { class: 'muted', id: 'verify-trust' }, report.trust.summary),
         h(
           'table',
           { id: 'verify-checks' },

@@ -315,7 +315,9 @@ describe('HTTP API (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
       packageZip = Buffer.from(await dl.arrayBuffer());
       expect(`sha256:${createHash('sha256').update(packageZip).digest('hex')}`).toBe(last.sha256);
       const log = await custody();
-      expect(log.find((e) => e.action === 'packaged' && e.subject.digests?.includes(last.sha256!))?.actor).toEqual({ type: 'user', id: 'prosecutor-1', role: 'prosecutor' });
+      // Packaging is recorded inside the package (by package id), and the written zip by its digest.
+      expect(log.find((e) => e.action === 'packaged' && e.details.packageId === job.packageId)?.actor).toEqual({ type: 'user', id: 'prosecutor-1', role: 'prosecutor' });
+      expect(log.find((e) => e.action === 'exported' && e.subject.digests?.includes(last.sha256!))).toMatchObject({ actor: { id: 'prosecutor-1' }, details: { packageId: job.packageId, sealed: true } });
       expect(log.filter((e) => e.actor.type === 'user').at(-1)).toMatchObject({ action: 'downloaded', actor: { id: 'prosecutor-1' }, subject: { digests: [last.sha256] } });
     });
     it('the downloaded package verifies with sha256sum (a tool we did not write)', async () => {
@@ -331,6 +333,9 @@ describe('HTTP API (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
       expect(r.status).toBe(200);
       const v = VerifyResponse.parse(await r.json());
       expect(v.report.ok, JSON.stringify(v.report.failures)).toBe(true);
+      // The server's own key store and configured TSA CA are what it pins.
+      expect(v.report.verdict).toBe('verified');
+      expect(v.report.trust.signingKeys.every((k) => k.source === 'local-key-store')).toBe(true);
       expect(v.report.caseId).toBe(CASE);
       expect(v.report.source).toBe('evidence.zip');
       expect(v.custodySeq).toBeGreaterThan(0);

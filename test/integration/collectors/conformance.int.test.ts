@@ -75,6 +75,15 @@ for (const fixture of PLATFORM_FIXTURES) {
       expect(loadCases(fixture.dir, site.url).length).toBeGreaterThan(1);
     });
 
+    // The visibility rule: every platform collector has a case of a page holding the post in an unknown layout.
+    if (fixture.collectorId !== 'generic') {
+      it('has a case of the post in an unknown layout (must come out not-recognised, never unavailable/deleted/login-wall)', () => {
+        const unknown = loadCases(fixture.dir, site.url).filter((c) => c.unknownLayout);
+        expect(unknown.length, 'cases.json has an unknownLayout case').toBeGreaterThan(0);
+        for (const c of unknown) expect([c.visibility, c.status]).toEqual(['not-recognised', 'captured']);
+      });
+    }
+
     // Cases are read when the fixture runs (their URLs carry the fixture's origin).
     const names = (JSON.parse(readFileSync(path.join(fixture.dir, 'cases.json'), 'utf8')) as { cases: Array<{ name: string }> }).cases.map((c) => c.name);
     for (const name of names) {
@@ -117,6 +126,45 @@ for (const fixture of PLATFORM_FIXTURES) {
         const did = JSON.parse(readFileSync(path.join(r.ctx.spoolDir, 'proof/did.json'), 'utf8')) as { id: string };
         expect(did.id).toBe(r.doc!.post!.author!.id);
         expect(r.doc!.collectorRequests.map((q) => q.purpose).join('\n')).toMatch(/DID document[\s\S]*signed repo commit/);
+      });
+    }
+    if (fixture.collectorId === 'activitypub') {
+      const warcText = (spool: string): string => execFileSync('python3', ['-c', 'import gzip,sys; sys.stdout.write(gzip.open(sys.argv[1]).read().decode("utf-8","replace"))', path.join(spool, 'traffic.warc.gz')], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      it('asks for the object by content negotiation through the recording context: request and answer are in the WARC', () => {
+        const r = ran.get('misskey-note-by-negotiation');
+        expect(r, 'the Misskey case ran').toBeDefined();
+        expect(r!.doc!.platform).toBe('activitypub');
+        const neg = r!.doc!.collectorRequests.find((q) => /content negotiation/.test(q.purpose));
+        expect(neg).toMatchObject({ url: `${site.url}/notes/9kq3x7abcd`, status: 200 });
+        expect(r!.doc!.collectorRequests.find((q) => /actor document/.test(q.purpose))).toMatchObject({ url: `${site.url}/users/9kq2reza00`, status: 200 });
+        const warc = warcText(r!.ctx.spoolDir);
+        // The request record with its Accept header, and the response record with the ActivityPub body.
+        expect(warc).toMatch(/GET \/notes\/9kq3x7abcd HTTP\/1\.1\r\n(?:[^\r\n]+\r\n)*?accept: application\/activity\+json/i);
+        expect(warc).toMatch(/Content-Type: application\/activity\+json[\s\S]*"_misskey_quote"/);
+        expect(r!.doc!.readFrom.some((x) => x.url === `${site.url}/notes/9kq3x7abcd` && x.source === 'api-json')).toBe(true);
+      });
+      it('reads a page that only looks like an object as any page, and says so', () => {
+        const r = ran.get('object-shaped-url-that-is-not-activitypub')!;
+        expect(r.doc!.platform).toBe('generic');
+        expect(r.doc!.collectorRequests.find((q) => /content negotiation/.test(q.purpose))?.status).toBe(200);
+      });
+      it('the generic collector finds the alternate link on any path, fetches it, and negotiates nowhere else', async () => {
+        const all = configureCollectors({});
+        const blog = new URL('/blog/2024/03/flood-report', site.url);
+        const c = selectCollector(blog, all);
+        expect(c.id).toBe('generic');
+        const ctx = context(blog.href);
+        const out = CollectorOutput.parse(await c.collect(ctx, blog));
+        expect(out.status).toBe('captured');
+        const doc = JSON.parse(readFileSync(path.join(ctx.spoolDir, 'post.json'), 'utf8')) as PostDocument;
+        expect(doc.platform).toBe('activitypub');
+        expect(doc.post).toMatchObject({ uri: blog.href, author: { handle: `maryam@${site.host}` }, text: { content: 'گزارش سیل اهواز\n\nآب تا زانو در خیابان‌های اهواز بالا آمد. نقشه', language: 'fa', direction: 'rtl' }, links: ['https://example.org/ahvaz-map'], hashtags: ['اهواز'] });
+        expect(doc.collectorRequests.map((q) => q.purpose)).toEqual([expect.stringMatching(/advertises \(link rel=alternate/), expect.stringMatching(/actor document/)]);
+        // A page without the link: no ActivityPub request at all.
+        const plain = new URL('/hours', site.url);
+        const ctx2 = context(plain.href);
+        await c.collect(ctx2, plain);
+        expect(warcText(ctx2.spoolDir)).not.toMatch(/activity\+json/i);
       });
     }
     if (fixture.collectorId === 'mastodon') {

@@ -43,23 +43,36 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     if (unzipped) await rm(unzipped, { recursive: true, force: true });
   });
 
-  it('verifyPackage passes on the zip and on the unzipped directory', async () => {
+  it('verifyPackage passes on the zip and on the unzipped directory, authenticated by the pinned local key store and TSA CA', async () => {
     for (const src of [pkg.path, bag]) {
-      const report = await verifyPackage(src);
+      const report = await verifyPackage(src, await env.anchors());
       expect(report.failures).toEqual([]);
       expect(report.ok).toBe(true);
+      expect(report.verdict).toBe('verified');
+      expect(report.trust.signingKeys.map((k) => [k.pinned, k.source])).toEqual([[true, 'local-key-store']]);
+      expect(report.trust.tsaRoots.map((k) => [k.pinned, k.source])).toEqual([[true, 'local-tsa-config']]);
       expect(report.caseId).toBe(caseId);
       expect(report.captureIds).toEqual(caps.map((c) => c.captureId).sort());
       expect(report.checks.filter((c) => c.check === 'timestamp' && c.ok).length).toBeGreaterThanOrEqual(3);
     }
   });
 
-  it('verifies with pinned trust anchors, and fails with a CA that did not issue the TSA certificate', async () => {
-    expect((await verifyPackage(pkg.path, { trustAnchors: [env.tsa.caCertPem] })).ok).toBe(true);
+  it('pinned TSA CA and signing key verify; an unrelated pinned CA leaves the TSA unauthenticated; nothing pinned is unauthenticated', async () => {
+    const fps = (await env.keys.publicKeys()).map((k) => k.fingerprint);
+    const good = await verifyPackage(pkg.path, { trustAnchors: [env.tsa.caCertPem], signingKeys: fps });
+    expect(good.verdict).toBe('verified');
+    expect(good.ok).toBe(true);
+    const none = await verifyPackage(pkg.path);
+    expect(none.verdict).toBe('unauthenticated');
+    expect(none.consistent).toBe(true);
+    expect(none.ok).toBe(false);
+    expect(none.trust.summary).toMatch(/NOT authenticated/);
+    expect(none.trust.summary).toContain(fps[0]);
     const other = await readFile(new URL('../../fixtures/tsa/other-ca.pem', import.meta.url), 'utf8');
-    const bad = await verifyPackage(pkg.path, { trustAnchors: [other] });
+    const bad = await verifyPackage(pkg.path, { trustAnchors: [other], signingKeys: fps });
+    expect(bad.verdict).toBe('unauthenticated');
+    expect(bad.trust.tsaRoots.every((r) => !r.pinned)).toBe(true);
     expect(bad.ok).toBe(false);
-    expect(bad.failures.some((f) => f.check === 'timestamp' && /chain/i.test(f.message))).toBe(true);
   });
 
   it('sha256sum -c, sha512sum -c and the tag manifests pass with coreutils', async () => {
@@ -84,10 +97,12 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
       .filter((l) => /^openssl (dgst|pkeyutl|ts) /.test(l));
     const pkeyutl = cmds.filter((c) => c.includes('pkeyutl'));
     const ts = cmds.filter((c) => c.startsWith('openssl ts -verify'));
-    expect(pkeyutl.length).toBe(3); // two captures + the head
-    expect(ts.length).toBe(3);
+    expect(pkeyutl.length).toBe(4); // two captures, the head and the package seal
+    expect(ts.length).toBe(4);
+    expect(cmds.some((c) => c.includes('-sigfile package-seal.sig'))).toBe(true);
+    expect(cmds.some((c) => c.includes('-data package-seal.json -in package-seal.timestamp-1.tsr'))).toBe(true);
     for (const cmd of cmds) {
-      const { stdout } = await sh(cmd, bag);
+      const { stdout } = await sh(cmd, bag); // spawns: openssl
       if (cmd.includes('pkeyutl')) expect(stdout).toMatch(/Signature Verified Successfully/);
       if (cmd.startsWith('openssl ts -verify')) expect(stdout).toMatch(/Verification: OK/);
     }
@@ -119,6 +134,36 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     const script = m![1]!.split('\n').map((l) => l.replace(/^ {5}/, '')).join('\n');
     const { stdout } = await run(PYTHON, ['-c', script], { cwd: bag });
     expect(stdout).toMatch(/custody chain OK, head \d+ sha256:/);
+  });
+
+  it('the Python package-seal check in VERIFY.txt passes, and fails naming a changed certificate', async () => {
+    const text = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
+    const scripts = [...text.matchAll(/python3 - <<'EOF'\n([\s\S]*?)\n\s*EOF/g)].map((m) => m[1]!.split('\n').map((l) => l.replace(/^ {5}/, '')).join('\n'));
+    const seal = scripts.find((x) => x.includes('package-seal.json'));
+    expect(seal).toBeDefined();
+    const { stdout } = await run(PYTHON, ['-c', seal!], { cwd: bag });
+    expect(stdout).toMatch(/package seal OK, \d+ files/);
+    const copy = await mkdtemp(path.join(os.tmpdir(), 'exhibit-sealpy-'));
+    try {
+      await run('cp', ['-r', `${bag}/.`, copy]);
+      await run('sed', ['-i', 's/Evidence certificate/Forged certificate/', path.join(copy, 'data/certificate.html')]);
+      await expect(run(PYTHON, ['-c', seal!], { cwd: copy })).rejects.toThrow(/data\/certificate.html changed/);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('the certificate and VERIFY.txt state the content manifest digest, the signing key and the TSA root fingerprints, to confirm independently', async () => {
+    const html = await readFile(path.join(bag, 'data/certificate.html'), 'utf8');
+    const verifyTxt = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
+    const key = (await env.keys.activeKey()).fingerprint;
+    const { stdout: der } = await sh('openssl x509 -in data/tsa/ca.pem -outform DER | sha256sum | cut -c1-64', bag);
+    for (const t of [html, verifyTxt]) {
+      expect(t).toContain(key);
+      expect(t).toContain(`sha256:${der.trim()}`);
+    }
+    expect(html).toContain(pkg.contentManifestDigest);
+    expect(html).toMatch(/confirm the signing key fingerprint and the TSA root fingerprint independently/);
   });
 
   it('bag-info.txt carries case, legal basis, operators, counts, Bagging-Date and Payload-Oxum', async () => {
@@ -169,22 +214,34 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     expect(HOSTILE_TITLE).toContain('بيان');
   });
 
-  it('packaging is a custody event with the zip digest, appended after the signed head', async () => {
+  it('packaging is a custody event inside the package: its content manifest digest, covered by the signed and timestamped head the bag ends with', async () => {
     const zipDigest = `sha256:${createHash('sha256').update(await readFile(pkg.path)).digest('hex')}`;
     expect(pkg.sha256).toBe(zipDigest);
+    expect(pkg.sealed).toBe(true);
     const log = await env.custody.readLog(caseId);
-    const last = log[log.length - 1]!.event;
-    expect(last.action).toBe('packaged');
-    expect(last.seq).toBe(pkg.headSeq + 1);
-    expect(last.subject.digests).toEqual([zipDigest]);
-    expect(last.actor.id).toBe('prosecutor.one');
-    expect(last.details).toMatchObject({ packageSha256: zipDigest, captureIds: caps.map((c) => c.captureId).sort(), headSeq: pkg.headSeq });
+    const ev = log.find((e) => e.event.seq === pkg.event.seq)!.event;
+    expect(ev.action).toBe('packaged');
+    expect(ev.seq).toBe(pkg.headSeq);
+    const content = await readFile(path.join(bag, 'data/package-content.json'));
+    const contentDigest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    expect(pkg.contentManifestDigest).toBe(contentDigest);
+    expect(ev.subject.digests).toEqual([contentDigest]);
+    expect(ev.actor.id).toBe('prosecutor.one');
+    expect(ev.details).toMatchObject({ packageId: pkg.packageId, contentManifestDigest: contentDigest, captureIds: caps.map((c) => c.captureId).sort(), selection: 'case', omitted: [] });
+    const lines = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ seq: pkg.headSeq, action: 'packaged' });
+    expect(existsSync(path.join(bag, `data/custody/heads/${String(pkg.headSeq).padStart(12, '0')}.timestamp-1.tsr`))).toBe(true);
+    // The zip's own digest, known only once written, is recorded right after, naming the package id.
+    const exported = log.find((e) => e.event.seq === pkg.exported.seq)!.event;
+    expect(exported).toMatchObject({ seq: pkg.headSeq + 1, action: 'exported', subject: { digests: [zipDigest] }, details: { packageId: pkg.packageId, packageSha256: zipDigest, sealed: true } });
   });
 
   it('a subset package holds only the chosen capture and still verifies', async () => {
     const sub = await env.pack(caseId, { captureIds: [caps[1]!.captureId] });
-    const report = await verifyPackage(sub.path);
+    const report = await verifyPackage(sub.path, await env.anchors());
     expect(report.failures).toEqual([]);
+    expect(report.verdict).toBe('verified');
+    expect(report.checks.some((c) => c.check === 'package-selection')).toBe(true);
     expect(report.captureIds).toEqual([caps[1]!.captureId]);
     // One capture: the full certificate, with the original screenshot and its appendix.
     const out = await mkdtemp(path.join(os.tmpdir(), 'exhibit-unzip-'));
@@ -197,8 +254,9 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
-    // The head moved: the first package's `packaged` event is inside this one.
-    expect(sub.headSeq).toBe(pkg.headSeq + 1);
+    // The head moved: the first package's `exported` event, and this package's `packaged` event, are inside this one.
+    expect(sub.headSeq).toBe(pkg.headSeq + 2);
+    expect(sub.event.seq).toBe(sub.headSeq);
   });
 
   it('custody events stored after the early read of the log are still all in the bag, up to the signed head; progress in phase order', async () => {
@@ -237,6 +295,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
       const lines = (await readFile(path.join(out, built.bagName, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n');
       expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(Array.from({ length: built.headSeq }, (_, i) => i + 1));
       expect((await verifyPackage(built.path)).failures).toEqual([]);
+      expect((await verifyPackage(built.path, await env.anchors())).verdict).toBe('verified');
     } finally {
       await rm(out, { recursive: true, force: true });
     }
@@ -251,7 +310,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     async function attempt(
       lie: { get: (key: string) => Promise<Readable>; getBytes: (key: string) => Promise<Buffer> },
       name: string,
-      o: { streamAll?: boolean; renderPdf?: EvidenceEnv['renderPdf'] } = {},
+      o: { streamAll?: boolean; renderPdf?: EvidenceEnv['renderPdf']; failsAfterRecording?: boolean } = {},
     ): Promise<unknown> {
       const target = caps[0]!.manifest.artifacts.find((a) => a.name === 'dom.html')!;
       const store: EvidenceStore = Object.create(env.store) as EvidenceStore;
@@ -266,7 +325,13 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
       }).then(() => null, (e: unknown) => e);
       expect(existsSync(outPath)).toBe(false);
       expect((await readdir(env.dir)).filter((f) => f.startsWith(`${name}.zip`))).toEqual([]);
-      expect((await env.custody.readLog(caseId)).length).toBe(before);
+      const log = await env.custody.readLog(caseId);
+      if (!o.failsAfterRecording) expect(log.length).toBe(before);
+      else {
+        // Failing after the packaged event: the log says the package was never completed.
+        expect(log.slice(before).map((e) => e.event.action)).toEqual(['packaged', 'package-failed']);
+        expect(log.at(-1)!.event.details).toMatchObject({ packageId: log[before]!.event.details.packageId, failure: expect.stringContaining('chromium crashed') });
+      }
       return err;
     }
     const forged = { get: async () => Readable.from([Buffer.from('forged content')]), getBytes: async () => Buffer.from('forged content') };
@@ -298,7 +363,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
       // The two sealed captures here share one content-addressed thumbnail: four readers (two images,
       // two zip entries), still one read.
       expect(reads.get(thumb.storeKey)).toBe(1);
-      expect((await verifyPackage(ok.path)).failures).toEqual([]);
+      expect((await verifyPackage(ok.path, await env.anchors())).verdict).toBe('verified');
 
       const lying: EvidenceStore = Object.create(env.store) as EvidenceStore;
       lying.getBytes = async (key) => (key === thumb.storeKey ? Buffer.from('forged thumbnail') : env.store.getBytes(key));
@@ -326,7 +391,7 @@ describe('certified package (real Redis, OpenSSL TSA, Chromium)', () => {
     it('a failed certificate PDF fails the build, after the browser was prepared early', async () => {
       const calls: string[] = [];
       const renderPdf = Object.assign(async () => { calls.push('render'); throw new Error('chromium crashed'); }, { prepare: async () => { calls.push('prepare'); } });
-      const err = await attempt(honest, 'pdf-failing', { renderPdf });
+      const err = await attempt(honest, 'pdf-failing', { renderPdf, failsAfterRecording: true });
       expect(String((err as Error).message)).toMatch(/chromium crashed/);
       expect(calls).toEqual(['prepare', 'render']);
     });

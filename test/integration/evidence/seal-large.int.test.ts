@@ -51,7 +51,7 @@ describe('sealing a 1 GiB file', () => {
     try {
       result = await sealCapture(payload, {
         store, clock: { now: () => new Date('2026-01-02T03:00:02.000Z') }, logger: pino({ level: 'silent' }),
-        config: { seal: { concurrency: 1, thumbnailSize: 512, ffprobePath: 'ffprobe' } }, software: { exhibitVersion: '0.1.0' }, hostname: 'h',
+        config: { seal: { concurrency: 1, thumbnailSize: 512, ffprobePath: 'ffprobe', heifConvertPath: 'heif-convert' } }, software: { exhibitVersion: '0.1.0' }, hostname: 'h',
       });
     } finally {
       clearInterval(sampler);
@@ -68,6 +68,6 @@ describe('sealing a 1 GiB file', () => {
     expect(big.sha256).toBe(`sha256:${sum}`);
     expect(await store.stat(big.storeKey)).toEqual({ size: SIZE });
     // Random bytes are not a video: ffprobe's failure is recorded, the seal still stands.
-    expect(result.manifest.enrichment).toContainEqual({ artifact: 'media/big.mp4', step: 'ffprobe', status: 'failed', message: expect.any(String) });
+    expect(result.manifest.enrichment).toContainEqual({ artifact: 'media/big.mp4', step: 'ffprobe', status: 'failed', tool: expect.stringMatching(/^ffprobe /), message: expect.stringMatching(/moov atom not found|Invalid data/) });
   });
 });

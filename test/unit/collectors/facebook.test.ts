@@ -120,14 +120,24 @@ describe('facebook extract and honest states', () => {
     expect(r?.visibility.state).toBe('login-wall');
     expect(r?.post).toBeNull();
   });
-  it('a login form without the Story is a login wall that keeps the OpenGraph preview', async () => {
-    const r = await run([{ ex: main(), body: '<html><meta property="og:description" content="preview text"><form id="login_form"><input name="pass"></form></html>' }]);
+  it("Facebook's log-in wall message is a login wall that keeps the OpenGraph preview; a page that is only the log-in form is one too", async () => {
+    const r = await run([{ ex: main(), body: '<html><meta property="og:description" content="preview text"><h2>You must log in to continue.</h2><form id="login_form"><input name="pass"></form></html>' }]);
     expect(r?.visibility.state).toBe('login-wall');
     expect(r?.visibility.signals.map((s) => s.source)).toEqual(['dom', 'opengraph']);
+    expect(r?.visibility.signals[0]?.detail).toMatch(/You must log in to continue/);
     expect(r?.post?.text?.content).toBe('preview text');
     const bare = await run([{ ex: main(), body: '<html><form id="login_form"></form></html>' }]);
     expect(bare?.visibility.state).toBe('login-wall');
     expect(bare?.post).toBeNull();
+  });
+  it('a login banner beside the post metadata, without the Story or mobile markup, is not-recognised, never a login wall', async () => {
+    const r = await run([{ ex: main(), body: '<html><meta property="og:description" content="preview text"><div class="x1yztbdb">preview text</div><form id="login_form"><input name="pass"></form></html>' }]);
+    expect(r?.visibility.state).toBe('not-recognised');
+    expect(r?.visibility.reason).toMatch(/log-in form is in the page, but no log-in wall message/);
+    // The platform file leaves the post to the generic fallback of the pattern.
+    expect(r?.post).toBeNull();
+    const plain = await run([{ ex: main(), body: '<html><head><meta property="og:title" content="Sahel"></head><body><p>text</p></body></html>' }]);
+    expect(plain?.visibility.state).toBe('not-recognised');
   });
   it('a page with neither is unavailable, quoting the notice; a Story for another post does not count', async () => {
     const r = await run([{ ex: main(), body: `<html><div role="main"><h2>This content isn't available right now</h2></div>${sjs({ ...story, post_id: '5' })}</html>` }]);

@@ -136,13 +136,15 @@ describe('instagram extract and honest states', () => {
     expect(empty?.visibility).toMatchObject({ state: 'unavailable', signals: [{ detail: 'data.xdt_shortcode_media: null' }] });
     expect(empty?.post).toBeNull();
   });
-  it('no post query at all: a login form says login wall, otherwise unavailable', async () => {
+  it('no post query at all: a page that is only a login form is a login wall; otherwise not-recognised, never unavailable', async () => {
     expect((await run([{ ex: shell(), body: '<html><input name="username"><input type="password" name="password"></html>' }]))?.visibility.state).toBe('login-wall');
+    // A login form beside the post's metadata is not Instagram saying "log in".
+    expect((await run([{ ex: shell(), body: '<html><meta property="og:description" content="caption"><input type="password" name="password"></html>' }]))?.visibility.state).toBe('not-recognised');
     const none = await run([{ ex: shell(), body: '<html></html>' }]);
-    expect(none?.visibility.state).toBe('unavailable');
+    expect(none?.visibility.state).toBe('not-recognised');
     expect(none?.visibility.signals[0]?.detail).toMatch(/no POST \/graphql\/query/);
     // Unrelated GraphQL answers (another query, no media key) decide nothing.
-    expect((await run([{ ex: shell(), body: '<html></html>' }, { ex: gql(), body: { data: { user: {} } } }]))?.visibility.state).toBe('unavailable');
+    expect((await run([{ ex: shell(), body: '<html></html>' }, { ex: gql(), body: { data: { user: {} } } }]))?.visibility.state).toBe('not-recognised');
   });
   it('HTTP errors on the page itself win', async () => {
     expect((await run([{ ex: shell({ status: 404, statusText: 'Not Found' }), body: 'x' }]))?.visibility.state).toBe('unavailable');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAddress, classifyAddress, parseTargetUrl, redactUrl, resolveAndCheck, type AddressClass, type LookupFn } from '../../../collectors/browser/net-policy.js';
+import { checkAddress, classifyAddress, parseTargetUrl, redactUrl, resolveAndCheck, validatePolicy, type AddressClass, type LookupFn } from '../../../collectors/browser/net-policy.js';
 import { PermanentError, TransientError } from '../../../lib/errors.js';
 
 function thrown(fn: () => unknown): { name: string; code: string; message: string } {
@@ -65,6 +65,27 @@ describe('parseTargetUrl', () => {
 
   it('refuses input longer than 8192 characters', () => {
     expect(thrown(() => parseTargetUrl(`https://example.org/${'a'.repeat(9000)}`)).code).toBe('INVALID_URL');
+  });
+
+  it('never echoes credentials written without two slashes, which URL parsers still read (found by fuzzing)', () => {
+    for (const input of ['ftp:/alice:s3cret@example.org/', 'https:\\\\alice:s3cret@example.org:0/', 'http:alice:s3cret@example.org:0', 'ws:alice:s3cret@h/', ' HTTP:/alice:s3cret@exa mple.org/']) {
+      const e = thrown(() => parseTargetUrl(input));
+      expect(e.message, input).not.toContain('s3cret');
+      expect(e.message, input).toContain('***@');
+    }
+    expect(redactUrl('http:/alice:s3cret@exa mple.org/')).not.toContain('s3cret');
+  });
+
+  it('refuses input that is short enough but longer than 8192 characters once normalised (found by fuzzing)', () => {
+    // 8190 characters as typed; each space becomes %20, so the URL that would be stored is ~24 000.
+    const input = `https://a.example/${' '.repeat(8170)}!`;
+    expect(input.length).toBeLessThanOrEqual(8192);
+    const e = thrown(() => parseTargetUrl(input));
+    expect(e.code).toBe('INVALID_URL');
+    expect(e.message).toMatch(/longer than 8192 characters once normalised/);
+    // At the limit after normalising, it is still accepted, and re-parses to itself.
+    const fits = parseTargetUrl(`https://a.example/${' '.repeat((8192 - 'https://a.example/'.length) / 3 - 1)}`);
+    expect(parseTargetUrl(fits.href).href).toBe(fits.href);
   });
 
   it('allows credentials but never echoes them', () => {
@@ -219,5 +240,17 @@ describe('resolveAndCheck', () => {
       throw Object.assign(new Error('x'), { code: 'EAI_AGAIN' });
     };
     await expect(resolveAndCheck(policy, 'a.example', again)).rejects.toBeInstanceOf(TransientError);
+  });
+});
+
+describe('validatePolicy', () => {
+  it('accepts valid CIDR ranges and refuses one that does not parse, naming it', () => {
+    expect(validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['10.20.0.0/16', 'fd00::/8'] }).allowCidrs).toHaveLength(2);
+    expect(() => validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['999.1.1.1/8'] })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('999.1.1.1/8') }));
+  });
+  it('allows an address inside an allowed range only, private networks still refused around it', () => {
+    const policy = validatePolicy({ allowPrivateNetwork: false, allowCidrs: ['127.0.0.1/32'] });
+    expect(() => checkAddress(policy, '127.0.0.1')).not.toThrow();
+    expect(() => checkAddress(policy, '127.0.0.2')).toThrow(expect.objectContaining({ code: 'BLOCKED_ADDRESS' }));
   });
 });

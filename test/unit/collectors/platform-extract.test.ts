@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
 import { postViewToPost, verifyAtprotoRecord } from '../../../collectors/bluesky.js';
-import { findPostNode } from '../../../collectors/generic.js';
+import { findPostNode } from '../../../collectors/platform/generic-extract.js';
 import { parseMastodonUrl, statusToPost } from '../../../collectors/mastodon.js';
 import { parseTelegramChannelUrl, parseTelegramUrl, readTelegramMessage } from '../../../collectors/telegram.js';
 import { Post } from '../../../schemas/post.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureForObservation, observeHttpStatus, visible } from '../../../collectors/platform/honest-state.js';
+import { failureForObservation, notRecognised, observeHttpStatus, visible } from '../../../collectors/platform/honest-state.js';
 import { parseM3u8 } from '../../../collectors/platform/hls.js';
 import { hashtagsIn, htmlToText, parseCount, publishedTime, textDirection } from '../../../collectors/platform/text.js';
 import { hostIn } from '../../../collectors/platform/capture-platform-page.js';
@@ -88,5 +88,12 @@ describe('honest states from HTTP answers', () => {
     const prev = { code: 'TIMEOUT' as const, kind: 'transient' as const, message: 'slow' };
     expect(failureForObservation(visible(), 'https://x.example/', prev)).toBe(prev);
     expect(failureForObservation(visible(), 'https://x.example/', null)).toBeNull();
+  });
+  it('a page the collector did not recognise is no failure: the capture is sealed as captured', () => {
+    const nr = notRecognised('no player JSON', [], 200);
+    expect(nr).toMatchObject({ state: 'not-recognised', httpStatus: 200, retryAfter: null });
+    expect(failureForObservation(nr, 'https://x.example/', null)).toBeNull();
+    const prev = { code: 'TIMEOUT' as const, kind: 'transient' as const, message: 'slow' };
+    expect(failureForObservation(nr, 'https://x.example/', prev)).toBe(prev);
   });
 });

@@ -127,9 +127,9 @@ describe('reddit honest states from the recording', () => {
     const r = await run([{ ex: exchange({ url: target.href, status: 429, responseHeaders: [['x-ratelimit-reset', '412']] }), body: 'whoa' }]);
     expect(r?.visibility).toMatchObject({ state: 'rate-limited', retryAfter: '412' });
   });
-  it('a listing for another post is not used', async () => {
+  it('a listing for another post is not used (not-recognised: Reddit did not say the post is gone)', async () => {
     const r = await run([{ ex: exchange({ url: target.href }), body: '<html></html>' }, { ex: exchange({ url: json }), body: listing(post({ id: 'zzz99' })) }]);
-    expect(r?.visibility.state).toBe('unavailable');
+    expect(r?.visibility.state).toBe('not-recognised');
     expect(r?.post).toBeNull();
   });
 });

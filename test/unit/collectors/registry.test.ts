@@ -19,9 +19,27 @@ describe('registry', () => {
     expect(selectCollector(new URL('https://t.me/s/durov')).id).toBe('telegram');
     expect(selectCollector(new URL('https://mastodon.social/@Gargron/109876543210')).id).toBe('mastodon');
     expect(selectCollector(new URL('https://bsky.app/profile/bsky.app/post/3l4omssdl632g')).id).toBe('bluesky');
-    // Not a post URL of the platform: the generic fallback.
+    // List pages are targets of their platform (one post per visible item; watchable).
+    expect(selectCollector(new URL('https://mastodon.social/tags/%D8%AD%D9%84%D8%A8')).id).toBe('mastodon');
+    expect(selectCollector(new URL('https://mastodon.social/@Gargron')).id).toBe('mastodon');
+    expect(selectCollector(new URL('https://bsky.app/profile/bsky.app')).id).toBe('bluesky');
+    expect(selectCollector(new URL('https://bsky.app/profile/bsky.app/post/3l4omssdl632g/quotes')).id).toBe('bluesky');
+    expect(selectCollector(new URL('https://bsky.app/search?q=gaza')).id).toBe('bluesky');
+    // Not a post or list URL of the platform: the generic fallback.
     expect(selectCollector(new URL('https://t.me/durov')).id).toBe('generic');
-    expect(selectCollector(new URL('https://bsky.app/profile/bsky.app')).id).toBe('generic');
+    expect(selectCollector(new URL('https://bsky.app/settings')).id).toBe('generic');
+    expect(selectCollector(new URL('https://bsky.app/search')).id).toBe('generic');
+  });
+  it('routes fediverse object URL shapes on any other host to activitypub, and nothing else', () => {
+    for (const u of ['https://social.example/@alice/113344556677', 'https://akkoma.example/notice/AkQ7pLm2Zx', 'https://pleroma.example/objects/6f1c2a9e-4b7d-4c1e-9a55-0d3e2b1f7a10', 'https://misskey.example/notes/9kq3x7abcd', 'https://peertube.example/videos/watch/3b8e1f52-9c4d-4a7e-8f21-6d5c4b3a2e10', 'https://peertube.example/w/7cQ9kz2Lm4Np8Rt5Vx3Yb1', 'https://social.example/users/alice/statuses/1133']) {
+      expect(selectCollector(new URL(u)).id, u).toBe('activitypub');
+    }
+    // Look-alikes that are not objects stay generic: a channel tab, a slug, a short id, a blog.
+    for (const u of ['https://www.youtube-like.example/@channel/videos', 'https://medium.example/@writer/my-story-3f2a', 'https://misskey.example/notes/abc', 'https://blog.example/2024/03/post', 'https://social.example/@alice']) {
+      expect(selectCollector(new URL(u)).id, u).toBe('generic');
+    }
+    // A configured Mastodon server keeps its own collector.
+    expect(selectCollector(new URL('https://mastodon.social/@Gargron/109876543210')).id).toBe('mastodon');
   });
   it('refuses URLs no collector handles', () => {
     for (const u of ['ftp://example.org/x', 'file:///etc/passwd', 'javascript:alert(1)', 'chrome://settings']) {

@@ -127,7 +127,8 @@ describe('tiktok extract and honest states', () => {
     const other = await run([{ ex: main(), body: pageHtml({ statusCode: 10204, itemInfo: {} }) }]);
     expect(other?.visibility.state).toBe('unavailable');
     // statusCode 0 but no item is not a post either.
-    expect((await run([{ ex: main(), body: pageHtml({ statusCode: 0, itemInfo: {} }) }]))?.visibility.state).toBe('unavailable');
+    // statusCode 0 is "ok": an empty itemInfo is an unknown shape, not a refusal.
+    expect((await run([{ ex: main(), body: pageHtml({ statusCode: 0, itemInfo: {} }) }]))?.visibility.state).toBe('not-recognised');
   });
   it('reports content-classified videos as age-gated, keeping what the page served', async () => {
     const r = await run([{ ex: main(), body: pageHtml({ statusCode: 0, itemInfo: { itemStruct: { ...structuredClone(item), isContentClassified: true, video: { playAddr: '' } } } }) }]);
@@ -136,7 +137,7 @@ describe('tiktok extract and honest states', () => {
     expect(r?.post?.media).toEqual([]);
   });
   it('reports pages without state, HTTP errors and rate limits honestly', async () => {
-    expect((await run([{ ex: main(), body: '<html>verify you are human</html>' }]))?.visibility.state).toBe('unavailable');
+    expect((await run([{ ex: main(), body: '<html>verify you are human</html>' }]))?.visibility.state).toBe('not-recognised');
     expect((await run([{ ex: main({ status: 404, statusText: 'Not Found' }), body: 'x' }]))?.visibility.state).toBe('unavailable');
     const limited = await run([{ ex: main({ status: 429, statusText: 'Too Many Requests', responseHeaders: [['Retry-After', '60']] }), body: '' }]);
     expect(limited?.visibility).toMatchObject({ state: 'rate-limited', retryAfter: '60' });

@@ -112,7 +112,7 @@ describe('vk extract and honest states', () => {
     const r = await run([{ ex: main({ responseHeaders: [['Content-Type', 'text/html; charset=windows-1251']] }), body }]);
     expect(r?.post?.text?.content).toBe('Привет');
   });
-  it('deleted only when VK says so; a login redirect or form is a login wall; otherwise unavailable', async () => {
+  it('deleted only when VK says so; a login redirect or a page that is only a login form is a login wall; unavailable on its error block; otherwise not-recognised', async () => {
     const deleted = await run([{ ex: main(), body: page('<div class="message_page_body">Запись удалена.</div>') }]);
     expect(deleted?.visibility).toMatchObject({ state: 'deleted', signals: [{ detail: '.message_page_body: Запись удалена.' }] });
     const redirect = await run([{ ex: main({ status: 302, statusText: 'Found', responseHeaders: [['Location', '/login?u=2&to=wall-1_4']] }) }, { ex: exchange({ url: `${ORIGIN}/login?u=2&to=wall-1_4` }), body: page('<form id="index_login_form"></form>') }]);
@@ -120,8 +120,10 @@ describe('vk extract and honest states', () => {
     expect((await run([{ ex: main(), body: page('<form id="quick_login_form" action="https://login.vk.com/?act=login"></form>') }]))?.visibility.state).toBe('login-wall');
     const gone = await run([{ ex: main(), body: page('<div class="message_page_body">Post not found</div><form id="quick_login_form"></form>') }]);
     expect(gone?.visibility).toMatchObject({ state: 'unavailable', reason: expect.stringContaining('Post not found') });
-    // Another post on the page is not this one.
-    expect((await run([{ ex: main(), body: page(POST.replaceAll('-1_4', '-1_44')) }]))?.visibility.state).toBe('unavailable');
+    // A login form beside the post's metadata is not VK saying "log in".
+    expect((await run([{ ex: main(), body: page('<meta property="og:description" content="post text"><form id="quick_login_form" action="https://login.vk.com/?act=login"></form>') }]))?.visibility.state).toBe('not-recognised');
+    // Another post on the page is not this one, and VK said nothing about this one.
+    expect((await run([{ ex: main(), body: page(POST.replaceAll('-1_4', '-1_44')) }]))?.visibility.state).toBe('not-recognised');
     expect((await run([{ ex: main({ status: 404, statusText: 'Not Found' }), body: '' }]))?.visibility.state).toBe('unavailable');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyNavigation, failureKind } from '../../../collectors/web.js';
+import { classifyNavigation, failureKind, refusedNavigation } from '../../../collectors/web.js';
 import { exchange } from './exchange-fixture.js';
 
 const base = { requestedUrl: 'https://user:pw@a.example/p', navigationTimeoutMs: 5000 };
@@ -35,7 +35,10 @@ describe('classifyNavigation', () => {
     const tls = exchange({ url: base.requestedUrl, status: null, error: { code: 'TLS_ERROR', message: 'TLS handshake failed: wrong version number' } });
     expect(classifyNavigation({ ...base, navError: { name: 'Error', message: 'net::ERR_EMPTY_RESPONSE' }, final: tls })).toMatchObject({ code: 'TLS_ERROR', kind: 'permanent' });
     const blocked = exchange({ url: 'http://10.0.0.1/', status: null, error: { code: 'BLOCKED_ADDRESS', message: 'refused' } });
-    expect(classifyNavigation({ ...base, navError: null, final: blocked })).toMatchObject({ code: 'BLOCKED_ADDRESS', kind: 'permanent', message: expect.stringContaining('at http://10.0.0.1/') });
+    // The target passed the policy before the browser started: a blocked end is a redirect's.
+    expect(classifyNavigation({ ...base, navError: null, final: blocked })).toMatchObject({ code: 'NAVIGATION_BLOCKED', kind: 'permanent', message: expect.stringContaining('redirected to http://10.0.0.1/') });
+    const rebound = exchange({ url: base.requestedUrl, status: null, error: { code: 'BLOCKED_ADDRESS', message: 'refused' } });
+    expect(classifyNavigation({ ...base, navError: null, final: rebound })).toMatchObject({ code: 'BLOCKED_ADDRESS', kind: 'permanent' });
   });
   it('reports a load timeout, saying whether the server had answered', () => {
     const navError = { name: 'TimeoutError', message: 'page.goto: Timeout 5000ms exceeded.' };
@@ -68,5 +71,27 @@ describe('failureKind', () => {
     expect(failureKind('DNS_FAILURE', 'DNS lookup of x failed: EAI_AGAIN')).toBe('transient');
     expect(failureKind('TOO_LARGE')).toBe('permanent');
     expect(failureKind('TIMEOUT')).toBe('transient');
+  });
+});
+
+describe('refusedNavigation', () => {
+  const page = exchange({ url: 'https://a.example/p', status: 200 });
+  const refused = exchange({ url: 'http://10.0.0.1/x', status: null, error: { code: 'BLOCKED_ADDRESS', message: 'refused' } });
+  const failed = exchange({ url: 'https://gone.example/', status: null, error: { code: 'CONNECTION_FAILED', message: 'ECONNREFUSED' } });
+  const nav = (url: string, method = 'GET') => ({ url, method });
+
+  it('finds a later main-frame navigation the policy refused, whatever the browser shows', () => {
+    const r = refusedNavigation([nav('https://a.example/p'), nav('http://10.0.0.1/x#frag')], [page, refused], 'https://a.example/p');
+    expect(r?.exchange.id).toBe(refused.id);
+  });
+  it('counts another failed navigation only once the browser shows it (a cancelled one leaves the page)', () => {
+    const navs = [nav('https://a.example/p'), nav('https://gone.example/')];
+    expect(refusedNavigation(navs, [page, failed], 'https://a.example/p')).toBeNull();
+    expect(refusedNavigation(navs, [page, failed], 'https://gone.example/')?.exchange.id).toBe(failed.id);
+  });
+  it('is null when the page stayed, or the last navigation was served, or the method differs', () => {
+    expect(refusedNavigation([nav('https://a.example/p')], [page], 'https://a.example/p')).toBeNull();
+    expect(refusedNavigation([], [refused], 'http://10.0.0.1/x')).toBeNull();
+    expect(refusedNavigation([nav('http://10.0.0.1/x', 'POST')], [page, refused], 'http://10.0.0.1/x')).toBeNull();
   });
 });

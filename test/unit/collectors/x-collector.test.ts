@@ -117,6 +117,15 @@ describe('x honest states from the recording', () => {
     const r = await run([page(), { ex: gql(200), body: { data: { tweetResult: {} } } }]);
     expect(r?.visibility.state).toBe('unavailable');
   });
+  it('answers of an unknown shape are not-recognised, never unavailable: no tweetResult, a result of another type, a TweetDetail without the post', async () => {
+    expect((await run([page(), { ex: gql(200), body: { data: { tweet: {} } } }]))?.visibility.state).toBe('not-recognised');
+    expect((await run([page(), { ex: gql(200), body: { data: { tweetResult: { result: { __typename: 'TweetWithVisibilityResultsV2' } } } } }]))?.visibility.state).toBe('not-recognised');
+    const detail = exchange({ url: `https://x.test/i/api/graphql/q/TweetDetail?variables=${encodeURIComponent(JSON.stringify({ focalTweetId: '44' }))}`, responseHeaders: [['Content-Type', 'application/json']] });
+    expect((await run([page(), { ex: detail, body: { data: { threaded_conversation_with_injections_v2: { instructions: [] } } } }]))?.visibility.state).toBe('not-recognised');
+    // An error X names is its word.
+    const named = await run([page(), { ex: detail, body: { errors: [{ code: 144, message: 'No status found with that ID.' }], data: {} } }]);
+    expect(named?.visibility).toMatchObject({ state: 'unavailable', signals: [{ detail: 'errors[0].message: No status found with that ID.' }] });
+  });
   it('a 429 from GraphQL is rate-limited with the reset header', async () => {
     const r = await run([page(), { ex: gql(429, [['Content-Type', 'application/json'], ['x-rate-limit-reset', '1710422400']]), body: { errors: [{ code: 88 }] } }]);
     expect(r?.visibility).toMatchObject({ state: 'rate-limited', retryAfter: '1710422400', httpStatus: 429 });
@@ -132,10 +141,10 @@ describe('x honest states from the recording', () => {
     expect(shown?.visibility.signals.map((s) => s.source)).toEqual(['dom', 'api-json']);
     expect(shown?.post?.text?.content).toBe('hello');
   });
-  it('a recorded GraphQL answer for another post is not used', async () => {
+  it('a recorded GraphQL answer for another post is not used (not-recognised: X said nothing about this post)', async () => {
     const other = exchange({ url: `https://x.test/i/api/graphql/q/TweetResultByRestId?variables=${encodeURIComponent(JSON.stringify({ tweetId: '45' }))}` });
     const r = await run([page(), { ex: other, body: { data: { tweetResult: { result: tweet() } } } }]);
-    expect(r?.visibility.state).toBe('unavailable');
+    expect(r?.visibility.state).toBe('not-recognised');
     expect(r?.post).toBeNull();
   });
 });

@@ -75,7 +75,7 @@ describe('youtube playabilityStatus', () => {
     ['deleted', { status: 'ERROR', reason: 'This video has been removed by the uploader' }],
     ['login-wall', { status: 'UNPLAYABLE', reason: 'Join this channel to get access to members-only content like this video, and other exclusive perks.' }],
     ['unavailable', { status: 'ERROR', reason: 'Video unavailable' }],
-    ['unavailable', {}],
+    ['not-recognised', {}], // no status at all: not YouTube's word
   ])('%s from %j', (state, ps) => {
     const o = observePlayability({ playabilityStatus: ps }, ex);
     expect(o.state).toBe(state);
@@ -101,10 +101,13 @@ describe('youtube extract from the recording', () => {
     expect(gated?.visibility.state).toBe('age-gated');
     expect(gated?.post?.media).toEqual([]);
   });
-  it('refuses a player response for another video, a page without one, and reports 429', async () => {
+  it('does not use a player response for another video or a page without one (not-recognised), and reports 429', async () => {
     const target = new URL('https://yt.test/watch?v=Other000001');
-    expect((await run(target, 200, page(pr())))?.visibility.state).toBe('unavailable');
-    expect((await run(target, 200, '<html>consent</html>'))?.visibility.state).toBe('unavailable');
+    expect((await run(target, 200, page(pr())))?.visibility.state).toBe('not-recognised');
+    expect((await run(target, 200, '<html>consent</html>'))?.visibility.state).toBe('not-recognised');
+    // A player response without playabilityStatus is of an unknown shape.
+    const bare = new URL('https://yt.test/watch?v=Ar4bicWatch');
+    expect((await run(bare, 200, page(pr({ playabilityStatus: undefined }))))?.visibility.state).toBe('not-recognised');
     const limited = await run(target, 429, 'sorry', [['Retry-After', '3600']]);
     expect(limited?.visibility).toMatchObject({ state: 'rate-limited', retryAfter: '3600' });
   });

@@ -13,7 +13,7 @@ import {
 import { bagPaths } from '../../../evidence/package-layout.js';
 import type { Artifact } from '../../../schemas/artifact.js';
 import { CustodyEvent, type SignatureRecord, type TimestampRecord } from '../../../schemas/custody.js';
-import { CaptureManifest } from '../../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';
 
 const hex = (c: string, n = 64) => c.repeat(n);
 const sha = (c: string) => `sha256:${hex(c)}`;
@@ -33,7 +33,7 @@ function artifact(name: string, over: Partial<Artifact> = {}): Artifact {
 const derivation = (source: string, method = 'thumbnail-512-webp') => ({ source, sourceSha256: sha('f'), method, tool: 'sharp 0.34.5' });
 
 function manifest(over: { title?: string | null; url?: string; artifacts?: Artifact[]; ogDescription?: string; timezone?: string; status?: 'captured' | 'failed' } = {}): CaptureManifest {
-  return CaptureManifest.parse({
+  return StoredCaptureManifest.parse({
     schemaVersion: 'exhibit.capture-manifest/1', captureId: CAPTURE_ID, caseId: 'C-1',
     request: { url: over.url ?? 'https://example.org/post/1', requestedBy: 'analyst.one', legalBasis: `Warrant 12/2026 ${SCRIPT}`, submittedAt: '2026-03-01T10:00:00.000Z', options: {} },
     status: over.status ?? 'captured',
@@ -305,7 +305,7 @@ describe('certificate: many captures', () => {
   const thumbArt = (c: string) => artifact('derived/screenshot.png.thumb.webp', { role: 'thumbnail', mediaType: 'image/webp', sha256: sha(c), derivedFrom: derivation('screenshot.png') });
   const second = () => {
     const m = manifest({ title: `Second ${BREAKOUT}`, artifacts: [shotArt('7'), thumbArt('8'), artifact('dom.html', { role: 'dom', mediaType: 'text/html' })] });
-    return CaptureManifest.parse({ ...m, captureId: SECOND });
+    return StoredCaptureManifest.parse({ ...m, captureId: SECOND });
   };
 
   async function renderMany(): Promise<{ html: string; jpeg: string }> {

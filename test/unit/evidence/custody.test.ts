@@ -87,8 +87,14 @@ describe('custody chain rules', () => {
   });
 
   it('PackageReport schema accepts a report and rejects a malformed one', () => {
-    const ok = { schemaVersion: 'exhibit.verify-report/1', ok: true, source: 'x.zip', caseId: 'C', captureIds: [], custodyEvents: 0, trustAnchors: 'package', verifiedAt: '2026-01-01T00:00:00.000Z', checks: [], failures: [] };
+    const ok = {
+      schemaVersion: 'exhibit.verify-report/1', ok: true, verdict: 'verified', consistent: true, source: 'x.zip', caseId: 'C', captureIds: [], custodyEvents: 0,
+      trust: { signingKeys: [{ fingerprint: `sha256:${'a'.repeat(64)}`, subject: null, pinned: true, source: 'trust-store' }], tsaRoots: [], summary: 'Authentic' },
+      verifiedAt: '2026-01-01T00:00:00.000Z', checks: [], failures: [],
+    };
     expect(PackageReport.safeParse(ok).success).toBe(true);
     expect(PackageReport.safeParse({ ...ok, ok: 'yes' }).success).toBe(false);
+    expect(PackageReport.safeParse({ ...ok, verdict: 'probably' }).success).toBe(false);
+    expect(PackageReport.safeParse({ ...ok, trust: { ...ok.trust, signingKeys: [{ ...ok.trust.signingKeys[0], source: 'the package' }] } }).success).toBe(false);
   });
 });

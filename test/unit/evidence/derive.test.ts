@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_INPUT_PIXELS, SHARP_TOOL, hammingDistance, makeThumbnail, perceptualHash } from '../../../evidence/derive.js';
+import { DEFAULT_MAX_INPUT_PIXELS, SHARP_TOOL, hammingDistance, heifConvertTool, makeThumbnail, openRaster, perceptualHash } from '../../../evidence/derive.js';
 
 const FIX = path.resolve('test/fixtures/images');
 let dir: string;
@@ -154,5 +155,95 @@ describe('derivations running side by side', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('images sharp cannot decode itself', () => {
+  const REAL = path.join(FIX, 'real');
+  const MADE = path.join(FIX, 'made');
+  const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const heifVersion = /libheif version:\s*(\S+)/.exec(execFileSync('sh', ['-c', 'heif-convert -h 2>&1 || true'], { encoding: 'utf8' }))![1];
+  const heifTool = `heif-convert (libheif ${heifVersion}) to PNG + ${SHARP_TOOL}`;
+
+  it('sharp alone refuses HEVC-coded HEIC (why a decoder is needed at all)', async () => {
+    await expect(sharp(path.join(REAL, 'apple-iphone-xs.heic')).png().toBuffer()).rejects.toThrow(/compression format has not been built in/);
+  });
+
+  it('a phone HEIC gets a thumbnail and dHash through libheif, the tool chain named and the original untouched', async () => {
+    const src = path.join(REAL, 'apple-iphone-xs.heic');
+    const before = sha(src);
+    const raster = await openRaster(src);
+    try {
+      expect(raster.tool).toBe(heifTool);
+      expect(raster.path).not.toBe(src);
+      const dest = path.join(dir, 'iphone.webp');
+      const t = await makeThumbnail(raster, dest, 64);
+      // The primary image is 1025x900 (heif-info); the file holds a second, 932x1044 one.
+      expect(t).toMatchObject({ tool: heifTool, width: 64, height: 56, format: 'webp' });
+      expect(execFileSync('heif-info', [src], { encoding: 'utf8' })).toMatch(/image: 1025x900 \(id=\d+\), primary/);
+      const meta = await sharp(dest).metadata();
+      expect([meta.width, meta.height, meta.exif, meta.icc]).toEqual([64, 56, undefined, undefined]);
+      expect(await perceptualHash(raster)).toMatch(/^dhash:[0-9a-f]{16}$/);
+    } finally {
+      await raster.dispose();
+    }
+    expect(existsSync(path.dirname(raster.path))).toBe(false);
+    expect(sha(src)).toBe(before);
+  });
+
+  it('the same picture hashes alike as HEVC HEIF (through libheif) and as AV1 AVIF (sharp alone)', async () => {
+    const heif = await openRaster(path.join(REAL, 'hopper-hevc.heif'));
+    const avif = await openRaster(path.join(REAL, 'hopper-av1.avif'));
+    try {
+      expect(avif.tool).toBe(SHARP_TOOL);
+      expect(heif.tool).toBe(heifTool);
+      expect(hammingDistance(await perceptualHash(heif), await perceptualHash(avif))).toBeLessThanOrEqual(2);
+    } finally {
+      await heif.dispose();
+      await avif.dispose();
+    }
+  });
+
+  it('a HEIC with a truncated ICC profile still decodes (JPEG q100 intermediate, named) to the same picture', async () => {
+    const damaged = await openRaster(path.join(MADE, 'iphone-xs-truncated-icc.heic'));
+    const whole = await openRaster(path.join(REAL, 'apple-iphone-xs.heic'));
+    try {
+      expect(damaged.tool).toMatch(/^heif-convert \(libheif [^)]+\) to JPEG q100 \(PNG refused: .*profile.*\) \+ sharp /);
+      expect(hammingDistance(await perceptualHash(damaged), await perceptualHash(whole))).toBeLessThanOrEqual(3);
+    } finally {
+      await damaged.dispose();
+      await whole.dispose();
+    }
+  });
+
+  it('files sharp reads itself are not copied', async () => {
+    const src = path.join(FIX, 'exif-gps.jpg');
+    const r = await openRaster(src);
+    expect(r).toMatchObject({ path: src, tool: SHARP_TOOL, orient: true });
+  });
+
+  it('a missing decoder, a hung one and an unreadable format are errors with a reason, never a silent gap', async () => {
+    const src = path.join(REAL, 'hopper-hevc.heif');
+    await expect(openRaster(src, { heifConvertPath: path.join(dir, 'no-such-heif-convert') })).rejects.toMatchObject({
+      name: 'PermanentError', code: 'CORRUPT_MEDIA', message: expect.stringMatching(/cannot decode hevc image with no-such-heif-convert \(unavailable: .*not installed\)/),
+    });
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'exhibit-fake-heif-'));
+    try {
+      writeFileSync(path.join(bin, 'heif-convert'), '#!/bin/sh\nif [ "$1" = "-h" ]; then echo " heif-convert  libheif version: 9.9.9"; exit 0; fi\nexec sleep 10\n');
+      writeFileSync(path.join(bin, 'heif-info'), '#!/bin/sh\necho "image: 64x64 (id=1), primary"\n');
+      chmodSync(path.join(bin, 'heif-convert'), 0o755);
+      chmodSync(path.join(bin, 'heif-info'), 0o755);
+      expect(await heifConvertTool(path.join(bin, 'heif-convert'))).toBe('heif-convert (libheif 9.9.9)');
+      await expect(openRaster(src, { heifConvertPath: path.join(bin, 'heif-convert'), timeoutMs: 300 })).rejects.toMatchObject({ code: 'CORRUPT_MEDIA', message: expect.stringMatching(/timed out after 300 ms/) });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+    const junk = path.join(dir, 'unknown.bin');
+    writeFileSync(junk, Buffer.from('BM this is not really a bitmap at all'));
+    await expect(openRaster(junk)).rejects.toMatchObject({ code: 'CORRUPT_MEDIA', message: expect.stringMatching(/unsupported image format/) });
+  });
+
+  it('the pixel limit holds before any outside decoder runs', async () => {
+    await expect(openRaster(path.join(REAL, 'apple-iphone-xs.heic'), { maxInputPixels: 1000, heifConvertPath: path.join(dir, 'never-run') })).rejects.toMatchObject({ code: 'TOO_LARGE' });
   });
 });

@@ -6,7 +6,7 @@ import type { Artifact } from '../../../schemas/artifact.js';
 import { tokenCertificates } from '../../../evidence/timestamp.js';
 import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package-layout.js';
 import { verifyInstructions } from '../../../evidence/verify-instructions.js';
-import { CaptureManifest } from '../../../schemas/manifest.js';
+import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';
 
 const sha = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -38,7 +38,7 @@ describe('VERIFY.txt', () => {
       genesisHash: sha('d'),
     });
     expect(text).toContain('sha256sum -c manifest-sha256.txt');
-    expect(text).toContain(`openssl pkeyutl -verify -pubin -inkey data/keys/${'c'.repeat(64)}.pem -rawin -in manifest.sha256.bin -sigfile data/captures/cap-1/manifest.sig`);
+    expect(text).toContain(`openssl pkeyutl -verify -pubin -inkey data/keys/${'c'.repeat(64)}.pem -rawin -in /tmp/manifest.sha256.bin -sigfile data/captures/cap-1/manifest.sig`);
     expect(text).toContain('openssl ts -verify -data data/captures/cap-1/manifest.json -in data/captures/cap-1/timestamps/2.tsr -CAfile data/tsa/ca.pem -untrusted data/tsa/tsa.pem');
     expect(text).toContain('(this capture is NOT signed');
     expect(text).toContain('-sigfile data/custody/heads/000000000009.sig');
@@ -48,7 +48,7 @@ describe('VERIFY.txt', () => {
 
 describe('certificate HTML', () => {
   const hostile = '<img src=x onerror=alert(1)>"\'& بيان';
-  const manifest = CaptureManifest.parse({
+  const manifest = StoredCaptureManifest.parse({
     schemaVersion: 'exhibit.capture-manifest/1', captureId: '0190f5d6-0000-7000-8000-000000000001', caseId: 'C-1',
     request: { url: `https://example.org/?q=${hostile}`, requestedBy: 'analyst.one', legalBasis: hostile, submittedAt: '2026-03-01T10:00:00.000Z', options: {} },
     status: 'captured', failure: null,

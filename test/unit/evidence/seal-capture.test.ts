@@ -12,7 +12,8 @@ import type { EvidenceStore } from '../../../evidence/store.js';
 import { newId, type Clock } from '../../../lib/clock.js';
 import type { SpoolFile } from '../../../schemas/artifact.js';
 import type { JobProgress, SealPayload } from '../../../schemas/jobs.js';
-import { CaptureManifest } from '../../../schemas/manifest.js';
+import { ImageMetadataDocument } from '../../../schemas/image-metadata.js';
+import { CaptureManifest, StoredCaptureManifest } from '../../../schemas/manifest.js';
 import { coreutilsDigests } from '../../support/store-contract.js';
 
 const FIX = path.resolve('test/fixtures/images');
@@ -65,7 +66,7 @@ function recording(store: EvidenceStore): { store: EvidenceStore; created: boole
 }
 
 function deps(store: EvidenceStore, at = '2026-01-02T03:00:10.000Z', onProgress?: (p: JobProgress) => void): SealDeps {
-  return { store, clock: clock(at), logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1', ...(onProgress ? { onProgress } : {}) };
+  return { store, clock: clock(at), logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe', heifConvertPath: 'heif-convert' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1', ...(onProgress ? { onProgress } : {}) };
 }
 
 let root: string;
@@ -117,7 +118,7 @@ describe('sealCapture into an FsStore', () => {
     expect(manifestDigest).toBe(coreutilsDigests(path.join(root, 'manifest.json')).sha256);
     expect((await store.getBytes(`sha256/${manifestDigest.slice(7)}`)).equals(stored)).toBe(true);
     expect(manifest).toMatchObject({
-      schemaVersion: 'exhibit.capture-manifest/1', captureId: payload.captureId, caseId: 'C-2026-001', status: 'captured', failure: null,
+      schemaVersion: 'exhibit.capture-manifest/2', captureId: payload.captureId, caseId: 'C-2026-001', status: 'captured', failure: null,
       sealedAt: '2026-01-02T03:00:10.000Z', sealer: { exhibitVersion: '0.1.0-test', hostname: 'sealer-1' },
       request: { url: payload.request.url, requestedBy: 'analyst-01', legalBasis: 'Warrant 42/2026', submittedAt: payload.submittedAt },
     });
@@ -154,26 +155,33 @@ describe('sealCapture into an FsStore', () => {
     expect(doc.data.gps.latitude).toBeCloseTo(33.8938, 6);
     expect(doc.data.gps.longitude).toBeCloseTo(35.5018, 6);
     expect(doc.data.ifd0.Make).toBe('Canon');
-    expect(result.manifest.enrichment).toContainEqual({ artifact: photo.name, step: 'exif', status: 'ok', message: null });
+    expect(result.manifest.enrichment).toContainEqual({ artifact: photo.name, step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null });
   });
 
-  it('records corrupt EXIF as a failed enrichment and a flag, and still seals the capture', () => {
+  it('records a damaged EXIF block as a partial enrichment with a flag naming the block, keeps the rest, and still seals', async () => {
     const broken = result.manifest.artifacts.find((a) => a.name === 'media/002-broken.jpg')!;
     expect(result.manifest.status).toBe('captured');
-    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'exif', status: 'failed', message: expect.stringMatching(/^exifr 7\.1\.3: .*IFD0/) });
-    expect(broken.flags).toContainEqual({ code: 'METADATA_FAILED', message: expect.stringMatching(/IFD0/) });
-    expect(result.manifest.artifacts.find((a) => a.name === 'derived/media/002-broken.jpg.exif.json')).toBeUndefined();
+    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'exif', status: 'partial', tool: 'exifr 7.1.3', message: expect.stringMatching(/^unreadable: ifd0\b/) });
+    expect(broken.flags).toContainEqual({ code: 'METADATA_BLOCK_UNREADABLE', block: 'ifd0', message: expect.stringMatching(/IFD0 offset points to outside/) });
+    const exif = result.manifest.artifacts.find((a) => a.name === 'derived/media/002-broken.jpg.exif.json')!;
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(exif.storeKey)).toString('utf8')));
+    expect(doc.data.jfif).toBeDefined();
+    expect(doc.flags).toEqual(broken.flags.filter((f) => f.code === 'METADATA_BLOCK_UNREADABLE'));
     // Its pixels are fine, so it still gets a thumbnail.
-    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'thumbnail', status: 'ok', message: null });
+    expect(result.manifest.enrichment).toContainEqual({ artifact: broken.name, step: 'thumbnail', status: 'ok', tool: expect.stringMatching(/^sharp /), message: null });
   });
 
   it('records a truncated JPEG\'s failed thumbnail and hash, without host paths in messages', () => {
     const e = result.manifest.enrichment.filter((r) => r.artifact === 'media/003-truncated.jpg');
+    const sharpTool = expect.stringMatching(/^sharp .* \/ libvips /);
     expect(e).toEqual([
-      { artifact: 'media/003-truncated.jpg', step: 'exif', status: 'ok', message: null },
-      { artifact: 'media/003-truncated.jpg', step: 'perceptual-hash', status: 'failed', message: expect.stringMatching(/premature end/i) },
-      { artifact: 'media/003-truncated.jpg', step: 'thumbnail', status: 'failed', message: expect.stringMatching(/premature end/i) },
+      { artifact: 'media/003-truncated.jpg', step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null },
+      { artifact: 'media/003-truncated.jpg', step: 'perceptual-hash', status: 'failed', tool: sharpTool, message: expect.stringMatching(/premature end/i) },
+      { artifact: 'media/003-truncated.jpg', step: 'thumbnail', status: 'failed', tool: sharpTool, message: expect.stringMatching(/premature end/i) },
     ]);
+    // Undecodable pixels are flagged on the artifact itself, not only in the enrichment list.
+    const truncated = result.manifest.artifacts.find((a) => a.name === 'media/003-truncated.jpg')!;
+    expect(truncated.flags).toEqual([{ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/premature end/i) }]);
     expect(result.manifestBytes.toString('utf8')).not.toContain(root);
   });
 
@@ -267,5 +275,79 @@ describe('sealCapture refuses spool files outside the spool directory', () => {
   it('a file listed twice', async () => {
     const payload = payloadFor(evil, [spoolFile('ok.html', 'dom', 'text/html'), spoolFile('ok.html', 'dom', 'text/html')]);
     await expect(sealCapture(payload, deps(store))).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/twice/) });
+  });
+});
+
+describe('sealCapture: phone HEIC, damaged metadata and formats nothing decodes', () => {
+  let store: FsStore;
+  let result: Awaited<ReturnType<typeof sealCapture>>;
+  const dir = () => path.join(root, 'phone-spool');
+  beforeAll(async () => {
+    mkdirSync(path.join(dir(), 'media'), { recursive: true });
+    copyFileSync(path.join(FIX, 'real', 'apple-iphone-xs.heic'), path.join(dir(), 'media', '010-iphone.heic'));
+    copyFileSync(path.join(FIX, 'made', 'pixel6-gps-invalid-type.jpg'), path.join(dir(), 'media', '011-pixel.jpg'));
+    copyFileSync(path.join(FIX, 'real', 'canon-powershot-s40.webp'), path.join(dir(), 'media', '012-canon.webp'));
+    writeFileSync(path.join(dir(), 'media', '013-unknown.jxl'), Buffer.from([0xff, 0x0a, 0xfa, 0x7f, 0x01, 0x02, 0x03, 0x04]));
+    store = await FsStore.open(path.join(root, 'store-phone'));
+    result = await sealCapture(
+      payloadFor(dir(), [
+        spoolFile('media/010-iphone.heic', 'media', 'image/heic'),
+        spoolFile('media/011-pixel.jpg', 'media', 'image/jpeg'),
+        spoolFile('media/012-canon.webp', 'media', 'image/webp'),
+        spoolFile('media/013-unknown.jxl', 'media', 'image/jxl'),
+      ]),
+      deps(store),
+    );
+  });
+  const byName = (n: string) => result.manifest.artifacts.find((a) => a.name === n)!;
+  const steps = (n: string) => result.manifest.enrichment.filter((e) => e.artifact === n);
+
+  it('a HEIC gets its thumbnail and perceptual hash through libheif, each naming the whole tool chain', async () => {
+    const heic = byName('media/010-iphone.heic');
+    expect(heic.perceptualHash).toMatch(/^dhash:[0-9a-f]{16}$/);
+    expect(heic.flags).toEqual([]);
+    const chain = expect.stringMatching(/^heif-convert \(libheif [\d.]+\) to PNG \+ sharp [\d.]+ \/ libvips [\d.]+$/);
+    expect(steps(heic.name)).toEqual([
+      { artifact: heic.name, step: 'exif', status: 'ok', tool: 'exifr 7.1.3', message: null },
+      { artifact: heic.name, step: 'perceptual-hash', status: 'ok', tool: chain, message: null },
+      { artifact: heic.name, step: 'thumbnail', status: 'ok', tool: chain, message: null },
+    ]);
+    const thumb = byName('derived/media/010-iphone.heic.thumb.webp');
+    expect(thumb.derivedFrom).toEqual({ source: heic.name, sourceSha256: heic.sha256, method: 'thumbnail-64-webp', tool: chain });
+    const meta = await sharp(await store.getBytes(thumb.storeKey)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 64, 56]);
+    // The original is stored byte-identical.
+    expect((await store.getBytes(heic.storeKey)).equals(readFileSync(path.join(dir(), heic.name)))).toBe(true);
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(byName('derived/media/010-iphone.heic.exif.json').storeKey)).toString('utf8')));
+    expect(doc.facts).toMatchObject({ make: 'Apple', model: 'iPhone XS', dates: { DateTimeOriginal: { stated: '2021:07:06 16:08:14', offset: '+03:00' } } });
+  });
+
+  it('a damaged GPS IFD makes the exif step partial: the block is named on the artifact, the rest is in the metadata document', async () => {
+    const jpg = byName('media/011-pixel.jpg');
+    expect(steps(jpg.name).find((e) => e.step === 'exif')).toEqual({ artifact: jpg.name, step: 'exif', status: 'partial', tool: 'exifr 7.1.3', message: 'unreadable: gps' });
+    expect(jpg.flags).toContainEqual({ code: 'METADATA_BLOCK_UNREADABLE', block: 'gps', message: expect.stringMatching(/could not read the gps block: Invalid TIFF value type/) });
+    const doc = ImageMetadataDocument.parse(JSON.parse((await store.getBytes(byName('derived/media/011-pixel.jpg.exif.json').storeKey)).toString('utf8')));
+    expect(doc).toMatchObject({ schemaVersion: 'exhibit.image-metadata/1', source: jpg.name, sourceSha256: jpg.sha256, tool: 'exifr 7.1.3', facts: { make: 'Google', model: 'Pixel 6', gps: null } });
+    expect(doc.data.exif).toMatchObject({ ExposureTime: 0.04, ISO: 89 });
+    // The Pillow test file's scan data ends early: its pixels are flagged too, separately.
+    expect(jpg.flags).toContainEqual({ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/premature end of JPEG/) });
+  });
+
+  it('WebP metadata is read; a format nothing here decodes is flagged on the artifact, never skipped quietly', () => {
+    expect(steps('media/012-canon.webp').map((e) => [e.step, e.status])).toEqual([['exif', 'ok'], ['perceptual-hash', 'ok'], ['thumbnail', 'ok']]);
+    const jxl = byName('media/013-unknown.jxl');
+    expect(jxl.perceptualHash).toBeNull();
+    expect(jxl.flags).toEqual([{ code: 'IMAGE_NOT_DECODED', message: expect.stringMatching(/^no thumbnail or perceptual hash \(sharp .*\): cannot decode image: .*unsupported image format/) }]);
+    expect(steps(jxl.name).map((e) => [e.step, e.status])).toEqual([['exif', 'skipped'], ['perceptual-hash', 'failed'], ['thumbnail', 'failed']]);
+  });
+
+  it('writes manifest version 2; version 1 manifests stay readable, and the sealer never writes them', () => {
+    const v2 = CaptureManifest.parse(result.manifest);
+    expect(v2.schemaVersion).toBe('exhibit.capture-manifest/2');
+    const v1 = { ...v2, schemaVersion: 'exhibit.capture-manifest/1', enrichment: v2.enrichment.filter((e) => e.status !== 'partial').map(({ tool: _tool, ...e }) => e) };
+    expect(StoredCaptureManifest.parse(v1).schemaVersion).toBe('exhibit.capture-manifest/1');
+    expect(CaptureManifest.safeParse(v1).success).toBe(false);
+    // A v2 document must name each step's tool.
+    expect(CaptureManifest.safeParse({ ...v2, enrichment: v1.enrichment }).success).toBe(false);
   });
 });

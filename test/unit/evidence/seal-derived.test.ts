@@ -29,7 +29,7 @@ function payload(spoolDir: string, files: SpoolFile[]): SealPayload {
     },
   };
 }
-const deps = (store: FsStore): SealDeps => ({ store, clock: { now: () => new Date('2026-01-02T03:00:10.000Z') }, logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1' });
+const deps = (store: FsStore): SealDeps => ({ store, clock: { now: () => new Date('2026-01-02T03:00:10.000Z') }, logger, config: { seal: { concurrency: 1, thumbnailSize: 64, ffprobePath: 'ffprobe', heifConvertPath: 'heif-convert' } }, software: { exhibitVersion: '0.1.0-test' }, hostname: 'sealer-1' });
 
 beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'exhibit-seal-derived-'));

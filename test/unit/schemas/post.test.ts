@@ -24,7 +24,7 @@ describe('post.json schema', () => {
     expect(d.post?.uri).toBeNull();
   });
   it('keeps the closed vocabularies closed', () => {
-    expect(VISIBILITY_STATES).toEqual(['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited']);
+    expect(VISIBILITY_STATES).toEqual(['visible', 'login-wall', 'deleted', 'unavailable', 'age-gated', 'region-gated', 'rate-limited', 'not-recognised']);
     expect(POST_SOURCES).toEqual(['api-json', 'embedded-json', 'dom', 'oembed', 'opengraph', 'json-ld']);
     expect(PostDocument.safeParse({ ...doc, visibility: { ...doc.visibility, state: 'hidden' } }).success).toBe(false);
     expect(PostDocument.safeParse({ ...doc, post: { ...doc.post, sources: { text: 'guess' } } }).success).toBe(false);

@@ -7,8 +7,10 @@ import { dechunk, httpHeaderEnd, isChunked, type DechunkState } from '../lib/htt
  * Record-by-record check of a WARC (ISO 28500, WARC/1.0 or 1.1; gzip per record or plain), read
  * once as a stream with warcio.js: structure, every block and payload digest present, the
  * `WARC-IP-Address` of responses, request/response pairs. Memory stays bounded by the header budget
- * and the per-record facts kept for the pair checks; blocks are never held whole. The payload is
- * what WARC 1.1 §6.3.2 defines: the entity body with the transfer coding removed.
+ * and the per-record facts kept for the pair checks; blocks are never held whole. A payload digest
+ * passes in either form found in the wild: over the bytes after the HTTP header block as recorded
+ * (transfer coding kept; what Exhibit writes, and what Python warcio check verifies), or over the
+ * entity body with the transfer coding removed (WARC 1.1 §6.3.2). A note names the form that matched.
  */
 
 export const WARC_CHECKS = [
@@ -16,7 +18,7 @@ export const WARC_CHECKS = [
   'content-length',
   'block-digest',
   'payload-digest',
-  'payload-digest-nonstandard',
+  'payload-digest-form',
   'digest-missing',
   'ip-address',
   'request-response',
@@ -228,8 +230,6 @@ interface Ctx {
   findings: WarcFinding[];
   facts: WarcRecordFacts[];
   exhibit: boolean;
-  /** This Exhibit WARC states entity-body payload digests (written after the fix). */
-  entityBodyDigests: boolean;
   links: Array<{ from: WarcRecordFacts; to: string }>;
   byId: Map<string, WarcRecordFacts>;
   payloadById: Map<string, string>;
@@ -258,7 +258,6 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
     findings: [],
     facts: [],
     exhibit: opts.origin === 'exhibit',
-    entityBodyDigests: false,
     links: [],
     byId: new Map(),
     payloadById: new Map(),
@@ -314,7 +313,6 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
       break;
     }
     if (ctx.facts.length === 1 && ended.exhibitInfo) {
-      ctx.entityBodyDigests = ended.entityBody;
       if ((opts.origin ?? 'auto') === 'auto') {
         ctx.exhibit = true;
         originReason = 'its warcinfo record names Exhibit';
@@ -343,7 +341,7 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
   return { ok, records: ctx.facts.length, findings: ctx.findings, origin: { exhibit: ctx.exhibit, reason: originReason }, recordFacts: ctx.facts };
 }
 
-async function checkRecord(record: WARCRecord, offset: number, ctx: Ctx): Promise<{ stop: boolean; exhibitInfo: boolean; entityBody: boolean }> {
+async function checkRecord(record: WARCRecord, offset: number, ctx: Ctx): Promise<{ stop: boolean; exhibitInfo: boolean }> {
   const h = record.warcHeaders.headers;
   const get = (name: string): string | null => h.get(name) ?? null;
   const type = get('WARC-Type') ?? '(none)';
@@ -360,16 +358,16 @@ async function checkRecord(record: WARCRecord, offset: number, ctx: Ctx): Promis
       // Not a WARC at all (no record read): a file-level finding, and no record counted.
       ctx.facts.pop();
       ctx.findings.push({ severity: 'error', check: 'structure', file: ctx.file, offset, recordType: null, targetUri: null, recordId: null, message: `not a WARC: the file starts with ${JSON.stringify(version.slice(0, 40))}, not WARC/1.0 or WARC/1.1` });
-      return { stop: true, exhibitInfo: false, entityBody: false };
+      return { stop: true, exhibitInfo: false };
     }
     add('error', 'structure', `does not start with WARC/1.0 or WARC/1.1 but ${JSON.stringify(version.slice(0, 40))}; reading stopped here`);
-    return { stop: true, exhibitInfo: false, entityBody: false };
+    return { stop: true, exhibitInfo: false };
   }
   for (const f of ['WARC-Record-ID', 'WARC-Type', 'WARC-Date', 'Content-Length']) if (!get(f)) add('error', 'structure', `required field ${f} is missing`);
   const lengthText = get('Content-Length') ?? '';
   if (lengthText && !/^\d+$/.test(lengthText)) {
     add('error', 'structure', `Content-Length "${lengthText}" is not a number; reading stopped here`);
-    return { stop: true, exhibitInfo: false, entityBody: false };
+    return { stop: true, exhibitInfo: false };
   }
   const contentLength = Number(lengthText || 0);
   if (NEEDS_TARGET.has(type) && !targetUri) add('error', 'structure', `a ${type} record needs WARC-Target-URI`);
@@ -443,35 +441,33 @@ async function checkRecord(record: WARCRecord, offset: number, ctx: Ctx): Promis
 
   if (blockBytes < contentLength) {
     add('error', 'content-length', `truncated: Content-Length says ${contentLength} bytes, the file ends after ${blockBytes}; reading stopped here`);
-    return { stop: true, exhibitInfo: false, entityBody: false };
+    return { stop: true, exhibitInfo: false };
   }
   if (block) {
     const got = block.hash.digest();
     if (!got.equals(block.parsed.bytes)) add('error', 'block-digest', `block digest does not match: the record says ${block.header}, the ${blockBytes} bytes of the block hash to ${block.parsed.algo}:${got.toString('hex')}`);
   }
-  let entityBody = false;
   let exhibitInfo = false;
   if (type === 'warcinfo') {
     const fields = parseFields(warcinfoText);
     exhibitInfo = fields.has('exhibit-capture-id') || /^exhibit\b/i.test(fields.get('software') ?? '');
-    entityBody = /^entity-body/.test(fields.get('exhibit-payload-digest') ?? '');
   }
   if (payload) {
     const got = payload.hash.digest();
     const gotRaw = rawPayload?.digest() ?? null;
-    if (got.equals(payload.parsed.bytes)) {
+    // Unchunked, both forms are the same bytes; chunked, either form passes and the note says which.
+    if (gotRaw?.equals(payload.parsed.bytes)) {
+      add('note', 'payload-digest-form', 'WARC-Payload-Digest matches the payload as recorded (transfer coding kept; the form Exhibit writes and Python warcio check verifies)');
+    } else if (got.equals(payload.parsed.bytes)) {
+      if (chunked) add('note', 'payload-digest-form', 'WARC-Payload-Digest matches the entity body with the transfer coding removed (WARC 1.1 §6.3.2)');
       if (chunked && dechunkState.malformed) add('warning', 'payload-digest', 'the chunked body\'s framing is broken; the payload was read up to the break and the rest taken as sent');
-    } else if (gotRaw?.equals(payload.parsed.bytes)) {
-      const what = 'WARC-Payload-Digest matches the chunked bytes as transferred, not the entity body with the transfer coding removed that WARC 1.1 §6.3.2 defines as the payload';
-      if (ctx.exhibit && ctx.entityBodyDigests) add('error', 'payload-digest', `${what}, although this WARC states entity-body payload digests`);
-      else if (ctx.exhibit) add('note', 'payload-digest-nonstandard', `${what}; accepted: written by an Exhibit version from before the WARC 1.1 payload digest (its warcinfo does not state exhibit-payload-digest); the block digest covers the same bytes`);
-      else add('warning', 'payload-digest-nonstandard', `${what} (as Python warcio, and older wpull and Heritrix, write it); the bytes agree with the digest, the digest is not the standard one`);
     } else {
-      add('error', 'payload-digest', `payload digest does not match: the record says ${payload.header}, the payload${chunked ? ' (de-chunked)' : ''} hashes to ${payload.parsed.algo}:${got.toString('hex')}`);
+      const forms = chunked ? `the payload as recorded hashes to ${payload.parsed.algo}:${gotRaw!.toString('hex')}, de-chunked to ${payload.parsed.algo}:${got.toString('hex')}` : `the payload hashes to ${payload.parsed.algo}:${got.toString('hex')}`;
+      add('error', 'payload-digest', `payload digest does not match: the record says ${payload.header}; ${forms}`);
     }
     if (recordId) ctx.payloadById.set(recordId, payload.header);
   }
-  return { stop: false, exhibitInfo, entityBody };
+  return { stop: false, exhibitInfo };
 }
 
 function sameDigest(a: string, b: string): boolean {

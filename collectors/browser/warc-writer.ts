@@ -4,7 +4,7 @@ import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { BaseSerializerBuffer, WARCRecord, WARCSerializer, WARC_1_1 } from 'warcio';
-import { dechunk, httpHeaderEnd, isChunked } from '../../lib/http-message.js';
+import { httpHeaderEnd } from '../../lib/http-message.js';
 import type { RecordedExchange } from './recorded-exchange.js';
 
 export { httpHeaderEnd };
@@ -13,11 +13,10 @@ export { httpHeaderEnd };
  * WARC 1.1 output for recorded exchanges, one gzip member per record. Response blocks are the raw
  * upstream bytes, streamed from disk twice (once to digest, once to write): nothing is reparsed or
  * rewritten and no body is held in memory. Records are built with warcio.js; the only thing done by
- * hand is the payload digest, computed as WARC 1.1 §6.3.2 defines the payload: the entity body with
- * any transfer coding removed (chunk framing taken out, content coding kept). The block digest stays
- * over the raw bytes as received. Python warcio's `check` (1.8) digests the chunked bytes instead, so
- * it reports chunked records of these files as payload digest failures; `exhibit warc check` follows
- * the standard.
+ * hand is the payload digest: over the bytes after the HTTP header block as recorded, transfer
+ * coding kept. That is the form the common independent checkers verify (Python warcio `check` 1.8,
+ * webrecorder/warcio#74 and #75); WARC 1.1 §6.3.2's entity body with the transfer coding removed
+ * would make them fail every chunked response. `exhibit warc check` accepts either form.
  */
 
 /** Facts for the `warcinfo` record. */
@@ -80,21 +79,14 @@ class FileBlock extends BaseSerializerBuffer {
   purge(): void {}
 }
 
-/**
- * Marks WARCs whose payload digests follow WARC 1.1 (transfer coding removed); WARCs from Exhibit
- * versions before it digested the chunked bytes, and a checker tells them apart by this field.
- */
+/** States in the warcinfo record which payload-digest form the file uses, so a reader need not guess. */
 export const PAYLOAD_DIGEST_FIELD = 'exhibit-payload-digest';
-export const PAYLOAD_DIGEST_ENTITY_BODY = 'entity-body (WARC 1.1 6.3.2: transfer coding removed, content coding kept)';
+export const PAYLOAD_DIGEST_AS_RECORDED = 'as-recorded (transfer coding kept; what warcio check verifies)';
 
-/** SHA-256 of an HTTP message's payload: the body after the header block, de-chunked when chunked. */
+/** SHA-256 of an HTTP message's payload: the bytes after the header block as recorded (chunk framing kept). */
 async function payloadDigestOf(head: Uint8Array, body: () => AsyncIterable<Uint8Array>): Promise<string> {
-  const end = httpHeaderEnd(head);
   const hash = createHash('sha256');
-  if (end !== null) {
-    const chunked = isChunked(head.subarray(0, end));
-    for await (const chunk of chunked ? dechunk(body()) : body()) hash.update(chunk);
-  }
+  if (httpHeaderEnd(head) !== null) for await (const chunk of body()) hash.update(chunk);
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -209,7 +201,7 @@ export async function writeWarcFile(filePath: string, exchanges: readonly Record
       conformsTo: ISO_28500,
       operator: info.operator,
       'exhibit-capture-id': info.captureId,
-      [PAYLOAD_DIGEST_FIELD]: PAYLOAD_DIGEST_ENTITY_BODY,
+      [PAYLOAD_DIGEST_FIELD]: PAYLOAD_DIGEST_AS_RECORDED,
       ...(info.withholdRequestHeaders?.length
         ? { 'exhibit-withheld-request-headers': `${info.withholdRequestHeaders.join(', ')}: values replaced by their length and SHA-256 in request records (collection account credentials); responses are unaltered` }
         : {}),

@@ -14,7 +14,7 @@ import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
 import { gunzipSync } from 'node:zlib';
-import { python, warcioCheckFailures } from '../support/python.js';
+import { python } from '../support/python.js';
 import { checkWarc } from '../../evidence/warc-check.js';
 import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../fixtures/mastodon/server.js';
 import type { FixtureSite } from '../fixtures/fixture-server.js';
@@ -115,8 +115,7 @@ describe('collection accounts and --with-profile (Mastodon fixture, real Redis a
     expect(warcText).toContain('exhibit-withheld-request-headers');
     const warcFile = path.join(stateDir, 'withheld.warc.gz');
     writeFileSync(warcFile, await s.store.getBytes(warc.storeKey));
-    // warcio 1.8 digests chunked bytes; the WARC 1.1 payload digest is over the de-chunked body
-    for (const f of await warcioCheckFailures(warcFile)) expect(f, `${f.offset} ${f.uri}`).toMatchObject({ type: 'response', chunked: true, problems: [expect.stringMatching(/^payload digest failed/)] });
+    await python('import sys; from warcio.cli import main; sys.exit(main(["check", sys.argv[1]]))', [warcFile]);
     expect((await checkWarc(warcFile)).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 

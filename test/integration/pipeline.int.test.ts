@@ -19,7 +19,7 @@ import { submitCaptures } from '../../workers/submit.js';
 import { signMovedHeads } from '../../workers/heads.js';
 import { SealPayload } from '../../schemas/jobs.js';
 import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { python, warcioCheckFailures } from '../support/python.js';
+import { python } from '../support/python.js';
 import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
 import { checkWarc } from '../../evidence/warc-check.js';
 
@@ -112,8 +112,7 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-warc-'));
     try {
       const file = await fetchArtifact(artifact('warc').name, dir);
-      // warcio 1.8 digests chunked bytes; the WARC 1.1 payload digest is over the de-chunked body
-      for (const f of await warcioCheckFailures(file)) expect(f, `${f.offset} ${f.uri}`).toMatchObject({ type: 'response', chunked: true, problems: [expect.stringMatching(/^payload digest failed/)] });
+      await python('import sys; from warcio.cli import main; sys.exit(main(["check", sys.argv[1]]))', [file]);
       const own = await checkWarc(file);
       expect(own.origin.exhibit).toBe(true);
       expect(own.findings.filter((f) => f.severity === 'error')).toEqual([]);

@@ -7,6 +7,7 @@ import { WARCParser } from 'warcio';
 import { describe, expect, it } from 'vitest';
 import { httpHeaderEnd, writeWarcFile } from '../../../collectors/browser/warc-writer.js';
 import { dechunk } from '../../../lib/http-message.js';
+import { python } from '../../support/python.js';
 import { exchange } from './exchange-fixture.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -33,7 +34,7 @@ describe('httpHeaderEnd (where the WARC payload starts)', () => {
   });
 });
 
-describe('writeWarcFile payload digest (WARC 1.1 §6.3.2: entity body, transfer coding removed)', () => {
+describe('writeWarcFile payload digest (as recorded, transfer coding kept: what warcio check verifies)', () => {
   const body = 'hello, chunked world';
   const chunkedBody = '5\r\nhello\r\n2;ext=1\r\n, \r\nD\r\nchunked world\r\n0\r\nX-Trailer: t\r\n\r\n';
   const sha = (algo: string, s: string | Buffer) => createHash(algo).update(s).digest('hex');
@@ -47,18 +48,23 @@ describe('writeWarcFile payload digest (WARC 1.1 §6.3.2: entity body, transfer 
     return out;
   }
 
-  it('digests the de-chunked body of a chunked response, and the raw bytes for the block', async () => {
+  it('digests a chunked response as recorded (framing kept), the block as received, and Python warcio check passes it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'warc-writer-'));
     try {
       const raw = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${chunkedBody}`;
       await writeFile(path.join(dir, 'res'), raw, 'latin1');
       const ex = exchange({ url: 'http://example.test/c', rawResponsePath: path.join(dir, 'res'), rawResponseSize: raw.length });
-      await writeWarcFile(path.join(dir, 'out.warc.gz'), [ex], { software: 'Exhibit test', operator: 'o', captureId: 'c' });
-      const res = (await recordsOf(path.join(dir, 'out.warc.gz'))).get('response')!;
-      expect(res.payload).toBe(`sha256:${sha('sha256', body)}`);
-      expect(res.payload).not.toBe(`sha256:${sha('sha256', chunkedBody)}`);
+      const out = path.join(dir, 'out.warc.gz');
+      await writeWarcFile(out, [ex], { software: 'Exhibit test', operator: 'o', captureId: 'c' });
+      const res = (await recordsOf(out)).get('response')!;
+      expect(res.payload).toBe(`sha256:${sha('sha256', chunkedBody)}`);
+      expect(res.payload).not.toBe(`sha256:${sha('sha256', body)}`);
       expect(res.blockBytes.toString('latin1')).toBe(raw); // the block stays as received
       expect(res.block).toBe(`sha256:${sha('sha256', Buffer.from(raw, 'latin1'))}`);
+      // the independent checker: exit 0, every digest checked and passed, none failed
+      const check = await python('import sys; from warcio.cli import main; sys.exit(main(["check", "-v", sys.argv[1]]))', [out]);
+      expect(check).not.toMatch(/fail|not present/i);
+      expect(check).toMatch(/ response\n {4}digest pass\n/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -73,7 +79,7 @@ describe('writeWarcFile payload digest (WARC 1.1 §6.3.2: entity body, transfer 
       await writeWarcFile(path.join(dir, 'out.warc.gz'), [ex], { software: 'Exhibit test', operator: 'o', captureId: 'c' });
       const recs = await recordsOf(path.join(dir, 'out.warc.gz'));
       expect(recs.get('response')!.payload).toBe(`sha256:${sha('sha256', body)}`);
-      expect(recs.get('warcinfo')!.blockBytes.toString()).toContain('exhibit-payload-digest: entity-body');
+      expect(recs.get('warcinfo')!.blockBytes.toString()).toContain('exhibit-payload-digest: as-recorded (transfer coding kept; what warcio check verifies)\r\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

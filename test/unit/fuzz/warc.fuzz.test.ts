@@ -21,19 +21,15 @@ const httpMessage = (firstLine: fc.Arbitrary<string>) =>
   fc.oneof(
     { weight: 4, arbitrary: fc.tuple(firstLine, fc.array(fc.tuple(token, headerValue), { maxLength: 6 }), fc.constantFrom('\r\n', '\n'), fc.uint8Array({ maxLength: 3000 })).map(([l, hs, eol, body]) => Buffer.concat([Buffer.from([l, ...hs.map(([k, v]) => `${k}: ${v}`)].join(eol) + eol + eol, 'latin1'), body])) },
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b)) },
-    // chunked: the entity body (what the payload digest covers, WARC 1.1 §6.3.2) is known here
+    // chunked: the payload digest covers the framed bytes as recorded (what warcio check verifies)
     {
       weight: 2,
       arbitrary: fc.tuple(firstLine, fc.array(fc.uint8Array({ minLength: 1, maxLength: 700 }), { maxLength: 5 }), fc.boolean()).map(([l, chunks, ext]) => {
         const framed = chunks.map((c) => Buffer.concat([Buffer.from(`${c.length.toString(16)}${ext ? ';x=1' : ''}\r\n`, 'latin1'), c, Buffer.from('\r\n')]));
-        const msg = Buffer.concat([Buffer.from(`${l}\r\nTransfer-Encoding: chunked\r\n\r\n`, 'latin1'), ...framed, Buffer.from('0\r\n\r\n')]);
-        entityOf.set(Buffer.concat([...framed, Buffer.from('0\r\n\r\n')]).toString('latin1'), Buffer.concat(chunks));
-        return msg;
+        return Buffer.concat([Buffer.from(`${l}\r\nTransfer-Encoding: chunked\r\n\r\n`, 'latin1'), ...framed, Buffer.from('0\r\n\r\n')]);
       }),
     },
   );
-/** Entity bodies of the chunked messages generated, by their framed body (latin1). */
-const entityOf = new Map<string, Buffer>();
 const statusLine = fc.tuple(fc.integer({ min: 100, max: 599 }), fc.constantFrom('OK', 'Not Found', '', 'Weird Reason')).map(([s, r]) => `HTTP/1.1 ${s} ${r}`.trim());
 const requestLine = fc.constantFrom('GET / HTTP/1.1', 'POST /api?x=1 HTTP/1.1', 'GET /a%20b HTTP/1.1');
 
@@ -82,10 +78,7 @@ function materialise(specs: ExchangeSpec[], dir: string): RecordedExchange[] {
 }
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const payloadDigest = (b: Uint8Array) => {
-  const body = Buffer.from(b).subarray(httpHeaderEnd(b) ?? b.length);
-  return sha256(entityOf.get(body.toString('latin1')) ?? body);
-};
+const payloadDigest = (b: Uint8Array) => sha256(Buffer.from(b).subarray(httpHeaderEnd(b) ?? b.length));
 
 describe('fuzz: the WARC writer, read back with warcio', () => {
   it(

@@ -301,6 +301,19 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       }),
     );
 
+  const warc = program.command('warc').description('WARC and WACZ files from any tool');
+  warc
+    .command('check')
+    .description('check every record of a WARC (plain or gzip per record) or WACZ: structure, block and payload digests, WARC-IP-Address, request/response pairs, CDXJ index; exit 0 clean, 8 a check fails, 4 not a WARC or WACZ')
+    .argument('<file>', 'file.warc, file.warc.gz or file.wacz')
+    .option('--json', 'print every finding as JSON')
+    .action(
+      action(async (file: string, opts: { json?: boolean }) => {
+        const { warcCheckCommand } = await import('./commands/warc.js');
+        return warcCheckCommand(file, { json: Boolean(opts.json) });
+      }),
+    );
+
   program
     .command('worker')
     .description('run capture, seal and watch workers until interrupted (SIGINT/SIGTERM finish running jobs first)')

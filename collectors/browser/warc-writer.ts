@@ -4,14 +4,19 @@ import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { BaseSerializerBuffer, WARCRecord, WARCSerializer, WARC_1_1 } from 'warcio';
+import { httpHeaderEnd } from '../../lib/http-message.js';
 import type { RecordedExchange } from './recorded-exchange.js';
+
+export { httpHeaderEnd };
 
 /**
  * WARC 1.1 output for recorded exchanges, one gzip member per record. Response blocks are the raw
  * upstream bytes, streamed from disk twice (once to digest, once to write): nothing is reparsed or
  * rewritten and no body is held in memory. Records are built with warcio.js; the only thing done by
- * hand is the payload digest, computed the way Python warcio checks it (SHA-256 of the block after
- * the HTTP header block, i.e. the body as transferred).
+ * hand is the payload digest: over the bytes after the HTTP header block as recorded, transfer
+ * coding kept. That is the form the common independent checkers verify (Python warcio `check` 1.8,
+ * webrecorder/warcio#74 and #75); WARC 1.1 §6.3.2's entity body with the transfer coding removed
+ * would make them fail every chunked response. `exhibit warc check` accepts either form.
  */
 
 /** Facts for the `warcinfo` record. */
@@ -74,39 +79,36 @@ class FileBlock extends BaseSerializerBuffer {
   purge(): void {}
 }
 
-/**
- * Offset where the payload starts in an HTTP message: after the first empty line, lines ending in
- * LF or CRLF (as warcio's header parser reads them). Null when there is no complete header block.
- */
-export function httpHeaderEnd(head: Uint8Array): number | null {
-  let lineStart = 0;
-  for (let i = 0; i < head.length; i++) {
-    if (head[i] !== 0x0a) continue;
-    const len = i - lineStart;
-    if (len === 0 || (len === 1 && head[lineStart] === 0x0d)) return i + 1;
-    lineStart = i + 1;
-  }
-  return null;
+/** States in the warcinfo record which payload-digest form the file uses, so a reader need not guess. */
+export const PAYLOAD_DIGEST_FIELD = 'exhibit-payload-digest';
+export const PAYLOAD_DIGEST_AS_RECORDED = 'as-recorded (transfer coding kept; what warcio check verifies)';
+
+/** SHA-256 of an HTTP message's payload: the bytes after the header block as recorded (chunk framing kept). */
+async function payloadDigestOf(head: Uint8Array, body: () => AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  if (httpHeaderEnd(head) !== null) for await (const chunk of body()) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 async function payloadDigestOfFile(file: string): Promise<string> {
   const fh = await open(file, 'r');
-  let start: number;
+  let head: Buffer;
   try {
     const buf = Buffer.alloc(HEAD_SCAN_BYTES);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    start = httpHeaderEnd(buf.subarray(0, bytesRead)) ?? bytesRead;
+    head = buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
   }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { start })) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
+  const start = httpHeaderEnd(head) ?? head.length;
+  return payloadDigestOf(head, () => createReadStream(file, { start }));
 }
 
-function payloadDigestOfBytes(bytes: Uint8Array): string {
+function payloadDigestOfBytes(bytes: Uint8Array): Promise<string> {
   const start = httpHeaderEnd(bytes) ?? bytes.length;
-  return `sha256:${createHash('sha256').update(bytes.subarray(start)).digest('hex')}`;
+  return payloadDigestOf(bytes, async function* () {
+    yield bytes.subarray(start);
+  });
 }
 
 const recordId = () => `<urn:uuid:${randomUUID()}>`;
@@ -199,6 +201,7 @@ export async function writeWarcFile(filePath: string, exchanges: readonly Record
       conformsTo: ISO_28500,
       operator: info.operator,
       'exhibit-capture-id': info.captureId,
+      [PAYLOAD_DIGEST_FIELD]: PAYLOAD_DIGEST_AS_RECORDED,
       ...(info.withholdRequestHeaders?.length
         ? { 'exhibit-withheld-request-headers': `${info.withholdRequestHeaders.join(', ')}: values replaced by their length and SHA-256 in request records (collection account credentials); responses are unaltered` }
         : {}),
@@ -238,7 +241,7 @@ export async function writeWarcFile(filePath: string, exchanges: readonly Record
       reqFirstPass = createReadStream(file);
     } else {
       const synth = synthesizedRequest(ex, info.withholdRequestHeaders);
-      reqHeaders.push(['WARC-Payload-Digest', payloadDigestOfBytes(synth)]);
+      reqHeaders.push(['WARC-Payload-Digest', await payloadDigestOfBytes(synth)]);
       reqBlock = new FileBlock(async function* () {
         yield synth;
       });

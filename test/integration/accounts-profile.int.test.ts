@@ -15,6 +15,7 @@ import { openServices, startWorkers, type RunningWorkers, type Services } from '
 import { submitCaptures } from '../../workers/submit.js';
 import { gunzipSync } from 'node:zlib';
 import { python } from '../support/python.js';
+import { checkWarc } from '../../evidence/warc-check.js';
 import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../fixtures/mastodon/server.js';
 import type { FixtureSite } from '../fixtures/fixture-server.js';
 
@@ -115,6 +116,7 @@ describe('collection accounts and --with-profile (Mastodon fixture, real Redis a
     const warcFile = path.join(stateDir, 'withheld.warc.gz');
     writeFileSync(warcFile, await s.store.getBytes(warc.storeKey));
     await python('import sys; from warcio.cli import main; sys.exit(main(["check", sys.argv[1]]))', [warcFile]);
+    expect((await checkWarc(warcFile)).findings.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
   it('an unknown account fails the capture permanently with INVALID_INPUT naming it', async () => {

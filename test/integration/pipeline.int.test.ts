@@ -21,6 +21,7 @@ import { SealPayload } from '../../schemas/jobs.js';
 import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
 import { python } from '../support/python.js';
 import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { checkWarc } from '../../evidence/warc-check.js';
 
 const run = promisify(execFile);
 
@@ -112,6 +113,9 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
     try {
       const file = await fetchArtifact(artifact('warc').name, dir);
       await python('import sys; from warcio.cli import main; sys.exit(main(["check", sys.argv[1]]))', [file]);
+      const own = await checkWarc(file);
+      expect(own.origin.exhibit).toBe(true);
+      expect(own.findings.filter((f) => f.severity === 'error')).toEqual([]);
       const out = await python(
         [
           'import sys, json',

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LookupFn, NetPolicy } from '../../../collectors/browser/net-policy.js';
 import { RecordingProxy, type RecordedExchange } from '../../../collectors/browser/recording-proxy.js';
 import { CHROMIUM_ARGS } from '../../../collectors/browser/pool.js';
+import { checkWarc } from '../../../evidence/warc-check.js';
 
 const run = promisify(execFile);
 const PYTHON = process.env.EXHIBIT_PYTHON || 'python3';
@@ -209,6 +210,11 @@ describe('RecordingProxy with Chromium', () => {
     const out = await proxy.writeWarc(warc, { software: 'Exhibit test', operator: 'analyst-01', captureId: '0190c0de-0000-7000-8000-000000000001', extra: { 'http-header-user-agent': 'test' } });
     expect(out.records).toBeGreaterThanOrEqual(1 + 2 * 4);
     await expect(proxy.writeWarc(warc, { software: 'x', operator: 'y', captureId: 'z' })).rejects.toThrow(/EEXIST/);
+    // our record-by-record check, under Exhibit's rules
+    const own = await checkWarc(warc);
+    expect(own.origin.exhibit).toBe(true);
+    expect(own.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    // and the independent one: Python warcio check passes every digest, /chunked's included
     const check = await run(PYTHON, ['-m', 'warcio.cli', 'check', '-v', warc]);
     expect(check.stdout).not.toMatch(/digest (failed|not present)|fail/i);
     expect(check.stdout).toMatch(/digest pass/);
@@ -333,6 +339,7 @@ describe('RecordingProxy with Chromium', () => {
     await proxy.close();
     const warc = path.join(dir, 'tls.warc.gz');
     await proxy.writeWarc(warc, { software: 'Exhibit test', operator: 'analyst-01', captureId: 'c-tls' });
+    expect((await checkWarc(warc)).ok).toBe(true);
     await run(PYTHON, ['-m', 'warcio.cli', 'check', warc]);
     const index = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'warc-type,warc-target-uri,warc-ip-address', warc]);
     expect(index.stdout).toContain(`"warc-target-uri": "https://127.0.0.1:${port}/", "warc-ip-address": "127.0.0.1"`);

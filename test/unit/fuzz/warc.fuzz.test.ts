@@ -7,6 +7,7 @@ import { WARCParser } from 'warcio';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { httpHeaderEnd, writeWarcFile } from '../../../collectors/browser/warc-writer.js';
+import { checkWarc } from '../../../evidence/warc-check.js';
 import { fuzzParams, fuzzTimeout } from '../../support/fuzz.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'exhibit-fuzz-warc-'));
@@ -20,6 +21,14 @@ const httpMessage = (firstLine: fc.Arbitrary<string>) =>
   fc.oneof(
     { weight: 4, arbitrary: fc.tuple(firstLine, fc.array(fc.tuple(token, headerValue), { maxLength: 6 }), fc.constantFrom('\r\n', '\n'), fc.uint8Array({ maxLength: 3000 })).map(([l, hs, eol, body]) => Buffer.concat([Buffer.from([l, ...hs.map(([k, v]) => `${k}: ${v}`)].join(eol) + eol + eol, 'latin1'), body])) },
     { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b)) },
+    // chunked: the payload digest covers the framed bytes as recorded (what warcio check verifies)
+    {
+      weight: 2,
+      arbitrary: fc.tuple(firstLine, fc.array(fc.uint8Array({ minLength: 1, maxLength: 700 }), { maxLength: 5 }), fc.boolean()).map(([l, chunks, ext]) => {
+        const framed = chunks.map((c) => Buffer.concat([Buffer.from(`${c.length.toString(16)}${ext ? ';x=1' : ''}\r\n`, 'latin1'), c, Buffer.from('\r\n')]));
+        return Buffer.concat([Buffer.from(`${l}\r\nTransfer-Encoding: chunked\r\n\r\n`, 'latin1'), ...framed, Buffer.from('0\r\n\r\n')]);
+      }),
+    },
   );
 const statusLine = fc.tuple(fc.integer({ min: 100, max: 599 }), fc.constantFrom('OK', 'Not Found', '', 'Weird Reason')).map(([s, r]) => `HTTP/1.1 ${s} ${r}`.trim());
 const requestLine = fc.constantFrom('GET / HTTP/1.1', 'POST /api?x=1 HTTP/1.1', 'GET /a%20b HTTP/1.1');
@@ -69,7 +78,7 @@ function materialise(specs: ExchangeSpec[], dir: string): RecordedExchange[] {
 }
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const payloadDigest = (b: Uint8Array) => sha256(b.subarray(httpHeaderEnd(b) ?? b.length));
+const payloadDigest = (b: Uint8Array) => sha256(Buffer.from(b).subarray(httpHeaderEnd(b) ?? b.length));
 
 describe('fuzz: the WARC writer, read back with warcio', () => {
   it(
@@ -110,6 +119,10 @@ describe('fuzz: the WARC writer, read back with warcio', () => {
             if (ex.error) expect(records[i++]!.type).toBe('metadata');
           }
           expect(i).toBe(records.length);
+          // The record checker reads back what the writer wrote: every digest and every record end.
+          const checked = await checkWarc(file);
+          expect(checked.records).toBe(written.records);
+          expect(checked.findings.filter((f) => ['structure', 'content-length', 'block-digest', 'payload-digest'].includes(f.check) && f.severity === 'error')).toEqual([]);
           // Bounded: the file is the raw bytes (gzip may add a little per record) plus headers.
           const raw = specs.reduce((s, x) => s + (x.request?.length ?? 0) + (x.response?.length ?? 0) + 200, 0);
           expect(statSync(file).size).toBeLessThan(raw * 1.1 + records.length * 1500 + 2000);

@@ -1,4 +1,4 @@
-import { verifyPackage } from '../../evidence/verify.js';
+import { verifyPackage } from '../../evidence/package/verify.js';
 import { flagAnchors, localAnchors, mergeAnchors } from '../../evidence/trust.js';
 import { anchorSourceLabel } from '../../evidence/package/verify-trust.js';
 import type { Config } from '../../schemas/config.js';

@@ -2,7 +2,7 @@
  * The plain-language VERIFY.txt shipped in every package: exact commands for sha256sum, openssl
  * and a BagIt validator, filled in with this package's capture ids, keys and tokens.
  */
-import { bagPaths } from './package-layout.js';
+import { bagPaths } from './layout.js';
 
 export interface VerifyTextInput {
   caseId: string;

@@ -11,7 +11,7 @@ import { sha256Digest } from '../canonical.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import type { CaptureManifest } from '../../schemas/manifest.js';
 import { PackageContentManifest, PackageSeal } from '../../schemas/trust.js';
-import { bagPaths, unsealedByDesign } from '../package-layout.js';
+import { bagPaths, unsealedByDesign } from './layout.js';
 
 interface Sink {
   pass(item: string, check: string, message?: string): boolean;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'exhibit-verify-found-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

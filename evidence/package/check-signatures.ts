@@ -13,7 +13,7 @@ import { verifyTimestampToken } from '../timestamp.js';
 import { parseCaCertificates } from '../trust.js';
 import { errMsg, type BagContext } from './checks.js';
 import { bagPaths } from './layout.js';
-import type { TrustTracker } from './verify-trust.js';
+import type { TrustTracker } from './check-trust.js';
 
 type TokenFacts = Awaited<ReturnType<typeof verifyTimestampToken>>;
 type TokenAnchor = { info: ReturnType<typeof parseCaCertificates>[number]; pinned: boolean };

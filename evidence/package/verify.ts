@@ -21,7 +21,7 @@
  *   covered by a head that is signed and timestamped;
  * - the package seal (package-seal.json): every file listed with its digest, signed and
  *   timestamped; the content manifest recorded in the `packaged` event; a whole-case package holds
- *   every capture the log says was sealed, or names it (verify-seal.ts).
+ *   every capture the log says was sealed, or names it (check-seal.ts).
  *
  * Trust (evidence/trust.ts): keys and CA certificates carried in the package only show that it is
  * internally consistent. The verdict is `verified` only when every signature is by a pinned key (or
@@ -40,8 +40,8 @@ import { checkCaptures } from './check-captures.js';
 import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
-import { crossCheckCustody, verifyPackageSeal } from './verify-seal.js';
-import { followRotations, TrustTracker } from './verify-trust.js';
+import { crossCheckCustody, verifyPackageSeal } from './check-seal.js';
+import { followRotations, TrustTracker } from './check-trust.js';
 import { openZipBag, RETAIN_ENTRY_BYTES } from './zip-reader.js';
 
 export interface VerifyOptions {

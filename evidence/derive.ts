@@ -78,7 +78,9 @@ export function heifConvertTool(bin = 'heif-convert'): Promise<string> {
 /** Pixel size as the image header states it (primary image of a HEIF), or null when sharp cannot read the header. */
 export async function imageDimensions(src: string | Buffer): Promise<{ width: number; height: number; tool: string } | null> {
   try {
-    const m = await sharp(src, { limitInputPixels: false }).metadata();
+    // Through the same one-at-a-time queue as every other sharp call: libvips' process-wide error
+    // buffer would otherwise let this header read swap messages with a pipeline failing beside it.
+    const m = await oneAtATime(() => sharp(src, { limitInputPixels: false }).metadata());
     return m.width && m.height ? { width: m.width, height: m.height, tool: SHARP_TOOL } : null;
   } catch {
     return null;

@@ -205,3 +205,73 @@ export function tokenCertificates(tsr: Uint8Array): string[] {
     return [];
   }
 }
+
+/** One DER TLV at `off` (definite lengths only, as DER requires). */
+function derTlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  const tag = b[off];
+  let len = b[off + 1];
+  if (tag === undefined || len === undefined || (tag & 0x1f) === 0x1f) throw new Error('unsupported DER');
+  let start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) throw new Error('unsupported DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (b[start + i] ?? Number.NaN);
+    start += n;
+  }
+  const end = start + len;
+  if (!Number.isFinite(end) || end > b.length) throw new Error('truncated DER');
+  return { tag, start, end };
+}
+
+function derChildren(b: Uint8Array, parent: { start: number; end: number }): Array<{ tag: number; start: number; end: number }> {
+  const out = [];
+  for (let off = parent.start; off < parent.end; ) {
+    const c = derTlv(b, off);
+    out.push(c);
+    off = c.end;
+  }
+  return out;
+}
+
+/**
+ * The raw `certificates` field of an RFC 3161 reply's SignedData (empty when it has none):
+ * TimeStampResp → ContentInfo → [0] → SignedData → [0] IMPLICIT certificates. Throws on anything else.
+ */
+export function tokenCertificatesField(tsr: Uint8Array): Uint8Array {
+  const resp = derTlv(tsr, 0);
+  if (resp.tag !== 0x30) throw new Error('not a TimeStampResp');
+  const token = derChildren(tsr, resp)[1];
+  if (!token) return new Uint8Array(0);
+  const content = derChildren(tsr, token)[1];
+  if (token.tag !== 0x30 || content?.tag !== 0xa0) throw new Error('not a ContentInfo');
+  const signedData = derChildren(tsr, content)[0];
+  if (signedData?.tag !== 0x30) throw new Error('not a SignedData');
+  const certs = derChildren(tsr, signedData)[3];
+  return certs?.tag === 0xa0 ? tsr.subarray(certs.start, certs.end) : new Uint8Array(0);
+}
+
+/**
+ * The TSA certificates of many tokens. Every token of one TSA carries the same certificate bytes,
+ * and parsing a whole token (pkijs) costs ~7 ms — 1.6 s for 200 captures — so each distinct
+ * certificates field is parsed once. A token this reader does not follow is parsed on its own.
+ */
+export function certificatesOfTokens(tokens: readonly Uint8Array[], parse: (tsr: Uint8Array) => string[] = tokenCertificates): string[] {
+  const byField = new Map<string, string[]>();
+  const pems = new Set<string>();
+  for (const tsr of tokens) {
+    let key: string | null;
+    try {
+      key = createHash('sha256').update(tokenCertificatesField(tsr)).digest('hex');
+    } catch {
+      key = null;
+    }
+    let certs = key === null ? undefined : byField.get(key);
+    if (!certs) {
+      certs = parse(tsr);
+      if (key !== null) byField.set(key, certs);
+    }
+    for (const c of certs) pems.add(c);
+  }
+  return [...pems];
+}

@@ -2,7 +2,7 @@ import type { BrowserPool } from '../collectors/browser/pool.js';
 import { chromiumPdfRenderer } from '../collectors/browser/render-pdf.js';
 import { childLogger, type Logger } from '../lib/logger.js';
 import type { CustodyActor } from '../schemas/custody.js';
-import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package.js';
+import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package/build.js';
 import type { Services } from './runtime.js';
 
 export interface PackageRequest {

@@ -7,7 +7,7 @@ import { isoUtc } from '../../lib/clock.js';
 import { PermanentError, toFailure, TransientError } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import { PackageJob, type UserRecord } from '../../schemas/api.js';
-import type { PackageProgress } from '../../evidence/package.js';
+import type { PackageProgress } from '../../evidence/package/build.js';
 import { packageCase } from '../../workers/package.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
@@ -33,7 +33,7 @@ function percentOf(p: PackageProgress): number {
 
 /**
  * Packages built for API users: started in the background, progress kept in Redis (so any server
- * process can answer a poll), the zip written under `dir`. The build itself is evidence/package.ts;
+ * process can answer a poll), the zip written under `dir`. The build itself is evidence/package/build.ts;
  * the `packaged` custody event names the user who asked.
  */
 export class PackageJobs {

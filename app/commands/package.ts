@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
-import type { BuiltPackage } from '../../evidence/package.js';
+import type { BuiltPackage } from '../../evidence/package/build.js';
 import { packageCase as buildCasePackage } from '../../workers/package.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';

@@ -1,6 +1,6 @@
-import { verifyPackage } from '../../evidence/verify.js';
+import { verifyPackage } from '../../evidence/package/verify.js';
 import { flagAnchors, localAnchors, mergeAnchors } from '../../evidence/trust.js';
-import { anchorSourceLabel } from '../../evidence/package/verify-trust.js';
+import { anchorSourceLabel } from '../../evidence/package/check-trust.js';
 import type { Config } from '../../schemas/config.js';
 import type { PackageReport } from '../../schemas/custody.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';

@@ -3,13 +3,13 @@
  * openssl pair over the package's bytes, and vs `sha256sum -c` of the bag's payload manifest (on the
  * unzipped bag; unzipping is not timed for it). Target: ≥ 0.9× openssl; faster than `sha256sum -c`.
  *
- * The child process that runs `exhibit verify` loads only evidence/verify.js, as the CLI's verify
+ * The child process that runs `exhibit verify` loads only evidence/package/verify.js, as the CLI's verify
  * command does: the setup (sealing, packaging: Redis, BullMQ, sharp, Chromium pool) is imported
  * lazily by the parent, so its modules no longer count in the child's peak RSS.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { verifyPackage } from '../../evidence/verify.js';
+import { verifyPackage } from '../../evidence/package/verify.js';
 import type { ChildIO } from '../lib/child-io.js';
 import type { BenchEnv } from '../lib/env.js';
 import { median, megabytesPerSecond } from '../lib/stats.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger, createLogger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
-import type { BuiltPackage, PackageProgress } from '../../evidence/package.js';
+import type { BuiltPackage, PackageProgress } from '../../evidence/package/build.js';
 import { packageCase } from '../../workers/package.js';
 import { openServices } from '../../workers/runtime.js';
 

@@ -15,7 +15,7 @@ import type { Failure } from '../../schemas/errors.js';
 import { PackageContentManifest, PackageSeal } from '../../schemas/trust.js';
 import { canonicalBytes, sha256Digest } from '../canonical.js';
 import type { SigningKey } from '../keys.js';
-import { bagPaths } from '../package-layout.js';
+import { bagPaths } from './layout.js';
 import { recordBytes, signatureBytes, signDigest } from '../signing.js';
 import { timestampDigest, type TimestampDeps, type TsaEndpoint } from '../timestamp.js';
 

@@ -12,7 +12,7 @@ import type { Config } from '../../schemas/config.js';
 import { CaptureManifest } from '../../schemas/manifest.js';
 import { PostDocument } from '../../schemas/post.js';
 import { storeKeys } from '../../evidence/store.js';
-import { verifyPackage } from '../../evidence/verify.js';
+import { verifyPackage } from '../../evidence/package/verify.js';
 import { waitForFinal } from '../../workers/job-state.js';
 import { packageCase } from '../../workers/package.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';

@@ -12,7 +12,7 @@ import type { CustodyActor } from '../../schemas/custody.js';
 import { CustodyLog } from '../../evidence/custody.js';
 import { FsStore } from '../../evidence/fs-store.js';
 import { KeyStore } from '../../evidence/keys.js';
-import { buildPackage, type BuiltPackage } from '../../evidence/package.js';
+import { buildPackage, type BuiltPackage } from '../../evidence/package/build.js';
 import type { TimestampDeps, TsaEndpoint } from '../../evidence/timestamp.js';
 import { localAnchors, type TrustAnchors } from '../../evidence/trust.js';
 import { startPdfRenderer } from './render-pdf.js';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { systemClock } from '../../lib/clock.js';
 import { canonicalBytes, sha256Digest } from '../../evidence/canonical.js';
 import { keyFingerprint } from '../../evidence/keys.js';
-import { unsealedByDesign } from '../../evidence/package-layout.js';
+import { unsealedByDesign } from '../../evidence/package/layout.js';
 import { timestampDigest, type TsaEndpoint } from '../../evidence/timestamp.js';
 
 export async function listFiles(dir: string, rel = ''): Promise<string[]> {

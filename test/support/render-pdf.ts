@@ -3,7 +3,7 @@
  */
 import { BrowserPool } from '../../collectors/browser/pool.js';
 import { chromiumPdfRenderer } from '../../collectors/browser/render-pdf.js';
-import type { RenderPdf } from '../../evidence/certificate.js';
+import type { RenderPdf } from '../../evidence/package/certificate.js';
 import { createLogger } from '../../lib/logger.js';
 
 /** A renderer with its own browser; `close()` when done. */

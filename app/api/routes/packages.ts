@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../../../lib/errors.js';
 import { PackageJob, PackageRequest, VerifyResponse } from '../../../schemas/api.js';
 import { localAnchors } from '../../../evidence/trust.js';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 import { currentUser, may, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError } from '../errors.js';

@@ -5,12 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
 import { HOSTILE_TITLE, type SealedCapture } from '../../support/sealed-capture.js';
 import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { buildPackage, type BuiltPackage } from '../../../evidence/package.js';
+import { buildPackage, type BuiltPackage } from '../../../evidence/package/build.js';
 import type { EvidenceStore } from '../../../evidence/store.js';
 import { PROSECUTOR } from '../../support/evidence-env.js';
 

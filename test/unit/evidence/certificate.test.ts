@@ -9,8 +9,8 @@ import {
   truncateMiddle,
   type CertificateCapture,
   type CertificateInput,
-} from '../../../evidence/certificate.js';
-import { bagPaths } from '../../../evidence/package-layout.js';
+} from '../../../evidence/package/certificate.js';
+import { bagPaths } from '../../../evidence/package/layout.js';
 import type { Artifact } from '../../../schemas/artifact.js';
 import { CustodyEvent, type SignatureRecord, type TimestampRecord } from '../../../schemas/custody.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_INPUT_PIXELS, SHARP_TOOL, hammingDistance, heifConvertTool, makeThumbnail, openRaster, perceptualHash } from '../../../evidence/derive.js';
+import { DEFAULT_MAX_INPUT_PIXELS, SHARP_TOOL, hammingDistance, heifConvertTool, imageDimensions, makeThumbnail, openRaster, perceptualHash } from '../../../evidence/derive.js';
 
 const FIX = path.resolve('test/fixtures/images');
 let dir: string;
@@ -144,7 +144,8 @@ describe('derivations running side by side', () => {
         await Promise.all(
           ['truncated.jpg', 'corrupt-exif.jpg', 'plain.png', 'exif-gps.jpg'].map(async (f, i) => {
             const src = path.join(FIX, f);
-            const [h, t] = await Promise.all([settle(perceptualHash(src)), settle(makeThumbnail(src, path.join(dir, `${round}-${i}.webp`), 64))]);
+            // imageDimensions (read for every image's metadata facts) runs beside them: it must not touch the shared error buffer either.
+            const [h, t] = await Promise.all([settle(perceptualHash(src)), settle(makeThumbnail(src, path.join(dir, `${round}-${i}.webp`), 64)), settle(imageDimensions(src))]);
             note(`${f} dhash`, h);
             note(`${f} thumbnail`, t);
           }),

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { escapeHtml, renderCertificateHtml } from '../../../evidence/certificate.js';
-import { certificateImageArtifact, certificatesOfTokens, MAX_EMBEDDED_SCREENSHOT_BYTES, tokenCertificatesField } from '../../../evidence/package.js';
+import { escapeHtml, renderCertificateHtml } from '../../../evidence/package/certificate.js';
+import { certificateImageArtifact, MAX_EMBEDDED_SCREENSHOT_BYTES } from '../../../evidence/package/images.js';
 import type { Artifact } from '../../../schemas/artifact.js';
-import { tokenCertificates } from '../../../evidence/timestamp.js';
-import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package-layout.js';
-import { verifyInstructions } from '../../../evidence/verify-instructions.js';
+import { certificatesOfTokens, tokenCertificates, tokenCertificatesField } from '../../../evidence/timestamp.js';
+import { bagPaths, isSafeRelativeName, PACKAGE_LAYOUT_TEXT } from '../../../evidence/package/layout.js';
+import { verifyInstructions } from '../../../evidence/package/verify-instructions.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';
 
 const sha = (c: string) => `sha256:${c.repeat(64)}`;

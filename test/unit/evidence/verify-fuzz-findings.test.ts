@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 
 /** The seed's signing key and TSA CA (test/fixtures/packages/make-package.ts), pinned: the seed itself is `verified`. */
 const PINS = JSON.parse(readFileSync(path.resolve('test/fixtures/packages/small.pins.json'), 'utf8')) as { signingKeys: string[]; trustAnchors: string[] };

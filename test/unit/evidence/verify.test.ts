@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 import { PackageReport } from '../../../schemas/custody.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyPackage } from '../../../evidence/verify.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 import { PackageReport } from '../../../schemas/custody.js';
 import { applyMutations, fuzzParams, fuzzTimeout, mutations } from '../../support/fuzz.js';
 

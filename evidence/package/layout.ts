@@ -1,8 +1,8 @@
 /**
  * Where everything lives inside a certified package (a BagIt 1.0 bag, RFC 8493). One place, so
- * package.ts writes and verify.ts reads the same paths. All paths are relative to the bag root.
+ * build.ts writes and verify.ts reads the same paths. All paths are relative to the bag root.
  */
-import type { Artifact } from '../schemas/artifact.js';
+import type { Artifact } from '../../schemas/artifact.js';
 
 const seq12 = (seq: number) => String(seq).padStart(12, '0');
 

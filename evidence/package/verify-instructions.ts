@@ -2,7 +2,7 @@
  * The plain-language VERIFY.txt shipped in every package: exact commands for sha256sum, openssl
  * and a BagIt validator, filled in with this package's capture ids, keys and tokens.
  */
-import { bagPaths } from './package-layout.js';
+import { bagPaths } from './layout.js';
 
 export interface VerifyTextInput {
   caseId: string;
@@ -13,10 +13,10 @@ export interface VerifyTextInput {
   seal?: { keyFingerprint: string; tsaRoots: Array<{ fingerprint: string; subject: string }> };
 }
 
-/** VERIFY.txt for one package. */
-export function verifyInstructions(input: VerifyTextInput): string {
-  const lines: string[] = [];
-  const p = (s = '') => lines.push(s);
+type Line = (s?: string) => void;
+
+/** Steps 0 and 1: unzip, and the BagIt manifests. */
+function bagSteps(p: Line, input: VerifyTextInput): void {
   p(`How to verify this package (case ${input.caseId}) with standard tools`);
   p('===================================================================');
   p();
@@ -38,6 +38,10 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('   (The commands below write their scratch files to /tmp: a file added inside the package would');
   p('   rightly fail the package seal check in step 4.)');
   p();
+}
+
+/** Step 2: each capture's signature and tokens. */
+function captureSteps(p: Line, input: VerifyTextInput): void {
   p('2. Each capture manifest is signed with Ed25519 over the SHA-256 of its exact bytes.');
   p('   The signature file holds the raw 64-byte signature; the key file name is the SHA-256 of the');
   p('   raw 32-byte public key. For each capture:');
@@ -67,6 +71,10 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('   CA is one you trust: compare it with the certificate the time-stamping authority publishes, or');
   p('   pass your own copy to -CAfile.');
   p();
+}
+
+/** Step 3: the custody log's hash chain and its signed head. */
+function custodySteps(p: Line, input: VerifyTextInput): void {
   p('3. The custody log (data/custody/events.jsonl) is hash-chained: each line is one event in');
   p('   canonical JSON (RFC 8785); its "hash" is the SHA-256 of the event without "hash", and its');
   p('   "prevHash" is the previous event\'s hash. The first event\'s prevHash is');
@@ -100,44 +108,55 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('     print("custody chain OK, head", i, prev)');
   p('     EOF');
   p();
-  if (input.seal) {
-    const s = input.seal;
-    p('4. The package is sealed as a whole: package-seal.json (at the top, beside bagit.txt) lists the');
-    p('   SHA-256 of every file in the bag except the BagIt manifests and the seal\'s own .sig and .tsr');
-    p('   files, and is signed and timestamped like a manifest:');
-    p(`     openssl dgst -sha256 -binary ${bagPaths.seal} > /tmp/seal.sha256.bin`);
-    p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(s.keyFingerprint)} -rawin -in /tmp/seal.sha256.bin -sigfile ${bagPaths.sealSig}`);
-    p(`     openssl ts -verify -data ${bagPaths.seal} -in ${bagPaths.sealToken(1)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
-    p('   Every file it lists must be unchanged, and no other file may be present:');
-    p();
-    p("     python3 - <<'EOF'");
-    p('     import json, hashlib, os');
-    p(`     seal = json.load(open(${JSON.stringify(bagPaths.seal)}, encoding="utf-8"))`);
-    p('     listed = {f["path"]: f["sha256"] for f in seal["files"]}');
-    p('     skip = lambda p: p.startswith(("manifest-", "tagmanifest-", "package-seal."))');
-    p('     found = [os.path.relpath(os.path.join(d, n)).replace(os.sep, "/") for d, _, ns in os.walk(".") for n in ns]');
-    p('     for p in sorted(found):');
-    p('         if skip(p): continue');
-    p('         assert p in listed, f"{p} is not listed in the seal"');
-    p('         assert "sha256:" + hashlib.sha256(open(p, "rb").read()).hexdigest() == listed[p], f"{p} changed"');
-    p('     for p in listed: assert os.path.exists(p), f"{p} is missing"');
-    p('     print("package seal OK,", len(listed), "files")');
-    p('     EOF');
-    p();
-    p(`   ${bagPaths.contentManifest} is what the package holds, fixed before it was built; its SHA-256 is`);
-    p('   recorded in the "packaged" event of the custody log, which the last signed head covers:');
-    p(`     sha256sum ${bagPaths.contentManifest}`);
-    p();
-    p('   WHO VOUCHES FOR THIS PACKAGE. The keys and certificates inside it only show that it is');
-    p('   internally consistent: anyone can make a consistent package with their own key and a public');
-    p('   time-stamping authority. Confirm these fingerprints independently (with the sending agency by');
-    p('   phone or letter; with the TSA\'s published certificate) before relying on the package:');
-    p(`     signing key  ${s.keyFingerprint}`);
-    for (const r of s.tsaRoots) p(`     TSA root     ${r.fingerprint}  (${r.subject})`);
-    p('   A TSA root fingerprint is the SHA-256 of its DER:  openssl x509 -in data/tsa/ca.pem -outform DER | sha256sum');
-    p('   and pass your own confirmed copy of the CA to -CAfile above.');
-    p();
-  }
+}
+
+/** Step 4: the package seal, the content manifest, and whom to ask about the keys. */
+function sealSteps(p: Line, s: NonNullable<VerifyTextInput['seal']>): void {
+  p('4. The package is sealed as a whole: package-seal.json (at the top, beside bagit.txt) lists the');
+  p('   SHA-256 of every file in the bag except the BagIt manifests and the seal\'s own .sig and .tsr');
+  p('   files, and is signed and timestamped like a manifest:');
+  p(`     openssl dgst -sha256 -binary ${bagPaths.seal} > /tmp/seal.sha256.bin`);
+  p(`     openssl pkeyutl -verify -pubin -inkey ${bagPaths.key(s.keyFingerprint)} -rawin -in /tmp/seal.sha256.bin -sigfile ${bagPaths.sealSig}`);
+  p(`     openssl ts -verify -data ${bagPaths.seal} -in ${bagPaths.sealToken(1)} -CAfile ${bagPaths.tsaCa} -untrusted ${bagPaths.tsaCerts}`);
+  p('   Every file it lists must be unchanged, and no other file may be present:');
+  p();
+  p("     python3 - <<'EOF'");
+  p('     import json, hashlib, os');
+  p(`     seal = json.load(open(${JSON.stringify(bagPaths.seal)}, encoding="utf-8"))`);
+  p('     listed = {f["path"]: f["sha256"] for f in seal["files"]}');
+  p('     skip = lambda p: p.startswith(("manifest-", "tagmanifest-", "package-seal."))');
+  p('     found = [os.path.relpath(os.path.join(d, n)).replace(os.sep, "/") for d, _, ns in os.walk(".") for n in ns]');
+  p('     for p in sorted(found):');
+  p('         if skip(p): continue');
+  p('         assert p in listed, f"{p} is not listed in the seal"');
+  p('         assert "sha256:" + hashlib.sha256(open(p, "rb").read()).hexdigest() == listed[p], f"{p} changed"');
+  p('     for p in listed: assert os.path.exists(p), f"{p} is missing"');
+  p('     print("package seal OK,", len(listed), "files")');
+  p('     EOF');
+  p();
+  p(`   ${bagPaths.contentManifest} is what the package holds, fixed before it was built; its SHA-256 is`);
+  p('   recorded in the "packaged" event of the custody log, which the last signed head covers:');
+  p(`     sha256sum ${bagPaths.contentManifest}`);
+  p();
+  p('   WHO VOUCHES FOR THIS PACKAGE. The keys and certificates inside it only show that it is');
+  p('   internally consistent: anyone can make a consistent package with their own key and a public');
+  p('   time-stamping authority. Confirm these fingerprints independently (with the sending agency by');
+  p('   phone or letter; with the TSA\'s published certificate) before relying on the package:');
+  p(`     signing key  ${s.keyFingerprint}`);
+  for (const r of s.tsaRoots) p(`     TSA root     ${r.fingerprint}  (${r.subject})`);
+  p('   A TSA root fingerprint is the SHA-256 of its DER:  openssl x509 -in data/tsa/ca.pem -outform DER | sha256sum');
+  p('   and pass your own confirmed copy of the CA to -CAfile above.');
+  p();
+}
+
+/** VERIFY.txt for one package. */
+export function verifyInstructions(input: VerifyTextInput): string {
+  const lines: string[] = [];
+  const p: Line = (s = '') => lines.push(s);
+  bagSteps(p, input);
+  captureSteps(p, input);
+  custodySteps(p, input);
+  if (input.seal) sealSteps(p, input.seal);
   p(`${input.seal ? '5' : '4'}. Read data/certificate.html (or .pdf) for the facts of each capture; the evidence itself is`);
   p('   under data/captures/<capture id>/artifacts/ (originals, byte-identical) and derived/ (labelled');
   p('   derivatives, each naming its source and method in manifest.json).');

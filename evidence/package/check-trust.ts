@@ -7,7 +7,7 @@ import { sha256Digest } from '../canonical.js';
 import { KeyRotation } from '../../schemas/trust.js';
 import type { TrustedParty, Verdict } from '../../schemas/custody.js';
 import type { AnchorSource } from '../../schemas/trust.js';
-import { bagPaths } from '../package-layout.js';
+import { bagPaths } from './layout.js';
 import type { CertInfo, TrustAnchors } from '../trust.js';
 
 /** How an anchor was pinned, in words. */

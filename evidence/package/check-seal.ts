@@ -11,7 +11,7 @@ import { sha256Digest } from '../canonical.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import type { CaptureManifest } from '../../schemas/manifest.js';
 import { PackageContentManifest, PackageSeal } from '../../schemas/trust.js';
-import { bagPaths, unsealedByDesign } from '../package-layout.js';
+import { bagPaths, unsealedByDesign } from './layout.js';
 
 interface Sink {
   pass(item: string, check: string, message?: string): boolean;
@@ -76,11 +76,12 @@ export interface SealContext {
   bagInfo: Map<string, string[]>;
 }
 
-export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
+/** package-seal.json, parsed, signed and timestamped; null (a failing check) when missing or unparsable. */
+async function readSeal(ctx: SealContext): Promise<PackageSeal | null> {
   const { report: r, fileSet } = ctx;
   if (!fileSet.has(bagPaths.seal)) {
     r.fail(bagPaths.seal, 'package-seal', 'the package is not sealed as a whole: package-seal.json is missing (certificate, bag-info.txt and instructions are unprotected)');
-    return;
+    return null;
   }
   const bytes = await ctx.read(bagPaths.seal);
   let seal: PackageSeal;
@@ -88,15 +89,19 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
     seal = PackageSeal.parse(JSON.parse(bytes.toString('utf8')));
   } catch (err) {
     r.fail(bagPaths.seal, 'package-seal', `not a package seal: ${errMsg(err)}`);
-    return;
+    return null;
   }
   if (ctx.caseId && seal.caseId !== ctx.caseId) r.fail(bagPaths.seal, 'package-seal', `seal is for case ${seal.caseId}, package is case ${ctx.caseId}`);
   const digest = sha256Digest(bytes);
   await ctx.checkSignature('package-seal.json', bagPaths.sealSig, bagPaths.sealSignature, digest);
   const tokens = ctx.files.filter((f) => /^package-seal\.timestamp-\d+\.tsr$/.test(f)).sort();
   await ctx.checkTokens(tokens, digest, bagPaths.seal, (t) => t.replace(/\.tsr$/, '.json'));
+  return seal;
+}
 
-  // Every file, listed and unchanged.
+/** Every file, listed in the seal and unchanged. */
+async function checkSealedFiles(ctx: SealContext, seal: PackageSeal): Promise<void> {
+  const { report: r, fileSet } = ctx;
   const listed = new Map(seal.files.map((f) => [f.path, f.sha256]));
   let good = 0;
   for (const f of [...ctx.files].sort()) {
@@ -112,12 +117,15 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
   }
   for (const p of listed.keys()) if (!fileSet.has(p)) r.fail(p, 'package-seal', `listed in package-seal.json but missing from the package`);
   r.pass(bagPaths.seal, 'package-seal-files', `${good} files match the seal`);
+}
 
-  // The content manifest, as recorded in the signed custody log.
+/** The content manifest the seal names; null (a failing check) when missing or unparsable. */
+async function readContent(ctx: SealContext, seal: PackageSeal): Promise<{ content: PackageContentManifest; digest: string } | null> {
+  const { report: r, fileSet } = ctx;
   const cp = bagPaths.contentManifest;
   if (!fileSet.has(cp)) {
     r.fail(cp, 'package-content', 'content manifest missing');
-    return;
+    return null;
   }
   const cbytes = await ctx.read(cp);
   const cdigest = sha256Digest(cbytes);
@@ -127,9 +135,16 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
     content = PackageContentManifest.parse(JSON.parse(cbytes.toString('utf8')));
   } catch (err) {
     r.fail(cp, 'package-content', `not a package content manifest: ${errMsg(err)}`);
-    return;
+    return null;
   }
   if (content.packageId !== seal.packageId || content.caseId !== seal.caseId) r.fail(cp, 'package-content', `content manifest is for package ${content.packageId} of case ${content.caseId}, the seal for ${seal.packageId} of ${seal.caseId}`);
+  return { content, digest: cdigest };
+}
+
+/** The `packaged` event the seal names must record this content manifest, under a signed, timestamped head. */
+function checkPackagedEvent(ctx: SealContext, seal: PackageSeal, cdigest: string): CustodyEvent | undefined {
+  const r = ctx.report;
+  const cp = bagPaths.contentManifest;
   const ev = ctx.events.find((e) => e.seq === seal.packagedEventSeq);
   if (!ev || ev.action !== 'packaged' || ev.details.packageId !== seal.packageId) {
     r.fail(cp, 'package-custody', `the custody log has no packaged event ${seal.packagedEventSeq} for package ${seal.packageId}`);
@@ -140,6 +155,12 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
   } else {
     r.pass(cp, 'package-custody', `recorded by packaged event ${ev.seq}, covered by a signed and timestamped head`);
   }
+  return ev;
+}
+
+/** The files and captures the content manifest lists are those the package holds; bag-info.txt states what it records. */
+async function checkContent(ctx: SealContext, content: PackageContentManifest): Promise<void> {
+  const { report: r, fileSet } = ctx;
   for (const f of content.files) {
     if (!fileSet.has(f.path)) r.fail(f.path, 'package-content', 'listed in the content manifest but missing');
     else if ((await ctx.sha256Of(f.path)) !== f.sha256) r.fail(f.path, 'package-content', `differs from the content manifest (${f.sha256})`);
@@ -155,9 +176,13 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
   const bases = ctx.bagInfo.get('Exhibit-Legal-Basis') ?? [];
   const want = content.facts.legalBases.length ? content.facts.legalBases : ['(none given)'];
   if (JSON.stringify(bases) !== JSON.stringify(want)) r.fail(bagPaths.bagInfo, 'package-content', `Exhibit-Legal-Basis is ${JSON.stringify(bases)}, the content manifest records ${JSON.stringify(want)}`);
+}
 
-  // A whole case holds every capture the log says was sealed before packaging, or says why not.
+/** A whole case holds every capture the log says was sealed before packaging, or says why not. */
+function checkCompleteness(ctx: SealContext, content: PackageContentManifest, ev: CustodyEvent | undefined): void {
+  const r = ctx.report;
   if (content.selection.kind === 'case' && ev) {
+    const held = new Set(ctx.captureIds);
     const omitted = new Map(content.omitted.map((o) => [o.captureId, o.reason]));
     const upTo = Math.min(ev.seq - 1, content.sealedThroughSeq);
     const sealed = new Set(ctx.events.filter((e) => e.action === 'manifest-signed' && e.seq <= upTo && e.subject.captureId).map((e) => e.subject.captureId!));
@@ -167,6 +192,17 @@ export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
       else r.fail(bagPaths.captureDir(id), 'package-completeness', `capture ${id} was sealed (manifest-signed in the custody log) but this whole-case package neither holds it nor says why it is left out`);
     }
   } else if (content.selection.kind === 'captures') {
-    r.pass(cp, 'package-selection', `a selection of ${content.selection.captureIds.length} capture(s), not the whole case`);
+    r.pass(bagPaths.contentManifest, 'package-selection', `a selection of ${content.selection.captureIds.length} capture(s), not the whole case`);
   }
+}
+
+export async function verifyPackageSeal(ctx: SealContext): Promise<void> {
+  const seal = await readSeal(ctx);
+  if (!seal) return;
+  await checkSealedFiles(ctx, seal);
+  const c = await readContent(ctx, seal);
+  if (!c) return;
+  const ev = checkPackagedEvent(ctx, seal, c.digest);
+  await checkContent(ctx, c.content);
+  checkCompleteness(ctx, c.content, ev);
 }

@@ -1,0 +1,123 @@
+/** The certificate's custody log: the full timeline (one capture) or condensed to a line per capture (several). */
+import type { CustodyAction, CustodyEvent } from '../../schemas/custody.js';
+import { plural } from './certificate-capture.js';
+import { code, escapeHtml, hexOf, t, time, truncateMiddle, type CertificateInput } from './certificate-html.js';
+
+export const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }> = {
+  'request-submitted': { glyph: '●', cls: 'request' },
+  'capture-started': { glyph: '▶', cls: 'capture' },
+  'capture-finished': { glyph: '■', cls: 'capture' },
+  'capture-failed': { glyph: '✖', cls: 'failure' },
+  'artifact-sealed': { glyph: '◆', cls: 'seal' },
+  'manifest-signed': { glyph: '✎', cls: 'seal' },
+  timestamped: { glyph: '◷', cls: 'seal' },
+  'seal-failed': { glyph: '✖', cls: 'failure' },
+  packaged: { glyph: '▣', cls: 'package' },
+  'package-failed': { glyph: '✗', cls: 'failure' },
+  exported: { glyph: '⇪', cls: 'package' },
+  verified: { glyph: '✓', cls: 'access' },
+  viewed: { glyph: '◉', cls: 'access' },
+  downloaded: { glyph: '⇩', cls: 'access' },
+  'watch-triggered': { glyph: '↻', cls: 'watch' },
+  'head-signed': { glyph: '✎', cls: 'seal' },
+  'identity-asserted': { glyph: '⇔', cls: 'access' },
+};
+export const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
+
+/** Details worth a line each, by action; others show every key. Long values are shortened. */
+export const DETAIL_SKIP = new Set(['sha512', 'storeKey', 'jobId', 'manifestKey', 'idempotencyKey']);
+export function detailLines(e: CustodyEvent): string[] {
+  const lines: string[] = [];
+  const fmt = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+  if (e.action === 'request-submitted' && Array.isArray(e.details.captures)) {
+    for (const c of e.details.captures.slice(0, 5)) {
+      const url = c && typeof c === 'object' ? (c as Record<string, unknown>).url : undefined;
+      if (url !== undefined) lines.push(`<span class="k">URL</span> ${t(truncateMiddle(fmt(url)))}`);
+    }
+    if (e.details.captures.length > 5) lines.push(`<span class="muted">… and ${e.details.captures.length - 5} more</span>`);
+  }
+  const keys = Object.keys(e.details).filter((k) => !DETAIL_SKIP.has(k) && !(e.action === 'request-submitted' && k === 'captures'));
+  for (const k of keys.slice(0, 8)) {
+    const v = e.details[k];
+    if (v === null || v === undefined) continue;
+    lines.push(`<span class="k">${escapeHtml(k)}</span> ${t(truncateMiddle(fmt(v)))}`);
+  }
+  if (keys.length > 8) lines.push(`<span class="muted">… ${keys.length - 8} more field(s) in the custody log</span>`);
+  return lines;
+}
+
+export function actorHtml(e: CustodyEvent): string {
+  const a = e.actor;
+  return `${t(a.id)} <span class="muted">(${escapeHtml(a.type)}, ${t(a.role)})</span>${a.authorisedBy ? ` <span class="auth">authorised by ${t(a.authorisedBy)}</span>` : ''}`;
+}
+
+export function timeline(input: CertificateInput): string {
+  const capNo = new Map(input.captures.map((c, i) => [c.manifest.captureId, i + 1]));
+  const subject = (e: CustodyEvent, withDigests = true) => {
+    const parts: string[] = [];
+    if (e.subject.captureId) parts.push(`${capNo.has(e.subject.captureId) ? `capture ${capNo.get(e.subject.captureId)} ` : 'capture not in this package '}${code(e.subject.captureId)}`);
+    if (withDigests && e.subject.digests?.length) parts.push(`${e.subject.digests.length} digest(s)`);
+    return parts.join(' · ');
+  };
+  // Consecutive artifact-sealed events by the same actor for the same capture collapse into one table.
+  const runs: CustodyEvent[][] = [];
+  for (const e of input.events) {
+    const last = runs[runs.length - 1];
+    const prev = last?.[last.length - 1];
+    if (last && prev && e.action === 'artifact-sealed' && prev.action === 'artifact-sealed' && prev.actor.id === e.actor.id && prev.subject.captureId === e.subject.captureId) last.push(e);
+    else runs.push([e]);
+  }
+  const items = runs.map((run) => {
+    const e = run[0]!;
+    const style = ACTION_STYLE[e.action] ?? { glyph: '•', cls: 'other' };
+    const head = (seqs: string, label: string) => `<div class="ev-head"><span class="seq">${seqs}</span> <time>${escapeHtml(e.time)}</time> <strong>${escapeHtml(label)}</strong></div>`;
+    const sub = subject(e, run.length === 1);
+    if (run.length > 1) {
+      const rows = run
+        .map((x) => `<li><span class="num">${x.seq}</span><span dir="auto">${escapeHtml(truncateMiddle(fmtName(x), 80))}</span><code>${escapeHtml(hexOf(x.hash).slice(0, 8))}…</code></li>`)
+        .join('');
+      return `<li class="ev ${style.cls}"><span class="marker" aria-hidden="true">${style.glyph}</span><div class="ev-body">${head(`#${run[0]!.seq}–${run[run.length - 1]!.seq}`, `${run.length} artifacts sealed`)}<div class="ev-actor">${actorHtml(e)}</div>${sub ? `<div class="ev-subject">${sub}</div>` : ''}<div class="runs-key">${escapeHtml(e.time)} – ${escapeHtml(run[run.length - 1]!.time)} · event #, artifact, start of the event hash</div><ol class="runs">${rows}</ol></div></li>`;
+    }
+    const details = detailLines(e);
+    return `<li class="ev ${style.cls}"><span class="marker" aria-hidden="true">${style.glyph}</span><div class="ev-body">${head(`#${e.seq}`, actionLabel(e.action))}<div class="ev-actor">${actorHtml(e)}</div>${sub ? `<div class="ev-subject">${sub}</div>` : ''}${details.length ? `<div class="ev-details">${details.map((d) => `<span class="fact">${d}</span>`).join(' ')}</div>` : ''}<div class="ev-hash">event ${code(e.hash)}</div></div></li>`;
+  });
+  return `<ol class="timeline">${items.join('\n')}</ol>`;
+}
+export const fmtName = (e: CustodyEvent) => (typeof e.details.name === 'string' ? e.details.name : (e.subject.digests?.[0] ?? ''));
+
+/**
+ * The custody log condensed for many captures: one line per capture of this package (how many
+ * events, from when to when, which actions, by whom), and each other event on a line of its own.
+ */
+export function condensedCustody(input: CertificateInput): string {
+  const capNo = new Map(input.captures.map((c, i) => [c.manifest.captureId, i + 1]));
+  const groups = new Map<string, CustodyEvent[]>();
+  const rows: Array<{ seq: number; html: string }> = [];
+  for (const e of input.events) {
+    const id = e.subject.captureId;
+    if (id && capNo.has(id)) {
+      const g = groups.get(id);
+      if (g) g.push(e);
+      else groups.set(id, [e]);
+    } else {
+      const style = ACTION_STYLE[e.action] ?? { glyph: '•', cls: 'other' };
+      const what = `${escapeHtml(actionLabel(e.action))}${id ? ` <span class="muted">(capture not in this package ${code(id)})</span>` : ''}`;
+      rows.push({ seq: e.seq, html: `<tr class="${style.cls}"><td class="num">#${e.seq}</td><td>${time(e.time)}</td><td>${what}</td><td>${actorHtml(e)}</td></tr>` });
+    }
+  }
+  for (const [id, evs] of groups) {
+    const counts = new Map<string, number>();
+    for (const e of evs) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
+    const actions = [...counts].map(([a, n]) => (n > 1 ? `${n}× ${actionLabel(a).toLowerCase()}` : actionLabel(a).toLowerCase())).join(', ');
+    const failed = evs.some((e) => ACTION_STYLE[e.action]?.cls === 'failure');
+    const actors = [...new Map(evs.map((e) => [`${e.actor.id}\n${e.actor.authorisedBy ?? ''}`, e])).values()];
+    const first = evs[0]!;
+    const last = evs[evs.length - 1]!;
+    rows.push({
+      seq: first.seq,
+      html: `<tr class="${failed ? 'failure' : 'capture'}"><td class="num">#${first.seq}${evs.length > 1 ? `–${last.seq}` : ''}</td><td>${time(first.time)}${evs.length > 1 ? `<br>${time(last.time)}` : ''}</td><td><strong>Capture ${capNo.get(id)}</strong>: ${plural(evs.length, 'event')} — ${escapeHtml(actions)}</td><td>${actors.slice(0, 3).map(actorHtml).join('<br>')}${actors.length > 3 ? `<br><span class="muted">+${actors.length - 3} more</span>` : ''}</td></tr>`,
+    });
+  }
+  rows.sort((a, b) => a.seq - b.seq);
+  return `<table class="index ctable"><thead><tr><th>Events</th><th>Time (UTC)</th><th>What</th><th>By</th></tr></thead><tbody>${rows.map((r) => r.html).join('\n')}</tbody></table>`;
+}

@@ -1,0 +1,38 @@
+/**
+ * What every check of a package shares: the report the checks add to, and the bag they read.
+ * Each check is reported by the bag-relative path of the item it is about.
+ */
+import type { VerifyCheck } from '../../schemas/custody.js';
+
+export class Report {
+  readonly checks: VerifyCheck[] = [];
+  add(item: string, check: string, ok: boolean, message: string): boolean {
+    this.checks.push({ item, check, ok, message });
+    return ok;
+  }
+  pass(item: string, check: string, message = 'ok') {
+    return this.add(item, check, true, message);
+  }
+  fail(item: string, check: string, message: string) {
+    return this.add(item, check, false, message);
+  }
+}
+
+export const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** What verify has found so far, kept when a later check stops verification. */
+export interface VerifyResult {
+  caseId: string | null;
+  captureIds: string[];
+  events: number;
+}
+
+/** The bag being checked: its files (bag-relative POSIX paths) and the report. */
+export interface BagContext {
+  files: string[];
+  fileSet: Set<string>;
+  /** Files under data/. */
+  payloadFiles: string[];
+  read(p: string): Promise<Buffer>;
+  report: Report;
+}

@@ -16,11 +16,13 @@ import { PYTHON, python } from '../../support/python.js';
 import { exchange } from '../../unit/collectors/exchange-fixture.js';
 
 const run = promisify(execFile);
+/** The CLI from source, as ./exhibit runs it. */
+const exhibitCli = (args: string[]) => run(process.execPath, ['--import', 'tsx', CLI, ...args]); // spawns: node
 const CLI = path.resolve('app/cli.ts');
 
 /** `warcio check -v` (Python): passed, and what it printed. */
 async function warcioCheck(file: string): Promise<{ passed: boolean; output: string }> {
-  return run(PYTHON, ['-m', 'warcio.cli', 'check', '-v', file]).then(
+  return run(PYTHON, ['-m', 'warcio.cli', 'check', '-v', file]).then( // spawns: python3
     (r) => ({ passed: true, output: r.stdout + r.stderr }),
     (e: { stdout?: string; stderr?: string }) => ({ passed: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
   );
@@ -115,10 +117,10 @@ describe('checkWarc on WARCs written by Python warcio', () => {
   }
 
   it('the CLI agrees: exit 0, the summary, and JSON with every finding', async () => {
-    const { stdout } = await run('npx', ['tsx', CLI, 'warc', 'check', pyGz()]);
+    const { stdout } = await exhibitCli(['warc', 'check', pyGz()]);
     expect(stdout).toMatch(/6 records; 0 errors/);
     expect(stdout).toContain('PASSED');
-    const json = JSON.parse((await run('npx', ['tsx', CLI, 'warc', 'check', '--json', pyPlain()])).stdout) as { result: string; records: number };
+    const json = JSON.parse((await exhibitCli(['warc', 'check', '--json', pyPlain()])).stdout) as { result: string; records: number };
     expect(json).toMatchObject({ result: 'passed', records: 6 });
   });
 });
@@ -167,12 +169,12 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
     expect(e.map((f) => [f.check, f.recordType, f.targetUri])).toContainEqual(['block-digest', 'resource', 'urn:example:note']);
     expect(e.find((f) => f.check === 'block-digest')!.offset).toBe(bytes.lastIndexOf('WARC/1.1', at));
     expect((await warcioCheck(file)).passed).toBe(false);
-    await expect(run('npx', ['tsx', CLI, 'warc', 'check', file])).rejects.toMatchObject({ code: 8, stdout: expect.stringMatching(/ERROR +\[block-digest\] .*@\d+ resource urn:example:note/) });
+    await expect(exhibitCli(['warc', 'check', file])).rejects.toMatchObject({ code: 8, stdout: expect.stringMatching(/ERROR +\[block-digest\] .*@\d+ resource urn:example:note/) });
   });
 
   it('a flipped byte in the block of each record type: block digest failure naming that record (an empty revisit block: its broken end)', async () => {
     const bytes = await readFile(pyPlain());
-    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,length,warc-type,warc-target-uri', pyPlain()]);
+    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,length,warc-type,warc-target-uri', pyPlain()]); // spawns: python3
     const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: string; length: string; 'warc-type': string; 'warc-target-uri'?: string });
     expect(rows.map((r) => r['warc-type'])).toEqual(['warcinfo', 'response', 'request', 'response', 'revisit', 'resource']);
     for (const row of rows) {
@@ -221,7 +223,7 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
 
   it('a gzip WARC cut inside a member: the lost record is named by its offset (warcio check does not notice)', async () => {
     const bytes = await readFile(pyGz());
-    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,warc-type', pyGz()]);
+    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'offset,warc-type', pyGz()]); // spawns: python3
     const lastOffset = Number((JSON.parse(stdout.trim().split('\n').at(-1)!) as { offset: string }).offset);
     const file = path.join(dir, 'cut.warc.gz');
     await writeFile(file, bytes.subarray(0, lastOffset + 40));
@@ -275,7 +277,7 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
   it('not a WARC at all: exit 4', async () => {
     const file = path.join(dir, 'not.warc');
     await writeFile(file, 'hello\nworld\n');
-    await expect(run('npx', ['tsx', CLI, 'warc', 'check', file])).rejects.toMatchObject({ code: 4 });
+    await expect(exhibitCli(['warc', 'check', file])).rejects.toMatchObject({ code: 4 });
   });
 });
 
@@ -292,7 +294,7 @@ describe('checkWacz: the CDXJ index against the records', () => {
     return file;
   }
   async function cdxjFromWarcio(): Promise<string[]> {
-    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'warc-type,warc-target-uri,warc-date,offset,length', pyGz()]);
+    const { stdout } = await run(PYTHON, ['-m', 'warcio.cli', 'index', '-f', 'warc-type,warc-target-uri,warc-date,offset,length', pyGz()]); // spawns: python3
     return stdout
       .trim()
       .split('\n')
@@ -319,6 +321,6 @@ describe('checkWacz: the CDXJ index against the records', () => {
     ]);
     expect(errors(bad)[0]!.message).toMatch(/no record starts/);
     expect(errors(bad)[1]!.message).toMatch(/states length/);
-    await expect(run('npx', ['tsx', CLI, 'warc', 'check', file])).rejects.toMatchObject({ code: 8 });
+    await expect(exhibitCli(['warc', 'check', file])).rejects.toMatchObject({ code: 8 });
   });
 });

@@ -80,7 +80,8 @@ describe('the CLI shows content first: list, show, cases; quiet on a terminal', 
 
     const json = JSON.parse((await exhibit(['list', '--case', 'C-CONTENT-1', '--json', '--sort', 'platform'], env)).stdout) as Array<{ captureId: string; platform: string; author: { handle: string } | null; posts: Array<{ text: string }> }>;
     expect(json.map((x) => x.platform)).toEqual(['mastodon', 'telegram']);
-    expect(json[0]!.author?.handle).toBe('layla');
+    // Federated handles are fully qualified with the account's server (here the fixture's host:port).
+    expect(json[0]!.author?.handle).toBe(`layla@${new URL(mastodon.url).host}`);
     expect(json[1]!.posts.length).toBeGreaterThanOrEqual(2);
 
     const byPlatform = JSON.parse((await exhibit(['list', '--case', 'C-CONTENT-1', '--platform', 'telegram', '--json'], env)).stdout) as Array<{ captureId: string }>;

@@ -2,10 +2,11 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { isoUtc } from '../../lib/clock.js';
+import { ExhibitError } from '../../lib/errors.js';
 import { childLogger } from '../../lib/logger.js';
 import type { SpoolFile } from '../../schemas/artifact.js';
 import type { CollectorOutput } from '../../schemas/jobs.js';
-import { PostDocument, type AuthorshipProof, type PlatformObservation, type Post, type Profile, type ReviewFlag } from '../../schemas/post.js';
+import { PlatformObservation, Post, PostDocument, type AuthorshipProof, type Profile, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
 import { redactUrl } from '../browser/net-policy.js';
 import { wireUrl, type PageSnapshot } from '../browser/page-facts.js';
@@ -14,7 +15,7 @@ import type { RecordedExchange } from '../browser/recorded-exchange.js';
 import { RAW_BODY_HEADER } from '../browser/recording-proxy.js';
 import { captureWeb, type LivePage } from '../web.js';
 import { extractGenericPost } from './generic-extract.js';
-import { failureForObservation } from './honest-state.js';
+import { failureForObservation, notRecognised } from './honest-state.js';
 import { assembleHls } from './hls.js';
 import { MediaLinker } from './media.js';
 import { RecordedView, responseType, type BodyReader } from './recorded.js';
@@ -216,6 +217,64 @@ export async function capturePlatformPage<O>(ctx: CollectContext, target: URL, s
   return { ...out, status: failure ? 'failed' : out.status, failure };
 }
 
+/** Longest parse or schema error quoted in a review flag: enough to name it, never a whole payload. */
+const MAX_PARSE_ERROR = 300;
+
+function bounded(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= MAX_PARSE_ERROR ? line : `${line.slice(0, MAX_PARSE_ERROR - 1)}…`;
+}
+
+/** Why an extraction is not post.json material (its observation or a post fails the schema), or null. */
+function schemaProblem(found: Extraction): string | null {
+  const obs = PlatformObservation.safeParse(found.visibility);
+  if (!obs.success) return `the visibility observation does not match the post.json schema: ${obs.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ')}`;
+  const posts: [string, Post | null | undefined][] = [['post', found.post], ['quoted', found.quoted], ...(found.replies ?? []).map((r, i): [string, Post] => [`replies.${i}`, r])];
+  for (const [where, p] of posts) {
+    if (p === null || p === undefined) continue;
+    const r = Post.safeParse(p);
+    if (!r.success) return `the ${where} does not match the post.json schema: ${r.error.issues.map((i) => `${i.path.join('.')} (${i.message})`).join(', ')}`;
+  }
+  return null;
+}
+
+/**
+ * The platform's `extract`, guarded, and the not-recognised rule applied: the one entry point the
+ * capture uses. An extractor that throws anything but an ExhibitError (a TypeError on JSON of
+ * another shape), or returns a post that fails the post.json schema, could not parse the page:
+ * that is a statement about the collector, never about the platform, so the page is
+ * `not-recognised` and read by the generic extraction, with the parse error named in the review
+ * flag. ExhibitErrors (deliberate, typed) pass through unchanged.
+ */
+export async function readPlatformPost<O>(spec: PlatformSpec<O>, ectx: ExtractContext, target: URL, options: O): Promise<{ found: Extraction; review: ReviewFlag[] } | null> {
+  let found: Extraction | null;
+  let parseError: string | null = null;
+  try {
+    found = await spec.extract(ectx, target, options);
+    if (found !== null) parseError = schemaProblem(found);
+  } catch (err) {
+    if (err instanceof ExhibitError) throw err;
+    found = null;
+    parseError = `the extractor failed with ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+  }
+  if (parseError !== null) {
+    found = { visibility: notRecognised(bounded(parseError), [], null), post: null };
+  }
+  if (found === null) return null;
+  const review: ReviewFlag[] = [];
+  if (found.visibility.state === 'not-recognised') {
+    // The page is kept and read the generic way, never reported as "not served": a person checks it.
+    const generic = found.post ? null : await extractGenericPost(ectx.view, ectx.observedAt);
+    if (generic) found.post = generic.post;
+    const how = found.post
+      ? `fields read by the generic extraction (${[...new Set(Object.values(found.post.sources))].join(', ') || 'none'}), each with its source`
+      : 'the page carries no OpenGraph, JSON-LD or oEmbed description of a post';
+    const what = parseError !== null ? 'could not parse this page' : "did not recognise this page's layout";
+    review.push({ code: 'not-recognised', message: `the ${spec.platform} collector ${what}: ${found.visibility.reason ?? 'unknown layout'}; ${how}. Check the screenshot and the page before relying on it.` });
+  }
+  return { found, review };
+}
+
 async function extractAndLink<O>(
   ctx: CollectContext,
   exchanges: readonly RecordedExchange[],
@@ -243,18 +302,9 @@ async function extractAndLink<O>(
     files.push({ path: name, role: 'other', mediaType, sourceUrl: url, flags: [] });
     return name;
   };
-  const found = await spec.extract({ view, snapshot, observedAt, spoolDir: ctx.spoolDir, keepResponse }, target, options);
-  if (found === null) return null;
-  const review: ReviewFlag[] = [];
-  if (found.visibility.state === 'not-recognised') {
-    // The page is kept and read the generic way, never reported as "not served": a person checks it.
-    const generic = found.post ? null : await extractGenericPost(view, observedAt);
-    if (generic) found.post = generic.post;
-    const how = found.post
-      ? `fields read by the generic extraction (${[...new Set(Object.values(found.post.sources))].join(', ') || 'none'}), each with its source`
-      : 'the page carries no OpenGraph, JSON-LD or oEmbed description of a post';
-    review.push({ code: 'not-recognised', message: `the ${spec.platform} collector did not recognise this page's layout: ${found.visibility.reason ?? 'unknown layout'}; ${how}. Check the screenshot and the page before relying on it.` });
-  }
+  const read = await readPlatformPost(spec, { view, snapshot, observedAt, spoolDir: ctx.spoolDir, keepResponse }, target, options);
+  if (read === null) return null;
+  const { found, review } = read;
 
   const linkPost = async (p: Post | null): Promise<Post | null> => {
     if (!p) return null;

@@ -47,8 +47,9 @@ export async function verifyAndReport(source: string, opts: VerifyCliOptions): P
     if (report.verdict === 'verified') {
       out(`VERIFIED: all ${report.checks.length} checks passed; signer and TSA authenticated (pinned: ${pinnedBy.map((s) => anchorSourceLabel(s)).join(', ')})`);
     } else if (report.verdict === 'unauthenticated') {
-      const what = [report.trust.signingKeys.some((k) => !k.pinned) ? 'the signing key' : null, report.trust.tsaRoots.some((t) => !t.pinned) ? 'the TSA root' : null].filter(Boolean).join(' and ');
-      out(`UNAUTHENTICATED: all ${report.checks.length} checks passed, so the package is internally consistent, but ${what || 'its signer'} is not pinned: it is not shown to come from who it claims. Confirm the fingerprints above out of band and pin them.`);
+      const unpinned = [report.trust.signingKeys.some((k) => !k.pinned) ? 'the signing key' : null, report.trust.tsaRoots.some((t) => !t.pinned) ? 'the TSA root' : null].filter(Boolean);
+      const what = unpinned.length ? `${unpinned.join(' and ')} ${unpinned.length > 1 ? 'are' : 'is'}` : 'its signer is';
+      out(`UNAUTHENTICATED: all ${report.checks.length} checks passed, so the package is internally consistent, but ${what} not pinned: it is not shown to come from who it claims. Confirm the fingerprints above out of band and pin them.`);
     } else {
       out(`NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`);
     }

@@ -117,12 +117,18 @@ export function definePlatformCollector<O>(spec: PlatformSpec<O>, options: O = s
   };
 }
 
+/** How long a response the client already holds may take to appear in the recording at all. */
+const RECORDING_APPEAR_MS = 5_000;
+
 /**
  * The decoded body of the last GET of `url` in the recording, or null (none, cut short, or past
  * the decode limit). The client may hold every byte (Content-Length) a moment before the proxy has
- * settled the exchange, so it waits for that exchange to complete, at most `waitMs`.
+ * settled the exchange — or even listed it — so it waits for that exchange to appear (at most
+ * `RECORDING_APPEAR_MS`) and to complete (at most `waitMs`). Without the first wait, a collector
+ * that read an answer at once found no exchange, went on, and the capture closed before the
+ * recording held it (a Reddit 403 listing's `reason` was then missing from the sealed evidence).
  */
-async function recordedBody(live: LivePage, url: string, waitMs: number): Promise<Buffer | null> {
+export async function recordedBody(live: Pick<LivePage, 'exchanges' | 'signal' | 'decodedBodyPath'>, url: string, waitMs: number): Promise<Buffer | null> {
   const key = wireUrl(url);
   const find = () =>
     live
@@ -131,7 +137,8 @@ async function recordedBody(live: LivePage, url: string, waitMs: number): Promis
       .at(-1);
   let ex = find();
   const until = Date.now() + waitMs;
-  while (ex && ex.completedAt === null && Date.now() < until && !live.signal.aborted) {
+  const appearBy = Date.now() + Math.min(waitMs, RECORDING_APPEAR_MS);
+  while ((ex ? ex.completedAt === null && Date.now() < until : Date.now() < appearBy) && !live.signal.aborted) {
     await new Promise((r) => setTimeout(r, 20));
     ex = find();
   }

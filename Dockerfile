@@ -1,11 +1,11 @@
-# Worker image for docker-compose.yml: the runtime programs of programs.tsv (Debian Chromium,
-# ffmpeg, fonts for Arabic and emoji, …), the one list ./exhibit installs from too.
+# Worker image for docker-compose.yml: the runtime programs of the program list in ./exhibit
+# (Debian Chromium, ffmpeg, fonts for Arabic and emoji, …), the one list ./exhibit installs from too.
 FROM node:20-bookworm-slim
 WORKDIR /opt/exhibit
-COPY programs.tsv ./
+COPY exhibit ./
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git redis-tools \
-      $(awk -F'\t' '!/^#/ && $2 == "runtime" && $3 != "-" { print $3 }' programs.tsv) \
+      $(sed -n "/^read -r -d '' PROGRAMS_TSV/,/^TSV$/p" exhibit | awk -F'\t' '!/^#/ && $2 == "runtime" && $3 != "-" { print $3 }') \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save tsx@4

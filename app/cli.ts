@@ -342,7 +342,7 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
 
   program
     .command('doctor')
-    .description('every external program Exhibit and its tests run (programs.tsv): version and where it was found; exit 69 when one Exhibit needs is missing')
+    .description('every external program Exhibit and its tests run (the program list in ./exhibit): version and where it was found; exit 69 when one Exhibit needs is missing')
     .option('--json', 'print as JSON')
     .action(
       action(async (opts: { json?: boolean }) => {

@@ -155,7 +155,7 @@ export function configFrom(tree: Tree = {}): Config {
 }
 
 /**
- * Where to look for the external programs of programs.tsv: PATH, and the `EXHIBIT_*` variables
+ * Where to look for the external programs of the program list in ./exhibit: PATH, and the `EXHIBIT_*` variables
  * outside the config that name a program's path (`EXHIBIT_MINIO_BIN`, `EXHIBIT_PYTHON`, set by
  * `./exhibit`). Config keys (`capture.chromiumPath`) are read from the loaded config instead.
  */

@@ -1,7 +1,7 @@
 /**
- * The external programs Exhibit, its tests and its benchmarks run, read from programs.tsv at the
- * project root: the one list that `./exhibit` installs from, `exhibit doctor` checks, and a test
- * holds every spawn in the code to.
+ * The external programs Exhibit, its tests and its benchmarks run, read from the program list in the
+ * `./exhibit` script (the `PROGRAMS_TSV` block): the one list that `./exhibit` installs from,
+ * `exhibit doctor` checks, and a test holds every spawn in the code to.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
@@ -11,17 +11,27 @@ import { projectRoot } from './software.js';
 
 export { ProgramLine };
 
-export const PROGRAMS_FILE = path.join(projectRoot, 'programs.tsv');
+/** The script that holds the program list (and installs from it). */
+export const PROGRAMS_FILE = path.join(projectRoot, 'exhibit');
+/** The list inside the script: a quoted here-document read into `PROGRAMS_TSV`. */
+const BLOCK = /^read -r -d '' PROGRAMS_TSV <<'TSV' \|\| true\n([\s\S]*?)\nTSV$/m;
+
+/** The program list's text as the script holds it, and the script line it starts after. */
+export function programsText(script = readFileSync(PROGRAMS_FILE, 'utf8')): { text: string; firstLine: number } {
+  const m = BLOCK.exec(script);
+  if (!m) throw new Error(`${PROGRAMS_FILE}: no program list (a "read -r -d '' PROGRAMS_TSV <<'TSV'" block)`);
+  return { text: m[1]!, firstLine: script.slice(0, m.index).split('\n').length };
+}
 const COLUMNS = ['program', 'use', 'debian', 'version', 'setting', 'why'] as const;
 /** Bounds for reading a program's answer to its version flag. */
 const VERSION_TIMEOUT_MS = 10_000;
 const VERSION_MAX_BYTES = 1024 * 1024;
 
 /**
- * Parse programs.tsv text: `#` comment lines, a header naming the columns, then one program per
+ * Parse the program list (tab-separated): `#` comment lines, a header naming the columns, then one program per
  * line. Throws an Error naming the line and the problem; a program listed twice is refused.
  */
-export function parsePrograms(text: string, source = 'programs.tsv'): ProgramLine[] {
+export function parsePrograms(text: string, source = 'exhibit', lineOffset = 0): ProgramLine[] {
   const out: ProgramLine[] = [];
   const seen = new Set<string>();
   let header = false;
@@ -29,7 +39,7 @@ export function parsePrograms(text: string, source = 'programs.tsv'): ProgramLin
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '' || line.startsWith('#')) continue;
     const cells = line.split('\t');
-    const where = `${source}:${i + 1}`;
+    const where = `${source}:${i + 1 + lineOffset}`;
     if (!header) {
       if (cells.join('\t') !== COLUMNS.join('\t')) throw new Error(`${where}: expected the header ${COLUMNS.join(' <tab> ')}`);
       header = true;
@@ -56,9 +66,12 @@ export function parsePrograms(text: string, source = 'programs.tsv'): ProgramLin
 
 let cached: ProgramLine[] | undefined;
 
-/** Every program of programs.tsv, read once. */
+/** Every program of the list, read once. */
 export function programs(): ProgramLine[] {
-  cached ??= parsePrograms(readFileSync(PROGRAMS_FILE, 'utf8'), path.basename(PROGRAMS_FILE));
+  if (!cached) {
+    const { text, firstLine } = programsText();
+    cached = parsePrograms(text, path.basename(PROGRAMS_FILE), firstLine);
+  }
   return cached;
 }
 
@@ -162,6 +175,6 @@ export interface ProgramCheck extends ProgramLine, Located {
 export async function checkProgram(line: ProgramLine, lookup: ProgramLookup): Promise<ProgramCheck> {
   const located = locateProgram(line, lookup);
   if (!located.path || !line.versionArgs) return { ...line, ...located, version: null, versionLine: null };
-  const v = await programVersion(located.path, line.versionArgs); // spawns: programs.tsv
+  const v = await programVersion(located.path, line.versionArgs); // spawns: listed
   return { ...line, ...located, version: v.version, versionLine: v.line ?? (v.error ? `(${v.error})` : null) };
 }

@@ -7,7 +7,7 @@ export type ProgramUse = (typeof PROGRAM_USES)[number];
 /** A Debian package name (Debian policy: lowercase letters, digits, `+`, `-`, `.`). */
 const DebianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name');
 
-/** One line of programs.tsv: an external program Exhibit, its tests or its benchmarks run. */
+/** One line of the program list in ./exhibit: an external program Exhibit, its tests or its benchmarks run. */
 export const ProgramLine = z.object({
   /** The name looked up on PATH, or an absolute path (a file that must be present, e.g. a font). */
   program: z.string().regex(/^(\/[^\s]+|[A-Za-z0-9][A-Za-z0-9._+-]*)$/, 'expected a command name or an absolute path'),

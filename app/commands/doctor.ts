@@ -30,7 +30,7 @@ function configValue(config: Config, key: string): string | undefined {
   return typeof node === 'string' && node !== '' ? node : undefined;
 }
 
-/** Check every program of programs.tsv where the code would look for it. */
+/** Check every program of the program list in ./exhibit where the code would look for it. */
 export async function doctorReport(config: Config, env: { PATH: string; vars: Record<string, string> } = programSearchEnv(), list: ProgramLine[] = programs()): Promise<DoctorReport> {
   const lookup: ProgramLookup = { PATH: env.PATH, setting: (name) => (name.startsWith('EXHIBIT_') ? env.vars[name] : configValue(config, name)) };
   const checks = await mapLimit(list, 4, (line) => checkProgram(line, lookup));

@@ -1,5 +1,5 @@
 /**
- * Finds the external programs a TypeScript source spawns, so a test can hold them to programs.tsv.
+ * Finds the external programs a TypeScript source spawns, so a test can hold them to the program list in ./exhibit.
  *
  * Read from the syntax tree (the TypeScript compiler's parser): calls of `spawn`, `spawnSync`,
  * `execFile`, `execFileSync` (and `exec`/`execSync`, whose argument is a shell command) imported
@@ -12,7 +12,7 @@
  * `EXHIBIT_MINIO_BIN`), or the last part of `path.join(…, 'name')`. `bash -c`/`sh -c` scripts and
  * `exec` commands are split into their commands. A spawn whose program cannot be read this way is
  * reported unresolved, unless a `// spawns: name …` comment on its line or the line before says
- * what it runs (`// spawns: programs.tsv` for code that runs whichever listed program it is given,
+ * what it runs (`// spawns: listed` for code that runs whichever listed program it is given,
  * `// spawns: -` for none).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -136,9 +136,9 @@ function annotation(sf: ts.SourceFile, node: ts.Node): string[] | null {
   const lines = sf.text.split('\n');
   for (const l of [lines[line], lines[line - 1]]) {
     const m = /\/\/\s*spawns:\s*([A-Za-z0-9._+ -]+)/.exec(l ?? '');
-    // `spawns: programs.tsv`: runs whichever listed program it is given (the doctor's version check);
+    // `spawns: listed`: runs whichever listed program it is given (the doctor's version check);
     // `spawns: -`: runs no external program (one the test made and then removed, say).
-    if (m) return ['programs.tsv', '-'].includes(m[1]!.trim()) ? [] : m[1]!.trim().split(/\s+/);
+    if (m) return ['listed', '-'].includes(m[1]!.trim()) ? [] : m[1]!.trim().split(/\s+/);
   }
   return null;
 }
@@ -347,8 +347,8 @@ export function projectSources(root: string, dirs: readonly string[] = ['schemas
 export function spawnProblems(sites: readonly SpawnSite[], known: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   for (const s of sites) {
-    for (const p of s.programs) if (!known.has(p)) problems.push(`${s.file}:${s.line}: ${p} is spawned but not listed in programs.tsv (${s.call})`);
-    for (const u of s.unresolved) problems.push(`${s.file}:${s.line}: cannot tell which program ${u} is (${s.call}); use a literal, a setting of programs.tsv, or a "// spawns: name" comment`);
+    for (const p of s.programs) if (!known.has(p)) problems.push(`${s.file}:${s.line}: ${p} is spawned but not in the program list in ./exhibit (${s.call})`);
+    for (const u of s.unresolved) problems.push(`${s.file}:${s.line}: cannot tell which program ${u} is (${s.call}); use a literal, a setting of the program list in ./exhibit, or a "// spawns: name" comment`);
   }
   return problems;
 }

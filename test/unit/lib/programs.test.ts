@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { doctorExitCode, doctorReport, formatDoctor } from '../../../app/commands/doctor.js';
 import { configFrom } from '../../../lib/config.js';
-import { checkProgram, parsePrograms, programs, programVersion, versionIn, type ProgramLine } from '../../../lib/programs.js';
+import { checkProgram, parsePrograms, programs, programsText, programVersion, versionIn, type ProgramLine } from '../../../lib/programs.js';
 import { ffprobeTool } from '../../../evidence/metadata.js';
 import { ffmpegVersionOf } from '../../../collectors/platform/hls.js';
 import { projectRoot } from '../../../lib/software.js';
@@ -19,7 +19,7 @@ const opts: ScanOptions = { settings };
 /** Executables of this repository (the `./exhibit` front door), not external programs. */
 const own = new Set(['exhibit']);
 
-describe('programs.tsv: every external program, in one list', () => {
+describe('the program list in ./exhibit: every external program, in one list', () => {
   it('parses, and every setting is an EXHIBIT_ variable or a config key with a value', () => {
     expect(list.length).toBeGreaterThan(10);
     const config = configFrom() as unknown as Record<string, Record<string, unknown>>;
@@ -41,11 +41,11 @@ describe('programs.tsv: every external program, in one list', () => {
     expect(problems).toEqual([]);
   });
 
-  it('./exhibit builds its apt lists from programs.tsv and from nothing else', () => {
+  it('./exhibit builds its apt lists from its program list and from nothing else', () => {
     const script = readFileSync(path.join(projectRoot, 'exhibit'), 'utf8');
     const fn = /^debs_for\(\) \{\n[\s\S]*?\n\}$/m.exec(script)?.[0];
     expect(fn, 'debs_for in ./exhibit').toBeDefined();
-    const debsOf = (use: string) => execFileSync('bash', ['-c', `ROOT=${JSON.stringify(projectRoot)}\n${fn}\ndebs_for ${use}`], { encoding: 'utf8' }).split('\n').filter(Boolean); // spawns: bash awk sort
+    const debsOf = (use: string) => execFileSync('bash', ['-c', `${fn}\ndebs_for ${use}`], { encoding: 'utf8', env: { ...process.env, PROGRAMS_TSV: programsText(script).text } }).split('\n').filter(Boolean); // spawns: bash awk sort
     const want = (use: ProgramLine['use']) => [...new Set(list.filter((p) => p.use === use).flatMap((p) => p.debian))].sort();
     expect(debsOf('runtime')).toEqual(want('runtime'));
     expect(debsOf('test')).toEqual(want('test'));
@@ -55,15 +55,23 @@ describe('programs.tsv: every external program, in one list', () => {
     expect(script).toMatch(/mapfile -t DEBS_RUNTIME < <\(debs_for runtime\)/);
   });
 
+  it('reads the list from its block in ./exhibit and names lines by their place in the script', () => {
+    const script = '#!/usr/bin/env bash\nset -e\nread -r -d \'\' PROGRAMS_TSV <<\'TSV\' || true\nprogram\tuse\tdebian\tversion\tsetting\twhy\nzip\ttest\tzip\n' + 'TSV\n';
+    const { text, firstLine } = programsText(script);
+    expect(firstLine).toBe(3);
+    expect(() => parsePrograms(text, 'exhibit', firstLine)).toThrow(/^exhibit:5: expected 6 tab-separated columns/);
+    expect(() => programsText('#!/bin/sh\n')).toThrow(/no program list/);
+  });
+
   it('refuses a malformed list, naming the line', () => {
     const head = '# comment\nprogram\tuse\tdebian\tversion\tsetting\twhy\n';
     expect(parsePrograms(`${head}exiftool\ttest\tlibimage-exiftool-perl\t-ver\t-\tchecks metadata\n`)).toEqual([
       { program: 'exiftool', use: 'test', debian: ['libimage-exiftool-perl'], versionArgs: ['-ver'], setting: null, why: 'checks metadata' },
     ]);
-    expect(() => parsePrograms(`${head}exiftool\ttest\tlibimage-exiftool-perl\n`)).toThrow(/programs\.tsv:3: expected 6 tab-separated columns, found 3/);
-    expect(() => parsePrograms(`${head}exiftool\tsometimes\tx\t-\t-\twhy\n`)).toThrow(/programs\.tsv:3: use/);
-    expect(() => parsePrograms(`${head}exiftool\ttest\tNot_A_Package\t-\t-\twhy\n`)).toThrow(/programs\.tsv:3: debian\.0: expected a Debian package name/);
-    expect(() => parsePrograms(`${head}zip\ttest\tzip\t-v\t-\ta\nzip\ttest\tzip\t-v\t-\tb\n`)).toThrow(/programs\.tsv:4: zip is listed twice/);
+    expect(() => parsePrograms(`${head}exiftool\ttest\tlibimage-exiftool-perl\n`)).toThrow(/exhibit:3: expected 6 tab-separated columns, found 3/);
+    expect(() => parsePrograms(`${head}exiftool\tsometimes\tx\t-\t-\twhy\n`)).toThrow(/exhibit:3: use/);
+    expect(() => parsePrograms(`${head}exiftool\ttest\tNot_A_Package\t-\t-\twhy\n`)).toThrow(/exhibit:3: debian\.0: expected a Debian package name/);
+    expect(() => parsePrograms(`${head}zip\ttest\tzip\t-v\t-\ta\nzip\ttest\tzip\t-v\t-\tb\n`)).toThrow(/exhibit:4: zip is listed twice/);
     expect(() => parsePrograms('zip\ttest\tzip\t-v\t-\ta\n')).toThrow(/expected the header/);
   });
 });
@@ -97,9 +105,9 @@ export async function f(config: { seal: { ffprobePath: string } }) {
     ]);
     // The check the tree test applies: a program missing from the list is named, with where it is spawned.
     const problems = spawnProblems(sites, new Set([...known].filter((p) => p !== 'exiftool')));
-    expect(problems.some((p) => p.startsWith('sample.ts:9: exiftool is spawned but not listed'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('sample.ts:9: exiftool is spawned but not in the program list'))).toBe(true);
     // heif-convert is not listed (yet): the same check catches it inside a shell script.
-    if (!known.has('heif-convert')) expect(problems.some((p) => p.startsWith('sample.ts:11: heif-convert is spawned but not listed'))).toBe(true);
+    if (!known.has('heif-convert')) expect(problems.some((p) => p.startsWith('sample.ts:11: heif-convert is spawned but not in the program list'))).toBe(true);
   });
 
   it('follows a wrapper exported by one file into the file that imports it', () => {
@@ -125,8 +133,8 @@ export async function f(config: { seal: { ffprobePath: string } }) {
     ]);
     const problems = spawnProblems(sites, known);
     expect(problems[0]).toMatch(/^dyn\.ts:3: cannot tell which program pick\(\['a'\]\) is/);
-    expect(problems.filter((p) => /rsync is spawned but not listed/.test(p))).toHaveLength(1);
-    expect(problems.filter((p) => /chrome is spawned but not listed/.test(p))).toHaveLength(1);
+    expect(problems.filter((p) => /rsync is spawned but not in the program list/.test(p))).toHaveLength(1);
+    expect(problems.filter((p) => /chrome is spawned but not in the program list/.test(p))).toHaveLength(1);
   });
 
   it('splits shell scripts into commands, skipping builtins, assignments, variables and here-documents', () => {

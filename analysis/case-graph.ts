@@ -234,7 +234,7 @@ export class CaseGraph {
         this.attr(target, 'uri', r.uri ?? null);
         this.edge(type, postId, target.id, postId, [s]);
       }
-      const targetAccount = r.authorHandle ? this.account(platform, null, r.authorHandle, null, `${ptr}/${field}`, s, { handle: 'authorHandle', displayName: 'displayName' }) : null;
+      const targetAccount = r.authorHandle ? this.account(platform, null, r.authorHandle, r.authorDisplayName ?? null, `${ptr}/${field}`, s, { handle: 'authorHandle', displayName: 'authorDisplayName' }) : null;
       if (author && targetAccount) this.edge(type, author, targetAccount, postId, [s]);
     };
     ref(p.replyTo, 'replyTo', 'replies-to');

@@ -1,6 +1,6 @@
 import * as cheerio from 'cheerio';
 import { z } from 'zod';
-import type { Post, PostMedia, Profile } from '../schemas/post.js';
+import type { Post, PostMedia, PostRef, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type PlatformSpec } from './platform/capture-platform-page.js';
 import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import { hashtagsIn, htmlToText, innerSource, parseCount, publishedTime, textDirection } from './platform/text.js';
@@ -29,6 +29,17 @@ export function parseTelegramUrl(url: URL): { channel: string; id: string } | nu
 export function parseTelegramChannelUrl(url: URL): { channel: string } | null {
   const m = /^\/s\/([A-Za-z][A-Za-z0-9_]{3,31})\/?$/.exec(url.pathname);
   return m ? { channel: m[1]! } : null;
+}
+
+/**
+ * "Forwarded from …": the link (when the origin is public) names the channel and often the message;
+ * the link text is the origin's display name. A hidden sender has a name and no link, so no handle.
+ */
+function forwardedFrom(url: string | null, name: string): PostRef {
+  const u = url ? new URL(url) : null;
+  const post = u ? parseTelegramUrl(u) : null;
+  const channel = post?.channel ?? (u ? /^\/([A-Za-z][A-Za-z0-9_]{3,31})\/?$/.exec(u.pathname)?.[1] ?? null : null);
+  return { id: post ? `${post.channel}/${post.id}` : null, url, authorHandle: channel, authorDisplayName: name || null };
 }
 
 /** `0:02`, `1:02:03` → seconds. */
@@ -112,7 +123,7 @@ export function readTelegramMessage($: cheerio.CheerioAPI, el: cheerio.Cheerio<n
     hashtags,
     replyTo: replyUrl ? { id: parseTelegramUrl(new URL(replyUrl)) ? `${parseTelegramUrl(new URL(replyUrl))!.channel}/${parseTelegramUrl(new URL(replyUrl))!.id}` : null, url: replyUrl, authorHandle: null } : null,
     quoteOf: null,
-    repostOf: fwd.length ? { id: fwdUrl && parseTelegramUrl(new URL(fwdUrl)) ? `${parseTelegramUrl(new URL(fwdUrl))!.channel}/${parseTelegramUrl(new URL(fwdUrl))!.id}` : null, url: fwdUrl, authorHandle: fwd.text().trim() || null } : null,
+    repostOf: fwd.length ? forwardedFrom(fwdUrl, fwd.text().trim()) : null,
     engagement: views ? { readAt, counts: { views: parseCount(views) } } : null,
     sources: Object.fromEntries(
       (['id', 'url', 'author', 'published', 'text', 'media', 'links', 'mentions', 'hashtags', 'replyTo', 'repostOf', 'engagement'] as const)

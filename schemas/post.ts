@@ -108,6 +108,8 @@ export const PostRef = z.object({
   id: z.string().nullable(),
   url: z.string().nullable(),
   authorHandle: z.string().nullable(),
+  /** The referenced author's display name where the platform shows it beside the reference (Telegram "Forwarded from"); absent in older documents. */
+  authorDisplayName: z.string().nullable().optional(),
   /** Platform-native URI of the referenced post, in full (`at://did:plc:…/app.bsky.feed.post/<rkey>`, the ActivityPub id); absent where the platform has none. */
   uri: z.string().nullable().optional(),
 });

@@ -75,6 +75,15 @@ describe('CaseGraph', () => {
     expect(nodes.find((n) => n.id === 'post:bluesky:rk9')!.attrs.uri).toBeUndefined();
   });
 
+  it('a forward names its origin channel by handle and keeps the shown name as a display name', () => {
+    const c = syntheticCapture('telegram', { id: 'sahel_news/150', author: { id: 'sahel_news', handle: 'sahel_news', displayName: 'Sahel News' }, repostOf: { id: 'desert_wire/77', url: 'https://t.me/desert_wire/77', authorHandle: 'desert_wire', authorDisplayName: 'وكالة الصحراء' } });
+    const snap = build([asSealedPost(CASE, newId(), c)]).snapshot();
+    const origin = snap.nodes.find((n) => n.id === 'account:telegram:desert_wire')!;
+    expect(origin.handles.map((h) => [h.value, h.pointer])).toEqual([['desert_wire', '/post/repostOf/authorHandle']]);
+    expect(origin.displayNames.map((h) => [h.value, h.pointer])).toEqual([['وكالة الصحراء', '/post/repostOf/authorDisplayName']]);
+    expect(snap.edges.some((e) => e.type === 'reposts' && e.source === 'account:telegram:sahel_news' && e.target === origin.id)).toBe(true);
+  });
+
   it('similar-media honours the configured Hamming distance', () => {
     const s = networkScenario();
     const caps = s.captures.map((c) => asSealedPost(CASE, newId(), c));

@@ -33,6 +33,24 @@ describe('telegram extraction from the served preview', () => {
     // The reply's quoted snippet is not the message text.
     expect(p.text?.content).not.toContain('گزارش');
   });
+  // Served markup of a forwarded message on t.me/s/<channel>: a "Forwarded from" header whose link
+  // (present when the origin is public) points at the original message and whose text is the
+  // origin's display name; a sender hidden by privacy settings has the name in a span, no link.
+  it('reads "Forwarded from" as the origin channel, keeping its display name apart from its handle', () => {
+    const page = (fwd: string) => {
+      const doc = cheerio.load(`<div class="tgme_widget_message js-widget_message" data-post="sahel_news/150"><div class="tgme_widget_message_bubble">
+        <div class="tgme_widget_message_forwarded_from accent_color">Forwarded from ${fwd}</div>
+        <div class="tgme_widget_message_text js-message_text" dir="auto">نص معاد توجيهه</div>
+        <div class="tgme_widget_message_info"><a class="tgme_widget_message_date" href="https://t.me/sahel_news/150"><time datetime="2026-01-02T03:00:00+00:00" class="time">03:00</time></a></div></div></div>`, { sourceCodeLocationInfo: true });
+      return readTelegramMessage(doc, doc('.tgme_widget_message') as cheerio.Cheerio<never>, 'https://t.me/s/sahel_news', READ_AT, doc.html());
+    };
+    const linked = Post.parse(page('<a class="tgme_widget_message_forwarded_from_name" href="https://t.me/desert_wire/77"><span dir="auto">وكالة الصحراء 🌵</span></a>'));
+    expect(linked.repostOf).toEqual({ id: 'desert_wire/77', url: 'https://t.me/desert_wire/77', authorHandle: 'desert_wire', authorDisplayName: 'وكالة الصحراء 🌵' });
+    const channelOnly = Post.parse(page('<a class="tgme_widget_message_forwarded_from_name" href="https://t.me/desert_wire"><span dir="auto">Desert Wire</span></a>'));
+    expect(channelOnly.repostOf).toMatchObject({ id: null, authorHandle: 'desert_wire', authorDisplayName: 'Desert Wire' });
+    const hidden = Post.parse(page('<span class="tgme_widget_message_forwarded_from_name"><span dir="auto">Abu Example</span></span>'));
+    expect(hidden.repostOf).toEqual({ id: null, url: null, authorHandle: null, authorDisplayName: 'Abu Example' });
+  });
   it('parses post URLs and nothing else', () => {
     expect(parseTelegramUrl(new URL('https://t.me/sahel_news/101'))).toEqual({ channel: 'sahel_news', id: '101' });
     expect(parseTelegramUrl(new URL('https://t.me/s/sahel_news/101'))).toEqual({ channel: 'sahel_news', id: '101' });

@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
@@ -10,6 +11,21 @@ vi.mock('bullmq', () => {
 });
 vi.mock('playwright-core', () => {
   throw new Error('playwright-core loaded while building the program');
+});
+vi.mock('ioredis', () => {
+  throw new Error('ioredis loaded while building the program');
+});
+vi.mock('minio', () => {
+  throw new Error('minio loaded while building the program');
+});
+vi.mock('pkijs', () => {
+  throw new Error('pkijs loaded while building the program');
+});
+vi.mock('sharp', () => {
+  throw new Error('sharp loaded while building the program');
+});
+vi.mock('hono', () => {
+  throw new Error('hono loaded while building the program');
 });
 vi.mock('../../../workers/runtime.js', () => {
   throw new Error('workers/runtime loaded while building the program');
@@ -36,7 +52,7 @@ describe('CLI commands declare and register themselves', () => {
     expect(files.length).toBeGreaterThan(15);
     const declared: string[] = [];
     for (const file of files) {
-      const mod = (await import(`../../../app/cli/${file.slice(0, -3)}.js`)) as { register?: unknown };
+      const mod = (await import(/* @vite-ignore */ path.join(CLI_DIR, file))) as { register?: unknown };
       expect(typeof mod.register, `${file} exports register`).toBe('function');
       expect(COMMANDS, `${file} is listed in app/cli.ts COMMANDS`).toContain(mod);
       const scratch = new Command('scratch');

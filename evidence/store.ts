@@ -55,7 +55,7 @@ export const seqName = (seq: number) => String(seq).padStart(12, '0');
 
 /** Where custody records live in the store. */
 export const custodyKeys = {
-  event: (caseId: string, seq: number) => `cases/${caseId}/custody/${seqName(seq)}.json`,
+  event: (caseId: string, seq: number) => `${storeKeys.custody(caseId)}${seqName(seq)}.json`,
   heads: (caseId: string) => `cases/${caseId}/custody-heads/`,
   head: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.json`,
   headSignature: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.signature.json`,

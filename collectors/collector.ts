@@ -7,6 +7,10 @@ import type { CollectorOutput, JobProgress } from '../schemas/jobs.js';
 import type { LoadedAccount } from './accounts.js';
 import type { BrowserPool } from './browser/pool.js';
 
+// The pool a CollectContext carries is part of the collector interface: workers start and hand it
+// over through this module, never through the browser helpers themselves.
+export { BrowserPool } from './browser/pool.js';
+
 /** What a collector can do; shared code branches on these, never on `id`. */
 export const COLLECTOR_CAPABILITIES = ['page', 'screenshot', 'warc', 'mhtml', 'media', 'post', 'thread', 'profile'] as const;
 export type CollectorCapability = (typeof COLLECTOR_CAPABILITIES)[number];

@@ -35,19 +35,17 @@ import { mapLimit } from '../lib/concurrency.js';
 import { ExhibitError, IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
 import {
   CustodyEvent,
-  CustodyHead,
-  SignatureRecord,
-  TimestampRecord,
   type CustodyAction,
   type CustodyActor,
-  type SignedHead,
 } from '../schemas/custody.js';
-import type { Failure } from '../schemas/errors.js';
 import { canonicalBytes, sha256Digest } from './canonical.js';
-import type { KeyStore } from './keys.js';
-import { recordBytes, signDigest } from './signing.js';
-import { storeKeys, type EvidenceStore } from './store.js';
-import { timestampDigest, type TimestampDeps, type TsaEndpoint } from './timestamp.js';
+import { readSignedHeads, signStoredHead, type SignHeadOptions, type StoredHead } from './custody-heads.js';
+import { APPEND_ALL_LUA, APPEND_LUA, SEED_LUA } from './custody-scripts.js';
+import { custodyKeys, storeKeys, type EvidenceStore } from './store.js';
+
+// Where custody records live is part of the store layout (store.ts); signed heads are custody-heads.ts.
+export { custodyKeys, seqName } from './store.js';
+export type { SignHeadOptions, StoredHead } from './custody-heads.js';
 
 /** `prevHash` of event 1 of a case. */
 export function genesisHash(caseId: string): string {
@@ -59,19 +57,6 @@ export function eventHash(event: Omit<CustodyEvent, 'hash'> & { hash?: string })
   const { hash: _ignored, ...rest } = event;
   return sha256Digest(canonicalBytes(rest));
 }
-
-/** Zero-padded sequence number used in store keys. */
-export const seqName = (seq: number) => String(seq).padStart(12, '0');
-
-/** Where custody records live in the store. */
-export const custodyKeys = {
-  event: (caseId: string, seq: number) => `${storeKeys.custody(caseId)}${seqName(seq)}.json`,
-  heads: (caseId: string) => `cases/${caseId}/custody-heads/`,
-  head: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.json`,
-  headSignature: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.signature.json`,
-  headToken: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.tsr`,
-  headTimestamp: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.json`,
-} as const;
 
 /** One problem found in a chain of stored event bytes. */
 export interface ChainProblem {
@@ -141,14 +126,6 @@ export interface StoredEvent {
   key: string;
 }
 
-/** A signed head as read back from the store, with store keys of its parts. */
-export interface StoredHead extends SignedHead {
-  headBytes: Buffer;
-  headKey: string;
-  signatureKey: string | null;
-  tokens: Array<{ record: TimestampRecord; tsrKey: string; recordKey: string }>;
-}
-
 export interface CustodyLogDeps {
   redis: Redis;
   store: EvidenceStore;
@@ -160,66 +137,6 @@ export interface CustodyLogDeps {
   /** Compare-and-set attempts before giving up with a TransientError. @defaultValue 10000 */
   maxAttempts?: number;
 }
-
-export interface SignHeadOptions {
-  keys: KeyStore;
-  tsas: TsaEndpoint[];
-  timestamp: Omit<TimestampDeps, 'clock' | 'logger'>;
-}
-
-// KEYS: head, events, idem. ARGV: expectedSeq, expectedHash, newSeq, newHash, eventBytes, idemKey.
-const APPEND_LUA = `
-local idem = ARGV[6]
-if idem ~= '' then
-  local s = redis.call('HGET', KEYS[3], idem)
-  if s then return {'dup', s, redis.call('LINDEX', KEYS[2], tonumber(s) - 1)} end
-end
-local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-local hash = redis.call('HGET', KEYS[1], 'hash') or ''
-if seq ~= ARGV[1] or (seq ~= '0' and hash ~= ARGV[2]) then return {'conflict', seq, hash} end
-local len = redis.call('LLEN', KEYS[2])
-if len ~= tonumber(seq) then return redis.error_reply('custody list holds ' .. len .. ' events but head is at ' .. seq) end
-redis.call('RPUSH', KEYS[2], ARGV[5])
-redis.call('HSET', KEYS[1], 'seq', ARGV[3], 'hash', ARGV[4])
-if idem ~= '' then redis.call('HSET', KEYS[3], idem, ARGV[3]) end
-return {'ok', ARGV[3]}
-`;
-
-// KEYS: head, events, idem. ARGV: expectedSeq, expectedHash, n, then per event: seq, hash, bytes, idemKey.
-// All or nothing: 'dup' when any idempotency key is already taken (the caller then goes one by one).
-const APPEND_ALL_LUA = `
-local n = tonumber(ARGV[3])
-for i = 0, n - 1 do
-  local idem = ARGV[4 + i * 4 + 3]
-  if idem ~= '' and redis.call('HEXISTS', KEYS[3], idem) == 1 then return {'dup'} end
-end
-local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-local hash = redis.call('HGET', KEYS[1], 'hash') or ''
-if seq ~= ARGV[1] or (seq ~= '0' and hash ~= ARGV[2]) then return {'conflict', seq, hash} end
-local len = redis.call('LLEN', KEYS[2])
-if len ~= tonumber(seq) then return redis.error_reply('custody list holds ' .. len .. ' events but head is at ' .. seq) end
-for i = 0, n - 1 do
-  local b = 4 + i * 4
-  redis.call('RPUSH', KEYS[2], ARGV[b + 2])
-  if ARGV[b + 3] ~= '' then redis.call('HSET', KEYS[3], ARGV[b + 3], ARGV[b]) end
-end
-local last = 4 + (n - 1) * 4
-redis.call('HSET', KEYS[1], 'seq', ARGV[last], 'hash', ARGV[last + 1])
-return {'ok'}
-`;
-
-// KEYS: head, events, idem. ARGV: seq, hash, then pairs of (idemKey, seq), then '--', then event bytes.
-const SEED_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return 0 end
-local i = 3
-while ARGV[i] ~= '--' do
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-for j = i + 1, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[j]) end
-redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'hash', ARGV[2])
-return 1
-`;
 
 /**
  * Every event of a case from the store (except the keys in `skip`), in seq order, with the exact
@@ -415,11 +332,6 @@ export class CustodyLog {
     return copied;
   }
 
-  /** Every event of a case from the store, in seq order, with the exact stored bytes. */
-  async readLog(caseId: string): Promise<StoredEvent[]> {
-    return readStoredEvents(this.deps.store, caseId);
-  }
-
   /**
    * Sign and timestamp the current head (after `sync`). Idempotent per seq: when a head at this
    * seq is already stored it is completed if needed and returned; concurrent signers agree on the
@@ -427,69 +339,17 @@ export class CustodyLog {
    */
   async signHead(caseId: string, opts: SignHeadOptions): Promise<StoredHead> {
     await this.sync(caseId);
-    const { seq, hash } = await this.head(caseId);
-    const store = this.deps.store;
-    const headKey = custodyKeys.head(caseId, seq);
-    const fresh = canonicalBytes(CustodyHead.parse({ schemaVersion: 'exhibit.custody-head/1', caseId, seq, hash, time: isoUtc(this.deps.clock.now()) }));
-    const putOrKeep = async (key: string, bytes: Uint8Array, contentType: string): Promise<boolean> => {
-      try {
-        return (await store.putRecord(key, bytes, { contentType })).created;
-      } catch (err) {
-        if (err instanceof ExhibitError && err.code === 'STORE_CONFLICT') return false;
-        throw err;
-      }
-    };
-    await putOrKeep(headKey, fresh, 'application/json');
-    const headBytes = await store.getBytes(headKey);
-    const digest = sha256Digest(headBytes);
-    const sigKey = custodyKeys.headSignature(caseId, seq);
-    if (!(await store.stat(sigKey))) {
-      const sig = signDigest(digest, await opts.keys.activeKey(), this.deps.clock);
-      await putOrKeep(sigKey, recordBytes(sig), 'application/json');
-    }
-    const existing = await this.readHeads(caseId, seq);
-    const current = existing.find((h) => h.head.seq === seq);
-    let failures: Array<{ tsaUrl: string; failure: Failure }> = [];
-    if (current && current.tokens.length === 0 && opts.tsas.length > 0) {
-      const outcome = await timestampDigest(digest, opts.tsas, { ...opts.timestamp, clock: this.deps.clock, ...(this.deps.logger ? { logger: this.deps.logger } : {}) });
-      failures = outcome.failures;
-      let n = 0;
-      for (const tok of outcome.tokens) {
-        n++;
-        if (!(await putOrKeep(custodyKeys.headToken(caseId, seq, n), tok.tsr, 'application/timestamp-reply'))) break;
-        await putOrKeep(custodyKeys.headTimestamp(caseId, seq, n), recordBytes(TimestampRecord.parse({ ...tok.record, token: `${seqName(seq)}.timestamp-${n}.tsr` })), 'application/json');
-      }
-    }
-    const done = (await this.readHeads(caseId, seq)).find((h) => h.head.seq === seq);
-    if (!done) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `signed head ${seq} of ${caseId} vanished from the store`);
-    done.timestampFailures = failures;
-    this.deps.logger?.info({ context: 'custody', caseId, seq, timestamps: done.tokens.length }, 'custody head signed');
-    return done;
+    const head = await this.head(caseId);
+    return signStoredHead({ store: this.deps.store, clock: this.deps.clock, ...(this.deps.logger ? { logger: this.deps.logger } : {}) }, caseId, head, opts);
   }
 
   /** Signed heads of a case from the store, in seq order (optionally only those up to `maxSeq`). */
   async readHeads(caseId: string, maxSeq = Number.MAX_SAFE_INTEGER): Promise<StoredHead[]> {
-    const store = this.deps.store;
-    const keys = await store.list(custodyKeys.heads(caseId));
-    const set = new Set(keys);
-    const out: StoredHead[] = [];
-    for (const key of keys) {
-      const m = /\/(\d{12})\.json$/.exec(key);
-      if (!m || Number(m[1]) > maxSeq) continue;
-      const seq = Number(m[1]);
-      const headBytes = await store.getBytes(key);
-      const head = CustodyHead.parse(JSON.parse(headBytes.toString('utf8')));
-      const sigKey = custodyKeys.headSignature(caseId, seq);
-      const signature = set.has(sigKey) ? SignatureRecord.parse(JSON.parse((await store.getBytes(sigKey)).toString('utf8'))) : null;
-      const tokens: StoredHead['tokens'] = [];
-      for (let n = 1; set.has(custodyKeys.headTimestamp(caseId, seq, n)); n++) {
-        const recordKey = custodyKeys.headTimestamp(caseId, seq, n);
-        const record = TimestampRecord.parse(JSON.parse((await store.getBytes(recordKey)).toString('utf8')));
-        tokens.push({ record, tsrKey: custodyKeys.headToken(caseId, seq, n), recordKey });
-      }
-      if (!signature) continue; // claimed but never signed (crash): completed by the next signHead
-      out.push({ head, headBytes, headKey: key, signature, signatureKey: sigKey, timestamps: tokens.map((t) => t.record), tokens, timestampFailures: [] });
-    }
-    return out;
+    return readSignedHeads(this.deps.store, caseId, maxSeq);
+  }
+
+  /** Every event of a case from the store, in seq order, with the exact stored bytes. */
+  async readLog(caseId: string): Promise<StoredEvent[]> {
+    return readStoredEvents(this.deps.store, caseId);
   }
 }

@@ -4,7 +4,8 @@ import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, stat, unl
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
-import { HASH_CHUNK_BYTES, hashBytes, hashFileHandle, type Digests } from './hash.js';
+import { hashFileHandle } from './hash-file.js';
+import { HASH_CHUNK_BYTES, hashBytes, type Digests } from './hash.js';
 import type { EvidenceStore, StoredBlob } from './store.js';
 import { storeKeys } from './store.js';
 import { assertRecordKey, assertValidKey, assertValidPrefix, isBlobKey, sha256Hex } from './store-keys.js';

@@ -49,3 +49,16 @@ export const storeKeys = {
   custody: (caseId: string) => `cases/${caseId}/custody/`,
   cases: () => 'cases/',
 } as const;
+
+/** Zero-padded sequence number used in store keys. */
+export const seqName = (seq: number) => String(seq).padStart(12, '0');
+
+/** Where custody records live in the store. */
+export const custodyKeys = {
+  event: (caseId: string, seq: number) => `${storeKeys.custody(caseId)}${seqName(seq)}.json`,
+  heads: (caseId: string) => `cases/${caseId}/custody-heads/`,
+  head: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.json`,
+  headSignature: (caseId: string, seq: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.signature.json`,
+  headToken: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.tsr`,
+  headTimestamp: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.json`,
+} as const;

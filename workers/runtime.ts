@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BrowserPool } from '../collectors/browser/pool.js';
+import { BrowserPool } from '../collectors/collector.js';
 import { newId, systemClock, type Clock, type IdGenerator } from '../lib/clock.js';
 import { ConfigError } from '../lib/errors.js';
 import { childLogger, type Logger } from '../lib/logger.js';

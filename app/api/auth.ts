@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Role, UserRecord } from '../../schemas/api.js';
-import { sameSecret, type UserStore } from '../../workers/users.js';
+import { sameSecret, type UserStore } from './users.js';
 import type { ApiEnv } from './context.js';
 import { caseNotFound, forbidden, HttpError, unauthenticated } from './errors.js';
 

@@ -2,7 +2,7 @@ import type { Config } from '../../schemas/config.js';
 import type { Logger } from '../../lib/logger.js';
 import type { UserRecord } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
-import type { UserStore } from '../../workers/users.js';
+import type { UserStore } from './users.js';
 import type { PackageJobs } from './package-jobs.js';
 
 /** Options of the HTTP service (`exhibit serve`). */

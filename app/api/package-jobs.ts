@@ -8,7 +8,7 @@ import { PermanentError, toFailure, TransientError } from '../../lib/errors.js';
 import { childLogger, type Logger } from '../../lib/logger.js';
 import { PackageJob, type UserRecord } from '../../schemas/api.js';
 import type { PackageProgress } from '../../evidence/package/build.js';
-import { packageCase } from '../../workers/package.js';
+import { packageCase } from '../package-case.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
 import { actorOf } from './actor.js';

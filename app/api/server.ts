@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { childLogger } from '../../lib/logger.js';
 import { Health } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
-import { UserStore } from '../../workers/users.js';
+import { UserStore } from './users.js';
 import { authenticate, requirePermission } from './auth.js';
 import { streamingBodyLimit } from './body-limit.js';
 import type { ApiDeps, ApiEnv, ApiOptions } from './context.js';

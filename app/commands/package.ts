@@ -4,7 +4,7 @@ import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
 import type { BuiltPackage } from '../../evidence/package/build.js';
-import { packageCase as buildCasePackage } from '../../workers/package.js';
+import { packageCase as buildCasePackage } from '../package-case.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { cliOperator, err, out, withServices } from './common.js';

@@ -3,7 +3,7 @@ import type { Config } from '../../schemas/config.js';
 import { CaseId } from '../../schemas/common.js';
 import { UserName } from '../../schemas/api.js';
 import { PermanentError } from '../../lib/errors.js';
-import { UserStore } from '../../workers/users.js';
+import { UserStore } from '../api/users.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { connect, resolveRedis } from '../../workers/redis.js';
 import { systemClock } from '../../lib/clock.js';

@@ -1,5 +1,5 @@
 /**
- * What `exhibit package <case>` runs (workers/package.ts `packageCase` on the case's services and a
+ * What `exhibit package <case>` runs (app/package-case.ts `packageCase` on the case's services and a
  * one-context Chromium pool), recording when each phase started, for the breakdown.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { BrowserPool } from '../../collectors/browser/pool.js';
 import { childLogger, createLogger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
 import type { BuiltPackage, PackageProgress } from '../../evidence/package/build.js';
-import { packageCase } from '../../workers/package.js';
+import { packageCase } from '../../app/package-case.js';
 import { openServices } from '../../workers/runtime.js';
 
 export async function packageCaseLikeCli(config: Config, caseId: string, outPath: string, operator: string): Promise<{ built: BuiltPackage; phasesMs: Partial<Record<PackageProgress['phase'], number>> }> {

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { hashFile, type Digests } from '../hash.js';
+import { hashFile } from '../hash-file.js';
+import type { Digests } from '../hash.js';
 
 /**
  * The files of a bag, wherever they are (a zip or a directory): bag-relative POSIX paths, their

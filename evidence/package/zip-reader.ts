@@ -8,7 +8,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
-import { DualHasher, HASH_CHUNK_BYTES, hashBytes, hashFileHandle, PARALLEL_HASH_MIN_BYTES, type Digests } from '../hash.js';
+import { hashFileHandle } from '../hash-file.js';
+import { DualHasher, HASH_CHUNK_BYTES, hashBytes, PARALLEL_HASH_MIN_BYTES, type Digests } from '../hash.js';
 import type { BagFiles } from './bag-files.js';
 import { isSafeRelativeName } from './layout.js';
 

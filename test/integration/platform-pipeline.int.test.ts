@@ -14,7 +14,7 @@ import { PostDocument } from '../../schemas/post.js';
 import { storeKeys } from '../../evidence/store.js';
 import { verifyPackage } from '../../evidence/package/verify.js';
 import { waitForFinal } from '../../workers/job-state.js';
-import { packageCase } from '../../workers/package.js';
+import { packageCase } from '../../app/package-case.js';
 import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
 import { loadCases } from '../collectors/conformance.js';

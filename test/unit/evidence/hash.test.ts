@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DualHasher, HashingTransform, PARALLEL_HASH_MIN_BYTES, hashBytes, hashFile, hashFileHandle, hashStream } from '../../../evidence/hash.js';
+import { hashFile, hashFileHandle } from '../../../evidence/hash-file.js';
+import { DualHasher, HashingTransform, PARALLEL_HASH_MIN_BYTES, hashBytes, hashStream } from '../../../evidence/hash.js';
 import { coreutilsDigests } from '../../support/store-contract.js';
 
 let dir: string;

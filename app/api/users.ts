@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isoUtc, type Clock } from '../lib/clock.js';
-import { PermanentError } from '../lib/errors.js';
-import { UserRecord, type Role } from '../schemas/api.js';
+import { isoUtc, type Clock } from '../../lib/clock.js';
+import { PermanentError } from '../../lib/errors.js';
+import { UserRecord, type Role } from '../../schemas/api.js';
 
 /**
  * Users of the HTTP API, their case memberships, API tokens and web sessions, in Redis.

@@ -3,7 +3,7 @@ import { chromiumPdfRenderer } from '../collectors/browser/render-pdf.js';
 import { childLogger, type Logger } from '../lib/logger.js';
 import type { CustodyActor } from '../schemas/custody.js';
 import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package/build.js';
-import type { Services } from './runtime.js';
+import type { Services } from '../workers/runtime.js';
 
 export interface PackageRequest {
   caseId: string;
@@ -20,7 +20,8 @@ export interface PackageRequest {
 /**
  * Build a certified package with the services' store, custody log, keys and TSAs, and a Chromium
  * from `browsers` for the certificate PDF. The one wiring of buildPackage that the CLI, the API and
- * the benchmarks share.
+ * the benchmarks share. It lives in app/ because only the faces start a build (no queue runs it) and
+ * it joins a browser from collectors with the build in evidence, which evidence may not import.
  */
 export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequest): Promise<BuiltPackage> {
   return buildPackage({

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { serve } from '@hono/node-server';
@@ -8,13 +7,10 @@ import { Hono } from 'hono';
 import { IntegrityError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { sha256Digest } from '../../evidence/canonical.js';
+import { REPLAY_VIEWER_FILES, REPLAYWEBPAGE_DIR, replayViewerHtml } from '../../evidence/replay.js';
 import type { Services } from '../../workers/runtime.js';
 import { resolveReplayToken, type ReplayGrant } from './replay-tokens.js';
 
-/** Where ReplayWeb.page's prebuilt viewer (ui.js) and service worker (sw.js) are installed. */
-export const REPLAYWEBPAGE_DIR = path.dirname(createRequire(import.meta.url).resolve('replaywebpage/index.html'));
-/** The viewer's files, under `/rwp/` on the replay origin (and `replay/rwp/` in a package). */
-export const REPLAY_VIEWER_FILES = ['ui.js', 'sw.js'] as const;
 /** Largest archive answered to a range request (read whole and checked before any slice is sent). */
 const MAX_RANGED_BYTES = 512 * 1024 * 1024;
 
@@ -27,31 +23,6 @@ const MAX_RANGED_BYTES = 512 * 1024 * 1024;
 const viewerCsp = (frameAncestors: string | null) =>
   `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'${frameAncestors ? `; frame-ancestors ${frameAncestors}` : ''}`;
 const WORKER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; object-src 'none'";
-
-/** `<`, `>`, `&`, `"` and `'` as entities, for attribute values of the viewer page. */
-const attr = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-/**
- * The viewer page for one capture: ReplayWeb.page's `<replay-web-page>` element over the archive,
- * opened at the captured page. Also used (with relative paths) for the offline viewer in packages.
- */
-export function replayViewerHtml(o: { archiveUrl: string; pageUrl: string; scriptUrl: string; replayBase: string; title: string }): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${attr(o.title)}</title>
-<script src="${attr(o.scriptUrl)}"></script>
-<style>html, body { margin: 0; height: 100%; } replay-web-page { display: block; height: 100vh; }</style>
-</head>
-<body>
-<replay-web-page source="${attr(o.archiveUrl)}" url="${attr(o.pageUrl)}" replaybase="${attr(o.replayBase)}" embed="replayonly"></replay-web-page>
-</body>
-</html>
-`;
-}
 
 /** What the service worker serves as the inner app page (`serveIndex`); answered here too, before it is installed. */
 const RWP_INDEX = '<!doctype html>\n<html><head><meta charset="utf-8"><script src="./ui.js"></script></head><body><replay-app-main></replay-app-main></body></html>\n';

@@ -1,24 +1,12 @@
 import { PermanentError } from '../../../lib/errors.js';
 import { ReplayTicket } from '../../../schemas/api.js';
-import type { Artifact } from '../../../schemas/artifact.js';
+import { replayArchive } from '../../../evidence/replay.js';
 import { requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError } from '../errors.js';
 import { loadManifest, recordRead } from '../evidence-reads.js';
 import { issueReplayToken } from '../replay-tokens.js';
 import type { RouteTable } from '../route-table.js';
-
-/** Archives ReplayWeb.page opens, in order of preference: the signed WACZ, else the raw WARC as recorded. */
-export const REPLAY_ROLES = ['wacz', 'warc'] as const;
-
-/** The archive a capture is replayed from, or null when it recorded none. */
-export function replayArchive(artifacts: Artifact[]): Artifact | null {
-  for (const role of REPLAY_ROLES) {
-    const a = artifacts.find((x) => (x.role as string) === role);
-    if (a) return a;
-  }
-  return null;
-}
 
 /**
  * The replay origin for a web app origin: the configured public origin, else the app's own host

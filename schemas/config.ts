@@ -217,9 +217,10 @@ export const Config = z.object({
     .object({
       /**
        * Port of the replay origin that `exhibit serve` opens beside the API: captured pages run in
-       * ReplayWeb.page there, never in the web app's origin. 0 picks a free port. @defaultValue 8081
+       * ReplayWeb.page there, never in the web app's origin. 0 picks a free port.
+       * @defaultValue the API port + 1 (8081 beside `--port 8080`; a free port when the API's is 0)
        */
-      port: z.number().int().min(0).max(65535).default(8081),
+      port: z.number().int().min(0).max(65535).optional(),
       /**
        * Address the replay origin listens on; when absent, the address the API listens on.
        * @defaultValue the `exhibit serve --host` address

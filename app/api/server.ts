@@ -52,7 +52,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     queueDashboard: options.queueDashboard ?? true,
     progressIntervalMs: options.progressIntervalMs ?? 500,
     replay: {
-      port: options.replay?.port ?? services.config.replay.port,
+      port: options.replay?.port ?? services.config.replay.port ?? 8081,
       publicOrigin: options.replay?.publicOrigin ?? services.config.replay.publicOrigin,
       tokenTtlSeconds: options.replay?.tokenTtlSeconds ?? services.config.replay.tokenTtlSeconds,
     },

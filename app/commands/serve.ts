@@ -22,7 +22,7 @@ export async function serveCommand(config: Config, opts: ServeCliOptions): Promi
     config,
     async (s) => {
       // Captured pages are replayed on a second origin (its own port, or host name behind a proxy).
-      const replay = await listenReplay(createReplayApp(s, childLogger(s.logger, 'api')), config.replay.host ?? opts.host, config.replay.port);
+      const replay = await listenReplay(createReplayApp(s, childLogger(s.logger, 'api')), config.replay.host ?? opts.host, config.replay.port ?? (opts.port === 0 ? 0 : opts.port + 1));
       const api = createApi(s, { secureCookies: opts.secureCookies, replay: { port: replay.port }, ...(opts.maxUploadBytes ? { maxUploadBytes: opts.maxUploadBytes } : {}) });
       const server = await listen(api, opts.host, opts.port);
       // Said once, whatever the log level: a human line, or a JSON record when logs are JSON (a log

@@ -30,9 +30,10 @@ export const htmlEscape = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.c
 /**
  * The viewer page for one capture: ReplayWeb.page's `<replay-web-page>` element over the archive,
  * opened at the captured page, showing the replay only. No inline script: the page works under a
- * `script-src 'self'` policy.
+ * `script-src 'self'` policy. `eager` loads the whole archive at once: ReplayWeb.page reads a WACZ
+ * with range requests, which simple static servers (Python's http.server) do not answer.
  */
-export function replayViewerHtml(o: { archiveUrl: string; pageUrl: string; scriptUrl: string; replayBase: string; title: string }): string {
+export function replayViewerHtml(o: { archiveUrl: string; pageUrl: string; scriptUrl: string; replayBase: string; title: string; eager?: boolean }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -44,7 +45,7 @@ export function replayViewerHtml(o: { archiveUrl: string; pageUrl: string; scrip
 <style>html, body { margin: 0; height: 100%; } replay-web-page { display: block; height: 100vh; }</style>
 </head>
 <body>
-<replay-web-page source="${htmlEscape(o.archiveUrl)}" url="${htmlEscape(o.pageUrl)}" replaybase="${htmlEscape(o.replayBase)}" embed="replayonly"></replay-web-page>
+<replay-web-page source="${htmlEscape(o.archiveUrl)}" url="${htmlEscape(o.pageUrl)}" replaybase="${htmlEscape(o.replayBase)}" embed="replayonly"${o.eager ? ' loading="eager"' : ''}></replay-web-page>
 </body>
 </html>
 `;

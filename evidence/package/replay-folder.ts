@@ -39,7 +39,7 @@ export function replayFolderEntries(captures: CaptureBundle[]): PayloadEntry[] {
     entries.push(
       inMemory(
         page,
-        Buffer.from(replayViewerHtml({ archiveUrl: rel(dir, bagPaths.artifact(c.captureId, a)), pageUrl, scriptUrl: 'rwp/ui.js', replayBase: 'rwp/', title: `Replay of capture ${c.captureId}` })),
+        Buffer.from(replayViewerHtml({ archiveUrl: rel(dir, bagPaths.artifact(c.captureId, a)), pageUrl, scriptUrl: 'rwp/ui.js', replayBase: 'rwp/', title: `Replay of capture ${c.captureId}`, eager: true })),
       ),
     );
     items.push(`<li><a href="${htmlEscape(path.posix.basename(page))}">${htmlEscape(title)}</a> <code>${c.captureId}</code> — ${htmlEscape(pageUrl)}, from ${htmlEscape(a.name)} (${htmlEscape(a.sha256)})</li>`);

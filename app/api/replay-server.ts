@@ -27,7 +27,8 @@ const WORKER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; co
 /** What the service worker serves as the inner app page (`serveIndex`); answered here too, before it is installed. */
 const RWP_INDEX = '<!doctype html>\n<html><head><meta charset="utf-8"><script src="./ui.js"></script></head><body><replay-app-main></replay-app-main></body></html>\n';
 
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+/** One `bytes=` range of a resource of `size` bytes; null when absent or not one we answer (then the whole resource is sent). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return null;

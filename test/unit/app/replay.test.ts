@@ -40,3 +40,16 @@ describe('replay archive and viewer page', () => {
     expect(html.match(/<script/g)).toHaveLength(1);
   });
 });
+
+describe('range requests on the replay origin', () => {
+  it('answers one byte range, a suffix and an open end; refuses ranges past the end; ignores what it does not parse', async () => {
+    const { parseRange } = await import('../../../app/api/replay-server.js');
+    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });
+    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
+    expect(parseRange('bytes=50-1000', 100)).toEqual({ start: 50, end: 99 });
+    expect(parseRange('bytes=100-', 100)).toBe('unsatisfiable');
+    expect(parseRange('bytes=9-3', 100)).toBe('unsatisfiable');
+    for (const h of [undefined, 'bytes=-', 'bytes=0-1,5-9', 'items=0-1', 'bytes=a-b']) expect(parseRange(h, 100), String(h)).toBeNull();
+  });
+});

@@ -178,3 +178,23 @@ export const VerifyResponse = z.object({
 });
 
 export const Health = z.object({ ok: z.boolean(), redis: z.string(), store: z.string() });
+
+/**
+ * `POST …/captures/:captureId/replay`: a replay view of one capture. The viewer URL is on the
+ * replay origin (never the web app's) and carries a short-lived token that lets that origin read
+ * this capture's archive, and nothing else.
+ */
+export const ReplayTicket = z.object({
+  /** Viewer page on the replay origin; open it in a sandboxed frame. */
+  viewerUrl: z.string().url(),
+  /** The replay origin, for the frame's CSP. */
+  replayOrigin: z.string().url(),
+  /** The archive replayed: the capture's WACZ when it has one, else its WARC. */
+  archive: z.object({ name: z.string(), role: z.string(), sha256: Sha256Digest, size: z.number().int().nonnegative() }),
+  /** The page opened first: the capture's final URL (else the requested one). */
+  pageUrl: z.string(),
+  expiresAt: IsoUtc,
+  /** The custody event recording this view. */
+  custodySeq: z.number().int(),
+});
+export type ReplayTicket = z.infer<typeof ReplayTicket>;

@@ -213,6 +213,37 @@ export const Config = z.object({
         .prefault({}),
     })
     .prefault({}),
+  replay: z
+    .object({
+      /**
+       * Port of the replay origin that `exhibit serve` opens beside the API: captured pages run in
+       * ReplayWeb.page there, never in the web app's origin. 0 picks a free port.
+       * @defaultValue the API port + 1 (8081 beside `--port 8080`; a free port when the API's is 0)
+       */
+      port: z.number().int().min(0).max(65535).optional(),
+      /**
+       * Address the replay origin listens on; when absent, the address the API listens on.
+       * @defaultValue the `exhibit serve --host` address
+       */
+      host: z.string().optional(),
+      /**
+       * Origin the browser uses for the replay viewer (`https://replay.exhibit.example`), when a
+       * reverse proxy serves it under its own host name. Must differ from the web app's origin.
+       * When absent: the web app's host name with `replay.port`.
+       */
+      publicOrigin: z
+        .string()
+        .url()
+        .refine((u) => { const x = new URL(u); return (x.protocol === 'https:' || x.protocol === 'http:') && x.pathname === '/' && !x.search && !x.hash; }, 'an http(s) origin without path, query or fragment')
+        .transform((u) => new URL(u).origin)
+        .optional(),
+      /**
+       * Lifetime of the capture-scoped, read-only token with which the replay origin fetches one
+       * capture's archive, in seconds. @defaultValue 300
+       */
+      tokenTtlSeconds: z.number().int().min(10).max(3600).default(300),
+    })
+    .prefault({}),
   queue: z
     .object({
       /**

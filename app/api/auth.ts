@@ -49,6 +49,10 @@ export function authenticate(users: UserStore): MiddlewareHandler<ApiEnv> {
       return next();
     }
     const sid = getCookie(c, SESSION_COOKIE);
+    // The session is only for the web app's own pages. A request another origin makes (a replayed
+    // page on the replay origin shares this host name, so the browser still attaches the cookie
+    // there) is served as anonymous: it can neither read evidence nor put a read on the log.
+    if (sid && crossOrigin(c)) return next();
     if (sid) {
       const session = await users.session(sid);
       if (session) {
@@ -60,6 +64,12 @@ export function authenticate(users: UserStore): MiddlewareHandler<ApiEnv> {
     }
     return next();
   };
+}
+
+/** Fetch metadata says another origin made the request (`same-site` included: another port is another origin). */
+function crossOrigin(c: Context): boolean {
+  const site = c.req.header('sec-fetch-site');
+  return site === 'same-site' || site === 'cross-site';
 }
 
 function sameOrigin(c: Context): boolean {

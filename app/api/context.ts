@@ -25,6 +25,21 @@ export interface ApiOptions {
   queueDashboard?: boolean;
   /** Poll interval of server-sent progress events, in ms. @defaultValue 500 */
   progressIntervalMs?: number;
+  /**
+   * Where the replay origin is (`exhibit serve` opens it beside the API). @defaultValue config `replay`
+   * @see app/api/replay-server.ts
+   */
+  replay?: Partial<ReplayOptions>;
+}
+
+/** The replay origin as the API names it in viewer URLs. */
+export interface ReplayOptions {
+  /** Port of the replay origin on the web app's host name, when no public origin is configured. */
+  port: number;
+  /** The replay origin behind a reverse proxy (`https://replay.exhibit.example`). */
+  publicOrigin?: string | undefined;
+  /** Lifetime of a replay token, in seconds. */
+  tokenTtlSeconds: number;
 }
 
 export interface ApiDeps {
@@ -32,7 +47,7 @@ export interface ApiDeps {
   users: UserStore;
   packages: PackageJobs;
   logger: Logger;
-  options: Required<Omit<ApiOptions, 'packagesDir' | 'signIn'>> & { packagesDir: string; signIn: Config['api']['signIn'] };
+  options: Required<Omit<ApiOptions, 'packagesDir' | 'signIn' | 'replay'>> & { packagesDir: string; signIn: Config['api']['signIn']; replay: ReplayOptions };
 }
 
 /** Per-request values set by the auth middleware. */

@@ -19,6 +19,7 @@ import { openApiDocument, RouteTable } from './route-table.js';
 import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { packageRoutes } from './routes/packages.js';
+import { replayOriginFor, replayRoutes } from './routes/replay.js';
 import { userRoutes } from './routes/users.js';
 import { mountUi } from './static-ui.js';
 
@@ -50,6 +51,11 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     secureCookies: options.secureCookies ?? false,
     queueDashboard: options.queueDashboard ?? true,
     progressIntervalMs: options.progressIntervalMs ?? 500,
+    replay: {
+      port: options.replay?.port ?? services.config.replay.port ?? 8081,
+      publicOrigin: options.replay?.publicOrigin ?? services.config.replay.publicOrigin,
+      tokenTtlSeconds: options.replay?.tokenTtlSeconds ?? services.config.replay.tokenTtlSeconds,
+    },
   };
   const users = new UserStore({ redis: services.redis, clock: services.clock, prefix: services.config.redis.prefix });
   const packages = new PackageJobs(services, opts.packagesDir, logger);
@@ -64,7 +70,12 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   // Security headers on every answer; a route that sets its own CSP (artifacts) keeps it.
   app.use('*', async (c, next) => {
     await next();
-    const csp = c.req.path.startsWith(QUEUE_DASHBOARD_PATH) ? DASHBOARD_CSP : STRICT_CSP;
+    // The web app frames one thing: the replay viewer, on the replay origin (never its own).
+    const csp = c.req.path.startsWith(QUEUE_DASHBOARD_PATH)
+      ? DASHBOARD_CSP
+      : c.req.path.startsWith('/ui/')
+        ? STRICT_CSP.replace("frame-src 'none'", `frame-src ${replayOriginFor(new URL(c.req.url).origin, opts.replay)}`)
+        : STRICT_CSP;
     const apply = (h: Headers) => {
       const set = (k: string, v: string) => {
         if (!h.has(k)) h.set(k, v);
@@ -96,6 +107,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   caseRoutes(table, deps);
   captureRoutes(table, deps);
   packageRoutes(table, deps);
+  replayRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );

@@ -21,6 +21,7 @@ import { renderCertificateHtml } from './certificate.js';
 import type { CertificateImage } from './images.js';
 import { bagPaths, PACKAGE_LAYOUT_TEXT } from './layout.js';
 import type { PayloadEntry } from './payload-zip.js';
+import { replayFolderEntries } from './replay-folder.js';
 import { sealPackage } from './seal.js';
 import { verifyInstructions } from './verify-instructions.js';
 
@@ -71,6 +72,7 @@ export function caseFiles(b: BuildState, pc: PackageContent, head: HeadPart, key
   };
   entries.push(inMemory(bagPaths.verifyTxt, Buffer.from(verifyInstructions(verifyInput))));
   entries.push(inMemory(bagPaths.readme, Buffer.from(PACKAGE_LAYOUT_TEXT)));
+  entries.push(...replayFolderEntries(captures));
   return { entries, verifyInput };
 }
 

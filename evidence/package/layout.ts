@@ -24,6 +24,9 @@ export const bagPaths = {
   /** Originals under `artifacts/<name>`; derivatives (with `derivedFrom`) under `derived/<name without its derived/ prefix>`. */
   artifact: (captureId: string, a: Pick<Artifact, 'name' | 'derivedFrom'>) =>
     a.derivedFrom ? `data/captures/${captureId}/derived/${a.name.replace(/^derived\//, '')}` : `data/captures/${captureId}/artifacts/${a.name}`,
+  /** The offline replay viewer (ReplayWeb.page under `rwp/`), one page per capture. */
+  replayIndex: 'data/replay/index.html',
+  replayPage: (captureId: string) => `data/replay/${captureId}.html`,
   events: 'data/custody/events.jsonl',
   head: (seq: number) => `data/custody/heads/${seq12(seq)}.json`,
   headSig: (seq: number) => `data/custody/heads/${seq12(seq)}.sig`,
@@ -63,6 +66,11 @@ export function isSafeRelativeName(name: string): boolean {
   if (/[\u0000-\u001f\u007f]/.test(name)) return false;
   return name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
+
+/** The one-line command that serves the offline replay viewer, run in the directory that holds bagit.txt. */
+export const OFFLINE_REPLAY_COMMAND = 'python3 -m http.server --bind 127.0.0.1 --directory data 8080';
+/** Where the browser opens it (service workers need a loopback http origin). */
+export const OFFLINE_REPLAY_URL = 'http://127.0.0.1:8080/replay/';
 
 /** The layout description shipped as data/README.txt (and quoted in the project README). */
 export const PACKAGE_LAYOUT_TEXT = `Exhibit certified package: layout
@@ -105,6 +113,12 @@ data/captures/<captureId>/
                                   (screenshot, DOM, MHTML, WARC, media, page facts, environment)
     derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
                                   each is labelled in manifest.json with its source and method
+data/replay/index.html            offline replay of each capture's web archive in ReplayWeb.page (its
+                                  files in data/replay/rwp/, licence AGPL-3.0 in rwp/LICENSE). In the
+                                  directory that holds bagit.txt run
+                                    ${OFFLINE_REPLAY_COMMAND}
+                                  then open ${OFFLINE_REPLAY_URL}
+data/replay/<captureId>.html      the replay page of one capture (reads its archive under data/captures/)
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
                                   line, exact stored bytes; each event holds the hash of the one before
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)

@@ -2,7 +2,7 @@
  * The plain-language VERIFY.txt shipped in every package: exact commands for sha256sum, openssl
  * and a BagIt validator, filled in with this package's capture ids, keys and tokens.
  */
-import { bagPaths } from './layout.js';
+import { bagPaths, OFFLINE_REPLAY_COMMAND, OFFLINE_REPLAY_URL } from './layout.js';
 
 export interface VerifyTextInput {
   caseId: string;
@@ -160,6 +160,14 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p(`${input.seal ? '5' : '4'}. Read data/certificate.html (or .pdf) for the facts of each capture; the evidence itself is`);
   p('   under data/captures/<capture id>/artifacts/ (originals, byte-identical) and derived/ (labelled');
   p('   derivatives, each naming its source and method in manifest.json).');
+  p();
+  p(`${input.seal ? '6' : '5'}. To replay the captured pages offline (ReplayWeb.page, in any current browser), run in the`);
+  p('   directory that holds bagit.txt, then open the address below and pick a capture:');
+  p(`     ${OFFLINE_REPLAY_COMMAND}`);
+  p(`     ${OFFLINE_REPLAY_URL}`);
+  p('   (Service workers need http://127.0.0.1 or http://localhost; opening the file directly does not work.)');
+  p('   The replay reads the archives under data/captures/ as they are; the viewer files in data/replay/');
+  p('   are covered by the checks above like every other file.');
   p();
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // Exhibit web app: a hash router over a few views. Every captured value is put into the page as
 // text (textContent via dom.js `h`), never as markup; images come from our own API.
 import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch, post } from './api.js';
-import { fmtBytes, fmtTime, h, mapLink, mount, progressBar } from './dom.js';
+import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from './dom.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -257,8 +257,6 @@ async function captureView(caseId, captureId) {
   const shot = m.artifacts.find((a) => a.role === 'screenshot' && !a.derivedFrom);
   const p = postDoc?.post;
   const out = [
-    h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)),
-    h('h1', { dir: 'auto', id: 'capture-title' }, m.page.title || m.request.url),
     h(
       'dl',
       { class: 'facts', id: 'capture-facts' },
@@ -347,7 +345,55 @@ async function captureView(caseId, captureId) {
     h('h2', {}, 'Custody timeline'),
     custodyTable(custody.events),
   );
-  return out;
+  const details = h('div', { id: 'details-panel', role: 'tabpanel' }, out);
+  const replay = h('div', { id: 'replay-panel', role: 'tabpanel', hidden: true });
+  const tabs = captureTabs(details, replay, hasArchive(m), () => openReplay(base, replay));
+  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, m.page.title || m.request.url), tabs, details, replay];
+}
+
+const hasArchive = (m) => m.artifacts.some((a) => a.role === 'wacz' || a.role === 'warc');
+
+/** Details | Replay. Replay is opened only when asked for: each opening is a read on the custody log. */
+function captureTabs(details, replay, replayable, onReplay) {
+  const tab = (id, label, panel) => h('button', { type: 'button', role: 'tab', id, class: 'tab', 'aria-controls': panel.id }, label);
+  const dTab = tab('tab-details', 'Details', details);
+  const rTab = tab('tab-replay', 'Replay', replay);
+  if (!replayable) {
+    rTab.disabled = true;
+    rTab.title = 'This capture recorded no web archive.';
+  }
+  const select = (which) => {
+    for (const [t, p] of [[dTab, details], [rTab, replay]]) {
+      t.setAttribute('aria-selected', String(t === which));
+      p.hidden = t !== which;
+    }
+  };
+  dTab.addEventListener('click', () => select(dTab));
+  rTab.addEventListener('click', () => {
+    select(rTab);
+    onReplay();
+  });
+  select(dTab);
+  return h('div', { role: 'tablist', class: 'tabs' }, dTab, rTab);
+}
+
+async function openReplay(base, panel) {
+  mount(panel, h('p', { class: 'muted' }, 'Opening the replay…'));
+  try {
+    const t = await post(`${base}/replay`);
+    mount(
+      panel,
+      h(
+        'p',
+        { class: 'muted', id: 'replay-info' },
+        `The page as recorded in ${t.archive.name} (${t.archive.role.toUpperCase()}, ${fmtBytes(t.archive.size)}, ${t.archive.sha256}), replayed by ReplayWeb.page on the separate replay origin ${t.replayOrigin}. `,
+        `This view is custody event ${t.custodySeq}; its link expires at ${fmtTime(t.expiresAt)}.`,
+      ),
+      h('div', { class: 'replay' }, replayFrame(t.viewerUrl, t.replayOrigin)),
+    );
+  } catch (e) {
+    mount(panel, errorBox(e));
+  }
 }
 
 async function verifyView() {

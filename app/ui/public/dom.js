@@ -61,3 +61,22 @@ export function mapLink(lat, lon) {
 export function progressBar(percent, label) {
   return h('span', { class: 'progress' }, h('progress', { max: '100', value: String(Math.round(percent ?? 0)) }), ' ', label ?? '');
 }
+
+/**
+ * The replay viewer: a sandboxed frame on the replay origin, which must be another origin than
+ * ours (captured pages run there). `allow-same-origin` keeps the frame's own (replay) origin, which
+ * its service worker needs; it grants nothing in ours. No top navigation, no popups, no downloads.
+ */
+export function replayFrame(viewerUrl, replayOrigin) {
+  const origin = new URL(replayOrigin).origin;
+  const url = new URL(viewerUrl);
+  if (!/^https?:$/.test(url.protocol) || url.origin !== origin || origin === location.origin || !/^\/view\/[A-Za-z0-9_-]+$/.test(url.pathname)) throw new Error(`refusing replay viewer ${String(viewerUrl).slice(0, 80)}`);
+  const el = document.createElement('iframe');
+  el.id = 'replay-frame';
+  el.title = 'Replay of the captured page (ReplayWeb.page)';
+  el.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms');
+  el.setAttribute('referrerpolicy', 'no-referrer');
+  el.setAttribute('allow', "camera 'none'; microphone 'none'; geolocation 'none'; payment 'none'");
+  el.setAttribute('src', url.href);
+  return el;
+}

@@ -61,6 +61,13 @@ describe('exhibit users + serve (embedded default)', () => {
       if (Date.now() > deadline || server.exitCode !== null) throw new Error(`serve did not start: ${log}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The replay origin: another port, serving ReplayWeb.page's viewer from the installed package.
+    const replay = /serving the replay origin at (http:\/\/127\.0\.0\.1:\d+) /.exec(log)?.[1] ?? '';
+    expect(replay).not.toBe('');
+    expect(new URL(replay).port).not.toBe(new URL(url).port);
+    const ui = await fetch(`${replay}/rwp/ui.js`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-type')).toMatch(/^text\/javascript/);
     const me = await fetch(`${url}/api/session`, { headers: { authorization: `Bearer ${token}` } });
     expect(await me.json()).toMatchObject({ user: { name: 'chief', role: 'admin' }, via: 'token' });
     expect((await fetch(`${url}/api/session`, { headers: { authorization: 'Bearer exh_wrong' } })).status).toBe(401);

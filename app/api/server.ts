@@ -10,6 +10,7 @@ import { childLogger } from '../../lib/logger.js';
 import { Health } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
 import { UserStore } from '../../workers/users.js';
+import { withWatchQueues } from '../../workers/watch.js';
 import { authenticate, requirePermission } from './auth.js';
 import { streamingBodyLimit } from './body-limit.js';
 import type { ApiDeps, ApiEnv, ApiOptions } from './context.js';
@@ -19,6 +20,8 @@ import { openApiDocument, RouteTable } from './route-table.js';
 import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { packageRoutes } from './routes/packages.js';
+import { spreadsheetRoutes } from './routes/spreadsheets.js';
+import { watchRoutes } from './routes/watches.js';
 import { userRoutes } from './routes/users.js';
 import { mountUi } from './static-ui.js';
 
@@ -53,7 +56,8 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   };
   const users = new UserStore({ redis: services.redis, clock: services.clock, prefix: services.config.redis.prefix });
   const packages = new PackageJobs(services, opts.packagesDir, logger);
-  const deps: ApiDeps = { services, users, packages, logger, options: opts };
+  const watches = withWatchQueues(services);
+  const deps: ApiDeps = { services, users, packages, watches, logger, options: opts };
 
   const app = new Hono<ApiEnv>();
   const table = new RouteTable(app, opts.maxBodyBytes);
@@ -96,6 +100,8 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   caseRoutes(table, deps);
   captureRoutes(table, deps);
   packageRoutes(table, deps);
+  watchRoutes(table, deps);
+  spreadsheetRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );
@@ -109,6 +115,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     deps,
     close: async () => {
       await packages.close();
+      await watches.closeWatchQueues();
     },
   };
 }

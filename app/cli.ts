@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { MAX_INTAKE_BYTES } from '../schemas/spreadsheet.js';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { readUrlList } from '../lib/url-list.js';
@@ -63,6 +65,7 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .description('capture one or more URLs into a case; shows progress until each capture is sealed')
     .argument('[urls...]', 'URLs to capture')
     .option('-f, --file <path>', 'read URLs from a file, one per line ("-" for stdin)')
+    .option('--csv <path>', 'read URLs from a CSV sheet (or tab-separated cells pasted from a spreadsheet; "-" for stdin) with a url column and optional legal basis, tags and note columns; every row is reported accepted or rejected')
     .requiredOption('--case <caseId>', 'case the captures belong to, e.g. C-2026-001')
     .requiredOption('--operator <id>', 'who is capturing (recorded in every manifest and custody event)')
     .option('--legal-basis <text>', 'legal basis for the capture (warrant, statute), carried into the manifest and package')
@@ -76,9 +79,26 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .option('--json', 'print results as JSON')
     .action(
       action(async (urls: string[], opts: Record<string, unknown>) => {
-        const { captureCommand } = await import('./commands/capture.js');
+        const { captureCommand, captureSheetCommand } = await import('./commands/capture.js');
+        if (opts.csv !== undefined) {
+          if (urls.length || opts.file) throw new ExhibitError('permanent', 'INVALID_INPUT', '--csv takes the URLs from the sheet: give no URLs or --file with it');
+          const { readSheetFile } = await import('../lib/url-list.js');
+          return captureSheetCommand(configFromOpts(globals()), await readSheetFile(String(opts.csv), MAX_INTAKE_BYTES), {
+            caseId: String(opts.case),
+            operator: String(opts.operator),
+            legalBasis: opts.legalBasis === undefined ? undefined : String(opts.legalBasis),
+            allowPrivateNetwork: Boolean(opts.allowPrivateNetwork),
+            force: Boolean(opts.force),
+            timeoutMs: typeof opts.timeout === 'number' && Number.isFinite(opts.timeout) ? opts.timeout : undefined,
+            account: opts.account === undefined ? undefined : String(opts.account),
+            withProfile: Boolean(opts.withProfile),
+            wait: Boolean(opts.wait),
+            follow: opts.follow !== false,
+            json: Boolean(opts.json),
+          });
+        }
         const list = [...urls, ...(opts.file ? await readUrlList(String(opts.file)) : [])];
-        if (list.length === 0) throw new ExhibitError('permanent', 'INVALID_INPUT', 'no URLs given: pass URLs as arguments or --file');
+        if (list.length === 0) throw new ExhibitError('permanent', 'INVALID_INPUT', 'no URLs given: pass URLs as arguments, --file or --csv');
         return captureCommand(configFromOpts(globals()), list, {
           caseId: String(opts.case),
           operator: String(opts.operator),
@@ -92,6 +112,20 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
           follow: opts.follow !== false,
           json: Boolean(opts.json),
         });
+      }),
+    );
+
+  program
+    .command('export')
+    .description("a case's sealed captures as a spreadsheet: author, text excerpt, published and capture time, visibility, URL, digests, capture ids, packages (cells that would start a formula are written as text)")
+    .argument('<caseId>', 'case id')
+    .addOption(new Option('--format <format>', 'spreadsheet format').choices(['csv', 'xlsx']).default('csv'))
+    .option('-o, --out <file>', 'file to write (never overwritten); CSV goes to stdout without it, XLSX needs it')
+    .option('--operator <id>', 'who exports (named in the XLSX; default: your user name)')
+    .action(
+      action(async (caseId: string, opts: { format: 'csv' | 'xlsx'; out?: string; operator?: string }) => {
+        const { exportCommand } = await import('./commands/export.js');
+        return exportCommand(configFromOpts(globals()), caseId, { format: opts.format, ...(opts.out ? { out: opts.out } : {}), operator: opts.operator ?? userInfo().username });
       }),
     );
 

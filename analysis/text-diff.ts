@@ -3,7 +3,7 @@ import type { TextDiffPart } from '../schemas/watch.js';
 /**
  * Word-level diff of two texts for people reading an edit. Tokens are runs of letters, marks and
  * digits (any script: Arabic with its diacritics stays one word), runs of whitespace, and single
- * other characters (punctuation, emoji). The texts are compared exactly as recorded (no
+ * other characters (punctuation; an emoji with its variation selector and joiners). The texts are compared exactly as recorded (no
  * normalisation), so what is shown as unchanged is byte-for-byte unchanged. Nothing here reorders
  * text: parts come in reading order and the reader's bidi algorithm lays them out.
  */
@@ -11,7 +11,8 @@ import type { TextDiffPart } from '../schemas/watch.js';
 /** Largest token-pair table computed (tokens(a) × tokens(b)); past it the diff is coarse. */
 export const MAX_DIFF_CELLS = 4_000_000;
 
-const TOKEN = /\s+|[\p{L}\p{M}\p{N}_]+|[\s\S]/gu;
+// An emoji keeps its variation selector and ZWJ sequence; any other character keeps its combining marks.
+const TOKEN = /\s+|[\p{L}\p{M}\p{N}_]+|\p{Extended_Pictographic}\p{M}*(?:\u200d\p{Extended_Pictographic}\p{M}*)*|[\s\S]\p{M}*/gu;
 
 export function tokenize(text: string): string[] {
   return text.match(TOKEN) ?? [];

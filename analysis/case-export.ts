@@ -101,7 +101,8 @@ export async function exportRows(store: EvidenceStore, caseId: string, events: C
       final_url: m.page.finalUrl ?? '',
       platform: doc?.platform ?? m.environment.collector.id,
       author: author?.displayName ?? '',
-      author_handle: author?.handle ? `@${author.handle.replace(/^@/, '')}` : '',
+      // Without the `@`: a cell starting with `@` is a formula to spreadsheet programs.
+      author_handle: author?.handle ? author.handle.replace(/^@/, '') : '',
       text_excerpt: post?.text ? excerpt(post.text.content) : m.page.title ? excerpt(m.page.title) : '',
       text_direction: post?.text?.direction ?? '',
       published: post?.published?.utc ?? '',

@@ -277,7 +277,7 @@ describe('watchlists and spreadsheets through the API and the CLI (real Redis, M
       expect(r.manifest_sha256).toBe(sha256Digest(m));
     }
     const edited = rows.find((r) => r.capture_id === ids.edited)!;
-    expect(edited).toMatchObject({ platform: 'telegram', author: 'Sahel News', author_handle: '@sahel_news', watch_id: watchId, supersedes: ids.editedBefore, visibility: 'visible', legal_basis: 'Warrant 2026/91' });
+    expect(edited).toMatchObject({ platform: 'telegram', author: 'Sahel News', author_handle: 'sahel_news', watch_id: watchId, supersedes: ids.editedBefore, visibility: 'visible', legal_basis: 'Warrant 2026/91' });
     expect(edited.text_excerpt).toContain('تجمّع الناس الآن قرب المسجد');
     expect(edited.published).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(edited.packages).toMatch(/\.zip$/);

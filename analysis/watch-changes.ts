@@ -81,15 +81,16 @@ export async function readSide(store: EvidenceStore, caseId: string, captureId: 
   };
 }
 
-/** One finding read back from both sides. */
-export async function readChange(store: EvidenceStore, caseId: string, run: number, f: WatchFinding): Promise<WatchChange> {
-  const before = f.previousCaptureId ? await readSide(store, caseId, f.previousCaptureId, f.postKey) : null;
-  const after = f.captureId ? await readSide(store, caseId, f.captureId, f.postKey) : null;
+/**
+ * What changed between two sides of a finding: for an edit, the word diff and media added or
+ * removed; for a deletion, whether the platform said the post is gone. Pure.
+ */
+export function compareSides(kind: WatchFinding['kind'], before: ChangeSide | null, after: ChangeSide | null): Pick<WatchChange, 'textDiff' | 'textDiffCoarse' | 'mediaAdded' | 'mediaRemoved' | 'gone'> {
   let textDiff: WatchChange['textDiff'] = null;
   let coarse = false;
   let mediaAdded: ChangeMedia[] = [];
   let mediaRemoved: ChangeMedia[] = [];
-  if (f.kind === 'edited' && before?.state === 'sealed' && after?.state === 'sealed') {
+  if (kind === 'edited' && before?.state === 'sealed' && after?.state === 'sealed') {
     if (before.text !== null && after.text !== null) {
       const d = wordDiff(before.text, after.text);
       textDiff = d.parts;
@@ -101,12 +102,20 @@ export async function readChange(store: EvidenceStore, caseId: string, run: numb
     mediaRemoved = before.media.filter((m) => !has.has(mediaKey(m)));
   }
   let gone: WatchChange['gone'] = null;
-  if (f.kind === 'deleted') {
+  if (kind === 'deleted') {
     // Only the platform's own answer on the post's page says it is gone; a post that merely left a list is not.
-    if (!after || after.state === 'pending') gone = after ? 'pending' : 'unconfirmed';
+    if (!after) gone = 'unconfirmed';
+    else if (after.state === 'pending') gone = 'pending';
     else gone = after.state === 'sealed' && after.visibility !== null && GONE_STATES.has(after.visibility) && after.signals.length > 0 ? 'confirmed' : 'unconfirmed';
   }
-  return { run, kind: f.kind, postKey: f.postKey, postUrl: f.postUrl, observedAt: f.observedAt, before, after, textDiff, textDiffCoarse: coarse, mediaAdded, mediaRemoved, gone };
+  return { textDiff, textDiffCoarse: coarse, mediaAdded, mediaRemoved, gone };
+}
+
+/** One finding read back from both sides. */
+export async function readChange(store: EvidenceStore, caseId: string, run: number, f: WatchFinding): Promise<WatchChange> {
+  const before = f.previousCaptureId ? await readSide(store, caseId, f.previousCaptureId, f.postKey) : null;
+  const after = f.captureId ? await readSide(store, caseId, f.captureId, f.postKey) : null;
+  return { run, kind: f.kind, postKey: f.postKey, postUrl: f.postUrl, observedAt: f.observedAt, before, after, ...compareSides(f.kind, before, after) };
 }
 
 /** Every finding of a run read back (in the run's order). */

@@ -22,8 +22,13 @@ type Column = keyof typeof COLUMN_NAMES;
 
 const norm = (h: string) => h.trim().toLowerCase().replace(/[\s_-]+/g, '');
 
-/** Records tags and notes of accepted rows; absent where this installation records no annotations. */
-export type AnnotationRecorder = (a: { caseId: string; captureId: string; tags: string[]; note: string | null; by: string }) => Promise<void>;
+/**
+ * Records the tags and note of an accepted row (the caller closes over who and through what). The
+ * capture is only queued at this point, not sealed: an implementation that annotates sealed
+ * captures must hold the annotation until the capture is sealed. Absent where this installation
+ * records no annotations: the rows then say `not-applied`.
+ */
+export type AnnotationRecorder = (a: { caseId: string; captureId: string; tags: string[]; note: string | null }) => Promise<void>;
 
 export interface IntakeOptions {
   caseId: string;
@@ -147,7 +152,7 @@ export async function intakeSheet(text: string, opts: IntakeOptions, deps: Submi
   const wanted = results.filter((r) => r.status === 'accepted' && r.annotations === 'not-applied');
   if (wanted.length && opts.annotate) {
     for (const r of wanted) {
-      await opts.annotate({ caseId: opts.caseId, captureId: r.captureId!, tags: r.tags, note: r.note, by: String(opts.common.requestedBy) });
+      await opts.annotate({ caseId: opts.caseId, captureId: r.captureId!, tags: r.tags, note: r.note });
       r.annotations = 'applied';
     }
   } else if (results.some((r) => r.annotations === 'not-applied')) {

@@ -229,7 +229,8 @@ export async function watchView(id, addCleanup, rerender) {
     clearTimeout(pending);
     pending = setTimeout(() => render().catch((e) => mount(box, errorBox(e))), 150);
   });
-  es.onerror = () => es.close();
+  // The server ends a stream after 30 minutes: the browser reconnects by itself (and gives up on a
+  // refusal, e.g. a session that ended), so no error handler closes it.
   addCleanup(() => {
     clearTimeout(pending);
     es.close();

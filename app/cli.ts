@@ -12,6 +12,7 @@ import type { CliCommand, CliDeps, GlobalOpts } from './cli/deps.js';
 import * as demo from './cli/demo.js';
 import * as doctor from './cli/doctor.js';
 import * as down from './cli/down.js';
+import * as exportCommand from './cli/export.js';
 import * as graph from './cli/graph.js';
 import * as keys from './cli/keys.js';
 import * as packageCommand from './cli/package.js';
@@ -28,7 +29,7 @@ import * as watch from './cli/watch.js';
 import * as worker from './cli/worker.js';
 
 /** Every command, in the order `exhibit --help` lists them (show.ts declares list, cases and show). */
-export const COMMANDS: readonly CliCommand[] = [capture, status, reseal, show, packageCommand, verify, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
+export const COMMANDS: readonly CliCommand[] = [capture, exportCommand, status, reseal, show, packageCommand, verify, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
 
 function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };

@@ -4,6 +4,7 @@ import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from '.
 import { Failure } from './errors.js';
 import { JobProgress, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
+import { WatchRunWithChanges, WatchStatus, WatchWebhook, WebhookDeliveryFailure } from './watch.js';
 
 /**
  * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
@@ -110,6 +111,12 @@ export const CaptureSummary = z.object({
   thumbnail: z.string().nullable(),
   progress: JobProgress.nullable(),
   failure: Failure.nullable(),
+  /** The watch that made this capture, when a watch made it. */
+  watchId: Uuid.nullable().default(null),
+  /** A watch's re-capture of an edited post: the earlier capture it supersedes. */
+  supersedes: Uuid.nullable().default(null),
+  /** A watch's observation of a post gone from its list: the post's last capture. */
+  observationOf: Uuid.nullable().default(null),
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 export const CaptureList = z.object({ caseId: CaseId, captures: z.array(CaptureSummary) });
@@ -198,3 +205,22 @@ export const ReplayTicket = z.object({
   custodySeq: z.number().int(),
 });
 export type ReplayTicket = z.infer<typeof ReplayTicket>;
+/** `POST /api/watches`: the watch is made on the authority of the signed-in analyst. */
+export const WatchAddRequest = z.object({
+  url: z.string().min(1).max(8192),
+  caseId: CaseId,
+  /** A whole number and m, h or d, 1m to 7d (`15m`). */
+  every: z.string().max(16),
+  legalBasis: z.string().max(2000).optional(),
+  webhook: WatchWebhook.optional(),
+  /** Queue a first run now instead of waiting for the first slot. */
+  runNow: z.boolean().optional(),
+});
+export const WatchList = z.object({ watches: z.array(WatchStatus) });
+export const WatchEventsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+/** The runs of a watch (newest first) with their changes, and its failed webhook deliveries. */
+export const WatchEvents = z.object({
+  status: WatchStatus,
+  runs: z.array(WatchRunWithChanges),
+  failedDeliveries: z.array(WebhookDeliveryFailure),
+});

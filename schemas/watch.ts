@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ActorId, CaseId, IsoUtc, Uuid } from './common.js';
+import { ActorId, CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
 import { Failure } from './errors.js';
-import { ReviewFlag } from './post.js';
+import { ReviewFlag, VisibilityState } from './post.js';
 
 /** Shortest and longest watch interval. */
 export const WATCH_MIN_EVERY_MS = 60_000;
@@ -143,3 +143,82 @@ export const WatchWebhookPayload = z.object({
   sentAt: IsoUtc,
 });
 export type WatchWebhookPayload = z.infer<typeof WatchWebhookPayload>;
+
+/** One piece of a word-level text diff, in reading order. */
+export const TextDiffPart = z.object({ op: z.enum(['same', 'removed', 'added']), text: z.string() });
+export type TextDiffPart = z.infer<typeof TextDiffPart>;
+
+/** One media item of a post side, keyed by the digest of its recorded bytes (or its URL when none was recorded). */
+export const ChangeMedia = z.object({
+  type: z.string(),
+  /** `sha256:` of the recorded bytes; null when the platform's media was not recorded. */
+  digest: Sha256Digest.nullable(),
+  artifact: z.string().nullable(),
+  sourceUrl: z.string().nullable(),
+});
+export type ChangeMedia = z.infer<typeof ChangeMedia>;
+
+/** One side of a change: the post as one sealed capture recorded it. */
+export const ChangeSide = z.object({
+  captureId: Uuid,
+  /** `pending`: not sealed yet; `unreadable`: sealed, but its post.json could not be read (see `note`). */
+  state: z.enum(['sealed', 'pending', 'unreadable']),
+  /** When the capture observed the page (post.json `observedAt`). */
+  observedAt: IsoUtc.nullable(),
+  visibility: VisibilityState.nullable(),
+  visibilityReason: z.string().nullable(),
+  /** What the platform showed that decided `visibility` (`.tgme_widget_message_error: Post not found`). */
+  signals: z.array(z.string()),
+  author: z.string().nullable(),
+  published: z.string().nullable(),
+  text: z.string().nullable(),
+  direction: z.enum(['ltr', 'rtl']).nullable(),
+  language: z.string().nullable(),
+  media: z.array(ChangeMedia),
+  note: z.string().nullable(),
+});
+export type ChangeSide = z.infer<typeof ChangeSide>;
+
+/**
+ * A finding of a run read back from the sealed captures on both sides: for an edit, old and new
+ * text as a word diff and media added or removed by digest; for a deletion, the last capture and
+ * what the observation capture showed. Derived, always rebuildable from the store.
+ */
+export const WatchChange = z.object({
+  run: z.number().int().positive(),
+  kind: FindingKind,
+  postKey: z.string(),
+  postUrl: z.string().nullable(),
+  observedAt: IsoUtc,
+  before: ChangeSide.nullable(),
+  after: ChangeSide.nullable(),
+  /** Null when either side's text is not available (yet). */
+  textDiff: z.array(TextDiffPart).nullable(),
+  /** The texts were too long for a word diff: the diff is old text removed, new text added. */
+  textDiffCoarse: z.boolean(),
+  mediaAdded: z.array(ChangeMedia),
+  mediaRemoved: z.array(ChangeMedia),
+  /**
+   * For `deleted`: whether the platform positively said the post is gone (the observation capture
+   * shows `deleted` or `unavailable` with the platform's signal), `unconfirmed` when it did not, or
+   * `pending` while the observation capture is not sealed.
+   */
+  gone: z.enum(['confirmed', 'unconfirmed', 'pending']).nullable(),
+});
+export type WatchChange = z.infer<typeof WatchChange>;
+
+/** A webhook delivery that failed for good (all attempts used, or refused as permanent). */
+export const WebhookDeliveryFailure = z.object({
+  deliveryId: z.string(),
+  run: z.number().int().positive(),
+  kind: FindingKind,
+  postKey: z.string(),
+  attempts: z.number().int().nonnegative(),
+  failedAt: IsoUtc.nullable(),
+  reason: z.string(),
+});
+export type WebhookDeliveryFailure = z.infer<typeof WebhookDeliveryFailure>;
+
+/** A run with its changes read back from the sealed captures. */
+export const WatchRunWithChanges = WatchRun.extend({ changes: z.array(WatchChange) });
+export type WatchRunWithChanges = z.infer<typeof WatchRunWithChanges>;

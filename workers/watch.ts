@@ -9,7 +9,7 @@ import type { CaptureOptions } from '../schemas/capture.js';
 import type { Failure } from '../schemas/errors.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../schemas/manifest.js';
 import { PostDocument, type Post, type ReviewFlag } from '../schemas/post.js';
-import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
+import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, WebhookDeliveryFailure, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
 import { waitForFinal } from './job-state.js';
 import { workerLockOptions } from './queues.js';
@@ -197,6 +197,34 @@ export async function runWatchNow(s: WatchDeps, id: string): Promise<string> {
 export async function watchEvents(s: Pick<Services, 'redis' | 'config'>, id: string, limit = 100): Promise<WatchRun[]> {
   const list = await s.redis.lrange(keys(s.config.redis.prefix).events(id), 0, limit - 1);
   return list.map((j) => WatchRun.parse(JSON.parse(j)));
+}
+
+/** Failed jobs looked at for one watch's failed deliveries (the queue keeps 5000). */
+const FAILED_SCAN = 5000;
+
+/**
+ * Webhook deliveries of a watch that failed for good (every attempt used, or refused as permanent),
+ * newest first, from the webhook queue's failed jobs.
+ */
+export async function failedDeliveries(s: WatchDeps, watchId: string, limit = 100): Promise<WebhookDeliveryFailure[]> {
+  const jobs = await s.watchQueues.webhook.getFailed(0, FAILED_SCAN - 1);
+  const out: WebhookDeliveryFailure[] = [];
+  for (const job of jobs) {
+    const data = job?.data as WebhookJob | undefined;
+    if (!data || data.watchId !== watchId) continue;
+    out.push(
+      WebhookDeliveryFailure.parse({
+        deliveryId: `${data.watchId}/${data.run}/${data.index}`,
+        run: data.run,
+        kind: data.finding.kind,
+        postKey: data.finding.postKey,
+        attempts: job.attemptsMade,
+        failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        reason: job.failedReason || 'unknown',
+      }),
+    );
+  }
+  return out.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? '') || b.run - a.run).slice(0, limit);
 }
 
 /** Normalised text + media source URLs (without query) of a post, hashed. Views and dates do not count. */

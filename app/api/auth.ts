@@ -14,6 +14,8 @@ export const CSRF_HEADER = 'X-CSRF-Token';
  */
 export const PERMISSIONS = {
   submit: ['analyst'],
+  /** Add, pause, resume, run and remove watches of the case. */
+  watch: ['analyst'],
   'read-evidence': ['analyst', 'prosecutor'],
   'read-custody': ['analyst', 'prosecutor', 'auditor'],
   'list-cases': ['analyst', 'prosecutor', 'auditor'],

@@ -3,6 +3,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { UserRecord } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
 import type { UserStore } from './users.js';
+import type { WatchDeps } from '../../workers/watch.js';
 import type { PackageJobs } from './package-jobs.js';
 
 /** Options of the HTTP service (`exhibit serve`). */
@@ -46,6 +47,8 @@ export interface ApiDeps {
   services: Services;
   users: UserStore;
   packages: PackageJobs;
+  /** The services with the watch queues (schedules and webhook deliveries). */
+  watches: WatchDeps;
   logger: Logger;
   options: Required<Omit<ApiOptions, 'packagesDir' | 'signIn' | 'replay'>> & { packagesDir: string; signIn: Config['api']['signIn']; replay: ReplayOptions };
 }

@@ -10,6 +10,7 @@ import { childLogger } from '../../lib/logger.js';
 import { Health } from '../../schemas/api.js';
 import type { Services } from '../../workers/runtime.js';
 import { UserStore } from './users.js';
+import { withWatchQueues } from '../../workers/watch.js';
 import { authenticate, requirePermission } from './auth.js';
 import { streamingBodyLimit } from './body-limit.js';
 import type { ApiDeps, ApiEnv, ApiOptions } from './context.js';
@@ -20,6 +21,8 @@ import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { packageRoutes } from './routes/packages.js';
 import { replayOriginFor, replayRoutes } from './routes/replay.js';
+import { spreadsheetRoutes } from './routes/spreadsheets.js';
+import { watchRoutes } from './routes/watches.js';
 import { userRoutes } from './routes/users.js';
 import { mountUi } from './static-ui.js';
 
@@ -59,7 +62,8 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   };
   const users = new UserStore({ redis: services.redis, clock: services.clock, prefix: services.config.redis.prefix });
   const packages = new PackageJobs(services, opts.packagesDir, logger);
-  const deps: ApiDeps = { services, users, packages, logger, options: opts };
+  const watches = withWatchQueues(services);
+  const deps: ApiDeps = { services, users, packages, watches, logger, options: opts };
 
   const app = new Hono<ApiEnv>();
   const table = new RouteTable(app, opts.maxBodyBytes);
@@ -108,6 +112,8 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   captureRoutes(table, deps);
   packageRoutes(table, deps);
   replayRoutes(table, deps);
+  watchRoutes(table, deps);
+  spreadsheetRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );
@@ -121,6 +127,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     deps,
     close: async () => {
       await packages.close();
+      await watches.closeWatchQueues();
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Config } from '../../schemas/config.js';
-import { formatInterval, type WatchRun, type WatchStatus } from '../../schemas/watch.js';
-import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatchNow, watchEvents, watchStatus, withWatchQueues } from '../../workers/watch.js';
+import { formatInterval, type ChangeMedia, type ChangeSide, type TextDiffPart, type WatchChange, type WatchRun, type WatchStatus, type WebhookDeliveryFailure } from '../../schemas/watch.js';
+import { readRunChanges } from '../../analysis/watch-changes.js';
+import { addWatch, failedDeliveries, listWatches, pauseWatch, removeWatch, resumeWatch, runWatchNow, watchEvents, watchStatus, withWatchQueues } from '../../workers/watch.js';
+import { isolate, VISIBILITY_WORDS } from '../post-view.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { err, out, withServices } from './common.js';
 
@@ -22,9 +24,51 @@ function statusLine(w: WatchStatus): string {
   return `${w.watch.id}  ${w.watch.state.padEnd(6)}  every ${every}  case ${w.watch.caseId}  runs ${w.runs}  last ${w.lastRunAt ?? '-'}${w.lastOutcome ? ` ${w.lastOutcome}` : ''}  next ${w.nextRunAt ?? '-'}  ${w.watch.url}`;
 }
 
-function runLines(r: WatchRun): string[] {
+/** A word diff on one line: `[-removed-]` and `{+added+}`, isolated in the text's direction. */
+export function diffLine(parts: TextDiffPart[], dir: 'ltr' | 'rtl' | null): string {
+  const text = parts.map((p) => (p.op === 'same' ? p.text : p.op === 'removed' ? `[-${p.text}-]` : `{+${p.text}+}`)).join('').replace(/\s*\n\s*/g, ' ⏎ ');
+  return isolate(text, dir);
+}
+
+const mediaWords = (m: ChangeMedia) => `${m.type} ${m.digest ?? `(not recorded) ${m.sourceUrl ?? ''}`}`;
+
+function sideLine(label: string, side: ChangeSide): string {
+  const state = side.state === 'sealed' ? `observed ${side.observedAt ?? '-'}${side.visibility && side.visibility !== 'visible' ? `, the platform showed: ${VISIBILITY_WORDS[side.visibility]}` : ''}` : side.state === 'pending' ? 'not sealed yet' : `unreadable: ${side.note ?? ''}`;
+  return `    ${label.padEnd(7)} capture ${side.captureId}  (${state})`;
+}
+
+function changeLines(c: WatchChange): string[] {
+  const lines = [`  ${c.kind.padEnd(7)} ${c.postKey}  ${c.postUrl ?? ''}`];
+  if (c.kind === 'deleted') {
+    if (c.before) lines.push(sideLine('last', c.before));
+    if (c.after) lines.push(sideLine('now', c.after));
+    const signals = c.after?.signals.length ? ` (${c.after.signals.join('; ')})` : '';
+    lines.push(
+      c.gone === 'confirmed'
+        ? `    gone: the platform showed ${VISIBILITY_WORDS[c.after!.visibility!]}${signals}`
+        : c.gone === 'pending'
+          ? '    gone? the observation capture of its page is not sealed yet'
+          : `    not confirmed gone: it left the list, but its page did not say it is gone${c.after?.visibility ? ` (the platform showed: ${VISIBILITY_WORDS[c.after.visibility]})` : ''}`,
+    );
+    return lines;
+  }
+  if (c.before) lines.push(sideLine('before', c.before));
+  if (c.after) lines.push(sideLine(c.kind === 'new' ? 'capture' : 'after', c.after));
+  if (c.kind === 'new' && c.after?.text) lines.push(`    text    ${isolate(c.after.text.replace(/\s*\n\s*/g, ' ⏎ ').slice(0, 300), c.after.direction)}`);
+  if (c.textDiff) lines.push(`    text    ${diffLine(c.textDiff, c.after?.direction ?? c.before?.direction ?? null)}${c.textDiffCoarse ? '  (too long for a word diff: whole text replaced)' : ''}`);
+  else if (c.kind === 'edited' && c.before?.state === 'sealed' && c.after?.state === 'sealed' && c.before.text === c.after.text) lines.push('    text    unchanged');
+  for (const m of c.mediaAdded) lines.push(`    media + ${mediaWords(m)}`);
+  for (const m of c.mediaRemoved) lines.push(`    media - ${mediaWords(m)}`);
+  return lines;
+}
+
+function runLines(r: WatchRun, changes: WatchChange[]): string[] {
   const head = `run ${r.run}  ${r.finishedAt}  ${r.outcome}  page ${r.targetCaptureId ?? '-'}  ${r.postsSeen} posts  ${r.findings.length} findings${r.failure ? `  ${r.failure.code}: ${r.failure.message}` : ''}`;
-  return [head, ...r.review.map((f) => `  review  ${f.code}: ${f.message}`), ...r.findings.map((f) => `  ${f.kind.padEnd(7)} ${f.postKey}  capture ${f.captureId ?? '-'}${f.previousCaptureId ? `  (earlier ${f.previousCaptureId})` : ''}  ${f.postUrl ?? ''}`)];
+  return [head, ...r.review.map((f) => `  review  ${f.code}: ${f.message}`), ...changes.flatMap(changeLines)];
+}
+
+function deliveryLine(f: WebhookDeliveryFailure): string {
+  return `  ${f.deliveryId}  run ${f.run}  ${f.kind} ${f.postKey}  after ${f.attempts} attempt(s)${f.failedAt ? ` at ${f.failedAt}` : ''}: ${f.reason}`;
 }
 
 /** `exhibit watch add|list|pause|resume|remove|run|events`. Runs happen in `exhibit worker`. */
@@ -71,11 +115,20 @@ export async function watchCommand(config: Config, what: 'add' | 'list' | 'pause
         out(`run of watch ${id} queued (job ${job}); see \`exhibit watch events ${id}\``);
         return EXIT.OK;
       } else {
-        await watchStatus(d, id); // NOT_FOUND for an unknown id
+        const st = await watchStatus(d, id); // NOT_FOUND for an unknown id
         const runs = await watchEvents(d, id);
-        if (opts.json) out(JSON.stringify(runs, null, 2));
-        else if (runs.length === 0) out('no runs yet');
-        else for (const r of runs) for (const line of runLines(r)) out(line);
+        const withChanges = [];
+        for (const r of runs) withChanges.push({ ...r, changes: await readRunChanges(s.store, st.watch.caseId, r) });
+        const failed = await failedDeliveries(d, id);
+        if (opts.json) out(JSON.stringify({ runs: withChanges, failedDeliveries: failed }, null, 2));
+        else {
+          if (runs.length === 0) out('no runs yet');
+          for (const r of withChanges) for (const line of runLines(r, r.changes)) out(line);
+          if (failed.length) {
+            out(`failed webhook deliveries (${failed.length}):`);
+            for (const f of failed) out(deliveryLine(f));
+          }
+        }
         return EXIT.OK;
       }
       out(`watch ${id} ${what === 'pause' ? 'paused' : what === 'resume' ? 'resumed' : 'removed'}`);

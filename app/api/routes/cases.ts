@@ -87,13 +87,13 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
     const rows: CaptureSummary[] = [];
     for (const id of ids) {
       const st = await captureStatus(s, id);
-      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure };
+      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null };
       if (sealed.has(id)) {
         const { manifest: m } = await loadManifest(s, caseId, id);
         if (row.state === 'unknown') row.state = (await readSealRecords(s.store, caseId, id)).timestamps.length ? 'sealed' : 'unsealed';
         const shot = m.artifacts.find((a) => a.role === 'screenshot' && !a.derivedFrom);
         const thumb = shot && m.artifacts.find((a) => a.role === 'thumbnail' && a.derivedFrom?.source === shot.name);
-        Object.assign(row, { url: m.request.url, pageStatus: m.status, title: m.page.title, platform: m.environment.collector.id, requestedBy: m.request.requestedBy, submittedAt: m.request.submittedAt, sealedAt: m.sealedAt, thumbnail: thumb?.name ?? null, failure: row.failure ?? m.failure });
+        Object.assign(row, { url: m.request.url, pageStatus: m.status, title: m.page.title, platform: m.environment.collector.id, requestedBy: m.request.requestedBy, submittedAt: m.request.submittedAt, sealedAt: m.sealedAt, thumbnail: thumb?.name ?? null, failure: row.failure ?? m.failure, watchId: m.request.options.watchId ?? null, supersedes: m.request.options.supersedes ?? null, observationOf: m.request.options.observationOf ?? null });
         const post = m.artifacts.find((a) => a.role === 'post' && a.size < 8 * 1024 * 1024);
         if (post) {
           const doc = PostDocument.safeParse(JSON.parse((await s.store.getBytes(post.storeKey)).toString('utf8')));

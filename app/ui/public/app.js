@@ -2,6 +2,7 @@
 // text (textContent via dom.js `h`), never as markup; images come from our own API.
 import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch, post } from './api.js';
 import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from './dom.js';
+import { exportLinks, intakeCard, watchesView, watchView } from './watches.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -30,6 +31,7 @@ function renderChrome() {
   const links = [];
   if (me) {
     if (me.role !== 'admin') links.push(h('a', { href: '#/' }, 'Cases'));
+    if (may.read()) links.push(h('a', { href: '#/watches', id: 'nav-watches' }, 'Watches'));
     if (may.verify()) links.push(h('a', { href: '#/verify' }, 'Verify a package'));
     if (may.admin()) links.push(h('a', { href: '#/admin' }, 'Users'), h('a', { href: '/admin/queues' }, 'Queues'));
   }
@@ -78,6 +80,13 @@ async function casesView() {
           h('tbody', {}, cases.map((c) => h('tr', {}, h('td', {}, h('a', { href: `#/cases/${enc(c.caseId)}` }, c.caseId)), h('td', {}, String(c.sealedCaptures))))),
         ),
   ];
+}
+
+/** A capture a watch made: marked, with what it is to the watch (re-capture of an edit, observation of a deletion). */
+function watchMark(c) {
+  if (!c.watchId) return null;
+  const what = c.supersedes ? 'watch: edit re-capture' : c.observationOf ? 'watch: deletion check' : 'watch';
+  return h('div', {}, h('a', { href: `#/watches/${enc(c.watchId)}`, class: 'watch-mark', 'data-watch-id': c.watchId }, what));
 }
 
 function follow(caseId, ids, onUpdate, onDone) {
@@ -224,7 +233,7 @@ async function caseView(caseId) {
                     h('td', {}, c.platform ?? '—'),
                     h('td', { dir: 'auto' }, c.author ?? '—'),
                     h('td', {}, fmtTime(c.sealedAt ?? c.submittedAt)),
-                    h('td', {}, stateBadge(c.state), c.pageStatus === 'failed' ? h('div', { class: 'bad' }, `page failed${c.failure ? `: ${c.failure.code}` : ''}`) : null),
+                    h('td', {}, stateBadge(c.state), watchMark(c), c.pageStatus === 'failed' ? h('div', { class: 'bad' }, `page failed${c.failure ? `: ${c.failure.code}` : ''}`) : null),
                   ),
                 ),
               ),
@@ -234,9 +243,9 @@ async function caseView(caseId) {
       mount(listBox, errorBox(e));
     }
   };
-  if (may.submit()) parts.push(submitForm(caseId, refresh));
+  if (may.submit()) parts.push(submitForm(caseId, refresh), intakeCard(caseId, refresh));
   if (may.read()) {
-    parts.push(h('h2', {}, 'Captures'), listBox);
+    parts.push(h('h2', {}, 'Captures'), exportLinks(caseId), listBox);
     await refresh();
   }
   if (may.package()) parts.push(packageBuilder(caseId, () => selected));
@@ -503,6 +512,8 @@ async function route() {
     if (path === '/login') content = await loginView();
     else if (path === '/verify') content = await verifyView();
     else if (path === '/admin') content = await adminView();
+    else if (path === '/watches') content = await watchesView(() => route());
+    else if ((m = /^\/watches\/([^/]+)$/.exec(path))) content = await watchView(decodeURIComponent(m[1]), (f) => cleanup.push(f), (hash) => (location.hash = hash));
     else if ((m = /^\/cases\/([^/]+)\/captures\/([^/]+)$/.exec(path))) content = await captureView(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     else if ((m = /^\/cases\/([^/]+)$/.exec(path))) content = await caseView(decodeURIComponent(m[1]));
     else content = await casesView();

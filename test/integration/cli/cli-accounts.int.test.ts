@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 const COOKIE = 'cli-secret-cookie-4b5c6d';
 
 function exhibit(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { CustodyEvent } from '../../schemas/custody.js';
-import { captureIndexKey, captureJobId } from '../../workers/queues.js';
-import { openServices, type Services } from '../../workers/runtime.js';
-import { SUBMIT_TUNING, submitCaptures, submitUrlList, type SubmitDeps, type SubmitOutcome } from '../../workers/submit.js';
+import { configFrom } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/logger.js';
+import type { CustodyEvent } from '../../../schemas/custody.js';
+import { captureIndexKey, captureJobId } from '../../../workers/queues.js';
+import { openServices, type Services } from '../../../workers/runtime.js';
+import { SUBMIT_TUNING, submitCaptures, submitUrlList, type SubmitDeps, type SubmitOutcome } from '../../../workers/submit.js';
 
 /**
  * Submission on real Redis with no workers: validation, dedupe (also across submitters), the

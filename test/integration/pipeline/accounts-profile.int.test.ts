@@ -3,21 +3,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AccountVault } from '../../collectors/accounts.js';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { Config } from '../../schemas/config.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
-import { PostDocument } from '../../schemas/post.js';
-import { storeKeys } from '../../evidence/store.js';
-import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { submitCaptures } from '../../workers/submit.js';
+import { AccountVault } from '../../../collectors/accounts.js';
+import { configFrom } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/logger.js';
+import type { Config } from '../../../schemas/config.js';
+import { CaptureManifest } from '../../../schemas/manifest.js';
+import { PostDocument } from '../../../schemas/post.js';
+import { storeKeys } from '../../../evidence/store.js';
+import { waitForFinal, type CaptureStatus } from '../../../workers/job-state.js';
+import { openServices, startWorkers, type RunningWorkers, type Services } from '../../../workers/runtime.js';
+import { submitCaptures } from '../../../workers/submit.js';
 import { gunzipSync } from 'node:zlib';
-import { python } from '../support/python.js';
-import { checkWarc } from '../../evidence/warc-check.js';
-import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../fixtures/mastodon/server.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
+import { python } from '../../support/python.js';
+import { checkWarc } from '../../../evidence/warc-check.js';
+import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
 
 /**
  * Collection accounts and `--with-profile` through the real pipeline (Redis, Chromium, the local

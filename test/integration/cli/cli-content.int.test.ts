@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { FsStore } from '../../evidence/fs-store.js';
-import { storeKeys } from '../../evidence/store.js';
+import { FsStore } from '../../../evidence/fs-store.js';
+import { storeKeys } from '../../../evidence/store.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMastodonFixture } from '../fixtures/mastodon/server.js';
-import { startTelegramFixture } from '../fixtures/telegram/server.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
-import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { exhibit, jsonLogLines, plainLines } from '../support/cli.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import { startTelegramFixture } from '../../fixtures/telegram/server.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
+import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { exhibit, jsonLogLines, plainLines } from '../../support/cli.js';
+import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
 
 const RLI = '\u2067';
 const PDI = '\u2069';

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { startFacebookFixture } from '../fixtures/facebook/server.js';
-import { startMastodonFixture } from '../fixtures/mastodon/server.js';
-import { FsStore } from '../../evidence/fs-store.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { startFacebookFixture } from '../../fixtures/facebook/server.js';
+import { startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import { FsStore } from '../../../evidence/fs-store.js';
+import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 interface Run {
   code: number | null;

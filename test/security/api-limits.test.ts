@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { openServices, type Services } from '../../workers/runtime.js';
+import type { Services } from '../../workers/runtime.js';
 import { createApi, listen, type Api } from '../../app/api/server.js';
 import { SignInThrottle } from '../../workers/sign-in-throttle.js';
+import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.js';
 
 /**
  * Attacks on the HTTP API over a real listening server (node-server, real Redis): oversized bodies
@@ -100,19 +95,18 @@ describe('API limits (real server, real Redis)', () => {
   let api2: Api;
   let server: Awaited<ReturnType<typeof listen>>;
   let server2: Awaited<ReturnType<typeof listen>>;
-  let stateDir: string;
+  let env: PipelineEnv;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-sec-api-'));
-    const config = configFrom({
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      store: { kind: 'fs' },
-      api: { maxBodyBytes: 64 * 1024, maxUploadBytes: 8 * MiB, signIn: { freeAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 4_000 } },
-      log: { level: 'silent' },
+    env = await startPipelineEnv({
+      name: 'sec-api',
+      tsa: false,
+      workers: false,
+      logLevel: 'silent',
+      config: { api: { maxBodyBytes: 64 * 1024, maxUploadBytes: 8 * MiB, signIn: { freeAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 4_000 } } },
     });
-    s = await openServices(config, createLogger('silent'));
+    s = env.s;
     api = createApi(s, { queueDashboard: false });
     // A second server process on the same Redis: sign-in failures count across both.
     api2 = createApi(s, { queueDashboard: false });
@@ -135,8 +129,7 @@ describe('API limits (real server, real Redis)', () => {
     await server2?.close();
     await api?.close();
     await api2?.close();
-    await s?.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await env?.close();
   });
 
   describe('request bodies are limited while they stream in', () => {

@@ -3,7 +3,7 @@
  * manifests recomputed); where the forger re-signs, they use their own key (placed in data/keys/)
  * and fresh tokens from the same TSA the real package used — what anyone can get from a public TSA.
  */
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,31 +15,19 @@ import { KeyStore } from '../../evidence/keys.js';
 import { buildPackage, type BuiltPackage } from '../../evidence/package/build.js';
 import { verifyPackage } from '../../evidence/package/verify.js';
 import type { PackageReport } from '../../schemas/custody.js';
+import { exhibit } from '../support/cli.js';
 import { PROSECUTOR, startEvidenceEnv, type EvidenceEnv } from '../support/evidence-env.js';
 import { makeForger, rebag } from '../support/forger.js';
 import { PYTHON } from '../support/python.js';
 import { makeSealedCapture, type SealedCapture } from '../support/sealed-capture.js';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function failsOn(report: PackageReport, item: string | RegExp, message?: RegExp): void {
   expect(report.verdict).toBe('failed');
   expect(report.ok).toBe(false);
   const hit = report.failures.filter((f) => (typeof item === 'string' ? f.item === item : item.test(f.item)) && (!message || message.test(f.message)));
   if (hit.length === 0) throw new Error(`no failure on ${String(item)}${message ? ` matching ${message}` : ''}; failures: ${JSON.stringify(report.failures, null, 1)}`);
-}
-
-function exhibit(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'exhibit'), args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('forged and tampered packages (real Redis, OpenSSL TSA)', () => {

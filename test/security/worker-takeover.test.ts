@@ -1,18 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeKeys } from '../../evidence/store.js';
 import { waitForFinal } from '../../workers/job-state.js';
-import { openServices, type Services } from '../../workers/runtime.js';
+import type { Services } from '../../workers/runtime.js';
 import { submitCaptures } from '../../workers/submit.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,9 +18,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * once (one manifest, one set of custody events), however many times its stages ran.
  */
 describe('a killed worker’s job is taken over', () => {
-  let tsa: LocalTsa;
+  let env: PipelineEnv;
   let s: Services;
-  let stateDir: string;
   let configFile: string;
   let page: http.Server;
   let pageUrl = '';
@@ -45,7 +39,6 @@ describe('a killed worker’s job is taken over', () => {
   const workerCount = async () => (await s.queues.capture.getWorkers()).length;
 
   beforeAll(async () => {
-    tsa = await startLocalTsa();
     // The page: the first request is held open (the capture is "slow" and the worker dies while
     // waiting); later requests are answered at once.
     page = http.createServer((req, res) => {
@@ -65,29 +58,25 @@ describe('a killed worker’s job is taken over', () => {
     });
     await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
     pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/page`;
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-takeover-'));
-    const input = {
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      store: { kind: 'fs' as const },
-      tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
-      capture: { concurrency: 1, attempts: 2, navigationTimeoutMs: 60_000, settleTimeoutMs: 5_000, timeoutMs: 90_000, allowPrivateNetwork: true },
-      // Short enough for a test; the defaults are a few times longer.
-      queue: { lockDurationMs: 3_000, stalledIntervalMs: 1_000, maxStalledCount: 2 },
-      log: { level: 'warn' as const },
-    };
-    configFile = path.join(stateDir, 'exhibit.yaml');
-    writeFileSync(configFile, JSON.stringify(input));
-    s = await openServices(configFrom(input), createLogger('silent'));
+    env = await startPipelineEnv({
+      name: 'takeover',
+      workers: false,
+      logLevel: 'silent',
+      config: {
+        capture: { concurrency: 1, attempts: 2, navigationTimeoutMs: 60_000, settleTimeoutMs: 5_000, timeoutMs: 90_000, allowPrivateNetwork: true },
+        // Short enough for a test; the defaults are a few times longer.
+        queue: { lockDurationMs: 3_000, stalledIntervalMs: 1_000, maxStalledCount: 2 },
+        log: { level: 'warn' },
+      },
+    });
+    ({ s, configFile } = env);
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const r of held) r.destroy();
     await new Promise<void>((r) => page?.close(() => r()));
     page?.closeAllConnections();
-    await s?.close();
-    await tsa?.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await env?.close();
   });
 
   it('takes over the capture of a SIGKILLed worker within seconds, and seals it once', async () => {

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { startLocalTsa, type LocalTsa } from './tsa.js';
 
 /** The repository root, where the `exhibit` front door lives. */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -31,6 +34,7 @@ export function exhibit(args: string[], env: Record<string, string>, opts: { tim
     };
     child.stdout.on('data', (d) => ((stdout += d), check()));
     child.stderr.on('data', (d) => ((stderr += d), check()));
+    child.on('error', reject);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`exhibit ${args.join(' ')} timed out; output: ${stdout}${stderr}`));
@@ -51,4 +55,33 @@ export function plainLines(text: string): string[] {
 /** Lines that are raw JSON log records. */
 export function jsonLogLines(text: string): string[] {
   return plainLines(text).filter((l) => /^\s*\{.*"(level|msg)"\s*:/.test(l));
+}
+
+export interface CliEnv {
+  stateDir: string;
+  tsa: LocalTsa;
+  /** The environment of every run: the state dir, the TSA and its CA, log level warn (add to it freely). */
+  env: Record<string, string>;
+  /** `exhibit down` (the embedded Redis), then the TSA and the state dir. */
+  close(): Promise<void>;
+}
+
+/** The front door on its embedded default (private Redis, local store) in a temp state dir, with a local OpenSSL TSA. */
+export async function startCliEnv(name: string): Promise<CliEnv> {
+  const tsa = await startLocalTsa();
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), `exhibit-${name}-`));
+  const env: Record<string, string> = { EXHIBIT_STATE_DIR: stateDir, EXHIBIT_TSA_URLS: tsa.url, EXHIBIT_TSA_CA_FILES: tsa.caCertPath, EXHIBIT_LOG_LEVEL: 'warn' };
+  return {
+    stateDir,
+    tsa,
+    env,
+    close: async () => {
+      try {
+        await exhibit(['down'], env);
+      } finally {
+        await tsa.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+  };
 }

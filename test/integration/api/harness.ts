@@ -1,29 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { inject } from 'vitest';
-import { configFrom } from '../../../lib/config.js';
-import { createLogger } from '../../../lib/logger.js';
 import type { Config } from '../../../schemas/config.js';
 import type { Role } from '../../../schemas/api.js';
-import { waitForFinal, type CaptureStatus } from '../../../workers/job-state.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../../workers/runtime.js';
+import type { CaptureStatus } from '../../../workers/job-state.js';
+import type { RunningWorkers, Services } from '../../../workers/runtime.js';
 import { createApi, type Api } from '../../../app/api/server.js';
 import type { ApiOptions } from '../../../app/api/context.js';
 import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
-import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
+import { startPipelineEnv } from '../../support/pipeline-env.js';
+import type { LocalTsa } from '../../support/tsa.js';
 
 /**
- * The API on real parts, as the pipeline test sets them up: sample site, OpenSSL TSA, Redis and
- * MinIO from the global setup, Chromium through the capture workers. Private targets are allowed
+ * The API on real parts: the pipeline environment (test/support/pipeline-env.ts: OpenSSL TSA,
+ * Redis and a MinIO bucket, Chromium through the capture workers) and the sample site. Private targets are allowed
  * by the server's config (the sample site is on loopback), never by the client.
  */
 export interface Harness {
   site: SampleSite;
   tsa: LocalTsa;
   s: Services;
-  workers: RunningWorkers;
+  workers: RunningWorkers | null;
   api: Api;
   config: Config;
   stateDir: string;
@@ -40,19 +34,12 @@ export interface HarnessUser {
 
 export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions = {}): Promise<Harness> {
   const site = await startSampleSite();
-  const tsa = await startLocalTsa();
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-api-'));
-  const minio = inject('minio');
-  const config = configFrom({
-    stateDir,
-    redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-    store: { kind: 's3', s3: { endPoint: minio.endPoint, port: minio.port, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: `api-${randomUUID().slice(0, 12)}`, retentionDays: 1 } },
-    tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
-    capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000, allowPrivateNetwork: true },
-    log: { level: 'warn' },
+  const env = await startPipelineEnv({
+    name: 'api',
+    store: 's3',
+    config: { capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000, allowPrivateNetwork: true } },
   });
-  const s = await openServices(config, createLogger('warn'));
-  const workers = await startWorkers(s);
+  const { s, tsa, config, stateDir } = env;
   const api = createApi(s, { progressIntervalMs: 200, ...apiOptions });
   const tokens: Record<string, string> = {};
   for (const u of users) {
@@ -63,19 +50,16 @@ export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions 
     site,
     tsa,
     s,
-    workers,
+    workers: env.workers,
     api,
     config,
     stateDir,
     tokens,
-    waitFinal: (captureId, timeoutMs) => waitForFinal(s, captureId, { timeoutMs }),
+    waitFinal: (captureId, timeoutMs) => env.waitFinal(captureId, { timeoutMs }),
     close: async () => {
       await api.close();
-      await workers.close();
-      await s.close();
+      await env.close();
       await site.close();
-      await tsa.close();
-      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,34 +14,13 @@ import { openServices, startWorkers, type Services } from '../../../workers/runt
 import { submitCaptures } from '../../../workers/submit.js';
 import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
 import { startMinio, startRedis } from '../../support/services.js';
+import { exhibit as runExhibit, type CliRun } from '../../support/cli.js';
 import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 const REQUEST_TIMEOUT_MS = 1_500;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function exhibit(args: string[], configFile: string, timeoutMs = 90_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'exhibit'), ['-c', configFile, ...args], { cwd: ROOT, env: { ...process.env, EXHIBIT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`exhibit ${args.join(' ')} hung; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The CLI on a config file; a run that does not end within `timeoutMs` fails the test. */
+const exhibit = (args: string[], configFile: string, timeoutMs = 90_000): Promise<CliRun> => runExhibit(['-c', configFile, ...args], { EXHIBIT_LOG_LEVEL: 'warn' }, { timeoutMs });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -13,7 +13,7 @@ import { writeWarcFile } from '../../../collectors/browser/warc-writer.js';
 import { checkWacz } from '../../../evidence/wacz-check.js';
 import { checkWarc, checkWarcDetailed, type WarcCheckResult } from '../../../evidence/warc-check.js';
 import { PYTHON, python } from '../../support/python.js';
-import { exchange } from '../../unit/collectors/exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 const run = promisify(execFile);
 /** The CLI from source, as ./exhibit runs it. */

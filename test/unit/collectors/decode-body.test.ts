@@ -7,6 +7,7 @@ import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBody, encodedMediaType } from '../../../collectors/browser/decode-body.js';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
+import { exchange } from '../../support/recorded.js';
 
 const TEXT = Buffer.from('ٱلسَّلَامُ عَلَيْكُمْ — hello, evidence\n'.repeat(50));
 let dir: string;
@@ -22,31 +23,15 @@ afterAll(async () => {
 async function exchangeWith(body: Buffer, encoding: string | null): Promise<RecordedExchange> {
   const bodyPath = path.join(dir, `body-${++n}`);
   await writeFile(bodyPath, body);
-  return {
+  return exchange({
     id: `ex-${n}`,
-    startedAt: '2026-01-01T00:00:00Z',
-    completedAt: '2026-01-01T00:00:01Z',
-    method: 'GET',
     url: 'https://u:secret@example.org/x',
-    requestHeaders: [],
-    rawRequestPath: null,
-    requestBodyPath: null,
-    status: 200,
-    statusText: 'OK',
-    httpVersion: '1.1',
     responseHeaders: encoding === null ? [['Content-Type', 'text/plain']] : [['content-ENCODING', encoding]],
-    rawResponsePath: null,
-    rawResponseSize: 0,
     bodyPath,
     bodySize: body.length,
-    truncated: false,
     remoteIp: null,
     remotePort: null,
-    tls: null,
-    dns: null,
-    upstreamProxy: null,
-    error: null,
-  };
+  });
 }
 
 const out = () => path.join(dir, `out-${++n}`);

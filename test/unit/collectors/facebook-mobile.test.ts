@@ -1,15 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { facebookSpec, FacebookOptions } from '../../../collectors/facebook.js';
 import { readMobileStory } from '../../../collectors/facebook-mobile.js';
-import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { NOT_SHOWN_STATES, Post } from '../../../schemas/post.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 /** Facebook's mobile (m.), basic (mbasic.) and permalink pages as served logged out: the fixture HTML of test/fixtures/facebook/pages. */
 const PAGES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/facebook/pages');
@@ -17,15 +13,10 @@ const READ_AT = '2026-01-02T03:04:05.000Z';
 const M = 'https://m.facebook.com';
 const BASIC = 'https://mbasic.facebook.com';
 const fixture = (file: string, origin: string): string => readFileSync(path.join(PAGES, file), 'utf8').replaceAll('{{origin}}', origin);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'facebook-mobile-unit-'));
+const { viewOf, ctx } = recordings('facebook-mobile', { observedAt: READ_AT });
 const options = FacebookOptions.parse({});
 
-function viewOf(ex: RecordedExchange, body: string): RecordedView {
-  const p = path.join(dir, `${ex.id}.body`);
-  writeFileSync(p, body);
-  return new RecordedView([ex], { decodedBodyPath: async () => p }, ex.url);
-}
-const extract = (url: string, body: string) => facebookSpec.extract({ view: viewOf(exchange({ url }), body), snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null } satisfies ExtractContext, new URL(url), options);
+const extract = (url: string, body: string) => facebookSpec.extract(ctx(viewOf([{ ex: exchange({ url }), body }], url)), new URL(url), options);
 
 describe('facebook mobile and basic story markup', () => {
   it('m.facebook.com story.php: text with its line break, link and hashtag, author, exact time from data-ft, photos from i.img backgrounds, counts', () => {

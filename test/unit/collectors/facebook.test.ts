@@ -1,32 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { facebookSpec, FacebookOptions, findStory, openGraphPost, parseFacebookUrl, relayPreloads, storyComments, storyToPost } from '../../../collectors/facebook.js';
-import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { Post } from '../../../schemas/post.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://www.facebook.com';
 const PAGE = `${ORIGIN}/sahel.news.page/posts/1122334455667788`;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'facebook-unit-'));
+const { viewOf, ctx } = recordings('facebook', { observedAt: READ_AT, pageUrl: PAGE });
 const options = FacebookOptions.parse({});
 
-function viewOf(items: Array<{ ex: RecordedExchange; body?: string }>, pageUrl = PAGE): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    if (body === undefined) continue;
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, body);
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
-const ctx = (view: RecordedView): ExtractContext => ({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null });
 
 const SHARED = { __typename: 'Story', post_id: '999', message: { text: 'the shared post, not this one' }, attachments: [{ media: { __typename: 'Photo', id: 'p9', image: { uri: '/shared.jpg', width: 10, height: 10 } } }] };
 const story = {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
@@ -8,14 +7,12 @@ import type { RecordedExchange } from '../../../collectors/browser/recorded-exch
 import { actorToProfile, atRef, BlueskyOptions, blueskySpec, feedItemToPost, parseBlueskyListUrl, postViewToPost, viewRecordToPost } from '../../../collectors/bluesky.js';
 import { accountToProfile, MastodonOptions, mastodonSpec, parseMastodonListUrl, qualifyAcct, statusToPost } from '../../../collectors/mastodon.js';
 import { actorHandle, advertisedObjectUrl, AP_ACCEPT, looksLikeActivityPubObject, mentionHandle, objectMedia, objectToPost, readActivityPub } from '../../../collectors/platform/activitypub-object.js';
-import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { readTelegramChannelInfo } from '../../../collectors/telegram.js';
 import { Post, Profile } from '../../../schemas/post.js';
 import { actor, akkomaNote, misskeyNote, peertubeVideo, question, wordpressArticle } from '../../fixtures/activitypub/server.js';
 import { postView, quoteView } from '../../fixtures/bluesky/server.js';
 import { account, tagTimeline } from '../../fixtures/mastodon/server.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 /**
  * Federated handles, references, profiles and list items read from the fixtures' JSON and HTML
@@ -200,18 +197,7 @@ describe('Mastodon: reply references', () => {
 });
 
 describe('honest states on list pages and ActivityPub answers (recorded exchanges, no network)', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fediverse-unit-'));
-  function viewOf(items: Array<{ ex: RecordedExchange; body?: string | object }>, pageUrl: string): RecordedView {
-    const paths = new Map<string, string>();
-    for (const { ex, body } of items) {
-      if (body === undefined) continue;
-      const p = path.join(dir, `${ex.id}.body`);
-      writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
-      paths.set(ex.id, p);
-    }
-    return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-  }
-  const ctx = (view: RecordedView): ExtractContext => ({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null });
+  const { viewOf, ctx } = recordings('fediverse', { observedAt: READ_AT });
   const page = (url: string) => ({ ex: exchange({ url }), body: '<!DOCTYPE html><title>x</title>' });
   const json = (url: string, body: unknown, status = 200, extra: Partial<RecordedExchange> = {}) => ({ ex: exchange({ url, status, responseHeaders: [['Content-Type', 'application/json']], ...extra }), body: body as object });
 

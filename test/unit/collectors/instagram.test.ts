@@ -1,32 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { igComments, igMediaItems, igMediaToPost, instagramSpec, InstagramOptions, parseInstagramUrl, type IgMedia } from '../../../collectors/instagram.js';
-import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { Post } from '../../../schemas/post.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://www.instagram.com';
 const PAGE = `${ORIGIN}/p/C4sIdeCar01/`;
 const GQL = `${ORIGIN}/graphql/query`;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'instagram-unit-'));
+const { viewOf, ctx } = recordings('instagram', { observedAt: READ_AT, pageUrl: PAGE });
 const options = InstagramOptions.parse({});
 
-function viewOf(items: Array<{ ex: RecordedExchange; body?: string | object }>, pageUrl = PAGE): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    if (body === undefined) continue;
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
-const ctx = (view: RecordedView): ExtractContext => ({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null });
 
 const sidecar = (): IgMedia => ({
   __typename: 'XDTGraphSidecar',

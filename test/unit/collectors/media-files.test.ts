@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { extensionFor, isWholeRange, mediaFileName, pickExchange, planMedia, rangedOnlyMedia, writeMediaFiles } from '../../../collectors/browser/media-files.js';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { SpoolFile } from '../../../schemas/artifact.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 const img = (url: string, over: Partial<RecordedExchange> = {}) => exchange({ url, responseHeaders: [['Content-Type', 'image/jpeg']], ...over });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPageFacts, collectMeta, parseJsonLd, traceMainDocument, wireUrl, type PageSnapshot } from '../../../collectors/browser/page-facts.js';
 import { PageFacts } from '../../../schemas/capture.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 describe('parseJsonLd', () => {
   it('parses every block in order', () => {

@@ -1,32 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { z } from 'zod';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPlatformPost, type Extraction, type PlatformSpec } from '../../../collectors/platform/capture-platform-page.js';
 import { visible } from '../../../collectors/platform/honest-state.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { PermanentError } from '../../../lib/errors.js';
 import { Post } from '../../../schemas/post.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 /**
  * The guard around a platform's extractor (the entry point the capture uses): a crash that is not
  * an ExhibitError, or a post that fails the post.json schema, is "could not parse": not-recognised,
  * read by the generic extraction, with the error named (bounded) in the review flag.
  */
-const dir = mkdtempSync(path.join(os.tmpdir(), 'platform-guard-unit-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PAGE = 'https://social.example/@layla/1199';
 const HTML = '<!DOCTYPE html><html><head><meta property="og:title" content="Layla"><meta property="og:description" content="انقطاع التيار الكهربائي في الحي"><meta property="og:type" content="article"></head><body></body></html>';
+const recorded = recordings('platform-guard', { observedAt: '2026-01-02T03:04:05.000Z', pageUrl: PAGE });
 
-function ctx() {
-  const p = path.join(dir, 'page.body');
-  writeFileSync(p, HTML);
-  const ex = exchange({ url: PAGE, responseHeaders: [['content-type', 'text/html; charset=utf-8']] });
-  const view = new RecordedView([ex], { decodedBodyPath: async () => p }, PAGE);
-  return { view, snapshot: null, observedAt: '2026-01-02T03:04:05.000Z', spoolDir: dir, keepResponse: async () => null };
-}
+const ctx = () => recorded.ctx(recorded.viewOf([{ ex: exchange({ url: PAGE, responseHeaders: [['content-type', 'text/html; charset=utf-8']] }), body: HTML }]));
 
 function spec(extract: () => Promise<Extraction | null>): PlatformSpec<unknown> {
   return { id: 'test', version: '1', platform: 'testplatform', capabilities: [], configSchema: z.unknown(), matches: () => true, extract };

@@ -3,7 +3,7 @@ import { failureForObservation, notRecognised, observeHttpStatus, visible } from
 import { parseM3u8 } from '../../../collectors/platform/hls.js';
 import { hashtagsIn, htmlToText, parseCount, publishedTime, textDirection } from '../../../collectors/platform/text.js';
 import { hostIn } from '../../../collectors/platform/capture-platform-page.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 describe('text helpers', () => {
   it('finds the direction from the first strong character (bidi P2)', () => {

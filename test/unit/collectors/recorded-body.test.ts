@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { recordedBody } from '../../../collectors/platform/capture-platform-page.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-recorded-body-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,28 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { flattenComments, parseRedditUrl, readShredditPost, redditJsonUrl, redditMedia, redditPostToPost, redditSpec, redditTime, RedditOptions, type RedditListing, type RedditPostData } from '../../../collectors/reddit.js';
 import { Post } from '../../../schemas/post.js';
 import { selectCollector } from '../../../collectors/registry.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://www.reddit.com';
-const dir = mkdtempSync(path.join(os.tmpdir(), 'reddit-unit-'));
+const { viewOf, ctx } = recordings('reddit', { observedAt: READ_AT });
 
-function viewOf(items: Array<{ ex: RecordedExchange; body?: unknown }>, pageUrl: string): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    if (body === undefined) continue;
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
 
 const post = (over: Partial<RedditPostData> = {}): RedditPostData => ({
   id: 'abc12', name: 't3_abc12', title: 'صف نان 🍞', selftext: 'متن #تهران', selftext_html: '<div class="md"><p>متن #تهران <a href="https://example.org/x">x</a> <a href="/u/omar_r">u/omar_r</a> <a href="/r/iran">r/iran</a></p></div>',
@@ -95,7 +81,7 @@ describe('reddit honest states from the recording', () => {
   const o = RedditOptions.parse({ hosts: ['rd.test'] });
   const target = new URL('https://rd.test/r/iran/comments/abc12/slug/');
   const json = 'https://rd.test/r/iran/comments/abc12/slug.json?raw_json=1';
-  const run = async (items: Array<{ ex: RecordedExchange; body?: unknown }>) => redditSpec.extract({ view: viewOf(items, target.href), snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null }, target, o);
+  const run = async (items: Array<{ ex: RecordedExchange; body?: unknown }>) => redditSpec.extract(ctx(viewOf(items, target.href)), target, o);
   const listing = (d: RedditPostData) => [{ kind: 'Listing', data: { children: [{ kind: 't3', data: d }] } }, { kind: 'Listing', data: { children: [] } }];
 
   it('a visible post from the .json listing', async () => {

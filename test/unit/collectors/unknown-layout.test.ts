@@ -1,8 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
 import { activityPubSpec } from '../../../collectors/activitypub.js';
 import { blueskySpec } from '../../../collectors/bluesky.js';
 import { facebookSpec } from '../../../collectors/facebook.js';
@@ -10,7 +6,6 @@ import { instagramSpec } from '../../../collectors/instagram.js';
 import { mastodonSpec } from '../../../collectors/mastodon.js';
 import type { PlatformSpec } from '../../../collectors/platform/capture-platform-page.js';
 import { extractGenericPost } from '../../../collectors/platform/generic-extract.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { redditSpec } from '../../../collectors/reddit.js';
 import { telegramSpec } from '../../../collectors/telegram.js';
 import { tiktokSpec } from '../../../collectors/tiktok.js';
@@ -19,7 +14,7 @@ import { xSpec } from '../../../collectors/x.js';
 import { youtubeSpec } from '../../../collectors/youtube.js';
 import { NOT_SHOWN_STATES } from '../../../schemas/post.js';
 import { unknownLayoutPage } from '../../fixtures/fixture-server.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 /**
  * The visibility rule, per platform, on the recording alone: a page that holds the post (og: tags,
@@ -29,18 +24,9 @@ import { exchange } from './exchange-fixture.js';
  * Instagram, TikTok) or `login-wall` (Facebook, VK: a login form beside the post).
  */
 const READ_AT = '2026-01-02T03:04:05.000Z';
-const dir = mkdtempSync(path.join(os.tmpdir(), 'unknown-layout-unit-'));
+const { viewOf, ctx } = recordings('unknown-layout', { observedAt: READ_AT });
 const LOGIN_BANNER = '<form id="login_form" action="/login/"><input name="email"><input type="password" name="pass"></form><form id="quick_login_form" action="https://login.example/?act=login"></form>';
 
-function viewOf(items: Array<{ ex: RecordedExchange; body: string }>, pageUrl: string): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, body);
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
 
 interface Case {
   spec: PlatformSpec<unknown>;
@@ -78,7 +64,7 @@ describe('a page holding the post in an unknown layout, per platform', () => {
       const pageUrl = (c.spec.pageUrl?.(target, options) ?? target).href;
       const html = unknownLayoutPage({ lang: 'ar', dir: 'rtl', siteName: c.spec.platform, author: 'أخبار الساحل', text: 'توزيع المياه يبدأ غداً 🚚💧 #الساحل', url: target.href, image: `${target.origin}/media/photo.jpg`, published: '2024-03-16T09:00:00Z', extra: LOGIN_BANNER });
       const view = viewOf([{ ex: exchange({ url: pageUrl }), body: html }, ...(c.api ?? []).map((a) => ({ ex: exchange({ url: a.url, responseHeaders: [['Content-Type', a.type]] }), body: a.body }))], pageUrl);
-      const r = await c.spec.extract({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null }, target, options);
+      const r = await c.spec.extract(ctx(view), target, options);
       expect(r, 'an extraction with a state').not.toBeNull();
       expect(NOT_SHOWN_STATES as readonly string[]).not.toContain(r!.visibility.state);
       expect(r!.visibility.state).toBe('not-recognised');

@@ -1,32 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as cheerio from 'cheerio';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
-import type { ExtractContext } from '../../../collectors/platform/capture-platform-page.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { decodeBody, largestPhoto, parseVkUrl, readVkBlock, vkSpec, VkOptions } from '../../../collectors/vk.js';
 import { Post } from '../../../schemas/post.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://vk.com';
 const PAGE = `${ORIGIN}/wall-1_4`;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'vk-unit-'));
+const { viewOf, ctx } = recordings('vk', { observedAt: READ_AT, pageUrl: PAGE });
 const options = VkOptions.parse({});
 
-function viewOf(items: Array<{ ex: RecordedExchange; body?: string | Buffer }>, pageUrl = PAGE): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    if (body === undefined) continue;
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, body);
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
-const ctx = (view: RecordedView): ExtractContext => ({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null });
 
 const onclick = (temp: object): string => `return showPhoto('-1_5', 'wall-1_4', ${JSON.stringify({ temp, queue: 1 })}, event)`.replaceAll('"', '&quot;');
 const POST = `<div class="_post post" data-post-id="-1_4">

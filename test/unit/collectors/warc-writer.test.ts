@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { httpHeaderEnd, writeWarcFile } from '../../../collectors/browser/warc-writer.js';
 import { dechunk } from '../../../lib/http-message.js';
 import { python } from '../../support/python.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

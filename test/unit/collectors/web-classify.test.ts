@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyNavigation, failureKind, refusedNavigation } from '../../../collectors/web.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange } from '../../support/recorded.js';
 
 const base = { requestedUrl: 'https://user:pw@a.example/p', navigationTimeoutMs: 5000 };
 

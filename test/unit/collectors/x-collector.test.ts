@@ -1,29 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { originalPhotoUrl, parseXUrl, syndicationToPost, syndicationToken, tweetDetailResults, tweetToPost, xSpec, xTime, XOptions, type XTweetResult } from '../../../collectors/x.js';
 import { Post } from '../../../schemas/post.js';
 import { selectCollector } from '../../../collectors/registry.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://x.com';
-const dir = mkdtempSync(path.join(os.tmpdir(), 'x-unit-'));
+const { viewOf, ctx } = recordings('x', { observedAt: READ_AT });
 
-/** A RecordedView over exchanges whose bodies are given inline. */
-function viewOf(items: Array<{ ex: RecordedExchange; body?: unknown }>, pageUrl: string): RecordedView {
-  const paths = new Map<string, string>();
-  for (const { ex, body } of items) {
-    if (body === undefined) continue;
-    const p = path.join(dir, `${ex.id}.body`);
-    writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
-    paths.set(ex.id, p);
-  }
-  return new RecordedView(items.map((i) => i.ex), { decodedBodyPath: async (ex) => paths.get(ex.id) ?? null }, pageUrl);
-}
 
 const tweet = (over: Partial<XTweetResult['legacy']> = {}, extra: Partial<XTweetResult> = {}): XTweetResult => ({
   __typename: 'Tweet',
@@ -98,7 +83,7 @@ describe('x honest states from the recording', () => {
   const o = XOptions.parse({ hosts: ['x.test'], syndication: 'https://syn.test' });
   const target = new URL('https://x.test/a/status/44');
   const gql = (status: number, headers: Array<[string, string]> = [['Content-Type', 'application/json']]) => exchange({ url: `https://x.test/i/api/graphql/q/TweetResultByRestId?variables=${encodeURIComponent(JSON.stringify({ tweetId: '44' }))}`, status, responseHeaders: headers });
-  const run = async (items: Array<{ ex: RecordedExchange; body?: unknown }>) => xSpec.extract({ view: viewOf(items, target.href), snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null }, target, o);
+  const run = async (items: Array<{ ex: RecordedExchange; body?: unknown }>) => xSpec.extract(ctx(viewOf(items, target.href)), target, o);
   const page = () => ({ ex: exchange({ url: target.href }), body: '<html></html>' });
 
   it.each([

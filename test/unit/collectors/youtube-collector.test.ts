@@ -1,17 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RecordedExchange } from '../../../collectors/browser/recorded-exchange.js';
-import { RecordedView } from '../../../collectors/platform/recorded.js';
 import { embeddedJson, observePlayability, parseYouTubeUrl, playerResponseToPost, youtubeMedia, youtubeSpec, YouTubeOptions, type PlayerResponse } from '../../../collectors/youtube.js';
 import { Post } from '../../../schemas/post.js';
 import { selectCollector } from '../../../collectors/registry.js';
-import { exchange } from './exchange-fixture.js';
+import { exchange, recordings } from '../../support/recorded.js';
 
 const READ_AT = '2026-01-02T03:04:05.000Z';
 const ORIGIN = 'https://www.youtube.com';
-const dir = mkdtempSync(path.join(os.tmpdir(), 'yt-unit-'));
+const { viewOf, ctx } = recordings('yt', { observedAt: READ_AT });
 
 const pr = (over: Partial<PlayerResponse> = {}): PlayerResponse => ({
   playabilityStatus: { status: 'OK' },
@@ -87,10 +83,7 @@ describe('youtube extract from the recording', () => {
   const o = YouTubeOptions.parse({ hosts: ['yt.test'] });
   const run = async (target: URL, status: number, html: string, headers: Array<[string, string]> = [['Content-Type', 'text/html']]) => {
     const ex = exchange({ url: target.href, status, responseHeaders: headers }) as RecordedExchange;
-    const p = path.join(dir, `${ex.id}.html`);
-    writeFileSync(p, html);
-    const view = new RecordedView([ex], { decodedBodyPath: async () => p }, target.href);
-    return youtubeSpec.extract({ view, snapshot: null, observedAt: READ_AT, spoolDir: dir, keepResponse: async () => null }, target, o);
+    return youtubeSpec.extract(ctx(viewOf([{ ex, body: html }], target.href)), target, o);
   };
   const page = (r: PlayerResponse) => `<html><script>var ytInitialPlayerResponse = ${JSON.stringify(r)};var meta = 1;</script></html>`;
   it('reads the post and keeps it when age-gated (metadata shown, no stream)', async () => {

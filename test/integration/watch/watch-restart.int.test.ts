@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { openServices, type Services } from '../../workers/runtime.js';
-import { addWatch, listWatches, runWatchNow, startWatchWorkers, withWatchQueues, type RunningWatchWorkers } from '../../workers/watch.js';
-import { startRedis, type RunningService } from '../support/services.js';
+import { configFrom } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/logger.js';
+import { openServices, type Services } from '../../../workers/runtime.js';
+import { addWatch, listWatches, runWatchNow, startWatchWorkers, withWatchQueues, type RunningWatchWorkers } from '../../../workers/watch.js';
+import { startRedis, type RunningService } from '../../support/services.js';
 
 /**
  * Watch schedules live in Redis (BullMQ job schedulers): they survive a worker restart and a Redis

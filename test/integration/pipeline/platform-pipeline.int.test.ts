@@ -1,28 +1,27 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BrowserPool } from '../../collectors/browser/pool.js';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { Config } from '../../schemas/config.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
-import { PostDocument } from '../../schemas/post.js';
-import { storeKeys } from '../../evidence/store.js';
-import { verifyPackage } from '../../evidence/package/verify.js';
-import { waitForFinal } from '../../workers/job-state.js';
-import { packageCase } from '../../app/package-case.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { submitCaptures } from '../../workers/submit.js';
-import { loadCases } from '../collectors/conformance.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
-import { PLATFORM_FIXTURES } from '../fixtures/platforms.js';
-import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { python } from '../support/python.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrowserPool } from '../../../collectors/browser/pool.js';
+import { createLogger } from '../../../lib/logger.js';
+import type { Config } from '../../../schemas/config.js';
+import { CaptureManifest } from '../../../schemas/manifest.js';
+import { PostDocument } from '../../../schemas/post.js';
+import { storeKeys } from '../../../evidence/store.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
+import { waitForFinal } from '../../../workers/job-state.js';
+import { packageCase } from '../../../app/package-case.js';
+import type { Services } from '../../../workers/runtime.js';
+import { submitCaptures } from '../../../workers/submit.js';
+import { loadCases } from '../../collectors/conformance.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
+import { PLATFORM_FIXTURES } from '../../fixtures/platforms.js';
+import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { python } from '../../support/python.js';
+import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
+import type { LocalTsa } from '../../support/tsa.js';
 
 const run = promisify(execFile);
 
@@ -32,43 +31,32 @@ const run = promisify(execFile);
  * with tools we did not write (sha256sum, Python bagit, openssl pkeyutl and ts -verify).
  */
 describe('platform captures through the whole pipeline, packaged and verified with standard tools', () => {
+  let env: PipelineEnv<LocalTsa>;
   let tsa: LocalTsa;
   let sample: SampleSite;
   let sites: Array<{ collectorId: string; dir: string; site: FixtureSite }> = [];
   let s: Services;
-  let workers: RunningWorkers;
   let config: Config;
   let stateDir: string;
   const caseId = `C-PLAT-${randomUUID().slice(0, 8)}`;
   const captured = new Map<string, string>();
 
   beforeAll(async () => {
-    tsa = await startLocalTsa();
     sample = await startSampleSite();
     sites = await Promise.all(PLATFORM_FIXTURES.map(async (f) => ({ collectorId: f.collectorId, dir: f.dir, site: await f.start() })));
     const collectors = Object.fromEntries(PLATFORM_FIXTURES.map((f, i) => [f.collectorId, f.options(sites[i]!.site)]));
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-plat-'));
-    const minio = inject('minio');
-    config = configFrom({
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      store: { kind: 's3', s3: { endPoint: minio.endPoint, port: minio.port, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: `plat-${randomUUID().slice(0, 12)}`, retentionDays: 1 } },
-      tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
-      capture: { concurrency: 2, allowPrivateNetwork: true, navigationTimeoutMs: 15_000, settleTimeoutMs: 8_000 },
-      collectors,
-      log: { level: 'warn' },
+    env = await startPipelineEnv({
+      name: 'plat',
+      store: 's3',
+      config: { capture: { concurrency: 2, allowPrivateNetwork: true, navigationTimeoutMs: 15_000, settleTimeoutMs: 8_000 }, collectors },
     });
-    s = await openServices(config, createLogger('warn'));
-    workers = await startWorkers(s);
+    ({ s, tsa, config, stateDir } = env);
   });
 
   afterAll(async () => {
-    await workers?.close();
-    await s?.close();
+    await env?.close();
     await Promise.all(sites.map((x) => x.site.close()));
     await sample?.close();
-    await tsa?.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('seals a visible post of every platform with a correct post.json and all its media', async () => {

@@ -1,27 +1,23 @@
 import { execFile } from 'node:child_process';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { Config } from '../../schemas/config.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
-import { PostDocument } from '../../schemas/post.js';
-import { WatchWebhookPayload, type WatchRun } from '../../schemas/watch.js';
-import { verifyChain } from '../../evidence/custody.js';
-import { storeKeys } from '../../evidence/store.js';
-import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatch, runWatchNow, takePlatformSlot, watchEvents, watchStatus, withWatchQueues, type WatchDeps } from '../../workers/watch.js';
-import { EDITED_102, setTelegramChannelState, startTelegramFixture } from '../fixtures/telegram/server.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
-import { freePort } from '../support/services.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../schemas/config.js';
+import { CaptureManifest } from '../../../schemas/manifest.js';
+import { PostDocument } from '../../../schemas/post.js';
+import { WatchWebhookPayload, type WatchRun } from '../../../schemas/watch.js';
+import { verifyChain } from '../../../evidence/custody.js';
+import type { CaptureStatus } from '../../../workers/job-state.js';
+import type { Services } from '../../../workers/runtime.js';
+import { addWatch, listWatches, pauseWatch, removeWatch, resumeWatch, runWatch, runWatchNow, takePlatformSlot, watchEvents, watchStatus, withWatchQueues, type WatchDeps } from '../../../workers/watch.js';
+import { EDITED_102, setTelegramChannelState, startTelegramFixture } from '../../fixtures/telegram/server.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
+import { freePort } from '../../support/services.js';
+import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
 
 const run = promisify(execFile);
 const SECRET = 'whsec-test-0123456789abcdef';
@@ -53,10 +49,9 @@ async function startReceiver(secret: string): Promise<{ url: string; calls: Rece
 
 describe('watchlists on the Telegram fixture (real Redis, Chromium, local store, TSA)', () => {
   let site: FixtureSite;
-  let tsa: LocalTsa;
+  let env: PipelineEnv;
   let s: Services;
   let d: WatchDeps & { closeWatchQueues(): Promise<void> };
-  let workers: RunningWorkers;
   let config: Config;
   let stateDir: string;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -65,14 +60,9 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
   let hangingHits = 0;
   const caseId = `C-WATCH-${randomUUID().slice(0, 8)}`;
 
-  const waitFinal = (captureId: string): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs: 120_000 });
-  async function manifestOf(captureId: string): Promise<CaptureManifest> {
-    return CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
-  }
-  async function postOf(m: CaptureManifest): Promise<PostDocument> {
-    const a = m.artifacts.find((x) => x.role === 'post')!;
-    return PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8')));
-  }
+  const waitFinal = (captureId: string): Promise<CaptureStatus> => env.waitFinal(captureId, { timeoutMs: 120_000 });
+  const manifestOf = (captureId: string): Promise<CaptureManifest> => env.manifestOf(caseId, captureId);
+  const postOf = (m: CaptureManifest): Promise<PostDocument> => env.postOf(m);
   async function settle(r: WatchRun | null): Promise<WatchRun> {
     expect(r).not.toBeNull();
     for (const f of r!.findings) if (f.captureId) expect((await waitFinal(f.captureId)).state).toBe('sealed');
@@ -81,38 +71,32 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
 
   beforeAll(async () => {
     site = await startTelegramFixture();
-    tsa = await startLocalTsa();
     receiver = await startReceiver(SECRET);
     hanging = http.createServer(() => {
       hangingHits++; // never answers
     });
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
     hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-watch-'));
-    config = configFrom({
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
-      collectors: { telegram: { hosts: [site.host] } },
-      capture: { concurrency: 2, attempts: 1, navigationTimeoutMs: 10_000, settleTimeoutMs: 6_000, networkQuietMs: 300, timeoutMs: 45_000 },
-      watch: { runTimeoutMs: 120_000, failureThreshold: 2, webhookTimeoutMs: 800, webhookAttempts: 2, webhookBackoffMs: 200 },
-      log: { level: 'warn' },
+    env = await startPipelineEnv({
+      name: 'watch',
+      config: {
+        collectors: { telegram: { hosts: [site.host] } },
+        capture: { concurrency: 2, attempts: 1, navigationTimeoutMs: 10_000, settleTimeoutMs: 6_000, networkQuietMs: 300, timeoutMs: 45_000 },
+        watch: { runTimeoutMs: 120_000, failureThreshold: 2, webhookTimeoutMs: 800, webhookAttempts: 2, webhookBackoffMs: 200 },
+      },
     });
-    s = await openServices(config, createLogger('warn'));
-    workers = await startWorkers(s);
+    ({ s, config, stateDir } = env);
     d = withWatchQueues(s);
   });
 
   afterAll(async () => {
-    await workers?.close();
+    // The test's own handles on the watch queues first; then the workers, the services and the TSA.
     await d?.closeWatchQueues();
-    await s?.close();
+    await env?.close();
     await site?.close();
-    await tsa?.close();
     await receiver?.close();
     hanging?.closeAllConnections();
     await new Promise((r) => hanging?.close(r));
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('accepts list pages as targets, each watched through its platform collector (one post per visible item)', async () => {

@@ -1,23 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exhibit as runExhibit } from '../../support/cli.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const COOKIE = 'cli-secret-cookie-4b5c6d';
 
-function exhibit(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(path.join(ROOT, 'exhibit'), args, { cwd: ROOT, env: { ...process.env, EXHIBIT_ACCOUNTS_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with no accounts key from the caller's environment unless the test gives one. */
+const exhibit = (args: string[], env: Record<string, string>) => runExhibit(args, { EXHIBIT_ACCOUNTS_KEY: '', ...env });
 
 /** `exhibit accounts` through the real front door (no Redis needed). */
 describe('exhibit accounts import | list | remove', () => {

@@ -1,43 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { startFacebookFixture } from '../fixtures/facebook/server.js';
-import { startMastodonFixture } from '../fixtures/mastodon/server.js';
-import { FsStore } from '../../evidence/fs-store.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the real front door, as an analyst would, with its own embedded Redis and local store. */
-function exhibit(args: string[], env: Record<string, string>, timeoutMs = 150_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'exhibit'), args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`exhibit ${args.join(' ')} timed out; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { startFacebookFixture } from '../../fixtures/facebook/server.js';
+import { startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import { FsStore } from '../../../evidence/fs-store.js';
+import { exhibit, ROOT, startCliEnv, type CliEnv } from '../../support/cli.js';
+import type { LocalTsa } from '../../support/tsa.js';
 
 describe('the exhibit CLI on the embedded default (private Redis + local store)', () => {
   let site: SampleSite;
+  let cli: CliEnv;
   let tsa: LocalTsa;
   let stateDir: string;
   let env: Record<string, string>;
@@ -46,16 +19,13 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
 
   beforeAll(async () => {
     site = await startSampleSite();
-    tsa = await startLocalTsa();
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-cli-'));
-    env = { EXHIBIT_STATE_DIR: stateDir, EXHIBIT_TSA_URLS: tsa.url, EXHIBIT_TSA_CA_FILES: tsa.caCertPath, EXHIBIT_LOG_LEVEL: 'warn' };
+    cli = await startCliEnv('cli');
+    ({ tsa, stateDir, env } = cli);
   });
 
   afterAll(async () => {
-    if (env) await exhibit(['down'], env);
+    await cli?.close();
     await site?.close();
-    await tsa?.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('capture --wait seals the sample post and exits 0', async () => {

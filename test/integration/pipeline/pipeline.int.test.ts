@@ -5,23 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
-import type { Config } from '../../schemas/config.js';
-import { storeKeys } from '../../evidence/store.js';
-import { captureStatus, waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { runSeal } from '../../workers/seal.js';
-import { sealJobId } from '../../workers/queues.js';
-import { submitCaptures } from '../../workers/submit.js';
-import { signMovedHeads } from '../../workers/heads.js';
-import { SealPayload } from '../../schemas/jobs.js';
-import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { python } from '../support/python.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
-import { checkWarc } from '../../evidence/warc-check.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../lib/logger.js';
+import { CaptureManifest } from '../../../schemas/manifest.js';
+import type { Config } from '../../../schemas/config.js';
+import { storeKeys } from '../../../evidence/store.js';
+import { captureStatus, type CaptureStatus } from '../../../workers/job-state.js';
+import type { Services } from '../../../workers/runtime.js';
+import { runSeal } from '../../../workers/seal.js';
+import { sealJobId } from '../../../workers/queues.js';
+import { submitCaptures } from '../../../workers/submit.js';
+import { signMovedHeads } from '../../../workers/heads.js';
+import { SealPayload } from '../../../schemas/jobs.js';
+import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { python } from '../../support/python.js';
+import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
+import { checkWarc } from '../../../evidence/warc-check.js';
 
 const run = promisify(execFile);
 
@@ -31,44 +30,29 @@ const run = promisify(execFile);
  */
 describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
   let site: SampleSite;
-  let tsa: LocalTsa;
+  let env: PipelineEnv;
   let s: Services;
-  let workers: RunningWorkers;
   let config: Config;
-  let stateDir: string;
   const caseId = `C-PIPE-${randomUUID().slice(0, 8)}`;
 
-  const waitFinal = (captureId: string, timeoutMs?: number): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs });
+  const waitFinal = (captureId: string, timeoutMs?: number): Promise<CaptureStatus> => env.waitFinal(captureId, { timeoutMs });
 
-  async function submitOne(url: string, options: Record<string, unknown> = { allowPrivateNetwork: true }) {
-    const [o] = await submitCaptures([{ url, caseId, requestedBy: 'analyst-01', legalBasis: 'Test warrant 42/2026', options }], s);
-    if (!o?.ok) throw new Error(`submission rejected: ${JSON.stringify(o)}`);
-    return o;
-  }
+  const submitOne = (url: string, options: Record<string, unknown> = { allowPrivateNetwork: true }) =>
+    env.submitOne(url, { caseId, requestedBy: 'analyst-01', legalBasis: 'Test warrant 42/2026', options });
 
   beforeAll(async () => {
     site = await startSampleSite();
-    tsa = await startLocalTsa();
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-pipe-'));
-    const minio = inject('minio');
-    config = configFrom({
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      store: { kind: 's3', s3: { endPoint: minio.endPoint, port: minio.port, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: `pipe-${randomUUID().slice(0, 12)}`, retentionDays: 1 } },
-      tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
-      capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000 },
-      log: { level: 'warn' },
+    env = await startPipelineEnv({
+      name: 'pipe',
+      store: 's3',
+      config: { capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000 } },
     });
-    s = await openServices(config, createLogger('warn'));
-    workers = await startWorkers(s);
+    ({ s, config } = env);
   });
 
   afterAll(async () => {
-    await workers?.close();
-    await s?.close();
+    await env?.close();
     await site?.close();
-    await tsa?.close();
-    rmSync(stateDir, { recursive: true, force: true });
   });
 
   let sample: { captureId: string; manifest: CaptureManifest };

@@ -1,23 +1,19 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AccountVault } from '../../collectors/accounts.js';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { Config } from '../../schemas/config.js';
-import { CaptureManifest } from '../../schemas/manifest.js';
-import { PostDocument } from '../../schemas/post.js';
-import { storeKeys } from '../../evidence/store.js';
-import { waitForFinal, type CaptureStatus } from '../../workers/job-state.js';
-import { openServices, startWorkers, type RunningWorkers, type Services } from '../../workers/runtime.js';
-import { submitCaptures } from '../../workers/submit.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountVault } from '../../../collectors/accounts.js';
+import { CaptureManifest } from '../../../schemas/manifest.js';
+import { PostDocument } from '../../../schemas/post.js';
+import { storeKeys } from '../../../evidence/store.js';
+import type { CaptureStatus } from '../../../workers/job-state.js';
+import type { Services } from '../../../workers/runtime.js';
 import { gunzipSync } from 'node:zlib';
-import { python } from '../support/python.js';
-import { checkWarc } from '../../evidence/warc-check.js';
-import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../fixtures/mastodon/server.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
+import { python } from '../../support/python.js';
+import { checkWarc } from '../../../evidence/warc-check.js';
+import { MASTODON_FIXTURE_SESSION, startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
+import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
 
 /**
  * Collection accounts and `--with-profile` through the real pipeline (Redis, Chromium, the local
@@ -26,52 +22,41 @@ import type { FixtureSite } from '../fixtures/fixture-server.js';
  */
 describe('collection accounts and --with-profile (Mastodon fixture, real Redis and Chromium)', () => {
   let site: FixtureSite;
+  let env: PipelineEnv;
   let s: Services;
-  let workers: RunningWorkers;
-  let config: Config;
   let stateDir: string;
   const caseId = `C-ACCT-${randomUUID().slice(0, 8)}`;
 
-  const waitFinal = (captureId: string): Promise<CaptureStatus> => waitForFinal(s, captureId, { timeoutMs: 120_000 });
-  async function submit(url: string, options: Record<string, unknown>) {
-    const [o] = await submitCaptures([{ url, caseId, requestedBy: 'analyst-01', options: { allowPrivateNetwork: true, ...options } }], s);
-    if (!o?.ok) throw new Error(`submission rejected: ${JSON.stringify(o)}`);
-    return o;
-  }
-  async function manifestOf(captureId: string): Promise<CaptureManifest> {
-    return CaptureManifest.parse(JSON.parse((await s.store.getBytes(storeKeys.manifest(caseId, captureId))).toString('utf8')));
-  }
-  async function postOf(m: CaptureManifest): Promise<PostDocument> {
-    const a = m.artifacts.find((x) => x.role === 'post')!;
-    return PostDocument.parse(JSON.parse((await s.store.getBytes(a.storeKey)).toString('utf8')));
-  }
+  const waitFinal = (captureId: string): Promise<CaptureStatus> => env.waitFinal(captureId, { timeoutMs: 120_000 });
+  const submit = (url: string, options: Record<string, unknown>) => env.submitOne(url, { caseId, requestedBy: 'analyst-01', options: { allowPrivateNetwork: true, ...options } });
+  const manifestOf = (captureId: string): Promise<CaptureManifest> => env.manifestOf(caseId, captureId);
+  const postOf = (m: CaptureManifest): Promise<PostDocument> => env.postOf(m);
 
   beforeAll(async () => {
     site = await startMastodonFixture();
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-acct-'));
-    config = configFrom({
-      stateDir,
-      redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` },
-      accounts: { key: randomBytes(32).toString('base64') },
-      collectors: { mastodon: { hosts: [site.host] } },
-      capture: { concurrency: 2, attempts: 1, navigationTimeoutMs: 10_000, settleTimeoutMs: 6_000, networkQuietMs: 300, timeoutMs: 45_000 },
-      log: { level: 'warn' },
+    env = await startPipelineEnv({
+      name: 'acct',
+      tsa: false,
+      config: {
+        accounts: { key: randomBytes(32).toString('base64') },
+        collectors: { mastodon: { hosts: [site.host] } },
+        capture: { concurrency: 2, attempts: 1, navigationTimeoutMs: 10_000, settleTimeoutMs: 6_000, networkQuietMs: 300, timeoutMs: 45_000 },
+      },
+      beforeOpen: async (cfg, dir) => {
+        const state = {
+          cookies: [{ name: '_session_id', value: MASTODON_FIXTURE_SESSION, domain: '127.0.0.1', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' }],
+          origins: [],
+        };
+        writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
+        await AccountVault.fromConfig(cfg).import('mastodon', 'research-1', state, '@layla_research');
+      },
     });
-    const state = {
-      cookies: [{ name: '_session_id', value: MASTODON_FIXTURE_SESSION, domain: '127.0.0.1', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' }],
-      origins: [],
-    };
-    writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify(state));
-    await AccountVault.fromConfig(config).import('mastodon', 'research-1', state, '@layla_research');
-    s = await openServices(config, createLogger('warn'));
-    workers = await startWorkers(s);
+    ({ s, stateDir } = env);
   });
 
   afterAll(async () => {
-    await workers?.close();
-    await s?.close();
+    await env?.close();
     await site?.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('without an account, the followers-only status is a login wall', async () => {

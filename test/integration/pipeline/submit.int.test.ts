@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { configFrom } from '../../lib/config.js';
-import { createLogger } from '../../lib/logger.js';
-import type { CustodyEvent } from '../../schemas/custody.js';
-import { captureIndexKey, captureJobId } from '../../workers/queues.js';
-import { openServices, type Services } from '../../workers/runtime.js';
-import { SUBMIT_TUNING, submitCaptures, submitUrlList, type SubmitDeps, type SubmitOutcome } from '../../workers/submit.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CustodyEvent } from '../../../schemas/custody.js';
+import { captureIndexKey, captureJobId } from '../../../workers/queues.js';
+import type { Services } from '../../../workers/runtime.js';
+import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
+import { SUBMIT_TUNING, submitCaptures, submitUrlList, type SubmitDeps, type SubmitOutcome } from '../../../workers/submit.js';
 
 /**
  * Submission on real Redis with no workers: validation, dedupe (also across submitters), the
@@ -16,19 +13,15 @@ import { SUBMIT_TUNING, submitCaptures, submitUrlList, type SubmitDeps, type Sub
  * outcomes of the per-request path.
  */
 describe('submitting captures (real Redis, local store, no workers)', () => {
+  let env: PipelineEnv;
   let s: Services;
-  let stateDir: string;
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-submit-'));
-    const config = configFrom({ stateDir, redis: { url: inject('redisUrl'), prefix: `t${randomUUID().slice(0, 8)}` }, store: { kind: 'fs' }, log: { level: 'warn' } });
-    s = await openServices(config, createLogger('warn'));
+    env = await startPipelineEnv({ name: 'submit', tsa: false, workers: false });
+    s = env.s;
   });
 
-  afterAll(async () => {
-    await s?.close();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => env?.close());
 
   const newCase = () => `C-SUB-${randomUUID().slice(0, 8)}`;
   const urlsOf = (n: number, tag = randomUUID().slice(0, 6)) => Array.from({ length: n }, (_, i) => `https://social.example/${tag}/status/${i}`);

@@ -1,15 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { FsStore } from '../../evidence/fs-store.js';
-import { storeKeys } from '../../evidence/store.js';
+import { FsStore } from '../../../evidence/fs-store.js';
+import { storeKeys } from '../../../evidence/store.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMastodonFixture } from '../fixtures/mastodon/server.js';
-import { startTelegramFixture } from '../fixtures/telegram/server.js';
-import type { FixtureSite } from '../fixtures/fixture-server.js';
-import { startSampleSite, type SampleSite } from '../fixtures/sample-site/server.js';
-import { exhibit, jsonLogLines, plainLines } from '../support/cli.js';
-import { startLocalTsa, type LocalTsa } from '../support/tsa.js';
+import { startMastodonFixture } from '../../fixtures/mastodon/server.js';
+import { startTelegramFixture } from '../../fixtures/telegram/server.js';
+import type { FixtureSite } from '../../fixtures/fixture-server.js';
+import { startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
+import { exhibit, jsonLogLines, plainLines, startCliEnv, type CliEnv } from '../../support/cli.js';
+import type { LocalTsa } from '../../support/tsa.js';
 
 const RLI = '\u2067';
 const PDI = '\u2069';
@@ -18,6 +18,7 @@ describe('the CLI shows content first: list, show, cases; quiet on a terminal', 
   let mastodon: FixtureSite;
   let telegram: FixtureSite;
   let sample: SampleSite;
+  let cli: CliEnv;
   let tsa: LocalTsa;
   let stateDir: string;
   let env: Record<string, string>;
@@ -30,20 +31,19 @@ describe('the CLI shows content first: list, show, cases; quiet on a terminal', 
   };
 
   beforeAll(async () => {
-    [mastodon, telegram, sample, tsa] = await Promise.all([startMastodonFixture(), startTelegramFixture(), startSampleSite(), startLocalTsa()]);
-    stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-cli-content-'));
+    [mastodon, telegram, sample, cli] = await Promise.all([startMastodonFixture(), startTelegramFixture(), startSampleSite(), startCliEnv('cli-content')]);
+    ({ tsa, stateDir, env } = cli);
     const yaml = path.join(stateDir, 'exhibit.yaml');
     writeFileSync(yaml, `collectors:\n  mastodon:\n    hosts: ["${mastodon.host}"]\n  telegram:\n    hosts: ["${telegram.host}"]\n`);
-    env = { EXHIBIT_STATE_DIR: stateDir, EXHIBIT_CONFIG: yaml, EXHIBIT_TSA_URLS: tsa.url, EXHIBIT_TSA_CA_FILES: tsa.caCertPath, EXHIBIT_LOG_LEVEL: 'warn' };
+    env.EXHIBIT_CONFIG = yaml;
     ids.arabic = await capture(`${mastodon.url}/@layla/1100`, 'C-CONTENT-1');
     ids.channel = await capture(`${telegram.url}/s/sahel_news`, 'C-CONTENT-1');
     ids.page = await capture(`${sample.url}/post/1`, 'C-CONTENT-2');
   });
 
   afterAll(async () => {
-    if (env) await exhibit(['down'], env);
-    await Promise.all([mastodon?.close(), telegram?.close(), sample?.close(), tsa?.close()]);
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    await cli?.close();
+    await Promise.all([mastodon?.close(), telegram?.close(), sample?.close()]);
   });
 
   it('show prints the Arabic post: author, text in its direction, the post language (not the page one), published and capture time', async () => {

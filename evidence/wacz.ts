@@ -15,17 +15,32 @@
  * a request body read for the index (POST bodies up to {@link MAX_REQUEST_BODY}).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as nodePath from 'node:path';
 import { rm, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CDXIndexer, WARCParser, type WARCRecord } from 'warcio';
 import yazl from 'yazl';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
+import { timestampDigest, type TimestampDeps, type TsaEndpoint } from './timestamp.js';
 import { signWaczHash, type WaczSigningKey } from './wacz-key.js';
 
 export const WACZ_VERSION = '1.1.1';
 export const WACZ_MEDIA_TYPE = 'application/wacz';
+
+let toolCache: string | null = null;
+/** The libraries that index and zip, with their versions (a WACZ derivation's `tool`). */
+export function waczTool(): string {
+  if (toolCache === null) {
+    const require = createRequire(import.meta.url);
+    const version = (pkgJson: string): string => (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version?: string }).version ?? 'unknown';
+    const warcio = version(nodePath.join(nodePath.dirname(require.resolve('warcio')), '..', 'package.json'));
+    toolCache = `warcio.js ${warcio} (CDXJ) + yazl ${version(require.resolve('yazl/package.json'))}`;
+  }
+  return toolCache;
+}
 
 /** Request bodies read for the index (a POST's query key); larger ones are indexed by URL only. */
 const MAX_REQUEST_BODY = 1024 * 1024;
@@ -50,6 +65,17 @@ export interface WaczPageInput {
 
 /** RFC 3161 tokens over a `sha256:` digest (the same TSA path as manifests). */
 export type WaczTimestamper = (digest: string) => Promise<{ tokens: Array<{ tsaUrl: string; genTime: string; tsr: Buffer }>; failures: Array<{ tsaUrl: string; message: string }> }>;
+
+/** A {@link WaczTimestamper} over the configured TSAs: the client, checks and retries manifests use. */
+export function tsaTimestamper(tsas: TsaEndpoint[], deps: TimestampDeps): WaczTimestamper {
+  return async (digest) => {
+    const r = await timestampDigest(digest, tsas, deps);
+    return {
+      tokens: r.tokens.map((t) => ({ tsaUrl: t.record.tsaUrl, genTime: t.record.genTime, tsr: t.tsr })),
+      failures: r.failures.map((f) => ({ tsaUrl: f.tsaUrl, message: `${f.failure.code}: ${f.failure.message}` })),
+    };
+  };
+}
 
 export interface BuildWaczOptions {
   warcs: WaczWarc[];

@@ -25,6 +25,9 @@ export const WARC_CHECKS = [
   'revisit',
   'gzip',
   'cdxj',
+  'datapackage',
+  'signature',
+  'timestamp',
 ] as const;
 export type WarcCheck = (typeof WARC_CHECKS)[number];
 

@@ -272,6 +272,13 @@ async function checkCdxj(indexName: string, stream: Readable, facts: Map<string,
     }
     const rec = records.get(offset);
     if (!rec) {
+      // A damaged gzip member hides its record's header: the index still says what was there.
+      const lost = findings.find((f) => f.check === 'gzip' && f.file === `archive/${name}` && f.offset === offset && f.targetUri === null);
+      if (lost && typeof entry.url === 'string') {
+        lost.targetUri = entry.url;
+        lost.message += ` (the index lists ${entry.url} there)`;
+        continue;
+      }
       add(`points at offset ${offset} of ${name}, where no record starts`);
       continue;
     }

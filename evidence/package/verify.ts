@@ -129,7 +129,7 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
   for (const p of bag.problems) r.fail(p.item, p.check, p.message);
-  const ctx: BagContext = { files, fileSet: new Set(files), payloadFiles: files.filter((f) => f.startsWith('data/')), read: (p) => bag.read(p), report: r };
+  const ctx: BagContext = { files, fileSet: new Set(files), payloadFiles: files.filter((f) => f.startsWith('data/')), read: (p) => bag.read(p), region: (p) => bag.region(p), stream: (p) => bag.stream(p), report: r };
   await checkBagit(ctx);
   const digests = await checkPayloadManifests(ctx, bag);
   const { info, caseId } = await checkBagInfo(ctx, digests, result);

@@ -103,8 +103,10 @@ data/captures/<captureId>/
     timestamps/<n>.json           what was checked on receipt (TSA time, local time, clock skew, ...)
     artifacts/<name>              original artifacts, byte-identical to what was captured
                                   (screenshot, DOM, MHTML, WARC, media, page facts, environment)
-    derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
-                                  each is labelled in manifest.json with its source and method
+    derived/<name>                derivatives made from originals (thumbnails, extracted metadata,
+                                  <warc>.wacz: the WARC as recorded with its index, for replay in
+                                  ReplayWeb.page); each is labelled in manifest.json with its source
+                                  and method
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
                                   line, exact stored bytes; each event holds the hash of the one before
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)

@@ -12,6 +12,7 @@
  *   and nothing else in the capture directory, Ed25519 signature (.sig and .signature.json) with the
  *   included key whose fingerprint matches, each `.tsr` (imprint = SHA-256 of manifest.json, CMS
  *   signature, chain to the TSA CA);
+ * - each WARC and WACZ artifact record by record (check-records.ts), failures naming the record;
  * - custody: seq 1..n contiguous, prevHash links, hashes recompute, canonical bytes; each signed
  *   head matches the event at its seq, is signed and timestamped; the log does not end before the
  *   last signed head (truncation); every packaged capture appears in the log.

@@ -44,6 +44,8 @@ export const bagPaths = {
   sealSignature: 'package-seal.signature.json',
   sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
   sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
+  /** One WACZ of every packaged capture's WARCs (option caseWacz). */
+  caseWacz: 'data/case.wacz',
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -107,6 +109,8 @@ data/captures/<captureId>/
                                   <warc>.wacz: the WARC as recorded with its index, for replay in
                                   ReplayWeb.page); each is labelled in manifest.json with its source
                                   and method
+data/case.wacz                    (when asked for) one WACZ of every capture's WARC, byte-identical,
+                                  for replaying the whole case in ReplayWeb.page
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
                                   line, exact stored bytes; each event holds the hash of the one before
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)

@@ -38,6 +38,8 @@ import { mergeAnchors, noAnchors, parseCaCertificates, type TrustAnchors } from 
 import { dirBag, type BagFiles } from './bag-files.js';
 import { checkBagInfo, checkBagit, checkPayloadManifests, checkTagManifests } from './check-bag.js';
 import { checkCaptures } from './check-captures.js';
+import { checkArchiveRecords } from './check-records.js';
+import { bagPaths } from './layout.js';
 import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
@@ -138,6 +140,8 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const sigs = await SignatureChecks.open(ctx, trust);
   await followRotations({ fileSet: ctx.fileSet, files, read: ctx.read, report: r, checkSignature: sigs.checkSignature }, trust);
   const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result });
+  const caseWacz = digests.get(bagPaths.caseWacz);
+  if (caseWacz) await checkArchiveRecords(ctx, bagPaths.caseWacz, { role: 'wacz', size: caseWacz.size });
   const custody = await checkCustody(ctx, { caseId, captureDirs, sigs, result });
   if (!custody) return;
   const { events, coveredSeq } = custody;

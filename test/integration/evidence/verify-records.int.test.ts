@@ -18,6 +18,7 @@ import { buildWacz } from '../../../evidence/wacz.js';
 import { generateWaczKey } from '../../../evidence/wacz-key.js';
 import type { PackageReport } from '../../../schemas/custody.js';
 import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
+import { waczValidate } from '../../support/python.js';
 import { exchange } from '../../unit/collectors/exchange-fixture.js';
 
 const run = promisify(execFile);
@@ -97,6 +98,29 @@ describe('verify checks WARC and WACZ artifacts record by record', () => {
     const warcCheck = report.checks.find((c) => c.item === warcItem() && c.check === 'warc-records');
     expect(warcCheck).toMatchObject({ ok: true, message: expect.stringMatching(new RegExp(`^${records.length} WARC records read`)) });
     expect(report.checks.find((c) => c.item === waczItem() && c.check === 'wacz-records')).toMatchObject({ ok: true });
+  });
+
+  it('a package can carry one WACZ of the whole case: py-wacz validates it, its WARCs are the sealed ones, verify reads it', async () => {
+    const second = await env.seal(caseId, { url: 'https://example.org/post/2', extra: [{ name: 'traffic.warc', role: 'warc', mediaType: 'application/warc', bytes: plainWarc }] });
+    const pkg = await env.pack(caseId, { name: 'case-wacz', caseWacz: true });
+    const report = await verifyPackage(pkg.path, anchors);
+    expect(report.failures).toEqual([]);
+    expect(report.checks.find((c) => c.item === 'data/case.wacz' && c.check === 'wacz-records')).toMatchObject({ ok: true });
+    expect(report.checks.find((c) => c.item === 'data/case.wacz' && c.check === 'package-content')).toBeUndefined();
+    const dir = path.join(work, 'case-wacz');
+    await run('unzip', ['-q', pkg.path, '-d', dir]); // spawns: unzip
+    const wacz = path.join(dir, 'case-wacz', 'data', 'case.wacz');
+    const v = await waczValidate(wacz);
+    expect(v.output).toMatch(/Validation succeeded/);
+    expect(v.ok).toBe(true);
+    const listing = (await run('unzip', ['-Z1', wacz])).stdout.trim().split('\n').sort(); // spawns: unzip
+    expect(listing).toEqual(['archive/' + `${captureId}-traffic.warc`, `archive/${second.captureId}-traffic.warc`, 'datapackage-digest.json', 'datapackage.json', 'indexes/index.cdxj', 'pages/pages.jsonl'].sort());
+    for (const id of [captureId, second.captureId]) {
+      const inside = (await run('unzip', ['-p', wacz, `archive/${id}-traffic.warc`], { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 })).stdout; // spawns: unzip
+      expect(inside.equals(plainWarc), id).toBe(true);
+    }
+    const pages = (await run('unzip', ['-p', wacz, 'pages/pages.jsonl'])).stdout.trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { url: string }).url); // spawns: unzip
+    expect(pages.sort()).toEqual(['https://example.org/post/1?lang=ar#final', 'https://example.org/post/2#final']);
   });
 
   const cases = [

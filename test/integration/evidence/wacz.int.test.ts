@@ -16,21 +16,12 @@ import { checkWacz } from '../../../evidence/wacz-check.js';
 import { generateWaczKey, signWaczHash, verifyWaczSignature } from '../../../evidence/wacz-key.js';
 import { buildWacz, tsaTimestamper, type BuiltWacz } from '../../../evidence/wacz.js';
 import { systemClock } from '../../../lib/clock.js';
-import { PYTHON, python } from '../../support/python.js';
+import { PYTHON, python, waczValidate } from '../../support/python.js';
 import { startLocalTsa, type LocalTsa } from '../../support/tsa.js';
 import { exchange } from '../../unit/collectors/exchange-fixture.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve('app/cli.ts');
-
-/** py-wacz's validator, entered as its `wacz` command is (`python -m wacz` always exits 0): exit status and what it printed. */
-const WACZ_CLI = 'import sys\nfrom wacz.main import main\nsys.argv[0] = "wacz"\nsys.exit(main())';
-async function waczValidate(file: string): Promise<{ ok: boolean; output: string }> {
-  return run(PYTHON, ['-c', WACZ_CLI, 'validate', '-f', file]).then( // spawns: python3
-    (r) => ({ ok: true, output: r.stdout + r.stderr }),
-    (e: { stdout?: string; stderr?: string }) => ({ ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
-  );
-}
 
 /** `exhibit warc check --json` as ./exhibit runs it. */
 async function exhibitCheck(file: string): Promise<{ code: number; report: { result: string; findings: Array<{ severity: string; check: string; file: string; offset: number | null; recordType: string | null; message: string }> } }> {

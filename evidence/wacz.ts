@@ -115,9 +115,15 @@ interface IndexOutcome {
 /** warcio's CDX indexer, reading only request bodies (for POST keys) and skipping every other block. */
 class StreamingCdxIndexer extends CDXIndexer {
   readonly responseDates = new Map<string, string>();
+  /** Records read, per file. */
+  readonly records = new Map<string, number>();
   override async *iterRecords(parser: WARCParser, filename: string): AsyncGenerator<Record<string, unknown>, void, unknown> {
     this._lastRecord = null;
     for await (const record of parser as AsyncIterable<WARCRecord>) {
+      // Only the first record: warcio.js misreads the version line after a request with no header lines (it still indexes it right).
+      const version = record.warcHeaders.statusline.trim();
+      if (!this.records.get(filename) && version !== 'WARC/1.0' && version !== 'WARC/1.1') throw new PermanentError('INVALID_INPUT', `the WARC could not be indexed: ${filename} has no WARC record at offset ${parser.offset} (it starts ${JSON.stringify(version.slice(0, 40))})`);
+      this.records.set(filename, (this.records.get(filename) ?? 0) + 1);
       const len = Number(record.warcHeader('Content-Length') ?? 0);
       if (record.warcType === 'request' && len <= MAX_REQUEST_BODY) await record.readFully();
       else await record.skipFully();
@@ -140,6 +146,7 @@ async function indexWarcs(warcs: WaczWarc[]): Promise<IndexOutcome> {
       if (lines.length >= MAX_INDEX_LINES) throw new PermanentError('INVALID_INPUT', `more than ${MAX_INDEX_LINES} index entries`);
       lines.push(indexer.serializeCDXJ(entry).replace(/\n$/, ''));
     }
+    if (!indexer.records.get(w.name)) throw new PermanentError('INVALID_INPUT', `the WARC could not be indexed: no WARC record read from ${w.name}`);
   }
   return { lines, responseDates: indexer.responseDates };
 }

@@ -15,6 +15,8 @@ export interface PackageRequest {
   actor: CustodyActor;
   onProgress?: (p: PackageProgress) => void;
   logger?: Logger;
+  /** Also carry one WACZ of every packaged capture's WARCs (data/case.wacz). */
+  caseWacz?: boolean;
 }
 
 /**
@@ -40,5 +42,6 @@ export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequ
     logger: req.logger ?? childLogger(s.logger, 'package'),
     exhibitVersion: s.software.exhibitVersion,
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    ...(req.caseWacz ? { caseWacz: true } : {}),
   });
 }

@@ -14,6 +14,8 @@ import { canonicalBytes, sha256Digest } from './canonical.js';
 import { makeThumbnail, openRaster, perceptualHash, SHARP_TOOL, type RasterSource } from './derive.js';
 import { extractImageMetadata, probeMedia, type ImageMetadataResult, type MetadataResult } from './metadata.js';
 import { storeKeys, type EvidenceStore, type StoredBlob } from './store.js';
+import { buildWacz, WACZ_MEDIA_TYPE, WACZ_VERSION, waczTool, type WaczTimestamper } from './wacz.js';
+import type { WaczSigningKey } from './wacz-key.js';
 
 export interface SealDeps {
   store: EvidenceStore;
@@ -23,6 +25,11 @@ export interface SealDeps {
   software: { exhibitVersion: string };
   hostname: string;
   onProgress?(p: JobProgress): void;
+  /**
+   * What signs and timestamps the WACZ made from each WARC (wacz.ts). Absent: the WACZ is still
+   * made, unsigned and untimestamped, and its enrichment record says so (`partial`).
+   */
+  wacz?: { signingKey(): Promise<WaczSigningKey>; timestamp: WaczTimestamper };
 }
 
 export interface SealOutcome {
@@ -309,9 +316,63 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
     }
   }
 
+  /** The WACZ of one sealed WARC, stored as a derivative; every outcome is an enrichment record. */
+  async function sealWacz(file: ResolvedFile, warc: Artifact): Promise<void> {
+    const page = payload.output.page;
+    const url = page.finalUrl ?? page.requestedUrl;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-wacz-'));
+    const tool = waczTool();
+    try {
+      const signingKey = deps.wacz ? await deps.wacz.signingKey() : null;
+      const base = path.posix.basename(warc.name).toLowerCase();
+      const built = await buildWacz({
+        warcs: [{ path: file.abs, name: /^[a-z0-9][a-z0-9._-]*\.warc(\.gz)?$/.test(base) ? base : /\.gz$/i.test(base) ? 'data.warc.gz' : 'data.warc', sha256: warc.sha256 }],
+        outPath: path.join(dir, 'capture.wacz'),
+        pages: [{ url, title: page.title, fallbackTs: payload.output.environment.startedAt }],
+        title: page.title ? `${page.title} (${url})` : url,
+        description: `Capture ${payload.captureId} of case ${caseId}, requested URL ${payload.request.url}, sealed by Exhibit ${deps.software.exhibitVersion}. The WARC under archive/ is the sealed ${warc.name} (${warc.sha256}), byte for byte.`,
+        created: isoUtc(deps.clock.now()),
+        software: `Exhibit ${deps.software.exhibitVersion}`,
+        signingKey,
+        timestamp: deps.wacz?.timestamp ?? null,
+      });
+      const blob = await store.putFile(built.path, { contentType: WACZ_MEDIA_TYPE });
+      const name = `${DERIVED_PREFIX}${warc.name.replace(/\.warc(\.gz)?$/i, '')}.wacz`;
+      derived.push(derivedArtifact(name, 'wacz', WACZ_MEDIA_TYPE, blob, { source: warc.name, sourceSha256: warc.sha256, method: `wacz-${WACZ_VERSION}`, tool }));
+      const gaps = [
+        ...(built.signed ? [] : ['not signed (no WACZ signing key given)']),
+        ...(built.timestamps.length ? [] : [`not timestamped${built.timestampFailures.length ? `: ${built.timestampFailures.map((f) => `${f.tsaUrl}: ${f.message}`).join('; ')}` : ' (no TSA given)'}`]),
+        ...built.pages.filter((p) => !p.recorded).map((p) => `no response for the page ${p.url} in the WARC; its time is the capture start`),
+      ];
+      record(warc.name, 'wacz', gaps.length ? 'partial' : 'ok', tool, gaps.length ? gaps.join('; ') : null);
+    } catch (err) {
+      // The WARC changed after it was stored: the seal itself is wrong, not only the WACZ.
+      if (err instanceof IntegrityError) throw err;
+      record(warc.name, 'wacz', 'failed', tool, errMessage(err));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   // Collector-made derivatives (an MP4 assembled from recorded HLS segments) name their source.
   for (const { file, artifact } of originals) {
     if (file.spool.derivedFrom) artifact.derivedFrom = collectorDerivation(file.spool.path, file.spool.derivedFrom, originals.map((o) => o.artifact));
+  }
+
+  // 2b. A WACZ per WARC. A retry keeps the one already sealed: a new one would differ (its
+  // signature and timestamps are made afresh), and the sealed manifest names the first.
+  const manifestKey = storeKeys.manifest(caseId, payload.captureId);
+  const existingManifest = (await store.stat(manifestKey)) ? CaptureManifest.safeParse(safeJson(await store.getBytes(manifestKey))) : null;
+  for (const { file, artifact } of originals) {
+    if (artifact.role !== 'warc' || artifact.derivedFrom) continue;
+    const prior = existingManifest?.success ? existingManifest.data.artifacts.find((a) => a.role === 'wacz' && a.derivedFrom?.source === artifact.name && a.derivedFrom.sourceSha256 === artifact.sha256) : undefined;
+    if (prior && (await store.stat(prior.storeKey))) {
+      derived.push(prior);
+      const was = existingManifest!.data!.enrichment.find((e) => e.artifact === artifact.name && e.step === 'wacz');
+      record(artifact.name, 'wacz', was?.status ?? 'ok', was?.tool ?? waczTool(), was?.message ?? null);
+      continue;
+    }
+    await sealWacz(file, artifact);
   }
 
   // 3. The manifest.
@@ -347,7 +408,6 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new PermanentError('INVALID_INPUT', `capture manifest does not validate: ${issues}`);
   }
-  const manifestKey = storeKeys.manifest(caseId, payload.captureId);
   let manifest = parsed.data;
   let manifestBytes = canonicalBytes(manifest);
 

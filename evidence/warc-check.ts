@@ -25,6 +25,9 @@ export const WARC_CHECKS = [
   'revisit',
   'gzip',
   'cdxj',
+  'datapackage',
+  'signature',
+  'timestamp',
 ] as const;
 export type WarcCheck = (typeof WARC_CHECKS)[number];
 
@@ -269,6 +272,19 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
 
   let lastOffset = -1;
   let stopped = false;
+  // warcio reads on as plain bytes after a gzip member that fails to inflate: that switch is the only sign of it.
+  let gzipped: boolean | null = null;
+  const inflateFailed = (): boolean => {
+    if (!gzipped || reader.compressed) return false;
+    const prev = ctx.facts.at(-1);
+    const at = prev && prev.offset >= parser.offset ? prev.offset : parser.offset;
+    const rec = prev && prev.offset === at ? prev : null;
+    ctx.findings.push({
+      severity: 'error', check: 'gzip', file, offset: at, recordType: rec?.type ?? null, targetUri: rec?.targetUri ?? null, recordId: rec?.recordId ?? null,
+      message: `the gzip member at offset ${at} does not inflate (its compressed bytes are damaged): ${rec ? 'this record' : 'the record there'} and everything after it are unreadable; reading stopped there`,
+    });
+    return true;
+  };
   for (;;) {
     let record: WARCRecord | null;
     reader.budget = MAX_HEADER_BYTES;
@@ -281,6 +297,11 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
       break;
     } finally {
       reader.budget = null;
+    }
+    if (record && gzipped === null) gzipped = !!reader.compressed;
+    if (inflateFailed()) {
+      stopped = true;
+      break;
     }
     if (reader.separatorProblem !== null) {
       const prev = ctx.facts.at(-1);
@@ -318,7 +339,7 @@ export async function checkWarcDetailed(source: string | (() => AsyncIterable<Ui
         originReason = 'its warcinfo record names Exhibit';
       }
     }
-    if (ended.stop) {
+    if (ended.stop || inflateFailed()) {
       stopped = true;
       break;
     }

@@ -7,6 +7,7 @@ export const ARTIFACT_ROLES = [
   'dom', // serialised DOM after load (HTML)
   'mhtml', // CDP Page.captureSnapshot
   'warc', // every request and response, raw bytes
+  'wacz', // the WARC as recorded, indexed and signed for replay (WACZ 1.1.1): derived
   'page-facts', // JSON: PageFacts
   'environment', // JSON: CaptureEnvironment
   'media', // an image/video/audio the page showed, bytes as served

@@ -9,7 +9,7 @@ export const CAPTURE_STATUSES = ['captured', 'failed'] as const;
 /** The capture manifest version this sealer writes. */
 export const CAPTURE_MANIFEST_VERSION = 'exhibit.capture-manifest/2';
 
-const ENRICHMENT_STEPS = ['exif', 'ffprobe', 'thumbnail', 'perceptual-hash'] as const;
+const ENRICHMENT_STEPS = ['exif', 'ffprobe', 'thumbnail', 'perceptual-hash', 'wacz'] as const;
 
 /**
  * An optional enrichment step and how it went; failures are recorded here, never only logged.

@@ -12,6 +12,8 @@ import type { KeyStore } from '../evidence/keys.js';
 import { sealCapture } from '../evidence/seal-capture.js';
 import { attestManifest } from '../evidence/signing.js';
 import type { EvidenceStore } from '../evidence/store.js';
+import { tsaTimestamper } from '../evidence/wacz.js';
+import { loadWaczKey } from '../evidence/wacz-key.js';
 import { throttledProgress } from './progress.js';
 import { attemptError, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
@@ -48,6 +50,13 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
     software: deps.software,
     hostname: os.hostname(),
     onProgress,
+    wacz: {
+      signingKey: () => loadWaczKey(deps.keys.dir),
+      timestamp: tsaTimestamper(
+        deps.config.tsa.urls.map((url) => ({ url })),
+        { clock: deps.clock, logger: deps.logger, trustAnchors: deps.tsaTrustAnchors, timeoutMs: deps.config.tsa.timeoutMs, attempts: deps.config.tsa.attempts },
+      ),
+    },
   });
   const { manifest, manifestDigest, manifestKey } = sealed;
   // One consecutive run of events: every artifact, then the capture's outcome.

@@ -3,6 +3,7 @@
  * or a directory), and the text of bagit.txt, bag-info.txt and the manifests, written and parsed.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hashFile } from '../hash-file.js';
@@ -20,6 +21,20 @@ export interface BagFiles {
   digests(p: string): Promise<Digests>;
   /** Entry-level failures found while reading (zip CRC-32 mismatches), reported per item. */
   problems: Array<{ item: string; check: string; message: string }>;
+  /**
+   * Where a file's bytes lie unchanged on disk (a file, or a zip entry stored uncompressed), for
+   * readers that seek (a WACZ inside a package); null when they are compressed in the zip.
+   */
+  region(p: string): Promise<FileRegion | null>;
+  /** A file's bytes as a stream, read again from the source (WARCs are checked record by record without holding them). */
+  stream(p: string): AsyncIterable<Uint8Array>;
+}
+
+/** A byte range of a file on disk. */
+export interface FileRegion {
+  file: string;
+  start: number;
+  length: number;
 }
 
 /** Every file under `root` (POSIX relative paths), refusing symlinks and specials. */
@@ -53,7 +68,13 @@ export async function dirBag(dir: string): Promise<BagFiles | null> {
   if (!root) return null;
   const { files, unsafe } = await walk(root);
   const abs = (p: string) => path.join(root, ...p.split('/'));
-  return { files, unsafe, problems: [], read: (p) => readFile(abs(p)), digests: (p) => hashFile(abs(p)) };
+  return {
+    files, unsafe, problems: [],
+    read: (p) => readFile(abs(p)),
+    digests: (p) => hashFile(abs(p)),
+    region: async (p) => ({ file: abs(p), start: 0, length: (await lstat(abs(p))).size }),
+    stream: (p) => createReadStream(abs(p), { highWaterMark: 1024 * 1024 }),
+  };
 }
 
 export function parseManifest(text: string): { entries: Map<string, string>; bad: string[] } {

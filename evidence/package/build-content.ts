@@ -108,6 +108,7 @@ function contentFiles(b: BuildState, captures: CaptureBundle[], keyFps: Set<stri
       return { path: bagPaths.key(fp), sha256: sha256Digest(Buffer.from(pem)), size: Buffer.byteLength(pem) };
     }),
     { path: bagPaths.tsaCa, sha256: sha256Digest(Buffer.from(caPem)), size: Buffer.byteLength(caPem) },
+    ...(b.caseWacz ? [{ path: b.caseWacz.path, sha256: b.caseWacz.expect!.sha256, size: b.caseWacz.size }] : []),
   ].sort(byPath);
 }
 

@@ -8,7 +8,7 @@ import type { EvidenceStore } from '../store.js';
 import type { RenderPdf } from './certificate.js';
 import type { PathClaims } from './captures.js';
 import type { CertificateImages } from './images.js';
-import type { PackageProgress, PayloadZip } from './payload-zip.js';
+import type { PackageProgress, PayloadEntry, PayloadZip } from './payload-zip.js';
 
 /**
  * Payload files up to this size are read whole (several at once, ahead of the zip writer), checked
@@ -45,6 +45,11 @@ export interface BuildPackageOptions {
   onProgress?: (p: PackageProgress) => void;
   /** Payload files up to this size are read whole; larger ones stream. @defaultValue {@link BUFFERED_ENTRY_MAX_BYTES} */
   bufferedEntryMaxBytes?: number;
+  /**
+   * Also carry one WACZ of every packaged capture's WARCs at `data/case.wacz` (case-wacz.ts).
+   * @defaultValue false
+   */
+  caseWacz?: boolean;
 }
 
 export interface BuiltPackage {
@@ -96,4 +101,6 @@ export interface BuildState {
   writer: PayloadZip;
   images: CertificateImages;
   claims: PathClaims;
+  /** The case WACZ's zip entry, once built (listed in the content manifest). */
+  caseWacz?: PayloadEntry | null;
 }

@@ -27,6 +27,7 @@ import { describeContent, keysAndCertificates, loadCaptures, recordPackaged, sig
 import { addCertificatePdf, caseFiles, startCertificate, writeTagFiles, type Rendering } from './build-files.js';
 import { BUFFERED_ENTRY_MAX_BYTES, type BuildPackageOptions, type BuildState, type BuiltPackage } from './build-types.js';
 import { listCaptureIds, PathClaims } from './captures.js';
+import { buildCaseWacz } from './case-wacz.js';
 import { CertificateImages } from './images.js';
 import { PACKAGE_LAYOUT_TEXT } from './layout.js';
 import { PayloadZip, type PackageProgress } from './payload-zip.js';
@@ -96,9 +97,19 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     claims: new PathClaims(),
   };
   const rendering: Rendering = { done: Promise.resolve(), tmpDir: null };
+  let caseWaczDir: string | null = null;
   let recorded: { packageId: string; seq: number } | null = null;
   try {
     const { captures, imaging } = await loadCaptures(b);
+    if (opts.caseWacz) {
+      const built = await writer.race(buildCaseWacz(b, captures));
+      if (built) {
+        caseWaczDir = built.dir;
+        b.caseWacz = built.entry;
+        b.claims.claim([built.entry]);
+        writer.add([built.entry]);
+      }
+    }
     const early = await writer.race(earlyEvents);
     const pc = await describeContent(b, captures, early);
     const event = await recordPackaged(b, pc);
@@ -129,5 +140,6 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     // Chromium may still be writing into tmpDir when the build failed early.
     await rendering.done.catch(() => undefined);
     if (rendering.tmpDir) await rm(rendering.tmpDir, { recursive: true, force: true });
+    if (caseWaczDir) await rm(caseWaczDir, { recursive: true, force: true });
   }
 }

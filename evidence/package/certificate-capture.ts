@@ -56,7 +56,7 @@ export function screenshotOf(c: CertificateCapture, index: number): Shot | null 
 }
 
 /** Originals (most telling first), then derivatives grouped under the source they were made from. */
-export const ROLE_ORDER = ['screenshot', 'post', 'dom', 'mhtml', 'warc', 'page-facts', 'environment', 'media', 'other', 'metadata', 'thumbnail'];
+export const ROLE_ORDER = ['screenshot', 'post', 'dom', 'mhtml', 'warc', 'wacz', 'page-facts', 'environment', 'media', 'other', 'metadata', 'thumbnail'];
 export function orderArtifacts(artifacts: readonly Artifact[]): { originals: Artifact[]; derived: Array<{ source: string; sourceSha256: string; artifacts: Artifact[] }> } {
   const rank = (a: Artifact) => {
     const r = ROLE_ORDER.indexOf(a.role);

@@ -1,13 +1,14 @@
 /**
  * Capture checks: each capture's manifest parses (StoredCaptureManifest) and names this capture and
  * case, is signed (Ed25519, the included key's fingerprint matching) and timestamped (imprint =
- * SHA-256 of manifest.json), every artifact is present with matching digests, and nothing else is
- * in the capture's directory.
+ * SHA-256 of manifest.json), every artifact is present with matching digests, every WARC and WACZ
+ * reads record by record (check-records.ts), and nothing else is in the capture's directory.
  */
 import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { sha256Digest } from '../canonical.js';
 import type { Digests } from '../hash.js';
 import { errMsg, type BagContext, type VerifyResult } from './checks.js';
+import { checkArchiveRecords, RECORD_CHECKED_ROLES } from './check-records.js';
 import type { SignatureChecks } from './check-signatures.js';
 import { bagPaths, isSafeRelativeName } from './layout.js';
 
@@ -33,7 +34,8 @@ function parseCaptureManifest({ report: r }: BagContext, mp: string, id: string,
 }
 
 /** Each artifact the manifest lists against the file in the bag; their paths join `accounted`. */
-function checkArtifacts({ report: r }: BagContext, mp: string, id: string, manifest: CaptureManifest, digests: Map<string, Digests>, accounted: Set<string>): void {
+async function checkArtifacts(ctx: BagContext, mp: string, id: string, manifest: CaptureManifest, digests: Map<string, Digests>, accounted: Set<string>): Promise<void> {
+  const r = ctx.report;
   for (const a of manifest.artifacts) {
     if (!isSafeRelativeName(a.name)) {
       r.fail(mp, 'artifact', `unsafe artifact name ${JSON.stringify(a.name)}`);
@@ -45,6 +47,8 @@ function checkArtifacts({ report: r }: BagContext, mp: string, id: string, manif
     if (!d) r.fail(ap, 'artifact', `artifact ${a.name} listed in the manifest is missing`);
     else if (d.sha256 !== a.sha256 || d.sha512 !== a.sha512 || d.size !== a.size) r.fail(ap, 'artifact', `artifact ${a.name} does not match its manifest entry (${d.sha256}, manifest says ${a.sha256})`);
     else r.pass(ap, 'artifact', `matches manifest (${a.role})`);
+    // Also when the digests differ: the record check names where the archive was changed.
+    if (d && RECORD_CHECKED_ROLES.has(a.role)) await checkArchiveRecords(ctx, ap, a);
   }
 }
 
@@ -68,7 +72,7 @@ async function checkCapture(ctx: BagContext, id: string, caseId: string | null, 
     accounted.add(t.replace(/\.tsr$/, '.json'));
   }
   await sigs.checkTokens(tokens, digest, mp, (t) => t.replace(/\.tsr$/, '.json'));
-  if (manifest) checkArtifacts(ctx, mp, id, manifest, digests, accounted);
+  if (manifest) await checkArtifacts(ctx, mp, id, manifest, digests, accounted);
   for (const f of payloadFiles.filter((p) => p.startsWith(bagPaths.captureDir(id)))) {
     if (!accounted.has(f)) r.fail(f, 'capture-file', 'file is not part of the capture manifest, its signature or its timestamps');
   }

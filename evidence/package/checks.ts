@@ -3,6 +3,7 @@
  * Each check is reported by the bag-relative path of the item it is about.
  */
 import type { VerifyCheck } from '../../schemas/custody.js';
+import type { FileRegion } from './bag-files.js';
 
 export class Report {
   readonly checks: VerifyCheck[] = [];
@@ -34,5 +35,9 @@ export interface BagContext {
   /** Files under data/. */
   payloadFiles: string[];
   read(p: string): Promise<Buffer>;
+  /** See BagFiles.region. */
+  region(p: string): Promise<FileRegion | null>;
+  /** See BagFiles.stream. */
+  stream(p: string): AsyncIterable<Uint8Array>;
   report: Report;
 }

@@ -47,6 +47,8 @@ export const bagPaths = {
   sealSignature: 'package-seal.signature.json',
   sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
   sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
+  /** One WACZ of every packaged capture's WARCs (option caseWacz). */
+  caseWacz: 'data/case.wacz',
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -111,14 +113,18 @@ data/captures/<captureId>/
     timestamps/<n>.json           what was checked on receipt (TSA time, local time, clock skew, ...)
     artifacts/<name>              original artifacts, byte-identical to what was captured
                                   (screenshot, DOM, MHTML, WARC, media, page facts, environment)
-    derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
-                                  each is labelled in manifest.json with its source and method
+    derived/<name>                derivatives made from originals (thumbnails, extracted metadata,
+                                  <warc>.wacz: the WARC as recorded with its index, for replay in
+                                  ReplayWeb.page); each is labelled in manifest.json with its source
+                                  and method
 data/replay/index.html            offline replay of each capture's web archive in ReplayWeb.page (its
                                   files in data/replay/rwp/, licence AGPL-3.0 in rwp/LICENSE). In the
                                   directory that holds bagit.txt run
                                     ${OFFLINE_REPLAY_COMMAND}
                                   then open ${OFFLINE_REPLAY_URL}
 data/replay/<captureId>.html      the replay page of one capture (reads its archive under data/captures/)
+data/case.wacz                    (when asked for) one WACZ of every capture's WARC, byte-identical,
+                                  for replaying the whole case in ReplayWeb.page
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
                                   line, exact stored bytes; each event holds the hash of the one before
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)

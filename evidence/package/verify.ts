@@ -12,6 +12,7 @@
  *   and nothing else in the capture directory, Ed25519 signature (.sig and .signature.json) with the
  *   included key whose fingerprint matches, each `.tsr` (imprint = SHA-256 of manifest.json, CMS
  *   signature, chain to the TSA CA);
+ * - each WARC and WACZ artifact record by record (check-records.ts), failures naming the record;
  * - custody: seq 1..n contiguous, prevHash links, hashes recompute, canonical bytes; each signed
  *   head matches the event at its seq, is signed and timestamped; the log does not end before the
  *   last signed head (truncation); every packaged capture appears in the log.
@@ -37,6 +38,8 @@ import { mergeAnchors, noAnchors, parseCaCertificates, type TrustAnchors } from 
 import { dirBag, type BagFiles } from './bag-files.js';
 import { checkBagInfo, checkBagit, checkPayloadManifests, checkTagManifests } from './check-bag.js';
 import { checkCaptures } from './check-captures.js';
+import { checkArchiveRecords } from './check-records.js';
+import { bagPaths } from './layout.js';
 import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
@@ -129,7 +132,7 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
   for (const p of bag.problems) r.fail(p.item, p.check, p.message);
-  const ctx: BagContext = { files, fileSet: new Set(files), payloadFiles: files.filter((f) => f.startsWith('data/')), read: (p) => bag.read(p), report: r };
+  const ctx: BagContext = { files, fileSet: new Set(files), payloadFiles: files.filter((f) => f.startsWith('data/')), read: (p) => bag.read(p), region: (p) => bag.region(p), stream: (p) => bag.stream(p), report: r };
   await checkBagit(ctx);
   const digests = await checkPayloadManifests(ctx, bag);
   const { info, caseId } = await checkBagInfo(ctx, digests, result);
@@ -137,6 +140,8 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const sigs = await SignatureChecks.open(ctx, trust);
   await followRotations({ fileSet: ctx.fileSet, files, read: ctx.read, report: r, checkSignature: sigs.checkSignature }, trust);
   const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result });
+  const caseWacz = digests.get(bagPaths.caseWacz);
+  if (caseWacz) await checkArchiveRecords(ctx, bagPaths.caseWacz, { role: 'wacz', size: caseWacz.size });
   const custody = await checkCustody(ctx, { caseId, captureDirs, sigs, result });
   if (!custody) return;
   const { events, coveredSeq } = custody;

@@ -195,7 +195,7 @@ function bagPrefix({ files, dirs }: ZipContents): string | null {
 }
 
 /** The bag under `prefix`, read from the zip's first pass (or again, re-checked, for large entries). */
-function zipBagFiles(z: yauzl.ZipFile, fh: FileHandle, { files, crcProblems }: ZipContents, prefix: string): BagFiles {
+function zipBagFiles(z: yauzl.ZipFile, fh: FileHandle, zipPath: string, { files, crcProblems }: ZipContents, prefix: string): BagFiles {
   const inBag = (n: string) => n.startsWith(prefix);
   const entryOf = (p: string): ZipFileEntry => {
     const f = files.get(prefix + p);
@@ -215,6 +215,17 @@ function zipBagFiles(z: yauzl.ZipFile, fh: FileHandle, { files, crcProblems }: Z
       if (again.digests.sha256 !== f.digests.sha256) throw new Error(`${p} changed in the zip while it was being verified`);
       return again.bytes!;
     },
+    region: async (p) => {
+      const { entry } = entryOf(p);
+      if (entry.compressionMethod !== 0 || entry.isEncrypted()) return null;
+      const local = await z.readLocalFileHeaderPromise(entry);
+      return { file: zipPath, start: local.fileDataStart, length: entry.uncompressedSize };
+    },
+    stream: (p) => ({
+      [Symbol.asyncIterator]: async function* () {
+        yield* (await z.openReadStreamPromise(entryOf(p).entry)) as AsyncIterable<Buffer>;
+      },
+    }),
   };
 }
 
@@ -235,7 +246,7 @@ export async function openZipBag(zipPath: string, opts: ZipLimits): Promise<{ ba
     zip = await openZip(fh, size);
     const contents = await readEntries(zip, fh, opts);
     const prefix = bagPrefix(contents);
-    return { bag: prefix === null ? null : zipBagFiles(zip, fh, contents, prefix), close };
+    return { bag: prefix === null ? null : zipBagFiles(zip, fh, zipPath, contents, prefix), close };
   } catch (err) {
     await close();
     throw err;

@@ -32,7 +32,7 @@ export interface EvidenceEnv {
   timestamp: Omit<TimestampDeps, 'clock' | 'logger'>;
   renderPdf: (html: string, out: string) => Promise<void>;
   seal(caseId: string, opts?: { operator?: string; url?: string; extra?: ExtraArtifact[] }): Promise<SealedCapture>;
-  pack(caseId: string, opts?: { captureIds?: string[]; name?: string }): Promise<BuiltPackage>;
+  pack(caseId: string, opts?: { captureIds?: string[]; name?: string; caseWacz?: boolean }): Promise<BuiltPackage>;
   /** What this deployment pins: its own key store and its TSA CA (as `exhibit verify` on the same host). */
   anchors(): Promise<{ anchors: TrustAnchors }>;
   close(): Promise<void>;
@@ -69,6 +69,7 @@ export async function startEvidenceEnv(redisUrl: string, opts: { pdf?: boolean }
         renderPdf, clock,
         organization: 'Exhibit Test Unit',
         exhibitVersion: '0.1.0-test',
+        ...(o.caseWacz ? { caseWacz: true } : {}),
       }),
     anchors: async () => ({ anchors: await localAnchors({ trustFile: path.join(dir, 'trust.json'), keysDir: path.join(dir, 'keys'), tsaCaFiles: [tsa.caCertPath] }) }),
     close: async () => {

@@ -284,8 +284,12 @@ describe('checkWarc on corrupted copies (each also fails warcio check, unless sa
 describe('checkWacz: the CDXJ index against the records', () => {
   async function wacz(name: string, cdxj: string): Promise<string> {
     const zip = new yazl.ZipFile();
-    zip.addBuffer(await readFile(pyGz()), 'archive/data.warc.gz');
+    const warc = await readFile(pyGz());
+    zip.addBuffer(warc, 'archive/data.warc.gz');
     zip.addBuffer(Buffer.from(cdxj), 'indexes/index.cdxj');
+    // The data package a WACZ must have (its absence is an error of its own).
+    const resource = (p: string, b: Buffer) => ({ name: path.basename(p), path: p, hash: `sha256:${sha256(b)}`, bytes: b.length });
+    zip.addBuffer(Buffer.from(JSON.stringify({ profile: 'data-package', wacz_version: '1.1.1', resources: [resource('archive/data.warc.gz', warc), resource('indexes/index.cdxj', Buffer.from(cdxj))] })), 'datapackage.json');
     const file = path.join(dir, name);
     const outStream = createWriteStream(file);
     zip.outputStream.pipe(outStream);

@@ -18,9 +18,10 @@ import { submitCaptures } from '../../../workers/submit.js';
 import { signMovedHeads } from '../../../workers/heads.js';
 import { SealPayload } from '../../../schemas/jobs.js';
 import { SAMPLE_PHOTOS, sampleSiteFile, startSampleSite, type SampleSite } from '../../fixtures/sample-site/server.js';
-import { python } from '../../support/python.js';
+import { python, waczValidate } from '../../support/python.js';
 import { startPipelineEnv, type PipelineEnv } from '../../support/pipeline-env.js';
 import { checkWarc } from '../../../evidence/warc-check.js';
+import { checkWacz } from '../../../evidence/wacz-check.js';
 
 const run = promisify(execFile);
 
@@ -117,6 +118,29 @@ describe('capture pipeline (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
       const main = rows.find((r) => r.type === 'response' && r.uri === `${site.url}/post/1`);
       expect(main).toMatchObject({ ip: '127.0.0.1', status: '200' });
       expect(rows.some((r) => r.type === 'response' && r.uri?.endsWith('/api/posts/1/comments'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('seals a WACZ of the WARC: py-wacz validates it, the WARC inside is the sealed one, exhibit warc check passes', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-wacz-'));
+    try {
+      const warc = artifact('warc');
+      const wacz = artifact('wacz');
+      expect(wacz).toMatchObject({ mediaType: 'application/wacz', derivedFrom: { source: warc.name, sourceSha256: warc.sha256, method: 'wacz-1.1.1' } });
+      expect(sample.manifest.enrichment.find((e) => e.artifact === warc.name && e.step === 'wacz')).toMatchObject({ status: 'ok' });
+      const file = await fetchArtifact(wacz.name, dir);
+      const v = await waczValidate(file);
+      expect(v.output).toMatch(/Validation succeeded/);
+      expect(v.ok).toBe(true);
+      const inside = await python('import sys, zipfile, hashlib; print(hashlib.sha256(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2])).hexdigest())', [file, `archive/${path.basename(warc.name)}`]);
+      expect(`sha256:${inside.trim()}`).toBe(warc.sha256);
+      const own = await checkWacz(file);
+      expect(own.findings.filter((f) => f.severity === 'error')).toEqual([]);
+      expect(own.digest).toMatchObject({ signedBy: expect.stringMatching(/^sha256:/), timestamps: [{ anchored: false }] });
+      const pages = await python('import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read("pages/pages.jsonl").decode())', [file]);
+      expect(JSON.parse(pages.trim().split('\n')[1]!)).toMatchObject({ url: `${site.url}/post/1`, title: sample.manifest.page.title });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

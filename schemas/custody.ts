@@ -77,6 +77,25 @@ export const CustodyEvent = z.object({
 });
 export type CustodyEvent = z.infer<typeof CustodyEvent>;
 
+/**
+ * A custody event a package does not disclose, reduced to what the hash chain needs: its seq, the
+ * hash of the event before it and its own hash (one line of `data/custody/events.jsonl`, canonical
+ * bytes). The event's content (actor, action, subject, details) stays with the sender. The next
+ * line's `prevHash` must equal `hash`, so the chain still links end to end up to the signed head;
+ * the hidden event cannot be recomputed, so its hash is bound by what follows it (see
+ * evidence/custody-elide.ts).
+ */
+export const ElidedCustodyEvent = z
+  .object({
+    schemaVersion: z.literal('exhibit.custody-elided/1'),
+    caseId: CaseId,
+    seq: z.number().int().positive(),
+    prevHash: Sha256Digest,
+    hash: Sha256Digest,
+  })
+  .strict();
+export type ElidedCustodyEvent = z.infer<typeof ElidedCustodyEvent>;
+
 /** An Ed25519 signature over a 32-byte SHA-256 digest, stored as JSON beside what it signs. */
 export const SignatureRecord = z.object({
   schemaVersion: z.literal('exhibit.signature/1'),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, PackageRequest, SubmitRequest, SubmitResponse, VerifyResponse } from './api.js';
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
-import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { CustodyEvent, CustodyHead, ElidedCustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { CaseGraphDocument } from './graph.js';
 import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
@@ -17,6 +17,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'capture-manifest': StoredCaptureManifest,
   'image-metadata': ImageMetadataDocument,
   'custody-event': CustodyEvent,
+  'custody-elided': ElidedCustodyEvent,
   'custody-head': CustodyHead,
   signature: SignatureRecord,
   timestamp: TimestampRecord,

@@ -11,6 +11,7 @@ import { IntegrityError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
 import { readStoredEvents, type StoredEvent, type StoredHead } from '../custody.js';
+import { elideLog } from '../custody-elide.js';
 import { completeHeadTokens } from '../custody-heal.js';
 import { readRotations, type StoredRotation } from '../key-rotation.js';
 import type { PublicKeyInfo, SigningKey } from '../keys.js';
@@ -43,7 +44,12 @@ export interface HeadPart {
   signed: StoredHead;
   /** Why the package will be unsealed (no TSA token on the head), or null. */
   unsealedReason: string | null;
+  /** The events the package discloses whole (every event for a whole-case package). */
   events: StoredEvent[];
+  /** data/custody/events.jsonl, a line per event up to the head: disclosed bytes or elided stubs (custody-elide.ts). */
+  lines: Buffer[];
+  /** Seqs of the events elided. */
+  elided: number[];
   /** Heads carried in the bag: every timestamped one, and the last. */
   heads: StoredHead[];
   headTokens: Map<number, Buffer[]>;
@@ -157,8 +163,12 @@ export async function recordPackaged(b: BuildState, pc: PackageContent): Promise
   return event;
 }
 
-/** 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it. */
-export async function signHeadAfter(b: BuildState, early: StoredEvent[]): Promise<HeadPart> {
+/**
+ * 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it. A
+ * package of chosen captures discloses only their events and its own `packaged` event; the others
+ * are elided to their hashes (custody-elide.ts).
+ */
+export async function signHeadAfter(b: BuildState, early: StoredEvent[], packageId: string): Promise<HeadPart> {
   const { opts, writer, caseId, store } = b;
   const signed = await writer.race(opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys }));
   const headFailures = signed.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);
@@ -166,13 +176,14 @@ export async function signHeadAfter(b: BuildState, early: StoredEvent[]): Promis
   // With the TSA answering again, earlier heads signed during an outage get their tokens now.
   if (signed.tokens.length) await writer.race(completeHeadTokens(opts.custody, caseId, { store, clock: b.clock, tsas: opts.headSigning.tsas, timestamp: opts.headSigning.timestamp, ...(b.log ? { logger: b.log } : {}) }));
   const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
-  const events = [...early, ...late].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
-  if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);
+  const all = [...early, ...late].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
+  if (all.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${all.length} events up to head ${signed.head.seq}`);
+  const { lines, disclosed: events, elided } = elideLog(all, opts.captureIds?.length ? { captureIds: new Set(b.captureIds), packageId } : null);
   // A head without a token (signed during a TSA outage) is left out: a later timestamped head covers its events.
   const heads: StoredHead[] = (await opts.custody.readHeads(caseId, signed.head.seq)).filter((h) => h.tokens.length > 0 || h.head.seq === signed.head.seq);
   const headTokens = new Map<number, Buffer[]>();
   await Promise.all(heads.map(async (h) => headTokens.set(h.head.seq, await Promise.all(h.tokens.map((t) => store.getBytes(t.tsrKey))))));
-  return { signed, unsealedReason, events, heads, headTokens };
+  return { signed, unsealedReason, events, lines, elided, heads, headTokens };
 }
 
 /** 4. Keys and TSA certificates. */

@@ -35,7 +35,7 @@ export interface Rendering {
 
 /** The custody log and its carried heads, as bag files. */
 function custodyEntries(head: HeadPart): PayloadEntry[] {
-  const list: PayloadEntry[] = [inMemory(bagPaths.events, Buffer.concat(head.events.flatMap((e) => [e.bytes, Buffer.from('\n')])))];
+  const list: PayloadEntry[] = [inMemory(bagPaths.events, Buffer.concat(head.lines.flatMap((l) => [l, Buffer.from('\n')])))];
   for (const h of head.heads) {
     const seq = h.head.seq;
     list.push(inMemory(bagPaths.head(seq), h.headBytes));
@@ -92,6 +92,7 @@ function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, capt
       bagPathOf: (a: Artifact) => bagPaths.artifact(c.captureId, a),
     })),
     events: head.events.map((e) => e.event),
+    elidedEvents: head.elided.length,
     head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
     authenticity: { packageId: pc.packageId, contentManifestDigest: pc.content.digest, signingKey: pc.activeKey.fingerprint, tsaRoots: verifyInput.seal.tsaRoots },
     ...(b.multi

@@ -103,7 +103,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const pc = await describeContent(b, captures, early);
     const event = await recordPackaged(b, pc);
     recorded = { packageId: pc.packageId, seq: event.seq };
-    const head = await signHeadAfter(b, early);
+    const head = await signHeadAfter(b, early, pc.packageId);
     const keys = await keysAndCertificates(b, pc, captures, head);
     const { entries: caseEntries, verifyInput } = caseFiles(b, pc, head, keys, captures);
     const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, caseEntries, verifyInput, preparing }, rendering);

@@ -106,7 +106,10 @@ data/captures/<captureId>/
     derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
                                   each is labelled in manifest.json with its source and method
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
-                                  line, exact stored bytes; each event holds the hash of the one before
+                                  line, exact stored bytes; each event holds the hash of the one before.
+                                  A package of chosen captures elides the events it does not disclose
+                                  (other captures, their reads, other packages) to one line each with
+                                  only seq, prevHash and hash ("exhibit.custody-elided/1")
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)
 data/custody/heads/<seq>.sig      raw Ed25519 signature over the SHA-256 of <seq>.json
 data/custody/heads/<seq>.signature.json, <seq>.timestamp-<n>.tsr, <seq>.timestamp-<n>.json

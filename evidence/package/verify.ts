@@ -139,11 +139,11 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result });
   const custody = await checkCustody(ctx, { caseId, captureDirs, sigs, result });
   if (!custody) return;
-  const { events, coveredSeq } = custody;
+  const { events, coveredSeq, elided } = custody;
   crossCheckCustody({ report: r, events, coveredSeq, captures: captureFacts });
   const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await ctx.read(p)));
   await verifyPackageSeal({
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,
-    caseId, events, coveredSeq, captureIds: captureDirs, bagInfo: info,
+    caseId, events, coveredSeq, elided, captureIds: captureDirs, bagInfo: info,
   });
 }

@@ -14,7 +14,7 @@
  *
  * What is disclosed: events whose subject is a disclosed capture; a `request-submitted` that names
  * only disclosed captures (a list request naming others is elided whole, since its details hold
- * their URLs); the package's own `packaged` event. A whole-case package discloses every event.
+ * their URLs); the package's own `packaged` event (and `shared` event, for a share). A whole-case package discloses every event.
  */
 import { ElidedCustodyEvent, type CustodyEvent } from '../schemas/custody.js';
 import { canonicalBytes } from './canonical.js';
@@ -33,7 +33,7 @@ export function disclosesEvent(e: CustodyEvent, d: Disclosure): boolean {
     const named = Array.isArray(e.details.captures) ? e.details.captures.map((c) => (c && typeof c === 'object' ? (c as Record<string, unknown>).captureId : undefined)) : [];
     return named.length > 0 && named.every((id) => typeof id === 'string' && d.captureIds.has(id));
   }
-  if (e.action === 'packaged') return e.details.packageId === d.packageId;
+  if (e.action === 'packaged' || e.action === 'shared') return e.details.packageId === d.packageId;
   return false;
 }
 

@@ -11,6 +11,10 @@ import { AnchorSource } from './trust.js';
  * it names does not exist).
  * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
  * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
+ * `shared`: a package was built for a partner agency (details: share id, partner, legal basis, TLP,
+ * expiry, captures disclosed, artifacts withheld, the share record's digest). `received`: a package
+ * from a partner was verified and its captures taken into this case (details: partner, package
+ * digest, origin case and capture ids).
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -30,6 +34,8 @@ export const CUSTODY_ACTIONS = [
   'watch-triggered',
   'head-signed',
   'identity-asserted',
+  'shared',
+  'received',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;
@@ -215,6 +221,22 @@ export const PackageReport = z.object({
     summary: z.string(),
   }),
   verifiedAt: IsoUtc,
+  /** A package shared with a partner agency: what its signed share record states (null: not a share). */
+  share: z
+    .object({
+      shareId: z.string(),
+      from: z.string(),
+      to: z.string(),
+      recipientKeys: z.array(z.string()),
+      legalBasis: z.string(),
+      tlp: z.string(),
+      expires: z.string().nullable(),
+      /** The expiry date has passed at verification time. */
+      expired: z.boolean(),
+      withheld: z.array(z.object({ captureId: z.string(), name: z.string(), role: z.string(), sha256: z.string(), size: z.number() })),
+    })
+    .nullable()
+    .optional(),
   checks: z.array(VerifyCheck),
   /** The failing checks only, for convenience. */
   failures: z.array(VerifyCheck),

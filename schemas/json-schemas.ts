@@ -8,7 +8,8 @@ import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
-import { KeyRotation, PackageContentManifest, PackageSeal, TrustStoreFile } from './trust.js';
+import { ShareRecord } from './share.js';
+import { KeyRotation, PackageContentManifest, PackageSeal, PartnersFile, TrustStoreFile } from './trust.js';
 import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
@@ -26,6 +27,8 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'package-seal': PackageSeal,
   'key-rotation': KeyRotation,
   'trust-store': TrustStoreFile,
+  partners: PartnersFile,
+  'share-record': ShareRecord,
   'capture-job': CapturePayload,
   'seal-job': SealPayload,
   'seal-result': SealResult,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { WithheldItem } from './share.js';
 
 /**
  * Where a trust anchor came from. `flag`: the command line (or API request); `trust-store`: the
@@ -102,6 +103,8 @@ export const PackageContentManifest = z.object({
     packagedBy: z.string(),
   }),
   files: z.array(PackageFileDigest),
+  /** Artifacts of the held captures a share withholds (schemas/share.ts); absent or empty: none. */
+  withheld: z.array(WithheldItem).optional(),
 });
 export type PackageContentManifest = z.infer<typeof PackageContentManifest>;
 

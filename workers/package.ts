@@ -3,6 +3,7 @@ import { chromiumPdfRenderer } from '../collectors/browser/render-pdf.js';
 import { childLogger, type Logger } from '../lib/logger.js';
 import type { CustodyActor } from '../schemas/custody.js';
 import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package/build.js';
+import type { ShareSpec } from '../evidence/package/build-share.js';
 import type { Services } from './runtime.js';
 
 export interface PackageRequest {
@@ -15,6 +16,8 @@ export interface PackageRequest {
   actor: CustodyActor;
   onProgress?: (p: PackageProgress) => void;
   logger?: Logger;
+  /** Build it for a partner agency (withheld artifacts, signed share record, `shared` event). */
+  share?: ShareSpec;
 }
 
 /**
@@ -39,5 +42,6 @@ export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequ
     logger: req.logger ?? childLogger(s.logger, 'package'),
     exhibitVersion: s.software.exhibitVersion,
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    ...(req.share ? { share: req.share } : {}),
   });
 }

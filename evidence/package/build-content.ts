@@ -19,6 +19,7 @@ import { storeKeys } from '../store.js';
 import { certificatesOfTokens } from '../timestamp.js';
 import { parseCaCertificates, type CertInfo } from '../trust.js';
 import type { BuildState } from './build-types.js';
+import { disclosedView, signShareRecord, withheldArtifacts, withheldOfAll, type ShareSpec } from './build-share.js';
 import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
 import { bagPaths } from './layout.js';
@@ -37,6 +38,8 @@ export interface PackageContent {
   /** Keys that signed the captures, and the key that signs now. */
   contentKeyFps: Set<string>;
   content: { bytes: Buffer; digest: string };
+  /** For a share: the signed share record (listed in the content manifest). */
+  share: (ReturnType<typeof signShareRecord> & { spec: ShareSpec }) | null;
 }
 
 /** The signed head the bag ends with, and the log up to it. */
@@ -74,11 +77,14 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
   const captures = await b.writer.race(
     mapLimit(b.captureIds, 16, async (id) => {
       const c = await loadCapture(b.store, b.caseId, id);
-      b.images.pictureOf(c.manifest);
+      if (b.opts.share) c.withheld = new Set(withheldArtifacts(c.manifest, b.opts.share.withhold).items.map((w) => w.name));
+      b.images.pictureOf(disclosedView(c.manifest, c.withheld));
       return c;
     }),
   );
-  const imaging = b.images.render(captures.map((c) => c.manifest));
+  // A withhold rule that matches nothing is refused before anything is written or recorded.
+  if (b.opts.share) withheldOfAll(captures.map((c) => c.manifest), b.opts.share.withhold);
+  const imaging = b.images.render(captures.map((c) => disclosedView(c.manifest, c.withheld)));
   for (const c of [...captures].sort((x, y) => (x.captureId < y.captureId ? -1 : x.captureId > y.captureId ? 1 : 0))) {
     const list = captureEntries(c, b);
     b.claims.claim(list);
@@ -128,7 +134,18 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
   const omitted = await omittedCaptures(b, early);
   const packageId = opts.packageId ?? newId();
   const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
-  const files = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
+  const captureFiles = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
+  const withheld = opts.share ? withheldOfAll(captures.map((c) => c.manifest), opts.share.withhold) : [];
+  const share = opts.share
+    ? {
+        spec: opts.share,
+        ...signShareRecord(
+          { spec: opts.share, packageId, caseId: b.caseId, organization: opts.organization ?? 'Exhibit', sharedBy: `${opts.actor.id} (${opts.actor.role})`, captureIds: b.captureIds, files: captureFiles.filter((f) => f.path.startsWith('data/captures/')).length, withheld },
+          { key: activeKey, clock: b.clock },
+        ),
+      }
+    : null;
+  const files = share ? [...captureFiles, { path: bagPaths.shareRecord, sha256: share.digest, size: share.bytes.length }].sort(byPath) : captureFiles;
   const content = contentManifestBytes({
     schemaVersion: 'exhibit.package-content/1',
     packageId,
@@ -140,27 +157,48 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     sealedThroughSeq: early.reduce((m, e) => Math.max(m, e.event.seq), 0),
     facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
     files,
+    ...(withheld.length ? { withheld } : {}),
   });
-  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content };
+  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, share };
 }
 
 /**
  * The `packaged` event. Every capture file is in the zip and matched its sealed digests before
  * packaging is recorded: a store that lies or fails aborts the build with nothing on the log.
  */
-export async function recordPackaged(b: BuildState, pc: PackageContent): Promise<CustodyEvent> {
+export async function recordPackaged(b: BuildState, pc: PackageContent): Promise<{ event: CustodyEvent; shared: CustodyEvent | null }> {
   await b.writer.payloadDone();
-  const { event } = await b.writer.race(
-    b.opts.custody.append({
-      caseId: b.caseId,
-      actor: b.opts.actor,
-      action: 'packaged',
-      subject: { digests: [pc.content.digest] },
-      details: { packageId: pc.packageId, package: path.basename(b.outPath), contentManifestDigest: pc.content.digest, captureIds: [...b.captureIds].sort(), selection: b.opts.captureIds?.length ? 'captures' : 'case', omitted: pc.omitted },
-      idempotencyKey: `package:${b.caseId}:${pc.packageId}`,
-    }),
+  const packaged = {
+    caseId: b.caseId,
+    actor: b.opts.actor,
+    action: 'packaged' as const,
+    subject: { digests: [pc.content.digest] },
+    details: { packageId: pc.packageId, package: path.basename(b.outPath), contentManifestDigest: pc.content.digest, captureIds: [...b.captureIds].sort(), selection: b.opts.captureIds?.length ? 'captures' : 'case', omitted: pc.omitted },
+    idempotencyKey: `package:${b.caseId}:${pc.packageId}`,
+  };
+  if (!pc.share) {
+    const { event } = await b.writer.race(b.opts.custody.append(packaged));
+    return { event, shared: null };
+  }
+  // Sharing is on the sender's log, right after the packaged event and under the same signed head.
+  const r = pc.share.record;
+  const [p, s] = await b.writer.race(
+    b.opts.custody.appendAll([
+      packaged,
+      {
+        caseId: b.caseId,
+        actor: b.opts.actor,
+        action: 'shared',
+        subject: { digests: [pc.share.digest] },
+        details: {
+          shareId: r.shareId, packageId: pc.packageId, partner: r.recipient.partner, partnerKeys: r.recipient.signingKeys, legalBasis: r.legalBasis, tlp: r.tlp, expires: r.expires,
+          captureIds: r.disclosed.captureIds, withheld: r.withheld.map((w) => ({ captureId: w.captureId, name: w.name, sha256: w.sha256 })), shareRecordDigest: pc.share.digest,
+        },
+        idempotencyKey: `share:${b.caseId}:${pc.packageId}`,
+      },
+    ]),
   );
-  return event;
+  return { event: p!.event, shared: s!.event };
 }
 
 /**

@@ -101,7 +101,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const { captures, imaging } = await loadCaptures(b);
     const early = await writer.race(earlyEvents);
     const pc = await describeContent(b, captures, early);
-    const event = await recordPackaged(b, pc);
+    const { event, shared } = await recordPackaged(b, pc);
     recorded = { packageId: pc.packageId, seq: event.seq };
     const head = await signHeadAfter(b, early, pc.packageId);
     const keys = await keysAndCertificates(b, pc, captures, head);
@@ -120,6 +120,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     return {
       path: outPath, packageId: pc.packageId, contentManifestDigest: pc.content.digest, sealed: unsealedReason === null, unsealedReason, omitted: pc.omitted,
       sha256, size, bagName, captureIds, headSeq, event, exported, layout: PACKAGE_LAYOUT_TEXT,
+      share: pc.share && shared ? { record: pc.share.record, digest: pc.share.digest, event: shared } : null,
     };
   } catch (err) {
     await writer.discard();

@@ -2,7 +2,7 @@
  * What every check of a package shares: the report the checks add to, and the bag they read.
  * Each check is reported by the bag-relative path of the item it is about.
  */
-import type { VerifyCheck } from '../../schemas/custody.js';
+import type { PackageReport, VerifyCheck } from '../../schemas/custody.js';
 
 export class Report {
   readonly checks: VerifyCheck[] = [];
@@ -25,6 +25,8 @@ export interface VerifyResult {
   caseId: string | null;
   captureIds: string[];
   events: number;
+  /** What a share record states, once checked. */
+  share?: PackageReport['share'];
 }
 
 /** The bag being checked: its files (bag-relative POSIX paths) and the report. */

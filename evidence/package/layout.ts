@@ -44,6 +44,10 @@ export const bagPaths = {
   sealSignature: 'package-seal.signature.json',
   sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
   sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
+  /** A package built for a partner (`exhibit share`): the signed share record. */
+  shareRecord: 'data/share/record.json',
+  shareRecordSig: 'data/share/record.sig',
+  shareRecordSignature: 'data/share/record.signature.json',
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -118,6 +122,11 @@ data/keys/<fingerprint>.pem       Ed25519 public key(s); the file name is the SH
 data/keys/rotations/<new>.json    key rotation statements (old and new fingerprint, time), each signed by
                                   the OUTGOING key (.sig, .signature.json): a pinned old key vouches for
                                   its successor
+data/share/record.json            only in a package shared with a partner agency: sender, recipient, legal
+                                  basis, TLP 2.0 marking, expiry, the captures disclosed and each artifact
+                                  withheld (name, role, size, SHA-256/512 as its signed manifest states
+                                  them; the file itself is not in the bag); .sig and .signature.json: its
+                                  Ed25519 signature. Its SHA-256 is in the "shared" custody event
 data/tsa/ca.pem                   root certificate(s) of the time-stamping authorities (information: pin
                                   your own copy)
 data/tsa/tsa.pem                  the time-stamping authorities' signing certificates

@@ -41,6 +41,7 @@ import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
 import { crossCheckCustody, verifyPackageSeal } from './check-seal.js';
+import { checkShare, readWithheld } from './check-share.js';
 import { followRotations, TrustTracker } from './check-trust.js';
 import { openZipBag, RETAIN_ENTRY_BYTES } from './zip-reader.js';
 
@@ -98,7 +99,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
         bag = await dirBag(abs);
       }
       if (bag === null) report.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
-      else if (bag) await verifyBag(bag, report, result, trust);
+      else if (bag) await verifyBag(bag, report, result, trust, clock);
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
@@ -119,13 +120,14 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
     custodyEvents: result.events,
     trust: trust.report(verdict),
     verifiedAt: isoUtc(clock.now()),
+    share: result.share ?? null,
     checks: report.checks,
     failures,
   });
 }
 
 /** Every check, in order: bag, rotations, captures, custody, then the cross-checks and the package seal. */
-async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker): Promise<void> {
+async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker, clock: Clock): Promise<void> {
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
   for (const p of bag.problems) r.fail(p.item, p.check, p.message);
@@ -136,7 +138,8 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   await checkTagManifests(ctx);
   const sigs = await SignatureChecks.open(ctx, trust);
   await followRotations({ fileSet: ctx.fileSet, files, read: ctx.read, report: r, checkSignature: sigs.checkSignature }, trust);
-  const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result });
+  const withheld = await readWithheld(ctx);
+  const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result, withheld });
   const custody = await checkCustody(ctx, { caseId, captureDirs, sigs, result });
   if (!custody) return;
   const { events, coveredSeq, elided } = custody;
@@ -146,4 +149,5 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,
     caseId, events, coveredSeq, elided, captureIds: captureDirs, bagInfo: info,
   });
+  result.share = await checkShare(ctx, { sigs, events, coveredSeq, captures: captureFacts, now: clock.now() });
 }

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { CaseId, IsoUtc, Sha256Digest, Sha512Digest, Uuid } from './common.js';
+
+/** TLP 2.0 (FIRST) handling markings, as the share record and `--tlp` spell them. */
+export const TLP_LEVELS = ['clear', 'green', 'amber', 'amber+strict', 'red'] as const;
+export const Tlp = z.enum(TLP_LEVELS);
+export type Tlp = z.infer<typeof Tlp>;
+
+/**
+ * An artifact a share withholds: exactly what the capture's signed manifest already states of it
+ * (its name, role, size and digests), so a later formal disclosure of the file matches it by
+ * digest. Nothing more is hidden by a salted commitment, since the signed manifest (which must stay
+ * byte-identical for its signature and tokens to verify) already holds the unsalted digests.
+ */
+export const WithheldItem = z.object({
+  captureId: Uuid,
+  name: z.string().min(1).max(1000),
+  role: z.string(),
+  /** Where the file would be in the bag. */
+  path: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: Sha256Digest,
+  sha512: Sha512Digest,
+  /** Why: the sender's rule that matched (a role, a name or a path), or the withheld original a derivative was made from. */
+  reason: z.string().max(1000),
+});
+export type WithheldItem = z.infer<typeof WithheldItem>;
+
+/**
+ * The record of one share (`data/share/record.json` in the package, canonical RFC 8785 bytes,
+ * Ed25519-signed like a manifest; its digest is in the `shared` custody event and it is listed in
+ * the content manifest, so the signed, timestamped head covers it).
+ */
+export const ShareRecord = z.object({
+  schemaVersion: z.literal('exhibit.share-record/1'),
+  shareId: Uuid,
+  packageId: Uuid,
+  caseId: CaseId,
+  createdAt: IsoUtc,
+  sender: z.object({
+    organization: z.string().min(1).max(500),
+    /** Who shared (operator or user id and role). */
+    sharedBy: z.string().min(1).max(500),
+    /** The key that signs this record and the package seal. */
+    signingKey: Sha256Digest,
+  }),
+  recipient: z.object({
+    /** The partner's name as the sender pinned it. */
+    partner: z.string().min(1).max(200),
+    /** The partner's signing keys as the sender pinned them: a recipient can tell the share was meant for it. */
+    signingKeys: z.array(Sha256Digest),
+  }),
+  /** The legal basis of the transfer (MLA request, treaty, agreement), as the sender states it. */
+  legalBasis: z.string().min(1).max(2000),
+  /** TLP 2.0 handling marking. */
+  tlp: Tlp,
+  /** Last day (UTC, YYYY-MM-DD) the recipient may use the material under this share; null: no expiry. */
+  expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable(),
+  disclosed: z.object({ captureIds: z.array(Uuid), files: z.number().int().nonnegative() }),
+  withheld: z.array(WithheldItem),
+});
+export type ShareRecord = z.infer<typeof ShareRecord>;

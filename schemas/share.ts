@@ -60,3 +60,36 @@ export const ShareRecord = z.object({
   withheld: z.array(WithheldItem),
 });
 export type ShareRecord = z.infer<typeof ShareRecord>;
+
+/**
+ * What a deployment records when it takes in a package from a partner (`exhibit import`), stored
+ * write-once at `cases/<localCase>/received/<package sha256 hex>/record.json`; the package zip is
+ * kept byte-identical as a content-addressed blob (`package.storeKey`), and each capture's files as
+ * they came, never re-signed.
+ */
+export const ImportRecord = z.object({
+  schemaVersion: z.literal('exhibit.import-record/1'),
+  caseId: CaseId,
+  receivedAt: IsoUtc,
+  receivedBy: z.string(),
+  /** The partner as pinned here, and the pins the package verified against. */
+  partner: z.object({ name: z.string(), signingKeys: z.array(Sha256Digest), tsaRoots: z.array(Sha256Digest) }),
+  package: z.object({ sha256: Sha256Digest, size: z.number().int().nonnegative(), packageId: Uuid, storeKey: z.string() }),
+  origin: z.object({
+    organization: z.string(),
+    caseId: CaseId,
+    /** The origin's signed custody head the package ends with. */
+    head: z.object({ seq: z.number().int().positive(), hash: Sha256Digest }),
+    signingKeys: z.array(Sha256Digest),
+  }),
+  share: z.object({ shareId: Uuid, legalBasis: z.string(), tlp: Tlp, expires: z.string().nullable(), withheld: z.number().int().nonnegative() }).nullable(),
+  captures: z.array(
+    z.object({
+      captureId: Uuid,
+      manifestDigest: Sha256Digest,
+      /** Store keys of the exact files as received (manifest, signature, tokens) and of each artifact's blob. */
+      files: z.array(z.object({ path: z.string(), sha256: Sha256Digest, size: z.number().int().nonnegative(), storeKey: z.string() })),
+    }),
+  ),
+});
+export type ImportRecord = z.infer<typeof ImportRecord>;

@@ -201,6 +201,34 @@ export const TrustedParty = z.object({
 export type TrustedParty = z.infer<typeof TrustedParty>;
 
 /** What `verify` reports (`exhibit verify --json` prints exactly this). */
+/** One hand-over between custody chains: a package received from a partner, carried whole. */
+export type HandOver = {
+  from: string;
+  originOrganization: string;
+  originCaseId: string;
+  originHead: { seq: number; hash: string };
+  packageSha256: string;
+  captureIds: string[];
+  verdict: Verdict;
+  receivedEvents: number[];
+  custodyEvents: number;
+  handOvers: HandOver[];
+};
+export const HandOver: z.ZodType<HandOver> = z.lazy(() =>
+  z.object({
+    from: z.string(),
+    originOrganization: z.string(),
+    originCaseId: z.string(),
+    originHead: z.object({ seq: z.number().int(), hash: z.string() }),
+    packageSha256: z.string(),
+    captureIds: z.array(z.string()),
+    verdict: Verdict,
+    receivedEvents: z.array(z.number().int()),
+    custodyEvents: z.number().int(),
+    handOvers: z.array(HandOver),
+  }),
+);
+
 export const PackageReport = z.object({
   schemaVersion: z.literal('exhibit.verify-report/1'),
   /** True only for the `verified` verdict: consistent AND authenticated by pinned anchors. */
@@ -237,6 +265,10 @@ export const PackageReport = z.object({
     })
     .nullable()
     .optional(),
+  /** The signed custody head the package ends with (bag-info.txt, covered by the seal). */
+  custodyHead: z.object({ seq: z.number().int(), hash: z.string() }).nullable().optional(),
+  /** Packages received from partners that this one carries (data/received/): each verified on its own, and its hand-over to this log. */
+  handOvers: z.array(HandOver).optional(),
   checks: z.array(VerifyCheck),
   /** The failing checks only, for convenience. */
   failures: z.array(VerifyCheck),

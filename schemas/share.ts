@@ -74,7 +74,7 @@ export const ImportRecord = z.object({
   receivedBy: z.string(),
   /** The partner as pinned here, and the pins the package verified against. */
   partner: z.object({ name: z.string(), signingKeys: z.array(Sha256Digest), tsaRoots: z.array(Sha256Digest) }),
-  package: z.object({ sha256: Sha256Digest, size: z.number().int().nonnegative(), packageId: Uuid, storeKey: z.string() }),
+  package: z.object({ sha256: Sha256Digest, sha512: Sha512Digest, size: z.number().int().nonnegative(), packageId: Uuid, storeKey: z.string() }),
   origin: z.object({
     organization: z.string(),
     caseId: CaseId,

@@ -105,6 +105,8 @@ export const PackageContentManifest = z.object({
   files: z.array(PackageFileDigest),
   /** Artifacts of the held captures a share withholds (schemas/share.ts); absent or empty: none. */
   withheld: z.array(WithheldItem).optional(),
+  /** Packages received from partners that this one carries whole (data/received/), by zip digest, with the captures they hold. */
+  received: z.array(z.object({ packageSha256: Sha256Digest, captureIds: z.array(Uuid) })).optional(),
 });
 export type PackageContentManifest = z.infer<typeof PackageContentManifest>;
 

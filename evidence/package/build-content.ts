@@ -19,6 +19,7 @@ import { storeKeys } from '../store.js';
 import { certificatesOfTokens } from '../timestamp.js';
 import { parseCaCertificates, type CertInfo } from '../trust.js';
 import type { BuildState } from './build-types.js';
+import { receivedEntries } from './build-received.js';
 import { disclosedView, signShareRecord, withheldArtifacts, withheldOfAll, type ShareSpec } from './build-share.js';
 import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
@@ -90,6 +91,9 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
     b.claims.claim(list);
     b.writer.add(list);
   }
+  const received = receivedEntries(b.store, b.received);
+  b.claims.claim(received);
+  b.writer.add(received);
   return { captures, imaging };
 }
 
@@ -120,6 +124,10 @@ function contentFiles(b: BuildState, captures: CaptureBundle[], keyFps: Set<stri
       return { path: bagPaths.key(fp), sha256: sha256Digest(Buffer.from(pem)), size: Buffer.byteLength(pem) };
     }),
     { path: bagPaths.tsaCa, sha256: sha256Digest(Buffer.from(caPem)), size: Buffer.byteLength(caPem) },
+    ...b.received.flatMap((r) => [
+      { path: bagPaths.receivedZip(r.record.package.sha256), sha256: r.record.package.sha256, size: r.record.package.size },
+      { path: bagPaths.receivedRecord(r.record.package.sha256), sha256: sha256Digest(r.recordBytes), size: r.recordBytes.length },
+    ]),
   ].sort(byPath);
 }
 
@@ -158,6 +166,7 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
     files,
     ...(withheld.length ? { withheld } : {}),
+    ...(b.received.length ? { received: b.received.map((r) => ({ packageSha256: r.record.package.sha256, captureIds: r.record.captures.map((c) => c.captureId).sort() })) } : {}),
   });
   return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, share };
 }
@@ -216,7 +225,8 @@ export async function signHeadAfter(b: BuildState, early: StoredEvent[], package
   const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
   const all = [...early, ...late].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
   if (all.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${all.length} events up to head ${signed.head.seq}`);
-  const { lines, disclosed: events, elided } = elideLog(all, opts.captureIds?.length ? { captureIds: new Set(b.captureIds), packageId } : null);
+  const receivedIds = b.received.flatMap((r) => r.record.captures.map((c) => c.captureId));
+  const { lines, disclosed: events, elided } = elideLog(all, opts.captureIds?.length ? { captureIds: new Set([...b.captureIds, ...receivedIds]), packageId } : null);
   // A head without a token (signed during a TSA outage) is left out: a later timestamped head covers its events.
   const heads: StoredHead[] = (await opts.custody.readHeads(caseId, signed.head.seq)).filter((h) => h.tokens.length > 0 || h.head.seq === signed.head.seq);
   const headTokens = new Map<number, Buffer[]>();

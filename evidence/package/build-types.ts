@@ -6,6 +6,7 @@ import type { ShareRecord } from '../../schemas/share.js';
 import type { CustodyLog, SignHeadOptions } from '../custody.js';
 import type { KeyStore } from '../keys.js';
 import type { EvidenceStore } from '../store.js';
+import type { ReceivedPart } from './build-received.js';
 import type { ShareSpec } from './build-share.js';
 import type { RenderPdf } from './certificate.js';
 import type { PathClaims } from './captures.js';
@@ -94,8 +95,10 @@ export interface BuildState {
   bagName: string;
   log: Logger | undefined;
   bufferedMax: number;
-  /** The captures packaged, deduplicated. */
+  /** The captures packaged, deduplicated (this deployment's own). */
   captureIds: string[];
+  /** Packages received from partners that the package carries whole (build-received.ts). */
+  received: ReceivedPart[];
   /** More than one capture: the certificate shows thumbnails. */
   multi: boolean;
   progress: (p: PackageProgress) => void;

@@ -26,6 +26,7 @@ import { storeKeys } from '../store.js';
 import { describeContent, keysAndCertificates, loadCaptures, recordPackaged, signHeadAfter } from './build-content.js';
 import { addCertificatePdf, caseFiles, startCertificate, writeTagFiles, type Rendering } from './build-files.js';
 import { BUFFERED_ENTRY_MAX_BYTES, type BuildPackageOptions, type BuildState, type BuiltPackage } from './build-types.js';
+import { receivedPackages, type ReceivedPart } from './build-received.js';
 import { listCaptureIds, PathClaims } from './captures.js';
 import { CertificateImages } from './images.js';
 import { PACKAGE_LAYOUT_TEXT } from './layout.js';
@@ -36,15 +37,19 @@ export type { BuildPackageOptions, BuiltPackage } from './build-types.js';
 export type { PackageProgress } from './payload-zip.js';
 
 /** The captures to package: those chosen (each must exist before anything is signed on its behalf), or every capture of the case. */
-async function selectCaptures(opts: BuildPackageOptions): Promise<string[]> {
+async function selectCaptures(opts: BuildPackageOptions): Promise<{ captureIds: string[]; received: ReceivedPart[] }> {
   const { store, caseId } = opts;
-  const captureIds = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await listCaptureIds(store, caseId);
-  if (captureIds.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
-  if (opts.captureIds?.length) {
+  const chosen = opts.captureIds?.length ? [...new Set(opts.captureIds)] : null;
+  // Captures received from a partner travel inside the package they came in, never re-signed.
+  const received = await receivedPackages(store, caseId, chosen);
+  const receivedIds = new Set(received.flatMap((r) => r.record.captures.map((c) => c.captureId)));
+  const captureIds = chosen ? chosen.filter((id) => !receivedIds.has(id)) : await listCaptureIds(store, caseId);
+  if (captureIds.length === 0 && received.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
+  if (chosen) {
     const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);
     if (missing.length) throw new PermanentError('NOT_FOUND', `capture ${missing[0]} has no manifest in case ${caseId}`);
   }
-  return captureIds;
+  return { captureIds, received };
 }
 
 /** The zip's own digest can only be known after it is written: the `exported` event ties the file a download or an uploaded verification names (by that digest) to its package id on the log. */
@@ -79,7 +84,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   // A browser launch takes ~0.5 s: start it now, alongside loading the captures and signing the head.
   const preparing = opts.renderPdf.prepare?.();
   preparing?.catch(() => undefined);
-  const captureIds = await selectCaptures(opts);
+  const { captureIds, received } = await selectCaptures(opts);
   const multi = captureIds.length > 1;
   // Stored custody events never change: those already stored are read while the captures load.
   const earlyEvents = readStoredEvents(store, caseId, new Set());
@@ -90,7 +95,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   let payloadShown = false;
   const writer = new PayloadZip({ outPath, bagName, mtime: new Date(isoUtc(clock.now())), bufferedMax, progress: (p) => payloadShown && progress(p) });
   const b: BuildState = {
-    opts, caseId, store, clock, outPath, bagName, bufferedMax, captureIds, multi, progress, writer,
+    opts, caseId, store, clock, outPath, bagName, bufferedMax, captureIds, received, multi, progress, writer,
     log: opts.logger?.child({ context: 'package', caseId }),
     images: new CertificateImages(store, multi, bufferedMax),
     claims: new PathClaims(),

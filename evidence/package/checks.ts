@@ -27,6 +27,8 @@ export interface VerifyResult {
   events: number;
   /** What a share record states, once checked. */
   share?: PackageReport['share'];
+  custodyHead?: { seq: number; hash: string } | null;
+  handOvers?: NonNullable<PackageReport['handOvers']>;
 }
 
 /** The bag being checked: its files (bag-relative POSIX paths) and the report. */

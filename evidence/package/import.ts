@@ -117,7 +117,7 @@ export async function importPackage(opts: ImportOptions): Promise<ImportResult> 
         receivedAt: isoUtc(opts.clock.now()),
         receivedBy: `${opts.actor.id} (${opts.actor.role})`,
         partner: { name: partner.name, signingKeys: partner.signingKeys, tsaRoots: partner.tsaCas.map((c) => c.fingerprint) },
-        package: { sha256: digests.sha256, size: digests.size, packageId: info.get('Exhibit-Package-Id')?.[0], storeKey: stored.key },
+        package: { sha256: digests.sha256, sha512: digests.sha512, size: digests.size, packageId: info.get('Exhibit-Package-Id')?.[0], storeKey: stored.key },
         origin: {
           organization: info.get('Source-Organization')?.[0] ?? 'unknown',
           caseId: report.caseId,

@@ -48,6 +48,9 @@ export const bagPaths = {
   shareRecord: 'data/share/record.json',
   shareRecordSig: 'data/share/record.sig',
   shareRecordSignature: 'data/share/record.signature.json',
+  /** A package received from a partner (`exhibit import`), byte-identical, and its import record. */
+  receivedZip: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/package.zip`,
+  receivedRecord: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/record.json`,
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -127,6 +130,11 @@ data/share/record.json            only in a package shared with a partner agency
                                   withheld (name, role, size, SHA-256/512 as its signed manifest states
                                   them; the file itself is not in the bag); .sig and .signature.json: its
                                   Ed25519 signature. Its SHA-256 is in the "shared" custody event
+data/received/<sha256>/package.zip  a package received from a partner agency, byte-identical (its own
+                                  captures, custody segment, keys, tokens and seal inside); verify it
+                                  on its own as well. record.json beside it: the import record (partner,
+                                  origin organisation, case and head); the "received" events of this
+                                  log name both digests: the hand-over between the two custody chains
 data/tsa/ca.pem                   root certificate(s) of the time-stamping authorities (information: pin
                                   your own copy)
 data/tsa/tsa.pem                  the time-stamping authorities' signing certificates

@@ -41,6 +41,7 @@ import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
 import { crossCheckCustody, verifyPackageSeal } from './check-seal.js';
+import { checkReceived } from './check-received.js';
 import { checkShare, readWithheld } from './check-share.js';
 import { followRotations, TrustTracker } from './check-trust.js';
 import { openZipBag, RETAIN_ENTRY_BYTES } from './zip-reader.js';
@@ -63,6 +64,8 @@ export interface VerifyOptions {
    */
   retainEntryBytes?: number;
   clock?: Clock;
+  /** How deep inside received packages this one is (check-received.ts). @defaultValue 0 */
+  depth?: number;
 }
 
 /** Verify a package; never throws for problems in the package (they are failing checks). */
@@ -99,7 +102,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
         bag = await dirBag(abs);
       }
       if (bag === null) report.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
-      else if (bag) await verifyBag(bag, report, result, trust, clock);
+      else if (bag) await verifyBag(bag, report, result, trust, { clock, depth: opts.depth ?? 0, verify: (src, depth) => verifyPackage(src, { ...opts, anchors: trust.anchors, trustAnchors: [], signingKeys: [], depth }) });
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
@@ -121,13 +124,16 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
     trust: trust.report(verdict),
     verifiedAt: isoUtc(clock.now()),
     share: result.share ?? null,
+    custodyHead: result.custodyHead ?? null,
+    handOvers: result.handOvers ?? [],
     checks: report.checks,
     failures,
   });
 }
 
 /** Every check, in order: bag, rotations, captures, custody, then the cross-checks and the package seal. */
-async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker, clock: Clock): Promise<void> {
+async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker, o: { clock: Clock; depth: number; verify: (source: string, depth: number) => Promise<PackageReport> }): Promise<void> {
+  const { clock } = o;
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
   for (const p of bag.problems) r.fail(p.item, p.check, p.message);
@@ -135,6 +141,8 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   await checkBagit(ctx);
   const digests = await checkPayloadManifests(ctx, bag);
   const { info, caseId } = await checkBagInfo(ctx, digests, result);
+  const [headSeq, headHash] = (info.get('Exhibit-Custody-Head')?.[0] ?? '').split(' ');
+  result.custodyHead = headSeq && headHash ? { seq: Number(headSeq), hash: headHash } : null;
   await checkTagManifests(ctx);
   const sigs = await SignatureChecks.open(ctx, trust);
   await followRotations({ fileSet: ctx.fileSet, files, read: ctx.read, report: r, checkSignature: sigs.checkSignature }, trust);
@@ -150,4 +158,5 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
     caseId, events, coveredSeq, elided, captureIds: captureDirs, bagInfo: info,
   });
   result.share = await checkShare(ctx, { sigs, events, coveredSeq, captures: captureFacts, now: clock.now() });
+  result.handOvers = await checkReceived(ctx, { events, coveredSeq, trust, depth: o.depth, clock, verify: o.verify });
 }

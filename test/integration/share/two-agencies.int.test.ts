@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { canonicalBytes } from '../../../evidence/canonical.js';
 import type { BuiltPackage } from '../../../evidence/package/build.js';
 import { importPackage, type ImportOptions } from '../../../evidence/package/import.js';
-import { PartnerStore } from '../../../evidence/partners.js';
+import { PartnerStore, partnerAnchors } from '../../../evidence/partners.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
+import { mergeAnchors } from '../../../evidence/trust.js';
 import { startEvidenceEnv, type EvidenceEnv } from '../../support/evidence-env.js';
 import type { SealedCapture } from '../../support/sealed-capture.js';
 import { sharePackage } from '../../support/share-env.js';
@@ -140,5 +142,46 @@ describe('sharing between two agencies (A shares, B imports)', () => {
     const again = await importAs(pkg.path);
     expect(again.created).toBe(false);
     expect((await B.custody.readLog(caseB)).length).toBe(log.length);
+  });
+
+  it('B builds its own package: verify checks A\'s chain, B\'s chain and the hand-over, and needs both agencies pinned', async () => {
+    const own = await B.seal(caseB, { url: 'https://fixture.example/b-own' });
+    const court = await B.pack(caseB, { name: 'b-court' });
+    const aPins = partnerAnchors(await partnersB.get('agency-a'));
+    const both = { anchors: mergeAnchors((await B.anchors()).anchors, aPins) };
+    const report = await verifyPackage(court.path, both);
+    expect(report.failures).toEqual([]);
+    expect(report.verdict).toBe('verified');
+    expect(report.captureIds).toEqual([own.captureId]);
+    expect(report.handOvers).toHaveLength(1);
+    const h = report.handOvers![0]!;
+    expect(h).toMatchObject({ from: 'agency-a', originOrganization: 'Agency A', originCaseId: caseA, originHead: { seq: pkg.headSeq }, packageSha256: pkg.sha256, captureIds: [caps[0]!.captureId], verdict: 'verified' });
+    expect(h.receivedEvents).toHaveLength(1);
+    expect(h.custodyEvents).toBe(pkg.headSeq);
+    expect(report.checks.filter((c) => c.check === 'hand-over' && c.ok)).toHaveLength(1);
+    expect(report.checks.find((c) => c.check === 'received-package')?.message).toMatch(/verifies on its own/);
+    expect(report.trust.signingKeys.map((k) => k.fingerprint).sort()).toEqual([(await A.keys.activeKey()).fingerprint, (await B.keys.activeKey()).fingerprint].sort());
+    // Without A's pins, B's court package is only consistent: A's key and TSA are named as not pinned.
+    const onlyB = await verifyPackage(court.path, await B.anchors());
+    expect(onlyB.verdict).toBe('unauthenticated');
+    expect(onlyB.trust.summary).toContain((await A.keys.activeKey()).fingerprint);
+
+    // A selection of only the received capture carries A's package, and none of B's own capture.
+    const sel = await B.pack(caseB, { captureIds: [caps[0]!.captureId], name: 'b-sel' });
+    const selReport = await verifyPackage(sel.path, both);
+    expect(selReport.failures).toEqual([]);
+    expect(selReport.captureIds).toEqual([]);
+    expect(selReport.handOvers).toHaveLength(1);
+    const dir = await mkdtemp(path.join(work, 'sel-'));
+    await run('unzip', ['-q', sel.path, '-d', dir]);
+    expect(await readFile(path.join(dir, 'b-sel/data/custody/events.jsonl'), 'utf8')).not.toContain(own.captureId);
+
+    // The hand-over is checked: B's package with A's package swapped for another of A's is refused.
+    const other = await sharePackage(A, caseA, { partner: 'agency-b', partnerKeys: [(await B.keys.activeKey()).fingerprint] }, { captureIds: [caps[0]!.captureId], name: 'a-to-b-2' });
+    const bag = path.join(dir, 'b-sel');
+    const hex = pkg.sha256.replace('sha256:', '');
+    await writeFile(path.join(bag, `data/received/${hex}/package.zip`), await readFile(other.path));
+    const swapped = await verifyPackage(bag, both);
+    expect(swapped.failures.some((f) => f.item === `data/received/${hex}/package.zip` && f.check === 'received-package' && /hashes to/.test(f.message))).toBe(true);
   });
 });

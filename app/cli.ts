@@ -198,6 +198,22 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     );
 
   program
+    .command('export')
+    .description('intelligence export of a case (STIX 2.1 bundle or MISP event) from its sealed manifests; each object names its capture id and manifest digest; recorded on the custody log')
+    .argument('<caseId>', 'case id')
+    .addOption(new Option('--format <format>', 'stix or misp').choices(['stix', 'misp']).makeOptionMandatory())
+    .option('--capture <captureId...>', 'only these captures (default: the whole case)')
+    .option('--tlp <level>', 'TLP 2.0 marking: clear, green, amber, amber+strict, red', 'amber')
+    .option('-o, --out <file>', 'file to write (never overwritten); default stdout')
+    .option('--operator <id>', 'who exports (recorded in the custody log; default: your user name)')
+    .action(
+      action(async (caseId: string, opts: { format: 'stix' | 'misp'; capture?: string[]; tlp?: string; out?: string; operator?: string }) => {
+        const { exportCommand } = await import('./commands/export.js');
+        return exportCommand(configFromOpts(globals()), caseId, { format: opts.format, captureIds: opts.capture, tlp: opts.tlp, out: opts.out, operator: opts.operator });
+      }),
+    );
+
+  program
     .command('import')
     .description('take in a package from a partner agency: verified against its pinned keys and TSAs (refused, naming why, otherwise), kept byte-identical, a custody event on the local case')
     .argument('<package>', 'package zip')

@@ -109,4 +109,18 @@ describe('exhibit partners, share and import between two deployments', () => {
     expect(report.handOvers).toEqual([expect.objectContaining({ from: 'agency-a', originCaseId: 'A-1', verdict: 'verified' })]);
     expect(report.handOvers[0]!.receivedEvents).toHaveLength(1);
   });
+
+  it('A exports the case as STIX 2.1 and MISP for the informal channel, only the chosen capture, never over an existing file', async () => {
+    for (const format of ['stix', 'misp']) {
+      const file = path.join(dirs[0]!, `intel.${format}.json`);
+      const r = await exhibit(['export', 'A-1', '--format', format, '--capture', captureIds[0]!, '--tlp', 'green', '-o', file], envA);
+      expect(r.code, r.stderr).toBe(0);
+      const text = await readFile(file, 'utf8');
+      expect(text).toContain(captureIds[0]!);
+      expect(text).not.toContain(captureIds[1]!);
+      expect(text).toContain(format === 'stix' ? '"tlp_2_0": "green"' : '"name": "tlp:green"');
+    }
+    const refused = await exhibit(['export', 'A-1', '--format', 'stix', '-o', path.join(dirs[0]!, 'intel.stix.json')], envA);
+    expect(refused.code).toBe(4);
+  });
 });

@@ -201,33 +201,24 @@ export const TrustedParty = z.object({
 export type TrustedParty = z.infer<typeof TrustedParty>;
 
 /** What `verify` reports (`exhibit verify --json` prints exactly this). */
-/** One hand-over between custody chains: a package received from a partner, carried whole. */
-export type HandOver = {
-  from: string;
-  originOrganization: string;
-  originCaseId: string;
-  originHead: { seq: number; hash: string };
-  packageSha256: string;
-  captureIds: string[];
-  verdict: Verdict;
-  receivedEvents: number[];
-  custodyEvents: number;
-  handOvers: HandOver[];
-};
-export const HandOver: z.ZodType<HandOver> = z.lazy(() =>
-  z.object({
-    from: z.string(),
-    originOrganization: z.string(),
-    originCaseId: z.string(),
-    originHead: z.object({ seq: z.number().int(), hash: z.string() }),
-    packageSha256: z.string(),
-    captureIds: z.array(z.string()),
-    verdict: Verdict,
-    receivedEvents: z.array(z.number().int()),
-    custodyEvents: z.number().int(),
-    handOvers: z.array(HandOver),
-  }),
-);
+/**
+ * One hand-over between custody chains: a package received from a partner, carried whole. A package
+ * shared onward lists the hand-overs inside the received ones too, `depth` 2 and more (flat, in order).
+ */
+export const HandOver = z.object({
+  /** 1: received by the agency that built this package; 2: by the agency it received from; … */
+  depth: z.number().int().positive(),
+  from: z.string(),
+  originOrganization: z.string(),
+  originCaseId: z.string(),
+  originHead: z.object({ seq: z.number().int(), hash: z.string() }),
+  packageSha256: z.string(),
+  captureIds: z.array(z.string()),
+  verdict: Verdict,
+  receivedEvents: z.array(z.number().int()),
+  custodyEvents: z.number().int(),
+});
+export type HandOver = z.infer<typeof HandOver>;
 
 export const PackageReport = z.object({
   schemaVersion: z.literal('exhibit.verify-report/1'),

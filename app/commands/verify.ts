@@ -45,13 +45,9 @@ export async function verifyAndReport(source: string, opts: VerifyCliOptions): P
       out(`  shared by ${sh.from} with ${sh.to}; ${sh.tlp}; legal basis: ${sh.legalBasis}; ${sh.expires ? `until ${sh.expires}${sh.expired ? ' (EXPIRED)' : ''}` : 'no expiry'}`);
       for (const w of sh.withheld) out(`  withheld by the sender: ${w.captureId} ${w.name} (${w.role}, ${w.size} bytes, ${w.sha256})`);
     }
-    const handOvers = (list: NonNullable<typeof report.handOvers>, indent: string): void => {
-      for (const h of list) {
-        out(`${indent}received from ${h.from} (${h.originOrganization}, case ${h.originCaseId}, custody head ${h.originHead.seq}, ${h.custodyEvents} events): ${h.verdict}; handed over at event(s) ${h.receivedEvents.join(', ') || 'none'}`);
-        handOvers(h.handOvers, `${indent}  `);
-      }
-    };
-    handOvers(report.handOvers ?? [], '  ');
+    for (const h of report.handOvers ?? []) {
+      out(`${'  '.repeat(h.depth)}received from ${h.from} (${h.originOrganization}, case ${h.originCaseId}, custody head ${h.originHead.seq}, ${h.custodyEvents} events): ${h.verdict}; handed over at event(s) ${h.receivedEvents.join(', ') || 'none'}`);
+    }
     for (const [check, n] of [...byCheck.entries()].sort()) out(`  ✓ ${check} (${n})`);
     for (const f of report.failures) out(`  ✗ ${f.item}: ${f.check}: ${f.message}`);
     for (const line of report.trust.summary.split('\n').slice(1)) out(`  ${line}`);

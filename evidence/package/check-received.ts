@@ -87,9 +87,11 @@ export async function checkReceived(
       }
     }
     out.push({
+      depth: 1,
       from: record.partner.name, originOrganization: record.origin.organization, originCaseId: record.origin.caseId, originHead: record.origin.head,
-      packageSha256: sha, captureIds: record.captures.map((c) => c.captureId), verdict: inner.verdict, receivedEvents: seqs, custodyEvents: inner.custodyEvents, handOvers: inner.handOvers ?? [],
+      packageSha256: sha, captureIds: record.captures.map((c) => c.captureId), verdict: inner.verdict, receivedEvents: seqs, custodyEvents: inner.custodyEvents,
     });
+    for (const h of inner.handOvers ?? []) out.push({ ...h, depth: h.depth + 1 });
   }
   return out;
 }

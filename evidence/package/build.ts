@@ -74,7 +74,10 @@ async function recordFailure(b: BuildState, recorded: { packageId: string; seq: 
 }
 
 /** Build a certified package. See the module comment for the order of steps. */
-export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPackage> {
+export async function buildPackage(options: BuildPackageOptions): Promise<BuiltPackage> {
+  // A share always names its captures, even all of them: it then discloses their events only, not
+  // the case's other packages, shares and reads (custody-elide.ts).
+  const opts = options.share && !options.captureIds?.length ? { ...options, captureIds: await listCaptureIds(options.store, options.caseId) } : options;
   const { caseId, store, clock } = opts;
   const outPath = path.resolve(opts.outPath);
   if (await stat(outPath).catch(() => null)) throw new PermanentError('INVALID_INPUT', `${outPath} exists; refusing to overwrite a package`);

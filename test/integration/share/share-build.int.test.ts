@@ -91,6 +91,23 @@ describe('exhibit share: a package for a partner, with an artifact withheld', ()
     }
   });
 
+  it('a share of the whole case names every capture and still elides the case\'s other packages and shares', async () => {
+    const all = await sharePackage(env, caseId, { partner: 'agency-c', partnerKeys: [B_KEY] }, { name: 'whole-share' });
+    expect(all.captureIds.sort()).toEqual([shown.captureId, other.captureId].sort());
+    const report = await verifyPackage(all.path, await env.anchors());
+    expect(report.failures).toEqual([]);
+    const out = await mkdtemp(path.join(os.tmpdir(), 'exhibit-share-w-'));
+    try {
+      await run('unzip', ['-q', all.path, '-d', out]);
+      const text = await readFile(path.join(out, 'whole-share/data/custody/events.jsonl'), 'utf8');
+      expect(text).toContain('exhibit.custody-elided/1');
+      expect(text).not.toContain('agency-b'); // the first share, to another partner
+      expect(text).not.toContain(pkg.packageId);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('a withhold rule that matches nothing is refused before anything is recorded', async () => {
     const before = (await env.custody.head(caseId)).seq;
     await expect(sharePackage(env, caseId, { partnerKeys: [B_KEY], withhold: ['screenshots'] }, { captureIds: [shown.captureId] })).rejects.toThrow(/--withhold "screenshots" matches no artifact/);

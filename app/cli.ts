@@ -14,10 +14,13 @@ import * as doctor from './cli/doctor.js';
 import * as down from './cli/down.js';
 import * as exportCommand from './cli/export.js';
 import * as graph from './cli/graph.js';
+import * as importCommand from './cli/import.js';
 import * as keys from './cli/keys.js';
 import * as packageCommand from './cli/package.js';
+import * as partners from './cli/partners.js';
 import * as reseal from './cli/reseal.js';
 import * as serve from './cli/serve.js';
+import * as share from './cli/share.js';
 import * as show from './cli/show.js';
 import * as status from './cli/status.js';
 import * as timestamp from './cli/timestamp.js';
@@ -29,7 +32,7 @@ import * as watch from './cli/watch.js';
 import * as worker from './cli/worker.js';
 
 /** Every command, in the order `exhibit --help` lists them (show.ts declares list, cases and show). */
-export const COMMANDS: readonly CliCommand[] = [capture, exportCommand, status, reseal, show, packageCommand, verify, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
+export const COMMANDS: readonly CliCommand[] = [capture, exportCommand, status, reseal, show, packageCommand, share, importCommand, verify, partners, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
 
 function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };

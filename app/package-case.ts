@@ -4,6 +4,7 @@ import { childLogger, type Logger } from '../lib/logger.js';
 import type { CustodyActor } from '../schemas/custody.js';
 import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package/build.js';
 import type { Services } from '../workers/runtime.js';
+import type { ShareSpec } from '../evidence/package/build-share.js';
 
 export interface PackageRequest {
   caseId: string;
@@ -17,6 +18,8 @@ export interface PackageRequest {
   logger?: Logger;
   /** Also carry one WACZ of every packaged capture's WARCs (data/case.wacz). */
   caseWacz?: boolean;
+  /** Build it for a partner agency (withheld artifacts, signed share record, `shared` event). */
+  share?: ShareSpec;
 }
 
 /**
@@ -43,5 +46,6 @@ export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequ
     exhibitVersion: s.software.exhibitVersion,
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
     ...(req.caseWacz ? { caseWacz: true } : {}),
+    ...(req.share ? { share: req.share } : {}),
   });
 }

@@ -35,6 +35,10 @@ import { mapLimit } from '../lib/concurrency.js';
 import { ExhibitError, IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
 import {
   CustodyEvent,
+  CustodyHead,
+  ElidedCustodyEvent,
+  SignatureRecord,
+  TimestampRecord,
   type CustodyAction,
   type CustodyActor,
 } from '../schemas/custody.js';
@@ -70,32 +74,41 @@ export interface ChainProblem {
  * Check a sequence of stored event bytes: each parses, is canonical, belongs to `caseId`, has
  * `seq` = position + 1, links to the previous `hash` (genesis for the first), and its `hash`
  * recomputes. Returns every problem (empty = intact).
+ *
+ * With `allowElided` (a package's log), a line may also be an elided event (`exhibit.custody-elided/1`,
+ * see evidence/custody-elide.ts): seq, prevHash and hash only. Its hash cannot be recomputed; it is
+ * checked to be canonical, in place and linked, and the next line must link to it. The log as the
+ * store holds it never has elided lines (the default refuses them).
  */
-export function verifyChain(caseId: string, entries: Uint8Array[]): ChainProblem[] {
+export function verifyChain(caseId: string, entries: Uint8Array[], opts: { allowElided?: boolean } = {}): ChainProblem[] {
   const problems: ChainProblem[] = [];
   let prev = genesisHash(caseId);
   entries.forEach((bytes, index) => {
-    let event: CustodyEvent;
+    let json: unknown;
     try {
-      const parsed = CustodyEvent.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
-      if (!parsed.success) {
-        problems.push({ index, seq: null, message: `not a custody event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
-        prev = '';
-        return;
-      }
-      event = parsed.data;
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
     } catch (err) {
       problems.push({ index, seq: null, message: `not JSON: ${(err as Error).message}` });
       prev = '';
       return;
     }
+    const elided = opts.allowElided && (json as { schemaVersion?: unknown } | null)?.schemaVersion === 'exhibit.custody-elided/1';
+    const parsed = elided ? ElidedCustodyEvent.safeParse(json) : CustodyEvent.safeParse(json);
+    if (!parsed.success) {
+      problems.push({ index, seq: null, message: `not a custody event${elided ? ' (elided)' : ''}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      prev = '';
+      return;
+    }
+    const event = parsed.data;
     const seq = event.seq;
-    if (!canonicalBytes(event).equals(Buffer.from(bytes))) problems.push({ index, seq, message: 'bytes are not the canonical (RFC 8785) form of the event' });
+    if (!canonicalBytes(event).equals(Buffer.from(bytes))) problems.push({ index, seq, message: `bytes are not the canonical (RFC 8785) form of the ${elided ? 'elided ' : ''}event` });
     if (event.caseId !== caseId) problems.push({ index, seq, message: `event belongs to case ${event.caseId}, not ${caseId}` });
     if (seq !== index + 1) problems.push({ index, seq, message: `sequence gap or reorder: expected seq ${index + 1}, found ${seq}` });
-    const recomputed = eventHash(event);
-    if (recomputed !== event.hash) problems.push({ index, seq, message: `event was altered: hash recomputes to ${recomputed}, event says ${event.hash}` });
-    if (prev && event.prevHash !== prev) problems.push({ index, seq, message: `prevHash ${event.prevHash} does not link to the previous event's hash ${prev}` });
+    if (!elided) {
+      const recomputed = eventHash(event as CustodyEvent);
+      if (recomputed !== event.hash) problems.push({ index, seq, message: `event was altered: hash recomputes to ${recomputed}, event says ${event.hash}` });
+    }
+    if (prev && event.prevHash !== prev) problems.push({ index, seq, message: `prevHash ${event.prevHash} does not link to the previous ${index > 0 ? "event's hash" : 'genesis hash'} ${prev}${elided ? ' (elided event)' : ''}` });
     prev = event.hash;
   });
   return problems;

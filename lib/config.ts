@@ -33,6 +33,7 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_SEAL_CONCURRENCY', 'seal.concurrency', 'number'],
   ['EXHIBIT_KEYS_DIR', 'keys.dir', 'string'],
   ['EXHIBIT_TRUST_FILE', 'trust.file', 'string'],
+  ['EXHIBIT_PARTNERS_FILE', 'trust.partnersFile', 'string'],
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
   ['EXHIBIT_REPLAY_PORT', 'replay.port', 'number'],
@@ -147,7 +148,7 @@ export function resolvePaths(config: Config): Config {
     spoolDir: under(config.spoolDir),
     store: { ...config.store, fsRoot: under(config.store.fsRoot) },
     keys: { ...config.keys, dir: under(config.keys.dir) },
-    trust: { ...config.trust, file: under(config.trust.file) },
+    trust: { ...config.trust, file: under(config.trust.file), partnersFile: under(config.trust.partnersFile) },
     accounts: { ...config.accounts, dir: under(config.accounts.dir) },
   };
 }

@@ -121,6 +121,12 @@ export const Config = z.object({
        * @defaultValue `trust.json`
        */
       file: z.string().default('trust.json'),
+      /**
+       * Partner agencies (JSON): per partner, the signing keys and TSA roots a package from it must
+       * verify against (`exhibit partners add`); relative to stateDir when not absolute.
+       * @defaultValue `partners.json`
+       */
+      partnersFile: z.string().default('partners.json'),
     })
     .prefault({}),
   tsa: z

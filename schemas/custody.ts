@@ -11,6 +11,10 @@ import { AnchorSource } from './trust.js';
  * it names does not exist).
  * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
  * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
+ * `shared`: a package was built for a partner agency (details: share id, partner, legal basis, TLP,
+ * expiry, captures disclosed, artifacts withheld, the share record's digest). `received`: a package
+ * from a partner was verified and its captures taken into this case (details: partner, package
+ * digest, origin case and capture ids).
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -30,6 +34,8 @@ export const CUSTODY_ACTIONS = [
   'watch-triggered',
   'head-signed',
   'identity-asserted',
+  'shared',
+  'received',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;
@@ -76,6 +82,25 @@ export const CustodyEvent = z.object({
   hash: Sha256Digest,
 });
 export type CustodyEvent = z.infer<typeof CustodyEvent>;
+
+/**
+ * A custody event a package does not disclose, reduced to what the hash chain needs: its seq, the
+ * hash of the event before it and its own hash (one line of `data/custody/events.jsonl`, canonical
+ * bytes). The event's content (actor, action, subject, details) stays with the sender. The next
+ * line's `prevHash` must equal `hash`, so the chain still links end to end up to the signed head;
+ * the hidden event cannot be recomputed, so its hash is bound by what follows it (see
+ * evidence/custody-elide.ts).
+ */
+export const ElidedCustodyEvent = z
+  .object({
+    schemaVersion: z.literal('exhibit.custody-elided/1'),
+    caseId: CaseId,
+    seq: z.number().int().positive(),
+    prevHash: Sha256Digest,
+    hash: Sha256Digest,
+  })
+  .strict();
+export type ElidedCustodyEvent = z.infer<typeof ElidedCustodyEvent>;
 
 /** An Ed25519 signature over a 32-byte SHA-256 digest, stored as JSON beside what it signs. */
 export const SignatureRecord = z.object({
@@ -176,6 +201,25 @@ export const TrustedParty = z.object({
 export type TrustedParty = z.infer<typeof TrustedParty>;
 
 /** What `verify` reports (`exhibit verify --json` prints exactly this). */
+/**
+ * One hand-over between custody chains: a package received from a partner, carried whole. A package
+ * shared onward lists the hand-overs inside the received ones too, `depth` 2 and more (flat, in order).
+ */
+export const HandOver = z.object({
+  /** 1: received by the agency that built this package; 2: by the agency it received from; … */
+  depth: z.number().int().positive(),
+  from: z.string(),
+  originOrganization: z.string(),
+  originCaseId: z.string(),
+  originHead: z.object({ seq: z.number().int(), hash: z.string() }),
+  packageSha256: z.string(),
+  captureIds: z.array(z.string()),
+  verdict: Verdict,
+  receivedEvents: z.array(z.number().int()),
+  custodyEvents: z.number().int(),
+});
+export type HandOver = z.infer<typeof HandOver>;
+
 export const PackageReport = z.object({
   schemaVersion: z.literal('exhibit.verify-report/1'),
   /** True only for the `verified` verdict: consistent AND authenticated by pinned anchors. */
@@ -196,6 +240,26 @@ export const PackageReport = z.object({
     summary: z.string(),
   }),
   verifiedAt: IsoUtc,
+  /** A package shared with a partner agency: what its signed share record states (null: not a share). */
+  share: z
+    .object({
+      shareId: z.string(),
+      from: z.string(),
+      to: z.string(),
+      recipientKeys: z.array(z.string()),
+      legalBasis: z.string(),
+      tlp: z.string(),
+      expires: z.string().nullable(),
+      /** The expiry date has passed at verification time. */
+      expired: z.boolean(),
+      withheld: z.array(z.object({ captureId: z.string(), name: z.string(), role: z.string(), sha256: z.string(), size: z.number() })),
+    })
+    .nullable()
+    .optional(),
+  /** The signed custody head the package ends with (bag-info.txt, covered by the seal). */
+  custodyHead: z.object({ seq: z.number().int(), hash: z.string() }).nullable().optional(),
+  /** Packages received from partners that this one carries (data/received/): each verified on its own, and its hand-over to this log. */
+  handOvers: z.array(HandOver).optional(),
   checks: z.array(VerifyCheck),
   /** The failing checks only, for convenience. */
   failures: z.array(VerifyCheck),

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, PackageRequest, SubmitRequest, SubmitResponse, VerifyResponse } from './api.js';
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
-import { CustodyEvent, CustodyHead, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
+import { CustodyEvent, CustodyHead, ElidedCustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { CaseGraphDocument } from './graph.js';
 import { ImageMetadataDocument } from './image-metadata.js';
 import { CapturePayload, SealPayload, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
-import { KeyRotation, PackageContentManifest, PackageSeal, TrustStoreFile } from './trust.js';
+import { ShareRecord } from './share.js';
+import { KeyRotation, PackageContentManifest, PackageSeal, PartnersFile, TrustStoreFile } from './trust.js';
 import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
@@ -17,6 +18,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'capture-manifest': StoredCaptureManifest,
   'image-metadata': ImageMetadataDocument,
   'custody-event': CustodyEvent,
+  'custody-elided': ElidedCustodyEvent,
   'custody-head': CustodyHead,
   signature: SignatureRecord,
   timestamp: TimestampRecord,
@@ -25,6 +27,8 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'package-seal': PackageSeal,
   'key-rotation': KeyRotation,
   'trust-store': TrustStoreFile,
+  partners: PartnersFile,
+  'share-record': ShareRecord,
   'capture-job': CapturePayload,
   'seal-job': SealPayload,
   'seal-result': SealResult,

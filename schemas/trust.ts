@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { WithheldItem } from './share.js';
 
 /**
  * Where a trust anchor came from. `flag`: the command line (or API request); `trust-store`: the
  * local trust store (`exhibit trust add`); `local-key-store` / `local-tsa-config`: this
  * deployment's own signing keys and configured TSA CA files; `rotation`: a key authenticated by a
- * rotation statement signed by a key that was itself pinned.
+ * rotation statement signed by a key that was itself pinned; `partner`: a partner agency's pin set
+ * (`exhibit partners add`), used alone when importing a package from that partner.
  */
-export const ANCHOR_SOURCES = ['flag', 'trust-store', 'local-key-store', 'local-tsa-config', 'rotation'] as const;
+export const ANCHOR_SOURCES = ['flag', 'trust-store', 'local-key-store', 'local-tsa-config', 'rotation', 'partner'] as const;
 export const AnchorSource = z.enum(ANCHOR_SOURCES);
 export type AnchorSource = z.infer<typeof AnchorSource>;
 
@@ -32,6 +34,26 @@ export const TrustEntry = z.discriminatedUnion('kind', [
   }),
 ]);
 export type TrustEntry = z.infer<typeof TrustEntry>;
+
+/**
+ * A partner agency: a named set of pins (signing keys and TSA roots exchanged out of band). A
+ * package imported `--from` a partner must verify against exactly these, not the whole trust store.
+ */
+export const Partner = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a partner name is letters, digits, . _ - (up to 100)'),
+  /** `sha256:` of each raw 32-byte Ed25519 public key the partner signs with. */
+  signingKeys: z.array(Sha256Digest).min(1),
+  /** The partner's TSA roots (PEM kept: a root is checked against its bytes). */
+  tsaCas: z.array(z.object({ fingerprint: Sha256Digest, subject: z.string(), pem: z.string() })),
+  addedAt: IsoUtc,
+});
+export type Partner = z.infer<typeof Partner>;
+
+export const PartnersFile = z.object({
+  schemaVersion: z.literal('exhibit.partners/1'),
+  partners: z.array(Partner),
+});
+export type PartnersFile = z.infer<typeof PartnersFile>;
 
 export const TrustStoreFile = z.object({
   schemaVersion: z.literal('exhibit.trust-store/1'),
@@ -81,6 +103,10 @@ export const PackageContentManifest = z.object({
     packagedBy: z.string(),
   }),
   files: z.array(PackageFileDigest),
+  /** Artifacts of the held captures a share withholds (schemas/share.ts); absent or empty: none. */
+  withheld: z.array(WithheldItem).optional(),
+  /** Packages received from partners that this one carries whole (data/received/), by zip digest, with the captures they hold. */
+  received: z.array(z.object({ packageSha256: Sha256Digest, captureIds: z.array(Uuid) })).optional(),
 });
 export type PackageContentManifest = z.infer<typeof PackageContentManifest>;
 

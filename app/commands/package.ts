@@ -5,6 +5,7 @@ import { childLogger } from '../../lib/logger.js';
 import type { Config } from '../../schemas/config.js';
 import type { BuiltPackage } from '../../evidence/package/build.js';
 import { packageCase as buildCasePackage } from '../package-case.js';
+import type { ShareSpec } from '../../evidence/package/build-share.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { progressView } from '../progress.js';
 import { cliOperator, err, out, withServices } from './common.js';
@@ -12,6 +13,7 @@ import { usableOutputPath, writeErrorsAsInput } from './output-path.js';
 
 export interface PackageCliOptions {
   captureIds?: string[];
+  share?: ShareSpec;
   outPath: string;
   operator: string;
   quiet: boolean;
@@ -33,6 +35,7 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
         outPath,
         ...(opts.caseWacz ? { caseWacz: true } : {}),
         actor: ((o) => ({ type: 'operator' as const, id: o.name, role: 'prosecutor', osUser: o.osUser, host: o.host }))(cliOperator(opts.operator)),
+        ...(opts.share ? { share: opts.share } : {}),
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, p.phase, p.detail ?? undefined),
       }));
     } finally {

@@ -40,6 +40,14 @@ export async function verifyAndReport(source: string, opts: VerifyCliOptions): P
     for (const c of report.checks) if (c.ok) byCheck.set(c.check, (byCheck.get(c.check) ?? 0) + 1);
     out(`Verifying ${report.source}`);
     out(`  case ${report.caseId ?? '?'}; ${report.captureIds.length} capture(s); ${report.custodyEvents} custody events`);
+    if (report.share) {
+      const sh = report.share;
+      out(`  shared by ${sh.from} with ${sh.to}; ${sh.tlp}; legal basis: ${sh.legalBasis}; ${sh.expires ? `until ${sh.expires}${sh.expired ? ' (EXPIRED)' : ''}` : 'no expiry'}`);
+      for (const w of sh.withheld) out(`  withheld by the sender: ${w.captureId} ${w.name} (${w.role}, ${w.size} bytes, ${w.sha256})`);
+    }
+    for (const h of report.handOvers ?? []) {
+      out(`${'  '.repeat(h.depth)}received from ${h.from} (${h.originOrganization}, case ${h.originCaseId}, custody head ${h.originHead.seq}, ${h.custodyEvents} events): ${h.verdict}; handed over at event(s) ${h.receivedEvents.join(', ') || 'none'}`);
+    }
     for (const [check, n] of [...byCheck.entries()].sort()) out(`  ✓ ${check} (${n})`);
     for (const f of report.failures) out(`  ✗ ${f.item}: ${f.check}: ${f.message}`);
     for (const line of report.trust.summary.split('\n').slice(1)) out(`  ${line}`);

@@ -11,6 +11,7 @@ import { IntegrityError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
 import { readStoredEvents, type StoredEvent, type StoredHead } from '../custody.js';
+import { elideLog } from '../custody-elide.js';
 import { completeHeadTokens } from '../custody-heal.js';
 import { readRotations, type StoredRotation } from '../key-rotation.js';
 import type { PublicKeyInfo, SigningKey } from '../keys.js';
@@ -18,6 +19,8 @@ import { storeKeys } from '../store.js';
 import { certificatesOfTokens } from '../timestamp.js';
 import { parseCaCertificates, type CertInfo } from '../trust.js';
 import type { BuildState } from './build-types.js';
+import { receivedEntries } from './build-received.js';
+import { disclosedView, signShareRecord, withheldArtifacts, withheldOfAll, type ShareSpec } from './build-share.js';
 import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
 import { bagPaths } from './layout.js';
@@ -36,6 +39,8 @@ export interface PackageContent {
   /** Keys that signed the captures, and the key that signs now. */
   contentKeyFps: Set<string>;
   content: { bytes: Buffer; digest: string };
+  /** For a share: the signed share record (listed in the content manifest). */
+  share: (ReturnType<typeof signShareRecord> & { spec: ShareSpec }) | null;
 }
 
 /** The signed head the bag ends with, and the log up to it. */
@@ -43,7 +48,12 @@ export interface HeadPart {
   signed: StoredHead;
   /** Why the package will be unsealed (no TSA token on the head), or null. */
   unsealedReason: string | null;
+  /** The events the package discloses whole (every event for a whole-case package). */
   events: StoredEvent[];
+  /** data/custody/events.jsonl, a line per event up to the head: disclosed bytes or elided stubs (custody-elide.ts). */
+  lines: Buffer[];
+  /** Seqs of the events elided. */
+  elided: number[];
   /** Heads carried in the bag: every timestamped one, and the last. */
   heads: StoredHead[];
   headTokens: Map<number, Buffer[]>;
@@ -68,16 +78,22 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
   const captures = await b.writer.race(
     mapLimit(b.captureIds, 16, async (id) => {
       const c = await loadCapture(b.store, b.caseId, id);
-      b.images.pictureOf(c.manifest);
+      if (b.opts.share) c.withheld = new Set(withheldArtifacts(c.manifest, b.opts.share.withhold).items.map((w) => w.name));
+      b.images.pictureOf(disclosedView(c.manifest, c.withheld));
       return c;
     }),
   );
-  const imaging = b.images.render(captures.map((c) => c.manifest));
+  // A withhold rule that matches nothing is refused before anything is written or recorded.
+  if (b.opts.share) withheldOfAll(captures.map((c) => c.manifest), b.opts.share.withhold);
+  const imaging = b.images.render(captures.map((c) => disclosedView(c.manifest, c.withheld)));
   for (const c of [...captures].sort((x, y) => (x.captureId < y.captureId ? -1 : x.captureId > y.captureId ? 1 : 0))) {
     const list = captureEntries(c, b);
     b.claims.claim(list);
     b.writer.add(list);
   }
+  const received = receivedEntries(b.store, b.received);
+  b.claims.claim(received);
+  b.writer.add(received);
   return { captures, imaging };
 }
 
@@ -109,6 +125,10 @@ function contentFiles(b: BuildState, captures: CaptureBundle[], keyFps: Set<stri
     }),
     { path: bagPaths.tsaCa, sha256: sha256Digest(Buffer.from(caPem)), size: Buffer.byteLength(caPem) },
     ...(b.caseWacz ? [{ path: b.caseWacz.path, sha256: b.caseWacz.expect!.sha256, size: b.caseWacz.size }] : []),
+    ...b.received.flatMap((r) => [
+      { path: bagPaths.receivedZip(r.record.package.sha256), sha256: r.record.package.sha256, size: r.record.package.size },
+      { path: bagPaths.receivedRecord(r.record.package.sha256), sha256: sha256Digest(r.recordBytes), size: r.recordBytes.length },
+    ]),
   ].sort(byPath);
 }
 
@@ -123,7 +143,18 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
   const omitted = await omittedCaptures(b, early);
   const packageId = opts.packageId ?? newId();
   const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
-  const files = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
+  const captureFiles = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
+  const withheld = opts.share ? withheldOfAll(captures.map((c) => c.manifest), opts.share.withhold) : [];
+  const share = opts.share
+    ? {
+        spec: opts.share,
+        ...signShareRecord(
+          { spec: opts.share, packageId, caseId: b.caseId, organization: opts.organization ?? 'Exhibit', sharedBy: `${opts.actor.id} (${opts.actor.role})`, captureIds: b.captureIds, files: captureFiles.filter((f) => f.path.startsWith('data/captures/')).length, withheld },
+          { key: activeKey, clock: b.clock },
+        ),
+      }
+    : null;
+  const files = share ? [...captureFiles, { path: bagPaths.shareRecord, sha256: share.digest, size: share.bytes.length }].sort(byPath) : captureFiles;
   const content = contentManifestBytes({
     schemaVersion: 'exhibit.package-content/1',
     packageId,
@@ -135,31 +166,57 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     sealedThroughSeq: early.reduce((m, e) => Math.max(m, e.event.seq), 0),
     facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
     files,
+    ...(withheld.length ? { withheld } : {}),
+    ...(b.received.length ? { received: b.received.map((r) => ({ packageSha256: r.record.package.sha256, captureIds: r.record.captures.map((c) => c.captureId).sort() })) } : {}),
   });
-  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content };
+  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, share };
 }
 
 /**
  * The `packaged` event. Every capture file is in the zip and matched its sealed digests before
  * packaging is recorded: a store that lies or fails aborts the build with nothing on the log.
  */
-export async function recordPackaged(b: BuildState, pc: PackageContent): Promise<CustodyEvent> {
+export async function recordPackaged(b: BuildState, pc: PackageContent): Promise<{ event: CustodyEvent; shared: CustodyEvent | null }> {
   await b.writer.payloadDone();
-  const { event } = await b.writer.race(
-    b.opts.custody.append({
-      caseId: b.caseId,
-      actor: b.opts.actor,
-      action: 'packaged',
-      subject: { digests: [pc.content.digest] },
-      details: { packageId: pc.packageId, package: path.basename(b.outPath), contentManifestDigest: pc.content.digest, captureIds: [...b.captureIds].sort(), selection: b.opts.captureIds?.length ? 'captures' : 'case', omitted: pc.omitted },
-      idempotencyKey: `package:${b.caseId}:${pc.packageId}`,
-    }),
+  const packaged = {
+    caseId: b.caseId,
+    actor: b.opts.actor,
+    action: 'packaged' as const,
+    subject: { digests: [pc.content.digest] },
+    details: { packageId: pc.packageId, package: path.basename(b.outPath), contentManifestDigest: pc.content.digest, captureIds: [...b.captureIds].sort(), selection: b.opts.captureIds?.length ? 'captures' : 'case', omitted: pc.omitted },
+    idempotencyKey: `package:${b.caseId}:${pc.packageId}`,
+  };
+  if (!pc.share) {
+    const { event } = await b.writer.race(b.opts.custody.append(packaged));
+    return { event, shared: null };
+  }
+  // Sharing is on the sender's log, right after the packaged event and under the same signed head.
+  const r = pc.share.record;
+  const [p, s] = await b.writer.race(
+    b.opts.custody.appendAll([
+      packaged,
+      {
+        caseId: b.caseId,
+        actor: b.opts.actor,
+        action: 'shared',
+        subject: { digests: [pc.share.digest] },
+        details: {
+          shareId: r.shareId, packageId: pc.packageId, partner: r.recipient.partner, partnerKeys: r.recipient.signingKeys, legalBasis: r.legalBasis, tlp: r.tlp, expires: r.expires,
+          captureIds: r.disclosed.captureIds, withheld: r.withheld.map((w) => ({ captureId: w.captureId, name: w.name, sha256: w.sha256 })), shareRecordDigest: pc.share.digest,
+        },
+        idempotencyKey: `share:${b.caseId}:${pc.packageId}`,
+      },
+    ]),
   );
-  return event;
+  return { event: p!.event, shared: s!.event };
 }
 
-/** 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it. */
-export async function signHeadAfter(b: BuildState, early: StoredEvent[]): Promise<HeadPart> {
+/**
+ * 3. A head after the packaged event, signed and timestamped: the bag holds the log up to it. A
+ * package of chosen captures discloses only their events and its own `packaged` event; the others
+ * are elided to their hashes (custody-elide.ts).
+ */
+export async function signHeadAfter(b: BuildState, early: StoredEvent[], packageId: string): Promise<HeadPart> {
   const { opts, writer, caseId, store } = b;
   const signed = await writer.race(opts.custody.signHead(caseId, { ...opts.headSigning, keys: opts.keys }));
   const headFailures = signed.timestampFailures.map((f) => `${f.tsaUrl}: ${f.failure.code}: ${f.failure.message}`);
@@ -167,13 +224,15 @@ export async function signHeadAfter(b: BuildState, early: StoredEvent[]): Promis
   // With the TSA answering again, earlier heads signed during an outage get their tokens now.
   if (signed.tokens.length) await writer.race(completeHeadTokens(opts.custody, caseId, { store, clock: b.clock, tsas: opts.headSigning.tsas, timestamp: opts.headSigning.timestamp, ...(b.log ? { logger: b.log } : {}) }));
   const late = await writer.race(readStoredEvents(store, caseId, new Set(early.map((e) => e.key))));
-  const events = [...early, ...late].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
-  if (events.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${events.length} events up to head ${signed.head.seq}`);
+  const all = [...early, ...late].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).filter((e) => e.event.seq <= signed.head.seq);
+  if (all.length !== signed.head.seq) throw new IntegrityError('CUSTODY_CHAIN_BROKEN', `custody log of ${caseId} in the store has ${all.length} events up to head ${signed.head.seq}`);
+  const receivedIds = b.received.flatMap((r) => r.record.captures.map((c) => c.captureId));
+  const { lines, disclosed: events, elided } = elideLog(all, opts.captureIds?.length ? { captureIds: new Set([...b.captureIds, ...receivedIds]), packageId } : null);
   // A head without a token (signed during a TSA outage) is left out: a later timestamped head covers its events.
   const heads: StoredHead[] = (await opts.custody.readHeads(caseId, signed.head.seq)).filter((h) => h.tokens.length > 0 || h.head.seq === signed.head.seq);
   const headTokens = new Map<number, Buffer[]>();
   await Promise.all(heads.map(async (h) => headTokens.set(h.head.seq, await Promise.all(h.tokens.map((t) => store.getBytes(t.tsrKey))))));
-  return { signed, unsealedReason, events, heads, headTokens };
+  return { signed, unsealedReason, events, lines, elided, heads, headTokens };
 }
 
 /** 4. Keys and TSA certificates. */

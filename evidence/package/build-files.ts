@@ -36,7 +36,7 @@ export interface Rendering {
 
 /** The custody log and its carried heads, as bag files. */
 function custodyEntries(head: HeadPart): PayloadEntry[] {
-  const list: PayloadEntry[] = [inMemory(bagPaths.events, Buffer.concat(head.events.flatMap((e) => [e.bytes, Buffer.from('\n')])))];
+  const list: PayloadEntry[] = [inMemory(bagPaths.events, Buffer.concat(head.lines.flatMap((l) => [l, Buffer.from('\n')])))];
   for (const h of head.heads) {
     const seq = h.head.seq;
     list.push(inMemory(bagPaths.head(seq), h.headBytes));
@@ -59,6 +59,11 @@ export function caseFiles(b: BuildState, pc: PackageContent, head: HeadPart, key
     entries.push(inMemory(bagPaths.rotation(r.rotation.next), r.bytes));
     entries.push(inMemory(bagPaths.rotationSig(r.rotation.next), signatureBytes(r.signature)));
     entries.push(inMemory(bagPaths.rotationSignature(r.rotation.next), jsonFile(r.signature)));
+  }
+  if (pc.share) {
+    entries.push(inMemory(bagPaths.shareRecord, pc.share.bytes));
+    entries.push(inMemory(bagPaths.shareRecordSig, signatureBytes(pc.share.signature)));
+    entries.push(inMemory(bagPaths.shareRecordSignature, jsonFile(pc.share.signature)));
   }
   entries.push(inMemory(bagPaths.tsaCa, Buffer.from(pc.caPem)));
   entries.push(inMemory(bagPaths.tsaCerts, Buffer.from(keys.tsaPem)));
@@ -94,6 +99,7 @@ function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, capt
       bagPathOf: (a: Artifact) => bagPaths.artifact(c.captureId, a),
     })),
     events: head.events.map((e) => e.event),
+    elidedEvents: head.elided.length,
     head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
     authenticity: { packageId: pc.packageId, contentManifestDigest: pc.content.digest, signingKey: pc.activeKey.fingerprint, tsaRoots: verifyInput.seal.tsaRoots },
     ...(b.multi
@@ -164,6 +170,15 @@ function bagInfo(b: BuildState, pc: PackageContent, head: HeadPart, keys: KeysPa
     ['Exhibit-Package-Content', pc.content.digest],
     ['Exhibit-Signing-Key', pc.activeKey.fingerprint],
     ...keys.tsaRoots.map((r): [string, string] => ['Exhibit-TSA-Root', r.fingerprint]),
+    ...(pc.share
+      ? ([
+          ['Exhibit-Shared-With', pc.share.record.recipient.partner],
+          ['Exhibit-Share-Legal-Basis', pc.share.record.legalBasis],
+          ['Exhibit-TLP', `TLP:${pc.share.record.tlp.toUpperCase()}`],
+          ['Exhibit-Share-Expires', pc.share.record.expires ?? 'none'],
+          ['Exhibit-Withheld-Artifacts', String(pc.share.record.withheld.length)],
+        ] as Array<[string, string]>)
+      : []),
     ['Exhibit-Selection', opts.captureIds?.length ? 'chosen captures' : pc.omitted.length ? `whole case; ${pc.omitted.length} sealed capture(s) left out, named in ${bagPaths.contentManifest}` : 'whole case'],
   ];
 }

@@ -2,9 +2,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import type { CustodyActor, CustodyEvent } from '../../schemas/custody.js';
+import type { ShareRecord } from '../../schemas/share.js';
 import type { CustodyLog, SignHeadOptions } from '../custody.js';
 import type { KeyStore } from '../keys.js';
 import type { EvidenceStore } from '../store.js';
+import type { ReceivedPart } from './build-received.js';
+import type { ShareSpec } from './build-share.js';
 import type { RenderPdf } from './certificate.js';
 import type { PathClaims } from './captures.js';
 import type { CertificateImages } from './images.js';
@@ -43,6 +46,8 @@ export interface BuildPackageOptions {
   /** Exhibit version for Bag-Software-Agent. @defaultValue `unknown` */
   exhibitVersion?: string;
   onProgress?: (p: PackageProgress) => void;
+  /** Build the package for a partner agency: withheld artifacts and a signed share record (build-share.ts). */
+  share?: ShareSpec;
   /** Payload files up to this size are read whole; larger ones stream. @defaultValue {@link BUFFERED_ENTRY_MAX_BYTES} */
   bufferedEntryMaxBytes?: number;
   /**
@@ -79,6 +84,8 @@ export interface BuiltPackage {
   exported: CustodyEvent;
   /** Layout description (also data/README.txt). */
   layout: string;
+  /** For a share: the share record and its digest (also in the `shared` custody event). */
+  share: { record: ShareRecord; digest: string; event: CustodyEvent } | null;
 }
 
 /** What every build step reads: the options, resolved, and the zip being written. */
@@ -93,8 +100,10 @@ export interface BuildState {
   bagName: string;
   log: Logger | undefined;
   bufferedMax: number;
-  /** The captures packaged, deduplicated. */
+  /** The captures packaged, deduplicated (this deployment's own). */
   captureIds: string[];
+  /** Packages received from partners that the package carries whole (build-received.ts). */
+  received: ReceivedPart[];
   /** More than one capture: the certificate shows thumbnails. */
   multi: boolean;
   progress: (p: PackageProgress) => void;

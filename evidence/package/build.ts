@@ -26,6 +26,7 @@ import { storeKeys } from '../store.js';
 import { describeContent, keysAndCertificates, loadCaptures, recordPackaged, signHeadAfter } from './build-content.js';
 import { addCertificatePdf, caseFiles, startCertificate, writeTagFiles, type Rendering } from './build-files.js';
 import { BUFFERED_ENTRY_MAX_BYTES, type BuildPackageOptions, type BuildState, type BuiltPackage } from './build-types.js';
+import { receivedPackages, type ReceivedPart } from './build-received.js';
 import { listCaptureIds, PathClaims } from './captures.js';
 import { buildCaseWacz } from './case-wacz.js';
 import { CertificateImages } from './images.js';
@@ -37,15 +38,19 @@ export type { BuildPackageOptions, BuiltPackage } from './build-types.js';
 export type { PackageProgress } from './payload-zip.js';
 
 /** The captures to package: those chosen (each must exist before anything is signed on its behalf), or every capture of the case. */
-async function selectCaptures(opts: BuildPackageOptions): Promise<string[]> {
+async function selectCaptures(opts: BuildPackageOptions): Promise<{ captureIds: string[]; received: ReceivedPart[] }> {
   const { store, caseId } = opts;
-  const captureIds = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await listCaptureIds(store, caseId);
-  if (captureIds.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
-  if (opts.captureIds?.length) {
+  const chosen = opts.captureIds?.length ? [...new Set(opts.captureIds)] : null;
+  // Captures received from a partner travel inside the package they came in, never re-signed.
+  const received = await receivedPackages(store, caseId, chosen);
+  const receivedIds = new Set(received.flatMap((r) => r.record.captures.map((c) => c.captureId)));
+  const captureIds = chosen ? chosen.filter((id) => !receivedIds.has(id)) : await listCaptureIds(store, caseId);
+  if (captureIds.length === 0 && received.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
+  if (chosen) {
     const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);
     if (missing.length) throw new PermanentError('NOT_FOUND', `capture ${missing[0]} has no manifest in case ${caseId}`);
   }
-  return captureIds;
+  return { captureIds, received };
 }
 
 /** The zip's own digest can only be known after it is written: the `exported` event ties the file a download or an uploaded verification names (by that digest) to its package id on the log. */
@@ -70,7 +75,10 @@ async function recordFailure(b: BuildState, recorded: { packageId: string; seq: 
 }
 
 /** Build a certified package. See the module comment for the order of steps. */
-export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPackage> {
+export async function buildPackage(options: BuildPackageOptions): Promise<BuiltPackage> {
+  // A share always names its captures, even all of them: it then discloses their events only, not
+  // the case's other packages, shares and reads (custody-elide.ts).
+  const opts = options.share && !options.captureIds?.length ? { ...options, captureIds: await listCaptureIds(options.store, options.caseId) } : options;
   const { caseId, store, clock } = opts;
   const outPath = path.resolve(opts.outPath);
   if (await stat(outPath).catch(() => null)) throw new PermanentError('INVALID_INPUT', `${outPath} exists; refusing to overwrite a package`);
@@ -80,7 +88,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   // A browser launch takes ~0.5 s: start it now, alongside loading the captures and signing the head.
   const preparing = opts.renderPdf.prepare?.();
   preparing?.catch(() => undefined);
-  const captureIds = await selectCaptures(opts);
+  const { captureIds, received } = await selectCaptures(opts);
   const multi = captureIds.length > 1;
   // Stored custody events never change: those already stored are read while the captures load.
   const earlyEvents = readStoredEvents(store, caseId, new Set());
@@ -91,7 +99,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   let payloadShown = false;
   const writer = new PayloadZip({ outPath, bagName, mtime: new Date(isoUtc(clock.now())), bufferedMax, progress: (p) => payloadShown && progress(p) });
   const b: BuildState = {
-    opts, caseId, store, clock, outPath, bagName, bufferedMax, captureIds, multi, progress, writer,
+    opts, caseId, store, clock, outPath, bagName, bufferedMax, captureIds, received, multi, progress, writer,
     log: opts.logger?.child({ context: 'package', caseId }),
     images: new CertificateImages(store, multi, bufferedMax),
     claims: new PathClaims(),
@@ -112,9 +120,9 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     }
     const early = await writer.race(earlyEvents);
     const pc = await describeContent(b, captures, early);
-    const event = await recordPackaged(b, pc);
+    const { event, shared } = await recordPackaged(b, pc);
     recorded = { packageId: pc.packageId, seq: event.seq };
-    const head = await signHeadAfter(b, early);
+    const head = await signHeadAfter(b, early, pc.packageId);
     const keys = await keysAndCertificates(b, pc, captures, head);
     const { entries: caseEntries, verifyInput } = caseFiles(b, pc, head, keys, captures);
     const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, caseEntries, verifyInput, preparing }, rendering);
@@ -131,6 +139,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     return {
       path: outPath, packageId: pc.packageId, contentManifestDigest: pc.content.digest, sealed: unsealedReason === null, unsealedReason, omitted: pc.omitted,
       sha256, size, bagName, captureIds, headSeq, event, exported, layout: PACKAGE_LAYOUT_TEXT,
+      share: pc.share && shared ? { record: pc.share.record, digest: pc.share.digest, event: shared } : null,
     };
   } catch (err) {
     await writer.discard();

@@ -10,6 +10,7 @@ import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manif
 import { sha256Digest } from '../canonical.js';
 import { readSealRecords, signatureBytes } from '../signing.js';
 import { storeKeys, type EvidenceStore } from '../store.js';
+import { disclosedView } from './build-share.js';
 import type { CertificateImages } from './images.js';
 import { bagPaths, isSafeRelativeName } from './layout.js';
 import type { PayloadEntry } from './payload-zip.js';
@@ -35,6 +36,8 @@ export interface CaptureBundle {
   digest: string;
   signature: SignatureRecord | null;
   timestamps: Array<{ record: TimestampRecord; tsr: Buffer }>;
+  /** Names of artifacts a share withholds: their files stay out of the bag (build-share.ts). */
+  withheld: Set<string>;
 }
 
 export async function loadCapture(store: EvidenceStore, caseId: string, captureId: string): Promise<CaptureBundle> {
@@ -56,7 +59,7 @@ export async function loadCapture(store: EvidenceStore, caseId: string, captureI
     throw new IntegrityError('SIGNATURE_INVALID', `capture ${captureId}: stored signature covers ${seal.signature.signedDigest}, manifest is ${digest}`);
   }
   const timestamps = await Promise.all(seal.timestamps.map(async (t) => ({ record: t.record, tsr: await store.getBytes(t.tokenKey) })));
-  return { captureId, manifest, manifestBytes, digest, signature: seal.signature, timestamps };
+  return { captureId, manifest, manifestBytes, digest, signature: seal.signature, timestamps, withheld: new Set() };
 }
 
 export async function listCaptureIds(store: EvidenceStore, caseId: string): Promise<string[]> {
@@ -88,8 +91,9 @@ export function captureEntries(c: CaptureBundle, o: { store: EvidenceStore; imag
     list.push(inMemory(bagPaths.captureToken(c.captureId, i + 1), t.tsr));
     list.push(inMemory(bagPaths.captureTimestamp(c.captureId, i + 1), jsonFile({ ...t.record, token: `${i + 1}.tsr` })));
   });
-  const pictured = o.images.pictured(c.manifest);
+  const pictured = o.images.pictured(disclosedView(c.manifest, c.withheld));
   for (const a of c.manifest.artifacts) {
+    if (c.withheld.has(a.name)) continue;
     list.push({
       path: bagPaths.artifact(c.captureId, a),
       size: a.size,

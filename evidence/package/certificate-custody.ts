@@ -21,6 +21,8 @@ export const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }>
   'watch-triggered': { glyph: '↻', cls: 'watch' },
   'head-signed': { glyph: '✎', cls: 'seal' },
   'identity-asserted': { glyph: '⇔', cls: 'access' },
+  shared: { glyph: '⇗', cls: 'package' },
+  received: { glyph: '⇘', cls: 'package' },
 };
 export const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
 

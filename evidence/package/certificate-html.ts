@@ -29,6 +29,8 @@ export interface CertificateInput {
   generatedBy: string;
   captures: CertificateCapture[];
   events: CustodyEvent[];
+  /** Events of the case log this package does not disclose (elided to their hashes). */
+  elidedEvents?: number;
   head: { seq: number; hash: string; time: string; timestamps: TimestampRecord[] } | null;
   /** The plain-language verification text (VERIFY.txt), or the part of it shown in the certificate. */
   verifyText: string;

@@ -63,7 +63,7 @@ ${CERTIFICATE_CSS}</style>
 <body class="${total > 1 ? 'multi' : 'single'}">
 <header class="masthead">
 <div><div class="org" dir="auto">${escapeHtml(input.organization)}</div><h1>Evidence certificate</h1><div class="case">Case ${t(input.caseId)}</div></div>
-<div class="meta"><span class="badge big ${allSealed ? 'ok' : 'bad'}">${allSealed ? 'ALL CAPTURES SEALED' : 'NOT ALL CAPTURES SEALED'}</span><br>Package built ${time(input.generatedAt)}<br>by ${t(input.generatedBy)} · ${total} capture(s) · ${input.events.length} custody event(s)</div>
+<div class="meta"><span class="badge big ${allSealed ? 'ok' : 'bad'}">${allSealed ? 'ALL CAPTURES SEALED' : 'NOT ALL CAPTURES SEALED'}</span><br>Package built ${time(input.generatedAt)}<br>by ${t(input.generatedBy)} · ${total} capture(s) · ${input.events.length} custody event(s)${input.elidedEvents ? ` (${input.elidedEvents} more elided)` : ''}</div>
 </header>
 <p class="intro">This certificate describes the package it is part of. It is a convenience: the evidence is the files in the package, and anyone can check them with the standard tools described in “How to verify”, without trusting the software that made them. Text taken from captured pages is reproduced as received and may be false or hostile.</p>
 ${total > 1 ? multiBody(input, shots, head) : singleBody(input, shots, head)}
@@ -99,6 +99,7 @@ ${input.captures.map((c, i) => detailsSection(c, i, total)).join('\n')}
 <section class="custody">
 <h2>Chain of custody</h2>
 ${head}
+${input.elidedEvents ? `<p class="note">${input.elidedEvents} event(s) of the case's log concern captures or acts this package does not disclose: ${code('data/custody/events.jsonl')} holds only their sequence number and hashes, so the chain still links from the first event to the signed head.</p>` : ''}
 <p class="note">Times are UTC. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}; long values are shortened here.</p>
 <p class="legend"><span><i class="request"></i>request</span><span><i class="capture"></i>capture</span><span><i class="seal"></i>sealing, signing, timestamping</span><span><i class="package"></i>packaging, export</span><span><i class="access"></i>access, verification</span><span><i class="watch"></i>watchlist</span><span><i class="failure"></i>failure</span></p>
 ${timeline(input)}
@@ -113,6 +114,7 @@ ${input.captures.map((c, i) => captureEntry(c, i, total, shots[i] ?? null)).join
 <section class="custody">
 <h2>Chain of custody</h2>
 ${head}
+${input.elidedEvents ? `<p class="note">${input.elidedEvents} event(s) of the case's log concern captures or acts this package does not disclose: ${code('data/custody/events.jsonl')} holds only their sequence number and hashes, so the chain still links from the first event to the signed head.</p>` : ''}
 <p class="note">Times are UTC. One line per capture (its events need not be consecutive: captures run side by side), and one per other event. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}.</p>
 ${condensedCustody(input)}
 </section>`;

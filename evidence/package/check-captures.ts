@@ -34,7 +34,7 @@ function parseCaptureManifest({ report: r }: BagContext, mp: string, id: string,
 }
 
 /** Each artifact the manifest lists against the file in the bag; their paths join `accounted`. */
-async function checkArtifacts(ctx: BagContext, mp: string, id: string, manifest: CaptureManifest, digests: Map<string, Digests>, accounted: Set<string>): Promise<void> {
+async function checkArtifacts(ctx: BagContext, mp: string, id: string, manifest: CaptureManifest, digests: Map<string, Digests>, accounted: Set<string>, withheld: Map<string, { sha256: string; size: number }>): Promise<void> {
   const r = ctx.report;
   for (const a of manifest.artifacts) {
     if (!isSafeRelativeName(a.name)) {
@@ -44,7 +44,9 @@ async function checkArtifacts(ctx: BagContext, mp: string, id: string, manifest:
     const ap = bagPaths.artifact(id, a);
     accounted.add(ap);
     const d = digests.get(ap);
-    if (!d) r.fail(ap, 'artifact', `artifact ${a.name} listed in the manifest is missing`);
+    const w = withheld.get(ap);
+    if (!d && w && w.sha256 === a.sha256 && w.size === a.size) r.pass(ap, 'artifact', `withheld by the sender (${a.role}): not in this package, named in the share record`);
+    else if (!d) r.fail(ap, 'artifact', `artifact ${a.name} listed in the manifest is missing`);
     else if (d.sha256 !== a.sha256 || d.sha512 !== a.sha512 || d.size !== a.size) r.fail(ap, 'artifact', `artifact ${a.name} does not match its manifest entry (${d.sha256}, manifest says ${a.sha256})`);
     else r.pass(ap, 'artifact', `matches manifest (${a.role})`);
     // Also when the digests differ: the record check names where the archive was changed.
@@ -53,7 +55,7 @@ async function checkArtifacts(ctx: BagContext, mp: string, id: string, manifest:
 }
 
 /** One capture directory; null when it has no manifest. */
-async function checkCapture(ctx: BagContext, id: string, caseId: string | null, digests: Map<string, Digests>, sigs: SignatureChecks): Promise<CaptureFacts | null> {
+async function checkCapture(ctx: BagContext, id: string, caseId: string | null, digests: Map<string, Digests>, sigs: SignatureChecks, withheld: Map<string, { sha256: string; size: number }>): Promise<CaptureFacts | null> {
   const { fileSet, read, payloadFiles, report: r } = ctx;
   const mp = bagPaths.captureManifest(id);
   const accounted = new Set<string>([mp, bagPaths.captureSig(id), bagPaths.captureSignature(id)]);
@@ -72,7 +74,7 @@ async function checkCapture(ctx: BagContext, id: string, caseId: string | null, 
     accounted.add(t.replace(/\.tsr$/, '.json'));
   }
   await sigs.checkTokens(tokens, digest, mp, (t) => t.replace(/\.tsr$/, '.json'));
-  if (manifest) await checkArtifacts(ctx, mp, id, manifest, digests, accounted);
+  if (manifest) await checkArtifacts(ctx, mp, id, manifest, digests, accounted, withheld);
   for (const f of payloadFiles.filter((p) => p.startsWith(bagPaths.captureDir(id)))) {
     if (!accounted.has(f)) r.fail(f, 'capture-file', 'file is not part of the capture manifest, its signature or its timestamps');
   }
@@ -82,14 +84,15 @@ async function checkCapture(ctx: BagContext, id: string, caseId: string | null, 
 /** Every capture directory under data/captures/ (their ids go into `result` first). */
 export async function checkCaptures(
   ctx: BagContext,
-  opts: { caseId: string | null; digests: Map<string, Digests>; sigs: SignatureChecks; result: VerifyResult },
+  opts: { caseId: string | null; digests: Map<string, Digests>; sigs: SignatureChecks; result: VerifyResult; withheld?: Map<string, { sha256: string; size: number }> },
 ): Promise<{ captureDirs: string[]; captureFacts: Map<string, CaptureFacts> }> {
   const captureDirs = [...new Set(ctx.payloadFiles.map((f) => /^data\/captures\/([^/]+)\//.exec(f)?.[1]).filter((x): x is string => !!x))].sort();
   opts.result.captureIds = captureDirs;
-  if (captureDirs.length === 0) ctx.report.fail('data/captures/', 'captures', 'the package holds no capture');
+  const received = ctx.payloadFiles.some((f) => f.startsWith('data/received/'));
+  if (captureDirs.length === 0 && !received) ctx.report.fail('data/captures/', 'captures', 'the package holds no capture');
   const captureFacts = new Map<string, CaptureFacts>();
   for (const id of captureDirs) {
-    const facts = await checkCapture(ctx, id, opts.caseId, opts.digests, opts.sigs);
+    const facts = await checkCapture(ctx, id, opts.caseId, opts.digests, opts.sigs, opts.withheld ?? new Map());
     if (facts) captureFacts.set(id, facts);
   }
   return { captureDirs, captureFacts };

@@ -2,8 +2,10 @@
  * Custody checks: the log's seq 1..n is contiguous, prevHash links and hashes recompute over
  * canonical bytes; each signed head matches the event at its seq, is signed and timestamped; the
  * log does not end before the last signed head (truncation); every packaged capture appears in it.
+ * A package of chosen captures may carry elided lines (hash only) for the events it does not
+ * disclose (evidence/custody-elide.ts); the chain links through them.
  */
-import { CustodyEvent, CustodyHead } from '../../schemas/custody.js';
+import { CustodyEvent, CustodyHead, ElidedCustodyEvent } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
 import { verifyChain } from '../custody.js';
 import { errMsg, type BagContext, type VerifyResult } from './checks.js';
@@ -11,8 +13,12 @@ import type { SignatureChecks } from './check-signatures.js';
 import { bagPaths } from './layout.js';
 
 interface CustodyLogFacts {
-  /** Events by line; null where a line does not parse. */
+  /** Events by line; null where a line does not parse or is elided. */
   events: Array<CustodyEvent | null>;
+  /** Seq and hash by line (events and elided events); null where a line does not parse. */
+  links: Array<{ seq: number; hash: string } | null>;
+  /** Seqs of the elided lines. */
+  elided: number[];
   chainIntact: boolean;
   lastSeq: number;
 }
@@ -28,18 +34,27 @@ async function readCustodyLog({ fileSet, read, report: r }: BagContext, caseId: 
   if (lines[lines.length - 1] === '') lines.pop();
   else r.fail(bagPaths.events, 'custody', 'custody log does not end with a newline');
   result.events = lines.length;
-  const chainProblems = caseId ? verifyChain(caseId, lines.map((l) => Buffer.from(l, 'utf8'))) : [];
+  const chainProblems = caseId ? verifyChain(caseId, lines.map((l) => Buffer.from(l, 'utf8')), { allowElided: true }) : [];
   for (const p of chainProblems) r.fail(`${bagPaths.events}#line${p.index + 1}`, 'custody-chain', `${p.seq !== null ? `event seq ${p.seq}: ` : ''}${p.message}`);
-  if (caseId && chainProblems.length === 0) r.pass(bagPaths.events, 'custody-chain', `${lines.length} events, contiguous and hash-linked`);
-  const events: Array<CustodyEvent | null> = lines.map((l) => {
+  const parsed = lines.map((l) => {
     try {
-      return CustodyEvent.parse(JSON.parse(l));
+      const json: unknown = JSON.parse(l);
+      const e = ElidedCustodyEvent.safeParse(json);
+      if (e.success) return { event: null, link: { seq: e.data.seq, hash: e.data.hash } };
+      const full = CustodyEvent.parse(json);
+      return { event: full, link: { seq: full.seq, hash: full.hash } };
     } catch {
-      return null;
+      return { event: null, link: null };
     }
   });
-  const lastSeq = events.length ? (events[events.length - 1]?.seq ?? events.length) : 0;
-  return { events, chainIntact: chainProblems.length === 0, lastSeq };
+  const events = parsed.map((p) => p.event);
+  const links = parsed.map((p) => p.link);
+  const elided = parsed.flatMap((p) => (p.event === null && p.link ? [p.link.seq] : []));
+  if (caseId && chainProblems.length === 0) {
+    r.pass(bagPaths.events, 'custody-chain', `${lines.length} events, contiguous and hash-linked${elided.length ? ` (${elided.length} elided to their hashes: not disclosed by this package)` : ''}`);
+  }
+  const lastSeq = links.length ? (links[links.length - 1]?.seq ?? links.length) : 0;
+  return { events, links, elided, chainIntact: chainProblems.length === 0, lastSeq };
 }
 
 /** One signed head: its seq, and whether it covers the log (signed, timestamped, matching an intact chain). */
@@ -61,7 +76,7 @@ async function checkHead(ctx: BagContext, hp: string, log: CustodyLogFacts, case
   const tokens = payloadFiles.filter((f) => f.startsWith(`data/custody/heads/${seq12}.timestamp-`) && f.endsWith('.tsr')).sort();
   const stamped = await sigs.checkTokens(tokens, digest, hp, (t) => t.replace(/\.tsr$/, '.json'));
   if (head.seq === 0) return { seq: head.seq, covers: false };
-  const ev = log.events[head.seq - 1];
+  const ev = log.links[head.seq - 1];
   if (!ev || ev.seq !== head.seq) r.fail(hp, 'custody-head', `signed head names event ${head.seq}, which is not in the log (log ends at ${log.lastSeq}): truncated or reordered`);
   else if (ev.hash !== head.hash) r.fail(hp, 'custody-head', `signed head says event ${head.seq} has hash ${head.hash}, the log has ${ev.hash}: the log was rewritten`);
   else {
@@ -99,7 +114,7 @@ async function checkHeads(ctx: BagContext, log: CustodyLogFacts, caseId: string 
 export async function checkCustody(
   ctx: BagContext,
   opts: { caseId: string | null; captureDirs: string[]; sigs: SignatureChecks; result: VerifyResult },
-): Promise<{ events: CustodyEvent[]; coveredSeq: number } | null> {
+): Promise<{ events: CustodyEvent[]; coveredSeq: number; elided: number[] } | null> {
   const log = await readCustodyLog(ctx, opts.caseId, opts.result);
   if (!log) return null;
   const coveredSeq = await checkHeads(ctx, log, opts.caseId, opts.sigs);
@@ -108,5 +123,5 @@ export async function checkCustody(
     if (inLog.has(id)) ctx.report.pass(bagPaths.captureDir(id), 'custody-capture', 'capture appears in the custody log');
     else ctx.report.fail(bagPaths.captureDir(id), 'custody-capture', `capture ${id} does not appear in the custody log`);
   }
-  return { events: log.events.filter((e): e is CustodyEvent => e !== null), coveredSeq };
+  return { events: log.events.filter((e): e is CustodyEvent => e !== null), coveredSeq, elided: log.elided };
 }

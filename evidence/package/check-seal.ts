@@ -72,6 +72,8 @@ export interface SealContext {
   caseId: string | null;
   events: CustodyEvent[];
   coveredSeq: number;
+  /** Seqs of the custody lines elided to their hashes. */
+  elided: number[];
   captureIds: string[];
   bagInfo: Map<string, string[]>;
 }
@@ -181,6 +183,9 @@ async function checkContent(ctx: SealContext, content: PackageContentManifest): 
 /** A whole case holds every capture the log says was sealed before packaging, or says why not. */
 function checkCompleteness(ctx: SealContext, content: PackageContentManifest, ev: CustodyEvent | undefined): void {
   const r = ctx.report;
+  if (content.selection.kind === 'case' && ctx.elided.length) {
+    r.fail(bagPaths.events, 'package-completeness', `a whole-case package must disclose its whole custody log, but event(s) ${ctx.elided.slice(0, 10).join(', ')}${ctx.elided.length > 10 ? ', …' : ''} are elided`);
+  }
   if (content.selection.kind === 'case' && ev) {
     const held = new Set(ctx.captureIds);
     const omitted = new Map(content.omitted.map((o) => [o.captureId, o.reason]));

@@ -23,6 +23,8 @@ export function anchorSourceLabel(source: AnchorSource | null): string {
       return 'signed rotation from a pinned key';
     case 'flag':
       return 'command line';
+    case 'partner':
+      return 'partner pin set';
     default:
       return 'not pinned';
   }

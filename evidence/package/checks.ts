@@ -2,8 +2,8 @@
  * What every check of a package shares: the report the checks add to, and the bag they read.
  * Each check is reported by the bag-relative path of the item it is about.
  */
-import type { VerifyCheck } from '../../schemas/custody.js';
 import type { FileRegion } from './bag-files.js';
+import type { PackageReport, VerifyCheck } from '../../schemas/custody.js';
 
 export class Report {
   readonly checks: VerifyCheck[] = [];
@@ -26,6 +26,10 @@ export interface VerifyResult {
   caseId: string | null;
   captureIds: string[];
   events: number;
+  /** What a share record states, once checked. */
+  share?: PackageReport['share'];
+  custodyHead?: { seq: number; hash: string } | null;
+  handOvers?: NonNullable<PackageReport['handOvers']>;
 }
 
 /** The bag being checked: its files (bag-relative POSIX paths) and the report. */

@@ -49,6 +49,13 @@ export const bagPaths = {
   sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
   /** One WACZ of every packaged capture's WARCs (option caseWacz). */
   caseWacz: 'data/case.wacz',
+  /** A package built for a partner (`exhibit share`): the signed share record. */
+  shareRecord: 'data/share/record.json',
+  shareRecordSig: 'data/share/record.sig',
+  shareRecordSignature: 'data/share/record.signature.json',
+  /** A package received from a partner (`exhibit import`), byte-identical, and its import record. */
+  receivedZip: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/package.zip`,
+  receivedRecord: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/record.json`,
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -126,7 +133,10 @@ data/replay/<captureId>.html      the replay page of one capture (reads its arch
 data/case.wacz                    (when asked for) one WACZ of every capture's WARC, byte-identical,
                                   for replaying the whole case in ReplayWeb.page
 data/custody/events.jsonl         the case's custody log up to the signed head below: one event per
-                                  line, exact stored bytes; each event holds the hash of the one before
+                                  line, exact stored bytes; each event holds the hash of the one before.
+                                  A package of chosen captures elides the events it does not disclose
+                                  (other captures, their reads, other packages) to one line each with
+                                  only seq, prevHash and hash ("exhibit.custody-elided/1")
 data/custody/heads/<seq>.json     signed custody-log heads (latest sequence number and hash)
 data/custody/heads/<seq>.sig      raw Ed25519 signature over the SHA-256 of <seq>.json
 data/custody/heads/<seq>.signature.json, <seq>.timestamp-<n>.tsr, <seq>.timestamp-<n>.json
@@ -135,6 +145,16 @@ data/keys/<fingerprint>.pem       Ed25519 public key(s); the file name is the SH
 data/keys/rotations/<new>.json    key rotation statements (old and new fingerprint, time), each signed by
                                   the OUTGOING key (.sig, .signature.json): a pinned old key vouches for
                                   its successor
+data/share/record.json            only in a package shared with a partner agency: sender, recipient, legal
+                                  basis, TLP 2.0 marking, expiry, the captures disclosed and each artifact
+                                  withheld (name, role, size, SHA-256/512 as its signed manifest states
+                                  them; the file itself is not in the bag); .sig and .signature.json: its
+                                  Ed25519 signature. Its SHA-256 is in the "shared" custody event
+data/received/<sha256>/package.zip  a package received from a partner agency, byte-identical (its own
+                                  captures, custody segment, keys, tokens and seal inside); verify it
+                                  on its own as well. record.json beside it: the import record (partner,
+                                  origin organisation, case and head); the "received" events of this
+                                  log name both digests: the hand-over between the two custody chains
 data/tsa/ca.pem                   root certificate(s) of the time-stamping authorities (information: pin
                                   your own copy)
 data/tsa/tsa.pem                  the time-stamping authorities' signing certificates

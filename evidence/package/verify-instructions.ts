@@ -79,6 +79,9 @@ function custodySteps(p: Line, input: VerifyTextInput): void {
   p('   canonical JSON (RFC 8785); its "hash" is the SHA-256 of the event without "hash", and its');
   p('   "prevHash" is the previous event\'s hash. The first event\'s prevHash is');
   p(`   sha256("exhibit.custody-genesis/1\\n" + case id) = ${input.genesisHash}.`);
+  p('   A package of chosen captures does not disclose the events of other captures: such a line is');
+  p('   "exhibit.custody-elided/1" with only seq, prevHash and hash. Its content cannot be recomputed,');
+  p('   but the next line must link to its hash, so the chain still runs unbroken to the signed head.');
   if (input.head) {
     const h = input.head;
     p(`   The log head (event ${h.seq}) is signed and timestamped:`);
@@ -102,7 +105,8 @@ function custodySteps(p: Line, input: VerifyTextInput): void {
   p('         e = json.loads(line); h = e.pop("hash")');
   p("         body = json.dumps(e, sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode()");
   p('         assert e["seq"] == i, f"line {i}: seq {e[\'seq\']}"');
-  p('         assert "sha256:" + hashlib.sha256(body).hexdigest() == h, f"event {i} was altered"');
+  p('         if e["schemaVersion"] != "exhibit.custody-elided/1":  # elided: not disclosed, hash only');
+  p('             assert "sha256:" + hashlib.sha256(body).hexdigest() == h, f"event {i} was altered"');
   p('         assert e["prevHash"] == prev, f"event {i} does not link to the one before"');
   p('         prev = h');
   p('     print("custody chain OK, head", i, prev)');

@@ -44,6 +44,8 @@ import { checkCustody } from './check-custody.js';
 import { SignatureChecks } from './check-signatures.js';
 import { errMsg, Report, type BagContext, type VerifyResult } from './checks.js';
 import { crossCheckCustody, verifyPackageSeal } from './check-seal.js';
+import { checkReceived } from './check-received.js';
+import { checkShare, readWithheld } from './check-share.js';
 import { followRotations, TrustTracker } from './check-trust.js';
 import { openZipBag, RETAIN_ENTRY_BYTES } from './zip-reader.js';
 
@@ -65,6 +67,8 @@ export interface VerifyOptions {
    */
   retainEntryBytes?: number;
   clock?: Clock;
+  /** How deep inside received packages this one is (check-received.ts). @defaultValue 0 */
+  depth?: number;
 }
 
 /** Verify a package; never throws for problems in the package (they are failing checks). */
@@ -101,7 +105,7 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
         bag = await dirBag(abs);
       }
       if (bag === null) report.fail('bagit.txt', 'bag', 'no bagit.txt at the top level (or in a single top-level directory)');
-      else if (bag) await verifyBag(bag, report, result, trust);
+      else if (bag) await verifyBag(bag, report, result, trust, { clock, depth: opts.depth ?? 0, verify: (src, depth) => verifyPackage(src, { ...opts, anchors: trust.anchors, trustAnchors: [], signingKeys: [], depth }) });
     }
   } catch (err) {
     report.fail(source, 'verify', `verification stopped: ${errMsg(err)}`);
@@ -122,13 +126,17 @@ export async function verifyPackage(source: string, opts: VerifyOptions = {}): P
     custodyEvents: result.events,
     trust: trust.report(verdict),
     verifiedAt: isoUtc(clock.now()),
+    share: result.share ?? null,
+    custodyHead: result.custodyHead ?? null,
+    handOvers: result.handOvers ?? [],
     checks: report.checks,
     failures,
   });
 }
 
 /** Every check, in order: bag, rotations, captures, custody, then the cross-checks and the package seal. */
-async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker): Promise<void> {
+async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: TrustTracker, o: { clock: Clock; depth: number; verify: (source: string, depth: number) => Promise<PackageReport> }): Promise<void> {
+  const { clock } = o;
   const { files, unsafe } = bag;
   for (const u of unsafe) r.fail(u, 'file-type', 'not a regular file (symlink or special file)');
   for (const p of bag.problems) r.fail(p.item, p.check, p.message);
@@ -136,19 +144,24 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   await checkBagit(ctx);
   const digests = await checkPayloadManifests(ctx, bag);
   const { info, caseId } = await checkBagInfo(ctx, digests, result);
+  const [headSeq, headHash] = (info.get('Exhibit-Custody-Head')?.[0] ?? '').split(' ');
+  result.custodyHead = headSeq && headHash ? { seq: Number(headSeq), hash: headHash } : null;
   await checkTagManifests(ctx);
   const sigs = await SignatureChecks.open(ctx, trust);
   await followRotations({ fileSet: ctx.fileSet, files, read: ctx.read, report: r, checkSignature: sigs.checkSignature }, trust);
-  const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result });
+  const withheld = await readWithheld(ctx);
+  const { captureDirs, captureFacts } = await checkCaptures(ctx, { caseId, digests, sigs, result, withheld });
   const caseWacz = digests.get(bagPaths.caseWacz);
   if (caseWacz) await checkArchiveRecords(ctx, bagPaths.caseWacz, { role: 'wacz', size: caseWacz.size });
   const custody = await checkCustody(ctx, { caseId, captureDirs, sigs, result });
   if (!custody) return;
-  const { events, coveredSeq } = custody;
+  const { events, coveredSeq, elided } = custody;
   crossCheckCustody({ report: r, events, coveredSeq, captures: captureFacts });
   const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await ctx.read(p)));
   await verifyPackageSeal({
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,
-    caseId, events, coveredSeq, captureIds: captureDirs, bagInfo: info,
+    caseId, events, coveredSeq, elided, captureIds: captureDirs, bagInfo: info,
   });
+  result.share = await checkShare(ctx, { sigs, events, coveredSeq, captures: captureFacts, now: clock.now() });
+  result.handOvers = await checkReceived(ctx, { events, coveredSeq, trust, depth: o.depth, clock, verify: o.verify });
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { CaseId, IsoUtc, LegalBasis, Sha256Digest, Uuid } from './common.js';
 import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { Failure } from './errors.js';
 import { JobProgress, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
+import { TargetUrlText } from './target-url.js';
 
 /**
  * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
@@ -63,9 +64,9 @@ export const UserList = z.object({ users: z.array(PublicUser) });
 export const IssuedToken = z.object({ name: UserName, token: z.string(), tokenId: z.string() });
 
 export const SubmitRequest = z.object({
-  /** One or many URLs (a pasted list is split on lines by the client). */
-  urls: z.array(z.string().min(1).max(8192)).min(1).max(1000),
-  legalBasis: z.string().max(2000).optional(),
+  /** One or many URLs (a pasted list is split on lines by the client); each is accepted or rejected on its own. */
+  urls: z.array(TargetUrlText).min(1).max(1000),
+  legalBasis: LegalBasis,
   /** Capture again even when the same URL was already captured into this case. */
   force: z.boolean().optional(),
 });

@@ -4,7 +4,6 @@ import { Worker, type Job } from 'bullmq';
 import { AccountVault, type LoadedAccount } from '../collectors/accounts.js';
 import type { BrowserPool } from '../collectors/browser/pool.js';
 import type { Collector } from '../collectors/collector.js';
-import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { toFailure } from '../lib/errors.js';
@@ -31,9 +30,18 @@ export interface CaptureDeps {
   submit?: (requests: unknown[]) => Promise<Array<{ ok: boolean; url: string }>>;
 }
 
-/** The collector for a request, with collector options from config. */
-function collectorFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config'>): { target: URL; collector: Collector } {
-  const target = parseTargetUrl(request.url);
+/** A request's target and the collector that captures it. */
+export interface Chosen {
+  target: URL;
+  collector: Collector;
+}
+
+/**
+ * The collector for a request, with collector options from config. The request's URL was checked
+ * and normalised when it was parsed (`TargetUrl`); here it only becomes a URL object, once per job.
+ */
+export function collectorFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config'>): Chosen {
+  const target = new URL(request.url);
   // Collector options (`collectors.<id>`) decide which hosts each platform answers for.
   return { target, collector: selectCollector(target, configureCollectors(deps.config.collectors)) };
 }
@@ -47,10 +55,9 @@ function vaultOf(deps: Pick<CaptureDeps, 'config' | 'accounts'>): AccountVault {
  * names none. Accounts belong to a platform: the one the chosen collector captures.
  * @throws PermanentError INVALID_INPUT when the named account does not exist for that platform.
  */
-export async function accountUseFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config' | 'accounts'>): Promise<AccountUse | null> {
+export async function accountUseFor(request: CaptureRequest, collector: Collector, deps: Pick<CaptureDeps, 'config' | 'accounts'>): Promise<AccountUse | null> {
   const label = request.options.account;
   if (!label) return null;
-  const { collector } = collectorFor(request, deps);
   const vault = vaultOf(deps);
   const info = await vault.info(collector.id, label);
   if (!info) await vault.load(collector.id, label); // throws the precise "no such account" error
@@ -96,9 +103,9 @@ export async function runCapture(
   payload: CapturePayload,
   deps: CaptureDeps,
   hooks: { onProgress(p: JobProgress): void; signal: AbortSignal },
+  { target, collector }: Chosen = collectorFor(payload.request, deps),
 ): Promise<SealPayload> {
   const { request, captureId } = payload;
-  const { target, collector } = collectorFor(request, deps);
   const account: LoadedAccount | null = request.options.account ? await vaultOf(deps).load(collector.id, request.options.account) : null;
   const spoolDir = path.join(deps.config.spoolDir, captureId);
   await rm(spoolDir, { recursive: true, force: true });
@@ -145,7 +152,8 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
       }
       const controller = new AbortController();
       try {
-        const account = await accountUseFor(request, deps);
+        const chosen = collectorFor(request, deps);
+        const account = await accountUseFor(request, chosen.collector, deps);
         await deps.custody.append({
           caseId: request.caseId,
           action: 'capture-started',
@@ -157,7 +165,7 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         const sealPayload = await runCapture(payload, deps, {
           onProgress: throttledProgress((p) => void job.updateProgress({ ...p, percent: Math.round(p.percent * 0.6) }).catch(() => undefined)),
           signal: controller.signal,
-        });
+        }, chosen);
         // Read before the hand-over: the seal stage removes the spool when done.
         const profile = profileRequest(sealPayload, request.options.withProfile ? await profileUrlOf(sealPayload) : null);
         await queues.seal.add('seal', sealPayload, { ...SEAL_JOB_OPTIONS, jobId: sealJobId(captureId) });

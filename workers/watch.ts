@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import { isoUtc } from '../lib/clock.js';
 import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
@@ -86,11 +85,10 @@ export async function addWatch(raw: unknown, s: WatchDeps, opts: { initialRun?: 
   const input = parsed.data;
   const every = parseInterval(input.every);
   if (!every.ok) throw new PermanentError('INVALID_INPUT', every.message);
-  let href: string;
+  // The URL was checked and normalised by WatchInput; a collector must also take it.
+  const href = input.url;
   try {
-    const url = parseTargetUrl(input.url);
-    selectCollector(url, configureCollectors(s.config.collectors));
-    href = url.href;
+    selectCollector(new URL(href), configureCollectors(s.config.collectors));
   } catch (err) {
     const f = toFailure(err);
     throw new PermanentError('INVALID_INPUT', `no collector can watch ${input.url}: ${f.code}: ${f.message}`, { cause: err });
@@ -102,7 +100,7 @@ export async function addWatch(raw: unknown, s: WatchDeps, opts: { initialRun?: 
     caseId: input.caseId,
     every: every.ms,
     createdBy: input.createdBy,
-    ...(input.legalBasis !== undefined ? { legalBasis: input.legalBasis } : {}),
+    legalBasis: input.legalBasis,
     ...(input.webhook ? { webhook: input.webhook } : {}),
     ...(input.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
     state: 'active',
@@ -230,7 +228,7 @@ export interface RunHooks {
 
 async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<CaptureOptions>): Promise<string> {
   const options: CaptureOptions = { force: true, watchId: watch.id, ...(watch.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}), ...extra };
-  const [o] = await submitCaptures([{ url, caseId: watch.caseId, requestedBy: watch.createdBy, ...(watch.legalBasis !== undefined ? { legalBasis: watch.legalBasis } : {}), options }], s);
+  const [o] = await submitCaptures([{ url, caseId: watch.caseId, requestedBy: watch.createdBy, legalBasis: watch.legalBasis, options }], s);
   if (!o?.ok) throw new PermanentError(o?.failure.code ?? 'INTERNAL', `capture of ${url} not accepted: ${o?.failure.message ?? 'no outcome'}`);
   return o.captureId;
 }
@@ -467,7 +465,7 @@ return 0`;
  * worker on this Redis. Returns 0 when granted, else the ms until the window ends.
  */
 export async function takePlatformSlot(s: Pick<Services, 'redis' | 'config'>, watch: Pick<Watch, 'url'>): Promise<{ platform: string; waitMs: number }> {
-  const platform = selectCollector(parseTargetUrl(watch.url), configureCollectors(s.config.collectors)).id;
+  const platform = selectCollector(new URL(watch.url), configureCollectors(s.config.collectors)).id;
   const { max, durationMs } = s.config.watch.platformRate;
   const window = Math.floor(Date.now() / durationMs);
   const key = `${s.config.redis.prefix}:watch-rate:{${platform}}:${window}`;

@@ -7,7 +7,7 @@ import { IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Artifact, Derivation, SpoolDerivation, SpoolFile } from '../schemas/artifact.js';
 import type { Config } from '../schemas/config.js';
-import { SealPayload, type JobProgress } from '../schemas/jobs.js';
+import type { JobProgress, SealPayload } from '../schemas/jobs.js';
 import type { ImageMetadataDocument } from '../schemas/image-metadata.js';
 import { CAPTURE_MANIFEST_VERSION, CaptureManifest, type EnrichmentRecord } from '../schemas/manifest.js';
 import { canonicalBytes, sha256Digest } from './canonical.js';
@@ -145,12 +145,7 @@ async function resolveSpoolFiles(spoolDir: string, files: readonly SpoolFile[]):
  * already exists and differs only in `sealedAt` (a retry at a later time), the stored one is kept
  * and returned; any other difference is an IntegrityError STORE_CONFLICT.
  */
-export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promise<SealOutcome> {
-  const input = SealPayload.safeParse(payloadIn);
-  if (!input.success) {
-    throw new PermanentError('INVALID_INPUT', `seal payload is invalid: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const payload = input.data;
+export async function sealCapture(payload: SealPayload, deps: SealDeps): Promise<SealOutcome> {
   const { store, config } = deps;
   const caseId = payload.request.caseId;
   const log = deps.logger.child({ context: 'seal', captureId: payload.captureId, stage: 'seal' });

@@ -11,9 +11,10 @@ import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
 import type { AccountUse, CaptureRequest } from '../schemas/capture.js';
 import type { Config } from '../schemas/config.js';
-import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
+import { CapturePayload, CollectorOutput, type JobProgress, type SealPayload } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import { throttledProgress } from './progress.js';
+import { parseSealPayload } from './seal.js';
 import { attemptError, CAPTURE_QUEUE, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
@@ -131,7 +132,8 @@ export async function runCapture(
     },
     target,
   );
-  return SealPayload.parse({ captureId, submittedAt: payload.submittedAt, request, spoolDir, output: CollectorOutput.parse(output) });
+  // The request was parsed with the job; only the collector's output is new here.
+  return { captureId, submittedAt: payload.submittedAt, request, spoolDir, output: CollectorOutput.parse(output) };
 }
 
 /** BullMQ binding: parse, record custody, run, hand over to the seal queue. */
@@ -147,7 +149,7 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
       const handedOver = await queues.seal.getJob(sealJobId(captureId));
       if (handedOver) {
         log.warn('capture already handed over to the seal stage; not collecting again');
-        const data = SealPayload.parse(handedOver.data);
+        const data = parseSealPayload(handedOver.data);
         return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
       }
       const controller = new AbortController();

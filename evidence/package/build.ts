@@ -22,11 +22,11 @@ import { isoUtc } from '../../lib/clock.js';
 import { PermanentError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import { readStoredEvents } from '../custody.js';
-import { storeKeys } from '../store.js';
+import { sealedCaptureIds, storeKeys } from '../store.js';
 import { describeContent, keysAndCertificates, loadCaptures, recordPackaged, signHeadAfter } from './build-content.js';
 import { addCertificatePdf, caseFiles, startCertificate, writeTagFiles, type Rendering } from './build-files.js';
 import { BUFFERED_ENTRY_MAX_BYTES, type BuildPackageOptions, type BuildState, type BuiltPackage } from './build-types.js';
-import { listCaptureIds, PathClaims } from './captures.js';
+import { PathClaims } from './captures.js';
 import { CertificateImages } from './images.js';
 import { PACKAGE_LAYOUT_TEXT } from './layout.js';
 import { PayloadZip, type PackageProgress } from './payload-zip.js';
@@ -38,7 +38,7 @@ export type { PackageProgress } from './payload-zip.js';
 /** The captures to package: those chosen (each must exist before anything is signed on its behalf), or every capture of the case. */
 async function selectCaptures(opts: BuildPackageOptions): Promise<string[]> {
   const { store, caseId } = opts;
-  const captureIds = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await listCaptureIds(store, caseId);
+  const captureIds = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await sealedCaptureIds(store, caseId);
   if (captureIds.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
   if (opts.captureIds?.length) {
     const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);

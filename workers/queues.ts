@@ -1,13 +1,20 @@
 import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { toFailure } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { ErrorCode, Failure } from '../schemas/errors.js';
 import type { RedisTarget } from './redis.js';
 
-/** Queue names (kebab-case, no `:`); job name = stage name. */
+/** Queue names (kebab-case, no `:`); job name = stage name. Every queue Exhibit uses is declared here. */
 export const CAPTURE_QUEUE = 'capture';
 export const SEAL_QUEUE = 'seal';
+/** Watch runs: one BullMQ job scheduler per watch (see watch.ts). */
+export const WATCH_QUEUE = 'watch';
+/** Deliveries of watch findings to webhooks. */
+export const WEBHOOK_QUEUE = 'watch-webhook';
+/** The periodic custody-head signing (a job scheduler; survives restarts; see heads.ts). */
+export const HEADS_QUEUE = 'custody-heads';
 
 /**
  * Default options. Completed and failed jobs are kept: they are how a resubmitted request is
@@ -125,6 +132,27 @@ export function openQueues(target: RedisTarget, config: Config): Queues {
       await Promise.all([capture.close(), seal.close()]);
     },
   };
+}
+
+export interface WatchQueues {
+  watch: Queue;
+  webhook: Queue;
+  close(): Promise<void>;
+}
+
+/** The watch-run and webhook queues; a run keeps its last 200 jobs, a delivery 1000 (5000 failed ones). */
+export function openWatchQueues(target: RedisTarget, prefix: string, logger?: Logger): WatchQueues {
+  const opts = { connection: target.options, prefix };
+  const watch = new Queue(WATCH_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 200, removeOnFail: 200 } });
+  const webhook = new Queue(WEBHOOK_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
+  // A connection error (Redis restarting, a queue closed while still connecting) must not crash the process.
+  for (const q of [watch, webhook]) q.on('error', (err) => logger?.warn({ context: 'redis', err: err.message }, 'watch queue connection error'));
+  return { watch, webhook, close: async () => void (await Promise.all([watch.close(), webhook.close()])) };
+}
+
+/** The custody-head signing queue. */
+export function openHeadsQueue(target: RedisTarget, prefix: string): Queue {
+  return new Queue(HEADS_QUEUE, { connection: target.options, prefix });
 }
 
 export function openQueueEvents(target: RedisTarget, config: Config, name: string): QueueEvents {

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import { isoUtc } from '../lib/clock.js';
 import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
@@ -11,14 +11,10 @@ import { PostDocument, type Post, type ReviewFlag } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
 import { waitForFinal } from './job-state.js';
-import { workerLockOptions } from './queues.js';
-import type { RedisTarget } from './redis.js';
+import { openWatchQueues, WATCH_QUEUE, WEBHOOK_QUEUE, workerLockOptions, type WatchQueues } from './queues.js';
 import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
-/** Queue of watch runs (one BullMQ job scheduler per watch) and of webhook deliveries. */
-export const WATCH_QUEUE = 'watch';
-export const WEBHOOK_QUEUE = 'watch-webhook';
 /** The custody actor of every watch run; `authorisedBy` is the watch's creator. */
 export const WATCHER_ID = 'exhibit-watcher';
 /** Runs kept per watch for `watch events`. */
@@ -32,21 +28,6 @@ const keys = (prefix: string) => ({
   events: (id: string) => `${prefix}:watch:{${id}}:events`,
   lock: (id: string) => `${prefix}:watch:{${id}}:lock`,
 });
-
-export interface WatchQueues {
-  watch: Queue;
-  webhook: Queue;
-  close(): Promise<void>;
-}
-
-export function openWatchQueues(target: RedisTarget, prefix: string, logger?: Logger): WatchQueues {
-  const opts = { connection: target.options, prefix };
-  const watch = new Queue(WATCH_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 200, removeOnFail: 200 } });
-  const webhook = new Queue(WEBHOOK_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
-  // A connection error (Redis restarting, a queue closed while still connecting) must not crash the process.
-  for (const q of [watch, webhook]) q.on('error', (err) => logger?.warn({ context: 'redis', err: err.message }, 'watch queue connection error'));
-  return { watch, webhook, close: async () => void (await Promise.all([watch.close(), webhook.close()])) };
-}
 
 /** Services plus the watch queues. */
 export type WatchDeps = Services & { watchQueues: WatchQueues };

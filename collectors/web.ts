@@ -448,19 +448,15 @@ export const webCollector: Collector = {
   version: WEB_COLLECTOR_VERSION,
   capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media'],
   matches: (url) => url.protocol === 'http:' || url.protocol === 'https:',
-  collect: collectWeb,
+  collect: (ctx, target) => captureWeb(ctx, target),
 };
 
 /**
- * Capture one page into ctx.spoolDir. Throws PermanentError for a malformed, unsupported or
- * blocked target (before any browser work) and TransientError when cancelled or the browser broke;
- * every other failure resolves with status `failed` and what was observed.
+ * Capture one page into ctx.spoolDir; `hooks` let collectors that build on the web capture add
+ * their own steps. Throws PermanentError for a malformed, unsupported or blocked target (before any
+ * browser work) and TransientError when cancelled or the browser broke; every other failure
+ * resolves with status `failed` and what was observed.
  */
-export async function collectWeb(ctx: CollectContext, target: URL): Promise<CollectorOutput> {
-  return captureWeb(ctx, target);
-}
-
-/** {@link collectWeb} with hooks for collectors that build on it; same contract. */
 export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCaptureHooks = {}): Promise<CollectorOutput> {
   const who = hooks.collector ?? { id: webCollector.id, version: WEB_COLLECTOR_VERSION };
   const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: who.id });

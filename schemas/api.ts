@@ -37,7 +37,6 @@ export const UserRecord = z.object({
 export type UserRecord = z.infer<typeof UserRecord>;
 
 /** Error body of every non-2xx answer. `code` is an ErrorCode or one of the API's own. */
-export const API_ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'CSRF', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_READY'] as const;
 export const ApiError = z.object({ code: z.string(), message: z.string() });
 export type ApiError = z.infer<typeof ApiError>;
 

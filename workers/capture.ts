@@ -15,7 +15,7 @@ import { CapturePayload, CollectorOutput, type JobProgress, type SealPayload } f
 import type { CustodyLog } from '../evidence/custody.js';
 import { throttledProgress } from './progress.js';
 import { parseSealPayload } from './seal.js';
-import { attemptError, CAPTURE_QUEUE, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
+import { attemptError, CAPTURE_QUEUE, jobSubject, parseJobData, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface CaptureDeps {
@@ -141,19 +141,23 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
   const worker = new Worker(
     CAPTURE_QUEUE,
     async (job: Job) => {
-      const payload = CapturePayload.parse(job.data);
-      const { captureId, request } = payload;
-      const log = deps.logger.child({ captureId, jobId: job.id, stage: 'capture' });
-      // A retry after the hand-over (crash between adding the seal job and completing this one)
-      // must not re-collect: the seal job owns the spool now.
-      const handedOver = await queues.seal.getJob(sealJobId(captureId));
-      if (handedOver) {
-        log.warn('capture already handed over to the seal stage; not collecting again');
-        const data = parseSealPayload(handedOver.data);
-        return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
-      }
+      // Read leniently first: a malformed job's failure is still recorded in its case's log.
+      const subject = jobSubject(job.data);
+      const log = deps.logger.child({ captureId: subject?.captureId ?? undefined, jobId: job.id, stage: 'capture' });
       const controller = new AbortController();
+      let url: string | null = null;
       try {
+        const payload = parseJobData(CapturePayload, job.data, 'capture payload');
+        const { captureId, request } = payload;
+        url = request.url;
+        // A retry after the hand-over (crash between adding the seal job and completing this one)
+        // must not re-collect: the seal job owns the spool now.
+        const handedOver = await queues.seal.getJob(sealJobId(captureId));
+        if (handedOver) {
+          log.warn('capture already handed over to the seal stage; not collecting again');
+          const data = parseSealPayload(handedOver.data);
+          return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
+        }
         const chosen = collectorFor(request, deps);
         const account = await accountUseFor(request, chosen.collector, deps);
         await deps.custody.append({
@@ -179,17 +183,22 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         const failure = toFailure(err);
         const { retry, outage } = await retryDecision(job, failure, deps.config.capture.attempts, deps.config);
         log.warn({ failure, retry, outage }, 'capture attempt failed');
-        // With the store down this append may fail too; the attempt's outcome must still reach BullMQ.
-        await deps.custody
-          .append({
-            caseId: request.caseId,
-            action: 'capture-failed',
-            actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
-            subject: { captureId },
-            details: { url: request.url, attempt: job.attemptsMade + 1, willRetry: retry, failure },
-            idempotencyKey: `capture-failed:${captureId}:${job.attemptsMade + 1}`,
-          })
-          .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the capture failure in the custody log'));
+        if (!subject) {
+          // Without a case there is no custody log to write to: the job keeps the failure.
+          log.error({ failure }, 'capture job names no valid case: its failure is recorded in the job only');
+        } else {
+          // With the store down this append may fail too; the attempt's outcome must still reach BullMQ.
+          await deps.custody
+            .append({
+              caseId: subject.caseId,
+              action: 'capture-failed',
+              actor: { type: 'service', id: 'exhibit-worker', role: 'collector', ...(subject.requestedBy ? { authorisedBy: subject.requestedBy } : {}) },
+              subject: subject.captureId ? { captureId: subject.captureId } : {},
+              details: { ...(url !== null ? { url } : {}), attempt: job.attemptsMade + 1, willRetry: retry, failure },
+              idempotencyKey: `capture-failed:${subject.captureId ?? job.id}:${job.attemptsMade + 1}`,
+            })
+            .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the capture failure in the custody log'));
+        }
         throw attemptError(err, retry);
       } finally {
         controller.abort();

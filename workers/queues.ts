@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
-import { toFailure } from '../lib/errors.js';
+import type { z } from 'zod';
+import { PermanentError, toFailure } from '../lib/errors.js';
+import { ActorId, CaseId, Uuid } from '../schemas/common.js';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { ErrorCode, Failure } from '../schemas/errors.js';
@@ -87,6 +89,30 @@ export function attemptError(err: unknown, retry: boolean): Error {
   if (!retry) return new UnrecoverableError(message);
   const e = new Error(message, { cause: err });
   return e;
+}
+
+/**
+ * A job's data as its payload schema says: the one parse of it, in the binding. Malformed data is a
+ * permanent failure (retrying cannot mend it), so a job never loops on it.
+ * @throws PermanentError INVALID_INPUT naming every field that is wrong.
+ */
+export function parseJobData<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  throw new PermanentError('INVALID_INPUT', `${what} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
+/**
+ * The case, capture and requester a capture or seal job names, as far as its data can be read
+ * even when it is malformed: where its failure is custody-logged. Null without a valid case id.
+ */
+export function jobSubject(data: unknown): { caseId: string; captureId: string | null; requestedBy: string | null } | null {
+  const d = (data ?? {}) as { captureId?: unknown; request?: { caseId?: unknown; requestedBy?: unknown } | null };
+  const caseId = CaseId.safeParse(d.request?.caseId);
+  if (!caseId.success) return null;
+  const captureId = Uuid.safeParse(d.captureId);
+  const by = ActorId.safeParse(d.request?.requestedBy);
+  return { caseId: caseId.data, captureId: captureId.success ? captureId.data : null, requestedBy: by.success ? by.data : null };
 }
 
 /**

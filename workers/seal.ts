@@ -2,10 +2,9 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { Clock } from '../lib/clock.js';
-import { PermanentError, toFailure } from '../lib/errors.js';
+import { toFailure } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
-import { ActorId, CaseId, Uuid } from '../schemas/common.js';
 import type { Config } from '../schemas/config.js';
 import { SealPayload, SealResult, type JobProgress } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
@@ -14,7 +13,7 @@ import { sealCapture } from '../evidence/seal-capture.js';
 import { attestManifest } from '../evidence/signing.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import { throttledProgress } from './progress.js';
-import { attemptError, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
+import { attemptError, jobSubject, parseJobData, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface SealStageDeps {
@@ -37,19 +36,7 @@ const SEALER = { type: 'service' as const, id: 'exhibit-sealer', role: 'sealer' 
  * @throws PermanentError INVALID_INPUT naming every field that is wrong.
  */
 export function parseSealPayload(data: unknown): SealPayload {
-  const r = SealPayload.safeParse(data);
-  if (r.success) return r.data;
-  throw new PermanentError('INVALID_INPUT', `seal payload is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-}
-
-/** The case and capture a seal job names, as far as its data can be read (for recording its failure). */
-function subjectOf(data: unknown): { caseId: string; captureId: string | null; requestedBy: string | null } | null {
-  const d = (data ?? {}) as { captureId?: unknown; request?: { caseId?: unknown; requestedBy?: unknown } | null };
-  const caseId = CaseId.safeParse(d.request?.caseId);
-  if (!caseId.success) return null;
-  const captureId = Uuid.safeParse(d.captureId);
-  const by = ActorId.safeParse(d.request?.requestedBy);
-  return { caseId: caseId.data, captureId: captureId.success ? captureId.data : null, requestedBy: by.success ? by.data : null };
+  return parseJobData(SealPayload, data, 'seal payload');
 }
 
 /**
@@ -160,7 +147,7 @@ export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worke
   const worker = new Worker(
     SEAL_QUEUE,
     async (job: Job) => {
-      const subject = subjectOf(job.data);
+      const subject = jobSubject(job.data);
       const log = deps.logger.child({ captureId: subject?.captureId ?? undefined, jobId: job.id, stage: 'seal' });
       try {
         const payload = parseSealPayload(job.data);

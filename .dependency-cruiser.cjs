@@ -12,6 +12,8 @@ module.exports = {
     { name: 'no-browser-or-queue-in-analysis', severity: 'error', from: { path: '^analysis/' }, to: { path: 'node_modules/(bullmq|playwright|playwright-core)/' } },
     { name: 'nothing-imports-app', severity: 'error', from: { pathNot: '^(app|test)/' }, to: { path: '^app/' } },
     { name: 'workers-below-app', severity: 'error', from: { path: '^workers/' }, to: { path: '^app/' } },
+    // URL rules live in schemas/lib; workers take the browser pool (and, for now, the PDF renderer) and nothing else of collectors/browser.
+    { name: 'workers-not-browser-helpers', severity: 'error', from: { path: '^workers/' }, to: { path: '^collectors/browser/', pathNot: '^collectors/browser/(pool|render-pdf)\\.ts$' } },
     { name: 'bullmq-only-in-workers-and-app', severity: 'error', from: { pathNot: '^(workers|app|test|bench)/' }, to: { path: 'node_modules/bullmq' } },
     { name: 'no-playwright-in-evidence', severity: 'error', from: { path: '^evidence/' }, to: { path: 'node_modules/playwright' } },
     { name: 'no-s3-in-collectors', severity: 'error', from: { path: '^collectors/' }, to: { path: 'node_modules/(minio|bullmq|ioredis)' } },

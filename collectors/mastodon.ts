@@ -2,7 +2,7 @@ import * as cheerio from 'cheerio';
 import { z } from 'zod';
 import type { Post, PostField, PostMedia, PostSource, Profile } from '../schemas/post.js';
 import { definePlatformCollector, hostIn, type Extraction, type PlatformPage, type PlatformSpec } from './platform/capture-platform-page.js';
-import { notRecognised, observe, observeHttpStatus, signal, visible } from './platform/honest-state.js';
+import { notRecognised, observeHttpStatus, signal, visible } from './platform/honest-state.js';
 import type { RecordedView } from './platform/recorded.js';
 import { exactCount, htmlToText, publishedTime, textDirection } from './platform/text.js';
 

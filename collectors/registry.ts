@@ -1,6 +1,6 @@
 import { ConfigError, PermanentError } from '../lib/errors.js';
 import type { Collector } from './collector.js';
-import { redactUrl } from './browser/net-policy.js';
+import { redactUrl } from '../lib/target-url.js';
 import { xCollector } from './x.js';
 import { redditCollector } from './reddit.js';
 import { youtubeCollector } from './youtube.js';

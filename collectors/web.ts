@@ -12,7 +12,8 @@ import type { CollectorOutput } from '../schemas/jobs.js';
 import type { CollectContext, Collector } from './collector.js';
 import { buildEnvironment, fetchEgressIp, playwrightVersion, type EgressResult } from './browser/environment.js';
 import { planMedia, rangedOnlyMedia, writeMediaFiles, type Flag } from './browser/media-files.js';
-import { parseTargetUrl, redactUrl, resolveAndCheck, validatePolicy, type NetPolicy } from './browser/net-policy.js';
+import { parseTargetUrl, redactUrl } from '../lib/target-url.js';
+import { resolveAndCheck, validatePolicy, type NetPolicy } from './browser/net-policy.js';
 import { buildPageFacts, headerValue, readPageSnapshot, traceMainDocument, wireUrl, type PageSnapshot } from './browser/page-facts.js';
 import type { RecordedExchange } from './browser/recorded-exchange.js';
 import { RAW_BODY_HEADER, RecordingProxy } from './browser/recording-proxy.js';
@@ -447,19 +448,15 @@ export const webCollector: Collector = {
   version: WEB_COLLECTOR_VERSION,
   capabilities: ['page', 'screenshot', 'warc', 'mhtml', 'media'],
   matches: (url) => url.protocol === 'http:' || url.protocol === 'https:',
-  collect: collectWeb,
+  collect: (ctx, target) => captureWeb(ctx, target),
 };
 
 /**
- * Capture one page into ctx.spoolDir. Throws PermanentError for a malformed, unsupported or
- * blocked target (before any browser work) and TransientError when cancelled or the browser broke;
- * every other failure resolves with status `failed` and what was observed.
+ * Capture one page into ctx.spoolDir; `hooks` let collectors that build on the web capture add
+ * their own steps. Throws PermanentError for a malformed, unsupported or blocked target (before any
+ * browser work) and TransientError when cancelled or the browser broke; every other failure
+ * resolves with status `failed` and what was observed.
  */
-export async function collectWeb(ctx: CollectContext, target: URL): Promise<CollectorOutput> {
-  return captureWeb(ctx, target);
-}
-
-/** {@link collectWeb} with hooks for collectors that build on it; same contract. */
 export async function captureWeb(ctx: CollectContext, target: URL, hooks: WebCaptureHooks = {}): Promise<CollectorOutput> {
   const who = hooks.collector ?? { id: webCollector.id, version: WEB_COLLECTOR_VERSION };
   const log = childLogger(ctx.logger, 'collector', { captureId: ctx.captureId, collector: who.id });

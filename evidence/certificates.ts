@@ -82,10 +82,6 @@ export function formatName(name: pkijs.RelativeDistinguishedNames): string {
     .join(', ');
 }
 
-export function sameCertificate(a: pkijs.Certificate, b: pkijs.Certificate): boolean {
-  return certificateDer(a).equals(certificateDer(b));
-}
-
 export function describeCertificate(cert: pkijs.Certificate): CertificateFacts {
   return {
     subject: formatName(cert.subject),

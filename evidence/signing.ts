@@ -12,7 +12,7 @@
  * `manifest.signature.json` (SignatureRecord), `timestamps/<n>.tsr` (TimeStampResp as received) and
  * `timestamps/<n>.json` (TimestampRecord), n = 1, 2, … in TSA order.
  */
-import { createHash, createPublicKey, sign, verify } from 'node:crypto';
+import { createPublicKey, sign, verify } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isoUtc, type Clock } from '../lib/clock.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
@@ -27,11 +27,6 @@ export function digestBytes(digest: string): Buffer {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (!m) throw new PermanentError('INVALID_INPUT', `expected sha256:<64 hex>, got ${JSON.stringify(digest)}`);
   return Buffer.from(m[1]!, 'hex');
-}
-
-/** `sha256:<hex>` of bytes. */
-export function sha256Of(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** Sign a `sha256:` digest (its 32 raw bytes) with the given key. */

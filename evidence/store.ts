@@ -62,3 +62,29 @@ export const custodyKeys = {
   headToken: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.tsr`,
   headTimestamp: (caseId: string, seq: number, n: number) => `cases/${caseId}/custody-heads/${seqName(seq)}.timestamp-${n}.json`,
 } as const;
+const MANIFEST_KEY = /^cases\/([^/]+)\/captures\/([^/]+)\/manifest\.json$/;
+
+/** The case and capture a key names when it is a capture's manifest ({@link storeKeys}.manifest), else null. */
+export function manifestKeyParts(key: string): { caseId: string; captureId: string } | null {
+  const m = MANIFEST_KEY.exec(key);
+  return m ? { caseId: m[1]!, captureId: m[2]! } : null;
+}
+
+/** Ids of the captures of a case whose manifest is in the store (sealed, timestamped or not), sorted. */
+export async function sealedCaptureIds(store: Pick<EvidenceStore, 'list'>, caseId: string): Promise<string[]> {
+  const ids = (await store.list(storeKeys.captures(caseId))).map((k) => manifestKeyParts(k)).filter((p) => p?.caseId === caseId).map((p) => p!.captureId);
+  return [...new Set(ids)].sort();
+}
+
+/** Every case in the store with the ids of its captures whose manifest is there, cases and ids sorted. */
+export async function sealedCapturesByCase(store: Pick<EvidenceStore, 'list'>): Promise<Map<string, string[]>> {
+  const byCase = new Map<string, Set<string>>();
+  for (const k of await store.list(storeKeys.cases())) {
+    const p = manifestKeyParts(k);
+    if (!p) continue;
+    let ids = byCase.get(p.caseId);
+    if (!ids) byCase.set(p.caseId, (ids = new Set()));
+    ids.add(p.captureId);
+  }
+  return new Map([...byCase].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([c, ids]) => [c, [...ids].sort()]));
+}

@@ -24,3 +24,52 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (failed) throw firstError;
   return results;
 }
+
+/**
+ * A counting semaphore whose waiters can give up through an AbortSignal: for work that is not one
+ * list (see {@link mapLimit} for that), e.g. browser contexts taken by captures as they come.
+ */
+export class Semaphore {
+  private available: number;
+  private readonly waiters: Array<{ grant: () => void }> = [];
+  constructor(size: number) {
+    this.available = size;
+  }
+  /** Callers waiting for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+  /** Take a slot, waiting for one if none is free; resolves with the function that gives it back (once). */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.available > 0) {
+      this.available -= 1;
+      return this.releaser();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.releaser());
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted while waiting for a slot'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      if (next) next.grant();
+      else this.available += 1;
+    };
+  }
+}

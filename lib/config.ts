@@ -44,7 +44,6 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_ACCOUNTS_KEY', 'accounts.key', 'string'],
   ['EXHIBIT_COLLECTORS', 'collectors', 'json-object'],
 ];
-export const CONFIG_ENV_VARS = ENV_MAP.map(([name, key]) => ({ name, key }));
 
 type Tree = Record<string, unknown>;
 

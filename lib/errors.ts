@@ -63,7 +63,3 @@ export function toFailure(err: unknown): Failure {
   return { code: 'INTERNAL', kind: 'transient', message };
 }
 
-/** Whether retrying may help. */
-export function isRetryable(err: unknown): boolean {
-  return toFailure(err).kind === 'transient';
-}

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { CaseId, IsoUtc, LegalBasis, Sha256Digest, Uuid } from './common.js';
 import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from './custody.js';
 import { Failure } from './errors.js';
 import { JobProgress, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
 import { WatchRunWithChanges, WatchStatus, WatchWebhook, WebhookDeliveryFailure } from './watch.js';
+import { TargetUrlText } from './target-url.js';
 
 /**
  * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
@@ -37,7 +38,6 @@ export const UserRecord = z.object({
 export type UserRecord = z.infer<typeof UserRecord>;
 
 /** Error body of every non-2xx answer. `code` is an ErrorCode or one of the API's own. */
-export const API_ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'CSRF', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_READY'] as const;
 export const ApiError = z.object({ code: z.string(), message: z.string() });
 export type ApiError = z.infer<typeof ApiError>;
 
@@ -64,9 +64,9 @@ export const UserList = z.object({ users: z.array(PublicUser) });
 export const IssuedToken = z.object({ name: UserName, token: z.string(), tokenId: z.string() });
 
 export const SubmitRequest = z.object({
-  /** One or many URLs (a pasted list is split on lines by the client). */
-  urls: z.array(z.string().min(1).max(8192)).min(1).max(1000),
-  legalBasis: z.string().max(2000).optional(),
+  /** One or many URLs (a pasted list is split on lines by the client); each is accepted or rejected on its own. */
+  urls: z.array(TargetUrlText).min(1).max(1000),
+  legalBasis: LegalBasis,
   /** Capture again even when the same URL was already captured into this case. */
   force: z.boolean().optional(),
 });

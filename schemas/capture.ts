@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ActorId, CaseId, CliOperator, CollectorRequest, IsoUtc, Uuid } from './common.js';
+import { ActorId, CaseId, CliOperator, CollectorRequest, IsoUtc, LegalBasis, Uuid } from './common.js';
+import { TargetUrl } from './target-url.js';
 
 /** A collection account's label or platform name: letters, digits, `.`, `_`, `-` (it names a file). */
 export const AccountName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64');
@@ -33,11 +34,10 @@ export type CaptureOptions = z.infer<typeof CaptureOptions>;
 
 /** What an analyst (or a watchlist) asks for. */
 export const CaptureRequest = z.object({
-  url: z.string().min(1).max(8192),
+  url: TargetUrl,
   caseId: CaseId,
   requestedBy: ActorId,
-  /** Legal basis the operator cites (warrant number, statute), carried into the manifest and package. */
-  legalBasis: z.string().max(2000).optional(),
+  legalBasis: LegalBasis,
   options: CaptureOptions.default({}),
   /** When submitted on the command line: the name given and the OS user and host that ran it. */
   operator: CliOperator.optional(),

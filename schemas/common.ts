@@ -14,6 +14,17 @@ export const CaseId = z
   .min(1)
   .max(100)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'case id may hold letters, digits, ".", "_" and "-" and must start with a letter or digit');
+/**
+ * The legal basis an operator cites (warrant number, statute), carried into the manifest and the
+ * package. Surrounding whitespace is dropped, and an empty or blank value is no legal basis at all
+ * (absent, shown as "none given"), on every path a request takes.
+ */
+export const LegalBasis = z
+  .string()
+  .max(2000)
+  .transform((s) => s.trim() || undefined)
+  .optional();
+export type LegalBasis = z.output<typeof LegalBasis>;
 /** An operator or user handle. */
 export const ActorId = z.string().min(1).max(200).regex(/^[^\s\u0000-\u001f]+$/, 'actor id must not contain whitespace or control characters');
 

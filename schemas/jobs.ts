@@ -4,10 +4,6 @@ import { CaptureEnvironment, CaptureRequest, PageFacts } from './capture.js';
 import { IsoUtc, Sha256Digest, Uuid } from './common.js';
 import { Failure } from './errors.js';
 
-/** Queue names: kebab-case, no `:` (BullMQ rejects it). */
-export const QUEUE_NAMES = ['capture', 'seal'] as const;
-export type QueueName = (typeof QUEUE_NAMES)[number];
-
 /** Payload of a `capture` job. */
 export const CapturePayload = z.object({
   captureId: Uuid,

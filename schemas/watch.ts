@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ActorId, CaseId, IsoUtc, Sha256Digest, Uuid } from './common.js';
+import { ActorId, CaseId, IsoUtc, LegalBasis, Sha256Digest, Uuid } from './common.js';
 import { Failure } from './errors.js';
 import { ReviewFlag, VisibilityState } from './post.js';
+import { TargetUrl } from './target-url.js';
 
 /** Shortest and longest watch interval. */
 export const WATCH_MIN_EVERY_MS = 60_000;
@@ -46,12 +47,12 @@ export type WatchWebhook = z.infer<typeof WatchWebhook>;
 export const Watch = z.object({
   schemaVersion: z.literal('exhibit.watch/1'),
   id: Uuid,
-  url: z.string().min(1).max(8192),
+  url: TargetUrl,
   caseId: CaseId,
   every: z.number().int().min(WATCH_MIN_EVERY_MS).max(WATCH_MAX_EVERY_MS),
   /** The human on whose authority every automated capture of this watch is made. */
   createdBy: ActorId,
-  legalBasis: z.string().max(2000).optional(),
+  legalBasis: LegalBasis,
   webhook: WatchWebhook.optional(),
   /** Allow private/loopback targets (local test sites only), passed to every capture. */
   allowPrivateNetwork: z.boolean().optional(),
@@ -62,11 +63,11 @@ export type Watch = z.infer<typeof Watch>;
 
 /** What `watch add` takes (interval as text). */
 export const WatchInput = z.object({
-  url: z.string().min(1).max(8192),
+  url: TargetUrl,
   caseId: CaseId,
   every: z.string(),
   createdBy: ActorId,
-  legalBasis: z.string().max(2000).optional(),
+  legalBasis: LegalBasis,
   webhook: WatchWebhook.optional(),
   allowPrivateNetwork: z.boolean().optional(),
 });

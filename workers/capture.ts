@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { AccountVault, type LoadedAccount } from '../collectors/accounts.js';
 import type { BrowserPool, Collector } from '../collectors/collector.js';
-import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import type { Clock } from '../lib/clock.js';
 import { toFailure } from '../lib/errors.js';
@@ -11,10 +10,11 @@ import type { Logger } from '../lib/logger.js';
 import type { Software } from '../lib/software.js';
 import type { AccountUse, CaptureRequest } from '../schemas/capture.js';
 import type { Config } from '../schemas/config.js';
-import { CapturePayload, CollectorOutput, SealPayload, type JobProgress } from '../schemas/jobs.js';
+import { CapturePayload, CollectorOutput, type JobProgress, type SealPayload } from '../schemas/jobs.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import { throttledProgress } from './progress.js';
-import { attemptError, CAPTURE_QUEUE, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
+import { parseSealPayload } from './seal.js';
+import { attemptError, CAPTURE_QUEUE, jobSubject, parseJobData, retryDecision, SEAL_JOB_OPTIONS, sealJobId, workerLockOptions, type Queues } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface CaptureDeps {
@@ -30,9 +30,18 @@ export interface CaptureDeps {
   submit?: (requests: unknown[]) => Promise<Array<{ ok: boolean; url: string }>>;
 }
 
-/** The collector for a request, with collector options from config. */
-function collectorFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config'>): { target: URL; collector: Collector } {
-  const target = parseTargetUrl(request.url);
+/** A request's target and the collector that captures it. */
+export interface Chosen {
+  target: URL;
+  collector: Collector;
+}
+
+/**
+ * The collector for a request, with collector options from config. The request's URL was checked
+ * and normalised when it was parsed (`TargetUrl`); here it only becomes a URL object, once per job.
+ */
+export function collectorFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config'>): Chosen {
+  const target = new URL(request.url);
   // Collector options (`collectors.<id>`) decide which hosts each platform answers for.
   return { target, collector: selectCollector(target, configureCollectors(deps.config.collectors)) };
 }
@@ -46,10 +55,9 @@ function vaultOf(deps: Pick<CaptureDeps, 'config' | 'accounts'>): AccountVault {
  * names none. Accounts belong to a platform: the one the chosen collector captures.
  * @throws PermanentError INVALID_INPUT when the named account does not exist for that platform.
  */
-export async function accountUseFor(request: CaptureRequest, deps: Pick<CaptureDeps, 'config' | 'accounts'>): Promise<AccountUse | null> {
+export async function accountUseFor(request: CaptureRequest, collector: Collector, deps: Pick<CaptureDeps, 'config' | 'accounts'>): Promise<AccountUse | null> {
   const label = request.options.account;
   if (!label) return null;
-  const { collector } = collectorFor(request, deps);
   const vault = vaultOf(deps);
   const info = await vault.info(collector.id, label);
   if (!info) await vault.load(collector.id, label); // throws the precise "no such account" error
@@ -95,9 +103,9 @@ export async function runCapture(
   payload: CapturePayload,
   deps: CaptureDeps,
   hooks: { onProgress(p: JobProgress): void; signal: AbortSignal },
+  { target, collector }: Chosen = collectorFor(payload.request, deps),
 ): Promise<SealPayload> {
   const { request, captureId } = payload;
-  const { target, collector } = collectorFor(request, deps);
   const account: LoadedAccount | null = request.options.account ? await vaultOf(deps).load(collector.id, request.options.account) : null;
   const spoolDir = path.join(deps.config.spoolDir, captureId);
   await rm(spoolDir, { recursive: true, force: true });
@@ -123,7 +131,8 @@ export async function runCapture(
     },
     target,
   );
-  return SealPayload.parse({ captureId, submittedAt: payload.submittedAt, request, spoolDir, output: CollectorOutput.parse(output) });
+  // The request was parsed with the job; only the collector's output is new here.
+  return { captureId, submittedAt: payload.submittedAt, request, spoolDir, output: CollectorOutput.parse(output) };
 }
 
 /** BullMQ binding: parse, record custody, run, hand over to the seal queue. */
@@ -131,20 +140,25 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
   const worker = new Worker(
     CAPTURE_QUEUE,
     async (job: Job) => {
-      const payload = CapturePayload.parse(job.data);
-      const { captureId, request } = payload;
-      const log = deps.logger.child({ captureId, jobId: job.id, stage: 'capture' });
-      // A retry after the hand-over (crash between adding the seal job and completing this one)
-      // must not re-collect: the seal job owns the spool now.
-      const handedOver = await queues.seal.getJob(sealJobId(captureId));
-      if (handedOver) {
-        log.warn('capture already handed over to the seal stage; not collecting again');
-        const data = SealPayload.parse(handedOver.data);
-        return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
-      }
+      // Read leniently first: a malformed job's failure is still recorded in its case's log.
+      const subject = jobSubject(job.data);
+      const log = deps.logger.child({ captureId: subject?.captureId ?? undefined, jobId: job.id, stage: 'capture' });
       const controller = new AbortController();
+      let url: string | null = null;
       try {
-        const account = await accountUseFor(request, deps);
+        const payload = parseJobData(CapturePayload, job.data, 'capture payload');
+        const { captureId, request } = payload;
+        url = request.url;
+        // A retry after the hand-over (crash between adding the seal job and completing this one)
+        // must not re-collect: the seal job owns the spool now.
+        const handedOver = await queues.seal.getJob(sealJobId(captureId));
+        if (handedOver) {
+          log.warn('capture already handed over to the seal stage; not collecting again');
+          const data = parseSealPayload(handedOver.data);
+          return { captureId, status: data.output.status, failure: data.output.failure, files: data.output.files.length };
+        }
+        const chosen = collectorFor(request, deps);
+        const account = await accountUseFor(request, chosen.collector, deps);
         await deps.custody.append({
           caseId: request.caseId,
           action: 'capture-started',
@@ -156,7 +170,7 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         const sealPayload = await runCapture(payload, deps, {
           onProgress: throttledProgress((p) => void job.updateProgress({ ...p, percent: Math.round(p.percent * 0.6) }).catch(() => undefined)),
           signal: controller.signal,
-        });
+        }, chosen);
         // Read before the hand-over: the seal stage removes the spool when done.
         const profile = profileRequest(sealPayload, request.options.withProfile ? await profileUrlOf(sealPayload) : null);
         await queues.seal.add('seal', sealPayload, { ...SEAL_JOB_OPTIONS, jobId: sealJobId(captureId) });
@@ -168,17 +182,22 @@ export function startCaptureWorker(target: RedisTarget, queues: Queues, deps: Ca
         const failure = toFailure(err);
         const { retry, outage } = await retryDecision(job, failure, deps.config.capture.attempts, deps.config);
         log.warn({ failure, retry, outage }, 'capture attempt failed');
-        // With the store down this append may fail too; the attempt's outcome must still reach BullMQ.
-        await deps.custody
-          .append({
-            caseId: request.caseId,
-            action: 'capture-failed',
-            actor: { type: 'service', id: 'exhibit-worker', role: 'collector', authorisedBy: request.requestedBy },
-            subject: { captureId },
-            details: { url: request.url, attempt: job.attemptsMade + 1, willRetry: retry, failure },
-            idempotencyKey: `capture-failed:${captureId}:${job.attemptsMade + 1}`,
-          })
-          .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the capture failure in the custody log'));
+        if (!subject) {
+          // Without a case there is no custody log to write to: the job keeps the failure.
+          log.error({ failure }, 'capture job names no valid case: its failure is recorded in the job only');
+        } else {
+          // With the store down this append may fail too; the attempt's outcome must still reach BullMQ.
+          await deps.custody
+            .append({
+              caseId: subject.caseId,
+              action: 'capture-failed',
+              actor: { type: 'service', id: 'exhibit-worker', role: 'collector', ...(subject.requestedBy ? { authorisedBy: subject.requestedBy } : {}) },
+              subject: subject.captureId ? { captureId: subject.captureId } : {},
+              details: { ...(url !== null ? { url } : {}), attempt: job.attemptsMade + 1, willRetry: retry, failure },
+              idempotencyKey: `capture-failed:${subject.captureId ?? job.id}:${job.attemptsMade + 1}`,
+            })
+            .catch((e: unknown) => log.error({ err: (e as Error).message }, 'could not record the capture failure in the custody log'));
+        }
         throw attemptError(err, retry);
       } finally {
         controller.abort();

@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { CustodyLog } from '../evidence/custody.js';
@@ -8,10 +8,7 @@ import type { EvidenceStore } from '../evidence/store.js';
 import type { Clock } from '../lib/clock.js';
 import type { Redis } from 'ioredis';
 import type { RedisTarget } from './redis.js';
-import { workerLockOptions } from './queues.js';
-
-/** Queue for the periodic custody-head signing (a BullMQ job scheduler; survives restarts). */
-export const HEADS_QUEUE = 'custody-heads';
+import { HEADS_QUEUE, openHeadsQueue, workerLockOptions } from './queues.js';
 
 export interface HeadSigningDeps {
   config: Config;
@@ -74,7 +71,7 @@ export async function signMovedHeads(deps: HeadSigningDeps): Promise<Array<{ cas
 /** Schedule the signing every `custody.headSigningIntervalMs` and run it on this worker. */
 export async function startHeadSigner(target: RedisTarget, deps: HeadSigningDeps): Promise<{ close(): Promise<void> }> {
   const opts = { connection: target.options, prefix: deps.config.redis.prefix };
-  const queue = new Queue(HEADS_QUEUE, opts);
+  const queue = openHeadsQueue(target, deps.config.redis.prefix);
   await queue.upsertJobScheduler('sign-heads', { every: deps.config.custody.headSigningIntervalMs }, { name: 'sign-heads', opts: { removeOnComplete: 100, removeOnFail: 100 } });
   const worker = new Worker(
     HEADS_QUEUE,

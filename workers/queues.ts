@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
 import { Queue, QueueEvents, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
-import { toFailure } from '../lib/errors.js';
+import type { z } from 'zod';
+import { PermanentError, toFailure } from '../lib/errors.js';
+import { ActorId, CaseId, Uuid } from '../schemas/common.js';
+import type { Logger } from '../lib/logger.js';
 import type { Config } from '../schemas/config.js';
 import type { ErrorCode, Failure } from '../schemas/errors.js';
 import type { RedisTarget } from './redis.js';
 
-/** Queue names (kebab-case, no `:`); job name = stage name. */
+/** Queue names (kebab-case, no `:`); job name = stage name. Every queue Exhibit uses is declared here. */
 export const CAPTURE_QUEUE = 'capture';
 export const SEAL_QUEUE = 'seal';
+/** Watch runs: one BullMQ job scheduler per watch (see watch.ts). */
+export const WATCH_QUEUE = 'watch';
+/** Deliveries of watch findings to webhooks. */
+export const WEBHOOK_QUEUE = 'watch-webhook';
+/** The periodic custody-head signing (a job scheduler; survives restarts; see heads.ts). */
+export const HEADS_QUEUE = 'custody-heads';
 
 /**
  * Default options. Completed and failed jobs are kept: they are how a resubmitted request is
@@ -83,6 +92,30 @@ export function attemptError(err: unknown, retry: boolean): Error {
 }
 
 /**
+ * A job's data as its payload schema says: the one parse of it, in the binding. Malformed data is a
+ * permanent failure (retrying cannot mend it), so a job never loops on it.
+ * @throws PermanentError INVALID_INPUT naming every field that is wrong.
+ */
+export function parseJobData<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  throw new PermanentError('INVALID_INPUT', `${what} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
+/**
+ * The case, capture and requester a capture or seal job names, as far as its data can be read
+ * even when it is malformed: where its failure is custody-logged. Null without a valid case id.
+ */
+export function jobSubject(data: unknown): { caseId: string; captureId: string | null; requestedBy: string | null } | null {
+  const d = (data ?? {}) as { captureId?: unknown; request?: { caseId?: unknown; requestedBy?: unknown } | null };
+  const caseId = CaseId.safeParse(d.request?.caseId);
+  if (!caseId.success) return null;
+  const captureId = Uuid.safeParse(d.captureId);
+  const by = ActorId.safeParse(d.request?.requestedBy);
+  return { caseId: caseId.data, captureId: captureId.success ? captureId.data : null, requestedBy: by.success ? by.data : null };
+}
+
+/**
  * Deterministic capture job id: the same URL into the same case is one job, so a resubmitted
  * request does not capture twice. `force` adds the capture id, making a new job.
  */
@@ -125,6 +158,27 @@ export function openQueues(target: RedisTarget, config: Config): Queues {
       await Promise.all([capture.close(), seal.close()]);
     },
   };
+}
+
+export interface WatchQueues {
+  watch: Queue;
+  webhook: Queue;
+  close(): Promise<void>;
+}
+
+/** The watch-run and webhook queues; a run keeps its last 200 jobs, a delivery 1000 (5000 failed ones). */
+export function openWatchQueues(target: RedisTarget, prefix: string, logger?: Logger): WatchQueues {
+  const opts = { connection: target.options, prefix };
+  const watch = new Queue(WATCH_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 200, removeOnFail: 200 } });
+  const webhook = new Queue(WEBHOOK_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
+  // A connection error (Redis restarting, a queue closed while still connecting) must not crash the process.
+  for (const q of [watch, webhook]) q.on('error', (err) => logger?.warn({ context: 'redis', err: err.message }, 'watch queue connection error'));
+  return { watch, webhook, close: async () => void (await Promise.all([watch.close(), webhook.close()])) };
+}
+
+/** The custody-head signing queue. */
+export function openHeadsQueue(target: RedisTarget, prefix: string): Queue {
+  return new Queue(HEADS_QUEUE, { connection: target.options, prefix });
 }
 
 export function openQueueEvents(target: RedisTarget, config: Config, name: string): QueueEvents {

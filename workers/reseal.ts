@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { PermanentError } from '../lib/errors.js';
-import { SealPayload } from '../schemas/jobs.js';
 import { captureStatus, type CaptureStatus } from './job-state.js';
 import { sealJobId } from './queues.js';
+import { parseSealPayload } from './seal.js';
 import type { Services } from './services.js';
 
 /**
@@ -25,7 +25,7 @@ export async function resealCapture(s: Services, captureId: string): Promise<{ r
     return { requeued: false, status: before };
   }
   if ((await job.getState()) !== 'failed') return { requeued: false, status: before };
-  const payload = SealPayload.parse(job.data);
+  const payload = parseSealPayload(job.data);
   if (!existsSync(payload.spoolDir)) {
     throw new PermanentError('NOT_FOUND', `the captured files of ${captureId} are no longer in ${payload.spoolDir} on this host: the seal cannot be retried here`);
   }

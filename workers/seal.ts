@@ -15,7 +15,7 @@ import type { EvidenceStore } from '../evidence/store.js';
 import { tsaTimestamper } from '../evidence/wacz.js';
 import { loadWaczKey } from '../evidence/wacz-key.js';
 import { throttledProgress } from './progress.js';
-import { attemptError, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
+import { attemptError, jobSubject, parseJobData, retryDecision, SEAL_ATTEMPTS, SEAL_QUEUE, workerLockOptions } from './queues.js';
 import type { RedisTarget } from './redis.js';
 
 export interface SealStageDeps {
@@ -33,12 +33,20 @@ export interface SealStageDeps {
 const SEALER = { type: 'service' as const, id: 'exhibit-sealer', role: 'sealer' };
 
 /**
+ * A seal job's data as its payload: the one place it is parsed. Malformed data is a permanent
+ * failure (retrying cannot mend it), so a seal job never loops on it.
+ * @throws PermanentError INVALID_INPUT naming every field that is wrong.
+ */
+export function parseSealPayload(data: unknown): SealPayload {
+  return parseJobData(SealPayload, data, 'seal payload');
+}
+
+/**
  * The seal stage: store every artifact (hashed once, content-addressed, write-once), enrich,
  * write the canonical manifest, sign it and timestamp it, and put each step on the custody log.
  * Idempotent: a rerun stores nothing new and appends no duplicate events (keys carry the digest).
  */
-export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onProgress: (p: JobProgress) => void = () => undefined): Promise<SealResult> {
-  const payload = SealPayload.parse(payloadIn);
+export async function runSeal(payload: SealPayload, deps: SealStageDeps, onProgress: (p: JobProgress) => void = () => undefined): Promise<SealResult> {
   const { captureId, request } = payload;
   const caseId = request.caseId;
   const actor = { ...SEALER, authorisedBy: request.requestedBy };
@@ -140,14 +148,18 @@ export async function runSeal(payloadIn: SealPayload, deps: SealStageDeps, onPro
   });
 }
 
-/** BullMQ binding for the seal stage. Integrity failures are custody-logged and never retried. */
+/**
+ * BullMQ binding for the seal stage. Every failed attempt is custody-logged; permanent and integrity
+ * failures (a malformed payload among them) are never retried.
+ */
 export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worker {
   const worker = new Worker(
     SEAL_QUEUE,
     async (job: Job) => {
-      const payload = SealPayload.parse(job.data);
-      const log = deps.logger.child({ captureId: payload.captureId, jobId: job.id, stage: 'seal' });
+      const subject = jobSubject(job.data);
+      const log = deps.logger.child({ captureId: subject?.captureId ?? undefined, jobId: job.id, stage: 'seal' });
       try {
+        const payload = parseSealPayload(job.data);
         const result = await runSeal(payload, deps, throttledProgress((p) => void job.updateProgress({ ...p, percent: 60 + Math.round(p.percent * 0.4) }).catch(() => undefined)));
         log.info({ seal: result.seal, manifestDigest: result.manifestDigest }, 'capture sealed');
         return result;
@@ -155,16 +167,21 @@ export function startSealWorker(target: RedisTarget, deps: SealStageDeps): Worke
         const failure = toFailure(err);
         const { retry, outage } = await retryDecision(job, failure, SEAL_ATTEMPTS, deps.config);
         log.error({ failure, retry, outage }, 'seal attempt failed');
-        await deps.custody
-          .append({
-            caseId: payload.request.caseId,
-            actor: { ...SEALER, authorisedBy: payload.request.requestedBy },
-            action: 'seal-failed',
-            subject: { captureId: payload.captureId },
-            details: { attempt: job.attemptsMade + 1, willRetry: retry, failure },
-            idempotencyKey: `seal:${payload.captureId}:failed:${job.attemptsMade + 1}`,
-          })
-          .catch((e: unknown) => log.error({ err: e }, 'could not record the seal failure in the custody log'));
+        if (!subject) {
+          // Without a case there is no custody log to write to: the job keeps the failure.
+          log.error({ failure }, 'seal job names no valid case: its failure is recorded in the job only');
+        } else {
+          await deps.custody
+            .append({
+              caseId: subject.caseId,
+              actor: { ...SEALER, ...(subject.requestedBy ? { authorisedBy: subject.requestedBy } : {}) },
+              action: 'seal-failed',
+              subject: subject.captureId ? { captureId: subject.captureId } : {},
+              details: { attempt: job.attemptsMade + 1, willRetry: retry, failure },
+              idempotencyKey: `seal:${subject.captureId ?? job.id}:failed:${job.attemptsMade + 1}`,
+            })
+            .catch((e: unknown) => log.error({ err: e }, 'could not record the seal failure in the custody log'));
+        }
         // The spool is kept: `exhibit reseal` seals it later from what was captured.
         throw attemptError(err, retry);
       }

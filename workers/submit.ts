@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { parseTargetUrl } from '../collectors/browser/net-policy.js';
 import { isoUtc, type Clock, type IdGenerator } from '../lib/clock.js';
-import { toFailure, TransientError } from '../lib/errors.js';
+import { mapLimit } from '../lib/concurrency.js';
+import { TransientError } from '../lib/errors.js';
 import { CaptureRequest } from '../schemas/capture.js';
 import type { CliOperator } from '../schemas/common.js';
 import type { Config } from '../schemas/config.js';
 import type { Failure } from '../schemas/errors.js';
 import type { CapturePayload } from '../schemas/jobs.js';
+import { isTargetUrlIssue, targetUrlIssueCode } from '../schemas/target-url.js';
 import type { CustodyLog } from '../evidence/custody.js';
 import { captureIndexKey, captureJobId, type Queues } from './queues.js';
 
@@ -40,8 +41,17 @@ export interface SubmitTuning {
 export const SUBMIT_TUNING: Readonly<SubmitTuning> = { chunk: 1000, recordBatch: 10_000, addInFlight: 2 };
 
 const SharedPart = CaptureRequest.omit({ url: true });
-/** The schema's own rule for a URL string, so the list fast path cannot drift from it. */
+/** The schema's own rule for a URL, so the list fast path cannot drift from it. */
 const UrlField = CaptureRequest.shape.url;
+
+/**
+ * Why a request was refused: a refused target URL answers with its own code (`INVALID_URL`,
+ * `UNSUPPORTED_SCHEME`) when it is the only problem; anything else is `INVALID_INPUT`, naming each field.
+ */
+function refusal(issues: readonly z.core.$ZodIssue[]): Failure {
+  if (issues.length > 0 && issues.every(isTargetUrlIssue)) return { code: targetUrlIssueCode(issues[0]!), kind: 'permanent', message: issues.map((i) => i.message).join('; ') };
+  return { code: 'INVALID_INPUT', kind: 'permanent', message: issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+}
 
 type Rejected = Extract<SubmitOutcome, { ok: false }>;
 
@@ -95,21 +105,17 @@ async function claim(claims: readonly Valid[], dedupeKey: string, indexKey: stri
   return owners;
 }
 
-/** Validate one raw request as the schema and the URL policy say; the failure is the outcome. */
+/** Validate one raw request by its schema (the URL is normalised there); the failure is the outcome. */
 function validateOne(item: unknown, index: number, deps: SubmitDeps): Valid | Rejected {
-  const url = typeof item === 'object' && item !== null && 'url' in item ? String((item as { url: unknown }).url) : String(item);
-  try {
-    const parsed = CaptureRequest.safeParse(item);
-    if (!parsed.success) {
-      return { ok: false, url, failure: { code: 'INVALID_INPUT', kind: 'permanent', message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') } };
-    }
-    const href = parseTargetUrl(parsed.data.url).href;
-    const captureId = deps.newId();
-    const jobId = captureJobId(parsed.data.caseId, href, parsed.data.options.force ? captureId : undefined);
-    return { index, request: { ...parsed.data, url: href }, href, jobId, captureId };
-  } catch (err) {
-    return { ok: false, url, failure: toFailure(err) };
+  const parsed = CaptureRequest.safeParse(item);
+  if (!parsed.success) {
+    const url = typeof item === 'object' && item !== null && 'url' in item ? String((item as { url: unknown }).url) : String(item);
+    return { ok: false, url, failure: refusal(parsed.error.issues) };
   }
+  const request = parsed.data;
+  const captureId = deps.newId();
+  const jobId = captureJobId(request.caseId, request.url, request.options.force ? captureId : undefined);
+  return { index, request, href: request.url, jobId, captureId };
 }
 
 /**
@@ -125,7 +131,7 @@ export async function submitCaptures(raw: unknown[], deps: SubmitDeps, tuning: S
 /**
  * {@link submitCaptures} for a list of URLs sharing everything else (`exhibit capture --file`):
  * the shared part is validated once instead of once per URL; each URL still goes through the URL
- * policy, and anything unusual about one (not a string, empty, too long) takes the per-request
+ * rule, and anything unusual about one (not a string, empty, too long) takes the per-request
  * path, so the outcomes are exactly those of `submitCaptures(urls.map((url) => ({ ...common, url })))`.
  */
 export async function submitUrlList(urls: readonly unknown[], common: CaptureRequestCommon, deps: SubmitDeps, tuning: SubmitTuning = SUBMIT_TUNING): Promise<SubmitOutcome[]> {
@@ -136,15 +142,12 @@ export async function submitUrlList(urls: readonly unknown[], common: CaptureReq
     urls.length,
     (index) => {
       const url = urls[index];
-      if (typeof url !== 'string' || !UrlField.safeParse(url).success) return validateOne({ ...common, url }, index, deps);
-      try {
-        const href = parseTargetUrl(url).href;
-        const captureId = deps.newId();
-        const jobId = captureJobId(rest.caseId, href, rest.options.force ? captureId : undefined);
-        return { index, request: { url: href, ...rest }, href, jobId, captureId };
-      } catch (err) {
-        return { ok: false, url, failure: toFailure(err) };
-      }
+      const parsed = UrlField.safeParse(url);
+      if (!parsed.success) return validateOne({ ...common, url }, index, deps);
+      const href = parsed.data;
+      const captureId = deps.newId();
+      const jobId = captureJobId(rest.caseId, href, rest.options.force ? captureId : undefined);
+      return { index, request: { url: href, ...rest }, href, jobId, captureId };
     },
     deps,
     tuning,
@@ -216,20 +219,7 @@ async function submitEach(count: number, validateAt: (index: number) => Valid | 
  * chunks and is thrown once the running ones have settled.
  */
 async function addChunks(jobChunks: Array<Array<{ name: string; data: CapturePayload; opts: { jobId: string } }>>, deps: SubmitDeps, inFlight: number): Promise<void> {
-  let next = 0;
-  const failures: unknown[] = [];
-  const lane = async () => {
-    while (next < jobChunks.length && failures.length === 0) {
-      const jobs = jobChunks[next++]!;
-      try {
-        await deps.queues.capture.addBulk(jobs);
-      } catch (err) {
-        failures.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(inFlight, jobChunks.length)) }, lane));
-  if (failures.length) throw failures[0];
+  await mapLimit(jobChunks, Math.max(1, Math.floor(inFlight)), (jobs) => deps.queues.capture.addBulk(jobs));
 }
 
 /** One `request-submitted` event per case, submitter and legal basis, listing each new capture. */

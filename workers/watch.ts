@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { parseTargetUrl } from '../collectors/browser/net-policy.js';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { configureCollectors, selectCollector } from '../collectors/registry.js';
 import { isoUtc } from '../lib/clock.js';
 import { PermanentError, TransientError, toFailure } from '../lib/errors.js';
@@ -12,14 +11,10 @@ import { PostDocument, type Post, type ReviewFlag } from '../schemas/post.js';
 import { Watch, WatchInput, WatchRun, WatchStatus, WatchWebhookPayload, WebhookDeliveryFailure, parseInterval, type WatchFinding } from '../schemas/watch.js';
 import { storeKeys } from '../evidence/store.js';
 import { waitForFinal } from './job-state.js';
-import { workerLockOptions } from './queues.js';
-import type { RedisTarget } from './redis.js';
+import { openWatchQueues, WATCH_QUEUE, WEBHOOK_QUEUE, workerLockOptions, type WatchQueues } from './queues.js';
 import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
-/** Queue of watch runs (one BullMQ job scheduler per watch) and of webhook deliveries. */
-export const WATCH_QUEUE = 'watch';
-export const WEBHOOK_QUEUE = 'watch-webhook';
 /** The custody actor of every watch run; `authorisedBy` is the watch's creator. */
 export const WATCHER_ID = 'exhibit-watcher';
 /** Runs kept per watch for `watch events`. */
@@ -33,21 +28,6 @@ const keys = (prefix: string) => ({
   events: (id: string) => `${prefix}:watch:{${id}}:events`,
   lock: (id: string) => `${prefix}:watch:{${id}}:lock`,
 });
-
-export interface WatchQueues {
-  watch: Queue;
-  webhook: Queue;
-  close(): Promise<void>;
-}
-
-export function openWatchQueues(target: RedisTarget, prefix: string, logger?: Logger): WatchQueues {
-  const opts = { connection: target.options, prefix };
-  const watch = new Queue(WATCH_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 200, removeOnFail: 200 } });
-  const webhook = new Queue(WEBHOOK_QUEUE, { ...opts, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 } });
-  // A connection error (Redis restarting, a queue closed while still connecting) must not crash the process.
-  for (const q of [watch, webhook]) q.on('error', (err) => logger?.warn({ context: 'redis', err: err.message }, 'watch queue connection error'));
-  return { watch, webhook, close: async () => void (await Promise.all([watch.close(), webhook.close()])) };
-}
 
 /** Services plus the watch queues. */
 export type WatchDeps = Services & { watchQueues: WatchQueues };
@@ -86,11 +66,10 @@ export async function addWatch(raw: unknown, s: WatchDeps, opts: { initialRun?: 
   const input = parsed.data;
   const every = parseInterval(input.every);
   if (!every.ok) throw new PermanentError('INVALID_INPUT', every.message);
-  let href: string;
+  // The URL was checked and normalised by WatchInput; a collector must also take it.
+  const href = input.url;
   try {
-    const url = parseTargetUrl(input.url);
-    selectCollector(url, configureCollectors(s.config.collectors));
-    href = url.href;
+    selectCollector(new URL(href), configureCollectors(s.config.collectors));
   } catch (err) {
     const f = toFailure(err);
     throw new PermanentError('INVALID_INPUT', `no collector can watch ${input.url}: ${f.code}: ${f.message}`, { cause: err });
@@ -102,7 +81,7 @@ export async function addWatch(raw: unknown, s: WatchDeps, opts: { initialRun?: 
     caseId: input.caseId,
     every: every.ms,
     createdBy: input.createdBy,
-    ...(input.legalBasis !== undefined ? { legalBasis: input.legalBasis } : {}),
+    legalBasis: input.legalBasis,
     ...(input.webhook ? { webhook: input.webhook } : {}),
     ...(input.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
     state: 'active',
@@ -258,7 +237,7 @@ export interface RunHooks {
 
 async function submitOne(s: Services, watch: Watch, url: string, extra: Partial<CaptureOptions>): Promise<string> {
   const options: CaptureOptions = { force: true, watchId: watch.id, ...(watch.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}), ...extra };
-  const [o] = await submitCaptures([{ url, caseId: watch.caseId, requestedBy: watch.createdBy, ...(watch.legalBasis !== undefined ? { legalBasis: watch.legalBasis } : {}), options }], s);
+  const [o] = await submitCaptures([{ url, caseId: watch.caseId, requestedBy: watch.createdBy, legalBasis: watch.legalBasis, options }], s);
   if (!o?.ok) throw new PermanentError(o?.failure.code ?? 'INTERNAL', `capture of ${url} not accepted: ${o?.failure.message ?? 'no outcome'}`);
   return o.captureId;
 }
@@ -495,7 +474,7 @@ return 0`;
  * worker on this Redis. Returns 0 when granted, else the ms until the window ends.
  */
 export async function takePlatformSlot(s: Pick<Services, 'redis' | 'config'>, watch: Pick<Watch, 'url'>): Promise<{ platform: string; waitMs: number }> {
-  const platform = selectCollector(parseTargetUrl(watch.url), configureCollectors(s.config.collectors)).id;
+  const platform = selectCollector(new URL(watch.url), configureCollectors(s.config.collectors)).id;
   const { max, durationMs } = s.config.watch.platformRate;
   const window = Math.floor(Date.now() / durationMs);
   const key = `${s.config.redis.prefix}:watch-rate:{${platform}}:${window}`;

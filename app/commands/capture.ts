@@ -74,7 +74,7 @@ export function captureRequestCommon(opts: Omit<CaptureCliOptions, 'wait' | 'fol
     caseId: opts.caseId,
     requestedBy: opts.operator,
     operator: cliOperator(opts.operator),
-    ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
+    legalBasis: opts.legalBasis,
     options: {
       ...(opts.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
       ...(opts.force ? { force: true } : {}),

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { mispEvent, stixBundle } from '../../analysis/intel-export.js';
 import { sha256Digest } from '../../evidence/canonical.js';
-import { listCaptureIds, loadCapture } from '../../evidence/package/captures.js';
+import { loadCapture } from '../../evidence/package/captures.js';
+import { sealedCaptureIds } from '../../evidence/store.js';
 import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
 import { Tlp } from '../../schemas/share.js';
@@ -22,7 +23,7 @@ export async function intelExportCommand(config: Config, caseId: string, opts: {
   if (outPath) usableOutputPath(outPath);
   const operator = cliOperator(opts.operator ?? os.userInfo().username);
   await withServices(config, async (s) => {
-    const ids = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await listCaptureIds(s.store, caseId);
+    const ids = opts.captureIds?.length ? [...new Set(opts.captureIds)] : await sealedCaptureIds(s.store, caseId);
     if (ids.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to export`);
     const captures = await Promise.all(ids.map(async (id) => {
       const c = await loadCapture(s.store, caseId, id);

@@ -3,7 +3,7 @@ import type { Config } from '../../schemas/config.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { PostDocument, VISIBILITY_STATES, type Post } from '../../schemas/post.js';
 import { readSealRecords } from '../../evidence/signing.js';
-import { storeKeys } from '../../evidence/store.js';
+import { sealedCaptureIds, sealedCapturesByCase, storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
 import { captureIndexKey } from '../../workers/queues.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -16,9 +16,7 @@ export async function findCaptureCase(s: Services, captureId: string): Promise<s
   const job = jobId ? await s.queues.capture.getJob(jobId) : undefined;
   const fromJob = (job?.data as { request?: { caseId?: string } } | undefined)?.request?.caseId;
   if (fromJob) return fromJob;
-  const suffix = `/captures/${captureId}/manifest.json`;
-  const hit = (await s.store.list(storeKeys.cases())).find((k) => k.endsWith(suffix));
-  if (hit) return hit.split('/')[1]!;
+  for (const [caseId, ids] of await sealedCapturesByCase(s.store)) if (ids.includes(captureId)) return caseId;
   throw new PermanentError('NOT_FOUND', `no capture ${captureId} in ${s.store.location}`);
 }
 
@@ -182,10 +180,8 @@ export async function listCommand(config: Config, caseId: string, json: boolean,
   const since = filters.since ? parseTime(filters.since, 'since') : null;
   const until = filters.until ? parseTime(filters.until, 'until') : null;
   return withServices(config, async (s) => {
-    const keys = (await s.store.list(storeKeys.captures(caseId))).filter((k) => k.endsWith('/manifest.json'));
     const all: ListRow[] = [];
-    for (const key of keys) {
-      const captureId = key.split('/')[3]!;
+    for (const captureId of await sealedCaptureIds(s.store, caseId)) {
       const { manifest: m } = await readManifest(s, caseId, captureId);
       const seal = await readSealRecords(s.store, caseId, captureId);
       const doc = await readPostDocument(s, m);
@@ -243,14 +239,8 @@ export interface CaseSummary {
 /** `exhibit cases`: every case in the store this command can read, with counts. */
 export async function casesCommand(config: Config, json: boolean): Promise<ExitCode> {
   return withServices(config, async (s) => {
-    const byCase = new Map<string, string[]>();
-    for (const k of await s.store.list(storeKeys.cases())) {
-      const parts = k.split('/');
-      if (parts[2] !== 'captures' || parts[4] !== 'manifest.json') continue;
-      byCase.set(parts[1]!, [...(byCase.get(parts[1]!) ?? []), parts[3]!]);
-    }
     const rows: CaseSummary[] = [];
-    for (const [caseId, ids] of [...byCase].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [caseId, ids] of await sealedCapturesByCase(s.store)) {
       const row: CaseSummary = { caseId, captures: ids.length, sealed: 0, failed: 0, lastCaptureAt: null };
       for (const id of ids) {
         const { manifest: m } = await readManifest(s, caseId, id);

@@ -5,7 +5,7 @@ import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { ExhibitError, PermanentError } from '../../lib/errors.js';
-import { redactUrl } from './net-policy.js';
+import { redactUrl } from '../../lib/target-url.js';
 import type { RecordedExchange } from './recorded-exchange.js';
 
 /** `Content-Encoding: deflate` is meant to be zlib-wrapped, but servers also send raw deflate. */

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import * as os from 'node:os';
 import type { CaptureEnvironment } from '../../schemas/capture.js';
-import { redactUrl } from './net-policy.js';
+import { redactUrl } from '../../lib/target-url.js';
 
 /** What the egress echo endpoint told us. `ip` is null (and `error` says why) when unknown. */
 export interface EgressResult {

@@ -8,7 +8,8 @@ type IPv6 = InstanceType<typeof ipaddr.IPv6>;
 import { PermanentError, TransientError } from '../../lib/errors.js';
 
 /**
- * Network policy for captures: which targets may be contacted. Checked on the resolved address of
+ * Network policy for captures: which targets may be contacted (what a target URL may be is
+ * `schemas/target-url.ts`). Checked on the resolved address of
  * every request the page makes (main document, sub-resources, every redirect hop), so a public
  * looking name that resolves to a private address is refused before any connection is opened.
  */
@@ -42,57 +43,9 @@ export interface Resolution {
   literal: boolean;
 }
 
-const MAX_QUOTED = 200;
-/**
- * The user-info part of a URL as typed: after `//`, and after a scheme with any number of slashes
- * or backslashes, since URL parsers read `http:/u:p@h`, `https:\\u:p@h` and `ftp:u:p@h` as credentials too.
- */
-const USERINFO = /(^\s*[a-z][a-z0-9+.-]*:[/\\]*|\/\/)[^/?#@\s\\]*@/i;
-
-/** Quote user input for an error message: truncated, credentials masked, JSON-escaped. */
+/** Quote an address or range for an error message, bounded. */
 function quote(input: string): string {
-  const masked = input.replace(USERINFO, '$1***@');
-  return JSON.stringify(masked.length > MAX_QUOTED ? `${masked.slice(0, MAX_QUOTED)}…` : masked);
-}
-
-/**
- * The URL with any username and password replaced by `***`, safe for logs and error messages.
- * Accepts unparseable strings too (masks a `//user:pass@` prefix textually).
- */
-export function redactUrl(url: string | URL): string {
-  let u: URL;
-  try {
-    u = new URL(String(url));
-  } catch {
-    return String(url).replace(USERINFO, '$1***@');
-  }
-  if (u.username) u.username = '***';
-  if (u.password) u.password = '***';
-  return u.href;
-}
-
-/**
- * Parse a capture target. Only absolute http(s) URLs with a host are accepted; the URL may carry
- * credentials (use {@link redactUrl} wherever it is printed).
- * @throws PermanentError `INVALID_URL` for malformed input, `UNSUPPORTED_SCHEME` for any other scheme.
- */
-export function parseTargetUrl(input: string): URL {
-  if (typeof input !== 'string' || input.trim() === '') throw new PermanentError('INVALID_URL', 'not a valid URL: the input is empty');
-  if (input.length > 8192) throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} is longer than 8192 characters`);
-  let url: URL;
-  try {
-    url = new URL(input.trim());
-  } catch (cause) {
-    throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)}`, { cause });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new PermanentError('UNSUPPORTED_SCHEME', `unsupported scheme "${url.protocol}" in ${quote(input)}: only http and https can be captured`);
-  }
-  if (url.hostname === '') throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} has no host`);
-  if (url.port === '0') throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} has port 0`);
-  // Normalising escapes spaces and other characters (` ` → `%20`): the URL we store must fit the limit too.
-  if (url.href.length > 8192) throw new PermanentError('INVALID_URL', `not a valid URL: ${quote(input)} is longer than 8192 characters once normalised (${url.href.length})`);
-  return url;
+  return JSON.stringify(input.length > 200 ? `${input.slice(0, 200)}…` : input);
 }
 
 /** Strip URL brackets and a zone id, e.g. `[fe80::1%eth0]` → `fe80::1`. */

@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 import type { Logger } from '../../lib/logger.js';
 import { TransientError } from '../../lib/errors.js';
+import { Semaphore } from '../../lib/concurrency.js';
 import type { Config } from '../../schemas/config.js';
 import { CHROMIUM_ARGS } from './chromium-args.js';
 
@@ -28,50 +29,6 @@ export interface ContextOptions {
   ignoreHTTPSErrors?: boolean;
   /** Cookies and localStorage to start from (a collection account's); absent: an empty, logged-out context. */
   storageState?: Exclude<BrowserContextOptions['storageState'], string>;
-}
-
-/** A counting semaphore whose waiters can give up through an AbortSignal. */
-class Semaphore {
-  private available: number;
-  private readonly waiters: Array<{ grant: () => void }> = [];
-  constructor(size: number) {
-    this.available = size;
-  }
-  get waiting(): number {
-    return this.waiters.length;
-  }
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
-    if (this.available > 0) {
-      this.available -= 1;
-      return this.releaser();
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(this.releaser());
-        },
-      };
-      const onAbort = (): void => {
-        const i = this.waiters.indexOf(waiter);
-        if (i !== -1) this.waiters.splice(i, 1);
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted while waiting for a browser context'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
-  }
-  private releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiters.shift();
-      if (next) next.grant();
-      else this.available += 1;
-    };
-  }
 }
 
 /**

@@ -4,7 +4,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { TlsFacts } from '../../schemas/capture.js';
 import { ExhibitError, PermanentError, TransientError } from '../../lib/errors.js';
-import { checkAddress, isIpLiteral, lookupHost, redactUrl, systemLookup, type LookupFn, type NetPolicy } from './net-policy.js';
+import { redactUrl } from '../../lib/target-url.js';
+import { checkAddress, isIpLiteral, lookupHost, systemLookup, type LookupFn, type NetPolicy } from './net-policy.js';
 import type { DnsFacts } from './recorded-exchange.js';
 
 /**

@@ -8,7 +8,7 @@ import type { SpoolFile } from '../../schemas/artifact.js';
 import type { CollectorOutput } from '../../schemas/jobs.js';
 import { PlatformObservation, Post, PostDocument, type AuthorshipProof, type Profile, type ReviewFlag } from '../../schemas/post.js';
 import type { CollectContext, Collector, CollectorCapability } from '../collector.js';
-import { redactUrl } from '../browser/net-policy.js';
+import { redactUrl } from '../../lib/target-url.js';
 import { wireUrl, type PageSnapshot } from '../browser/page-facts.js';
 import { pickExchange } from '../browser/media-files.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';

@@ -1,7 +1,7 @@
 import type { Failure } from '../../schemas/errors.js';
 import { NOT_SHOWN_STATES, type PlatformObservation, type VisibilitySignal, type VisibilityState } from '../../schemas/post.js';
 import { headerValue } from '../browser/page-facts.js';
-import { redactUrl } from '../browser/net-policy.js';
+import { redactUrl } from '../../lib/target-url.js';
 import type { RecordedExchange } from '../browser/recorded-exchange.js';
 
 /**

@@ -22,12 +22,12 @@ import { isoUtc } from '../../lib/clock.js';
 import { PermanentError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import { readStoredEvents } from '../custody.js';
-import { storeKeys } from '../store.js';
+import { sealedCaptureIds, storeKeys } from '../store.js';
 import { describeContent, keysAndCertificates, loadCaptures, recordPackaged, signHeadAfter } from './build-content.js';
 import { addCertificatePdf, caseFiles, startCertificate, writeTagFiles, type Rendering } from './build-files.js';
 import { BUFFERED_ENTRY_MAX_BYTES, type BuildPackageOptions, type BuildState, type BuiltPackage } from './build-types.js';
 import { receivedPackages, type ReceivedPart } from './build-received.js';
-import { listCaptureIds, PathClaims } from './captures.js';
+import { PathClaims } from './captures.js';
 import { buildCaseWacz } from './case-wacz.js';
 import { CertificateImages } from './images.js';
 import { PACKAGE_LAYOUT_TEXT } from './layout.js';
@@ -44,7 +44,7 @@ async function selectCaptures(opts: BuildPackageOptions): Promise<{ captureIds: 
   // Captures received from a partner travel inside the package they came in, never re-signed.
   const received = await receivedPackages(store, caseId, chosen);
   const receivedIds = new Set(received.flatMap((r) => r.record.captures.map((c) => c.captureId)));
-  const captureIds = chosen ? chosen.filter((id) => !receivedIds.has(id)) : await listCaptureIds(store, caseId);
+  const captureIds = chosen ? chosen.filter((id) => !receivedIds.has(id)) : await sealedCaptureIds(store, caseId);
   if (captureIds.length === 0 && received.length === 0) throw new PermanentError('NOT_FOUND', `case ${caseId} has no captures to package`);
   if (chosen) {
     const missing = (await Promise.all(captureIds.map(async (id) => ((await store.stat(storeKeys.manifest(caseId, id))) ? null : id)))).filter((x) => x !== null);
@@ -78,7 +78,7 @@ async function recordFailure(b: BuildState, recorded: { packageId: string; seq: 
 export async function buildPackage(options: BuildPackageOptions): Promise<BuiltPackage> {
   // A share always names its captures, even all of them: it then discloses their events only, not
   // the case's other packages, shares and reads (custody-elide.ts).
-  const opts = options.share && !options.captureIds?.length ? { ...options, captureIds: await listCaptureIds(options.store, options.caseId) } : options;
+  const opts = options.share && !options.captureIds?.length ? { ...options, captureIds: await sealedCaptureIds(options.store, options.caseId) } : options;
   const { caseId, store, clock } = opts;
   const outPath = path.resolve(opts.outPath);
   if (await stat(outPath).catch(() => null)) throw new PermanentError('INVALID_INPUT', `${outPath} exists; refusing to overwrite a package`);

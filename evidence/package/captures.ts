@@ -62,12 +62,6 @@ export async function loadCapture(store: EvidenceStore, caseId: string, captureI
   return { captureId, manifest, manifestBytes, digest, signature: seal.signature, timestamps, withheld: new Set() };
 }
 
-export async function listCaptureIds(store: EvidenceStore, caseId: string): Promise<string[]> {
-  const prefix = storeKeys.captures(caseId);
-  const ids = (await store.list(prefix)).map((k) => /^[^/]+\/[^/]+\/captures\/([^/]+)\/manifest\.json$/.exec(k)?.[1]).filter((x): x is string => !!x);
-  return [...new Set(ids)].sort();
-}
-
 /** Refuses a second payload file at a path already taken. */
 export class PathClaims {
   private readonly seen = new Set<string>();

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CaptureList, CaseList, CustodyTimeline, StatusList, SubmitRequest, SubmitResponse, type CaptureStatusBody, type CaptureSummary } from '../../../schemas/api.js';
 import { PostDocument } from '../../../schemas/post.js';
 import { readSealRecords } from '../../../evidence/signing.js';
-import { storeKeys } from '../../../evidence/store.js';
+import { sealedCaptureIds } from '../../../evidence/store.js';
 import { captureStatus, isFinal } from '../../../workers/job-state.js';
 import { submitCaptures } from '../../../workers/submit.js';
 import { currentUser, requireCase } from '../auth.js';
@@ -16,8 +16,7 @@ const IdsQuery = z.object({ ids: z.string().min(1).max(100 * 37).describe('comma
 /** Cases, the captures of a case, submission, progress and the case custody log. */
 export function caseRoutes(t: RouteTable, d: ApiDeps): void {
   const s = d.services;
-  const sealedIds = async (caseId: string) =>
-    (await s.store.list(storeKeys.captures(caseId))).map((k) => /^cases\/[^/]+\/captures\/([^/]+)\/manifest\.json$/.exec(k)?.[1]).filter((x): x is string => !!x);
+  const sealedIds = (caseId: string) => sealedCaptureIds(s.store, caseId);
 
   /** Status of captures of one case; ids of other cases answer `unknown` (nothing leaks across cases). */
   const statuses = async (caseId: string, ids: string[]): Promise<CaptureStatusBody[]> =>
@@ -41,7 +40,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'submit', caseId);
       // Private targets follow the server's config (capture.allowPrivateNetwork), never the client.
-      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}), options: body.force ? { force: true } : {} }));
+      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, legalBasis: body.legalBasis, options: body.force ? { force: true } : {} }));
       const outcomes = await submitCaptures(requests, s);
       const accepted = outcomes.flatMap((o) => (o.ok ? [{ url: o.url, captureId: o.captureId, duplicate: o.duplicate }] : []));
       const rejected = outcomes.flatMap((o) => (o.ok ? [] : [{ url: o.url, failure: o.failure }]));

@@ -217,4 +217,26 @@ describe('submitting captures (real Redis, local store, no workers)', () => {
     ]);
     expect(listed(await submitted(c2)).map((c) => c.captureId)).toEqual([outcomes[3]!.captureId]);
   });
+
+  it('an empty or blank legal basis is no legal basis, on the list path and the per-request path alike (as on the watch path)', async () => {
+    const [c1, c2] = [newCase(), newCase()];
+    const [u1, u2, u3] = urlsOf(3);
+    const listPath = oks(await submitUrlList([u1], { caseId: c1, requestedBy: 'analyst-01', legalBasis: '', options: {} }, s));
+    const perRequest = oks(await submitCaptures([{ url: u2, caseId: c2, requestedBy: 'analyst-01', legalBasis: '   ' }, { url: u3, caseId: c2, requestedBy: 'analyst-01' }], s));
+    expect([...listPath, ...perRequest]).toHaveLength(3);
+    for (const [caseId, url] of [[c1, u1!], [c2, u2!], [c2, u3!]] as const) {
+      const [job] = await jobsOf(caseId, [url]);
+      expect(job?.data.request, url).not.toHaveProperty('legalBasis');
+    }
+    // Blank and absent are the same request: one event for both, recording no legal basis.
+    const events = [...(await submitted(c1)), ...(await submitted(c2))];
+    expect(events.map((e) => [e.details.legalBasis, listed([e]).length])).toEqual([[null, 1], [null, 2]]);
+  });
+
+  it('a legal basis is recorded trimmed, so the same basis typed with extra spaces is one group', async () => {
+    const caseId = newCase();
+    const [u1, u2] = urlsOf(2);
+    await submitCaptures([{ url: u1, caseId, requestedBy: 'analyst-01', legalBasis: 'Warrant C ' }, { url: u2, caseId, requestedBy: 'analyst-01', legalBasis: ' Warrant C' }], s);
+    expect((await submitted(caseId)).map((e) => [e.details.legalBasis, listed([e]).length])).toEqual([['Warrant C', 2]]);
+  });
 });

@@ -140,6 +140,22 @@ describe('watchlists on the Telegram fixture (real Redis, Chromium, local store,
     await expect(pauseWatch(d, w.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('an empty legal basis is no legal basis, as on the command line: nothing is stored, so no run cites one', async () => {
+    const base = { url: `${site.url}/s/sahel_news`, createdBy: 'analyst-01', every: '1h', allowPrivateNetwork: true };
+    const blank = await addWatch({ ...base, caseId: `${caseId}-lb1`, legalBasis: '' }, d);
+    const cited = await addWatch({ ...base, caseId: `${caseId}-lb2`, legalBasis: ' Warrant 2026/78 ' }, d);
+    try {
+      expect(blank.legalBasis).toBeUndefined();
+      expect(cited.legalBasis).toBe('Warrant 2026/78');
+      const stored = await s.redis.hget(`${config.redis.prefix}:watch:{${blank.id}}`, 'doc');
+      expect(JSON.parse(stored!)).not.toHaveProperty('legalBasis');
+      expect((await watchStatus(d, blank.id)).watch.legalBasis).toBeUndefined();
+    } finally {
+      await removeWatch(d, blank.id);
+      await removeWatch(d, cited.id);
+    }
+  });
+
   it('detects new, edited and deleted posts over three runs: the expected captures, links, custody events and signed webhooks', async () => {
     await setTelegramChannelState(site, 1);
     const watch = await addWatch({ url: `${site.url}/s/sahel_news`, caseId, every: '15m', createdBy: 'analyst-01', legalBasis: 'Warrant 2026/77', webhook: { url: receiver.url, secret: SECRET }, allowPrivateNetwork: true }, d);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../../../lib/concurrency.js';
+import { mapLimit, Semaphore } from '../../../lib/concurrency.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,5 +42,48 @@ describe('mapLimit', () => {
   it('handles an empty list and refuses a nonsensical limit', async () => {
     expect(await mapLimit([], 2, async () => 1)).toEqual([]);
     await expect(mapLimit([1], 0, async () => 1)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('Semaphore', () => {
+  it('grants at most its size at once, in arrival order, and a release counts once', async () => {
+    const sem = new Semaphore(2);
+    const a = await sem.acquire();
+    const b = await sem.acquire();
+    const order: string[] = [];
+    const c = sem.acquire().then((r) => (order.push('c'), r));
+    const d = sem.acquire().then((r) => (order.push('d'), r));
+    expect(sem.waiting).toBe(2);
+    a();
+    a(); // a second call gives nothing back twice
+    const rc = await c;
+    expect(order).toEqual(['c']);
+    expect(sem.waiting).toBe(1);
+    b();
+    const rd = await d;
+    expect(order).toEqual(['c', 'd']);
+    rc();
+    rd();
+    // Both slots free again: two immediate grants, the third waits.
+    await sem.acquire();
+    await sem.acquire();
+    void sem.acquire();
+    expect(sem.waiting).toBe(1);
+  });
+
+  it('a waiter that gives up leaves the queue with the signal\'s reason, and takes no slot', async () => {
+    const sem = new Semaphore(1);
+    const held = await sem.acquire();
+    const ac = new AbortController();
+    const waiting = sem.acquire(ac.signal);
+    ac.abort(new Error('capture cancelled'));
+    await expect(waiting).rejects.toThrow('capture cancelled');
+    expect(sem.waiting).toBe(0);
+    held();
+    const again = await sem.acquire();
+    expect(typeof again).toBe('function');
+    const aborted = new AbortController();
+    aborted.abort(new Error('already'));
+    await expect(sem.acquire(aborted.signal)).rejects.toThrow('already');
   });
 });

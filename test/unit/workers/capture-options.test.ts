@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountVault } from '../../../collectors/accounts.js';
 import { configFrom } from '../../../lib/config.js';
 import type { SealPayload } from '../../../schemas/jobs.js';
-import { accountUseFor, profileRequest, profileUrlOf } from '../../../workers/capture.js';
+import { accountUseFor, collectorFor, profileRequest, profileUrlOf } from '../../../workers/capture.js';
 
 const STATE = { cookies: [{ name: 's', value: 'secret-cookie', domain: 'social.example', path: '/', expires: -1, httpOnly: true, secure: true, sameSite: 'Lax' as const }], origins: [] };
 const CAPTURE_ID = '01900000-0000-7000-8000-0000000000a1';
@@ -35,12 +35,14 @@ describe('capture request options in the capture stage', () => {
     await accounts.import('mastodon', 'research-1', STATE, '@layla_r');
     await accounts.import('x', 'x-only', STATE);
     const req = (account?: string) => ({ url: 'https://social.example/@layla/1', caseId: 'C-1', requestedBy: 'a', options: account ? { account } : {} });
-    expect(await accountUseFor(req(), { config, accounts })).toBeNull();
-    const use = await accountUseFor(req('research-1'), { config, accounts });
+    const { collector } = collectorFor(req(), { config });
+    expect(collector.id).toBe('mastodon');
+    expect(await accountUseFor(req(), collector, { config, accounts })).toBeNull();
+    const use = await accountUseFor(req('research-1'), collector, { config, accounts });
     expect(use).toEqual({ label: 'research-1', platform: 'mastodon', handle: 'layla_r' });
     expect(JSON.stringify(use)).not.toContain('secret-cookie');
-    await expect(accountUseFor(req('x-only'), { config, accounts })).rejects.toMatchObject({ name: 'PermanentError', code: 'INVALID_INPUT', message: expect.stringContaining('"x-only" for mastodon (there is one for x)') });
-    await expect(accountUseFor(req('ghost'), { config, accounts })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('"ghost"') });
+    await expect(accountUseFor(req('x-only'), collector, { config, accounts })).rejects.toMatchObject({ name: 'PermanentError', code: 'INVALID_INPUT', message: expect.stringContaining('"x-only" for mastodon (there is one for x)') });
+    await expect(accountUseFor(req('ghost'), collector, { config, accounts })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('"ghost"') });
   });
 
   it('--with-profile: a linked request for the author profile, same case and operator, carrying profileOf (logged out, not forced)', async () => {

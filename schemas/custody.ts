@@ -11,6 +11,8 @@ import { AnchorSource } from './trust.js';
  * it names does not exist).
  * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
  * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
+ * `tag-added`, `tag-removed`, `note-added`: an analyst's annotation of a sealed capture (details:
+ * schemas/annotation.ts); the capture's evidence is never changed by them.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -30,6 +32,9 @@ export const CUSTODY_ACTIONS = [
   'watch-triggered',
   'head-signed',
   'identity-asserted',
+  'tag-added',
+  'tag-removed',
+  'note-added',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

@@ -27,6 +27,7 @@ import { foldForSearch, SEARCH_NORMALISATION } from '../lib/text-fold.js';
 import { CustodyEvent } from '../schemas/custody.js';
 import { StoredCaptureManifest } from '../schemas/manifest.js';
 import type { Post, PostDocument } from '../schemas/post.js';
+import type { SearchHit, SearchSkipped } from '../schemas/search.js';
 import { annotationsOf, ANNOTATION_ACTIONS } from '../evidence/annotations.js';
 import { storeKeys, type EvidenceStore } from '../evidence/store.js';
 import { isSkipped, readSealedPost, sealedCaptureIds } from './sealed-posts.js';
@@ -68,34 +69,8 @@ export interface IndexedDoc {
   notes: string;
 }
 
-/** One hit: where it is (case, capture, post) and what it shows, as recorded. */
-export interface SearchHit {
-  caseId: string;
-  captureId: string;
-  kind: 'post' | 'capture';
-  postId: string | null;
-  platform: string;
-  author: { displayName: string | null; handle: string | null } | null;
-  excerpt: string | null;
-  direction: 'ltr' | 'rtl' | null;
-  title: string | null;
-  url: string;
-  published: string | null;
-  capturedAt: string;
-  tags: string[];
-  /** Fields the query matched in (text, authorHandle, hashtags, tags, notes, …). */
-  matchedIn: string[];
-  score: number;
-  /** Documents of the capture that matched (a channel capture holds many posts); this hit shows the best. */
-  documentsMatched: number;
-}
-
 /** A capture that could not be indexed, and why (never silently left out). */
-export interface SkippedCapture {
-  caseId: string;
-  captureId: string;
-  reason: string;
-}
+export type SkippedCapture = SearchSkipped;
 
 interface CaptureEntry {
   caseId: string;

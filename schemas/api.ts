@@ -110,6 +110,8 @@ export const CaptureSummary = z.object({
   thumbnail: z.string().nullable(),
   progress: JobProgress.nullable(),
   failure: Failure.nullable(),
+  /** Analysts' tags on the capture (custody events; not evidence). */
+  tags: z.array(z.string()).default([]),
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 export const CaptureList = z.object({ caseId: CaseId, captures: z.array(CaptureSummary) });

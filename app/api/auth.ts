@@ -14,6 +14,8 @@ export const CSRF_HEADER = 'X-CSRF-Token';
  */
 export const PERMISSIONS = {
   submit: ['analyst'],
+  /** Tags and notes on captures (custody events; the evidence is not changed). */
+  annotate: ['analyst'],
   'read-evidence': ['analyst', 'prosecutor'],
   'read-custody': ['analyst', 'prosecutor', 'auditor'],
   'list-cases': ['analyst', 'prosecutor', 'auditor'],

@@ -19,6 +19,7 @@ import { openApiDocument, RouteTable } from './route-table.js';
 import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { packageRoutes } from './routes/packages.js';
+import { searchRoutes } from './routes/search.js';
 import { userRoutes } from './routes/users.js';
 import { mountUi } from './static-ui.js';
 
@@ -96,6 +97,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   caseRoutes(table, deps);
   captureRoutes(table, deps);
   packageRoutes(table, deps);
+  searchRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );

@@ -130,11 +130,12 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
     .option('--since <time>', 'captured at or after this ISO-8601 time or date')
     .option('--until <time>', 'captured before this ISO-8601 time or date')
     .addOption(new Option('--sort <key>', 'order').choices(['captured', 'published', 'author', 'platform']).default('captured'))
+    .option('--tag <tag>', "only captures an analyst tagged so (`exhibit tag`); case and Arabic letter variants don't matter")
     .option('--json', 'print as JSON')
     .action(
-      action(async (opts: { case: string; platform?: string; author?: string; status?: string; since?: string; until?: string; sort: 'captured' | 'published' | 'author' | 'platform'; json?: boolean }) => {
+      action(async (opts: { case: string; platform?: string; author?: string; status?: string; since?: string; until?: string; sort: 'captured' | 'published' | 'author' | 'platform'; tag?: string; json?: boolean }) => {
         const { listCommand } = await import('./commands/show.js');
-        return listCommand(configFromOpts(globals()), opts.case, Boolean(opts.json), { platform: opts.platform, author: opts.author, status: opts.status, since: opts.since, until: opts.until, sort: opts.sort });
+        return listCommand(configFromOpts(globals()), opts.case, Boolean(opts.json), { platform: opts.platform, author: opts.author, status: opts.status, since: opts.since, until: opts.until, sort: opts.sort, tag: opts.tag });
       }),
     );
 
@@ -159,6 +160,50 @@ export function buildProgram(run: (code: ExitCode) => void): Command {
       action(async (captureId: string, opts: { case?: string; json?: boolean }) => {
         const { showCommand } = await import('./commands/show.js');
         return showCommand(configFromOpts(globals()), captureId, opts.case, Boolean(opts.json));
+      }),
+    );
+
+  program
+    .command('search')
+    .description('full-text search of sealed captures: post text, authors, hashtags, mentions, URLs, page titles, tags and notes; Arabic, Persian and Urdu as typed (letter variants and diacritics folded for matching only)')
+    .argument('[query]', 'words to find (at most 200 characters, 16 words); the last word may be the start of a word')
+    .option('--case <caseId...>', 'only these cases (default: every case in the store)')
+    .option('--tag <tag>', 'only captures with this tag')
+    .option('--limit <n>', 'most captures shown (1–200, default 50)', (v) => Number.parseInt(v, 10))
+    .option('--rebuild', 'throw the search index away and build it again from the store first (alone: only rebuild)')
+    .option('--operator <id>', 'who searches (recorded as a read on the custody log of each case with hits; default your user name)')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (query: string | undefined, opts: { case?: string[]; tag?: string; limit?: number; rebuild?: boolean; operator?: string; json?: boolean }) => {
+        const { searchCommand } = await import('./commands/search.js');
+        return searchCommand(configFromOpts(globals()), query, { caseIds: opts.case, tag: opts.tag, limit: opts.limit, rebuild: Boolean(opts.rebuild), operator: opts.operator, json: Boolean(opts.json) });
+      }),
+    );
+
+  const annotate = (kind: 'tag' | 'note') =>
+    program
+      .command(kind)
+      .argument('<captureId>', 'capture id')
+      .option('--case <caseId>', 'case id (found automatically when omitted)')
+      .option('--operator <id>', 'who annotates (default: your user name; recorded with the OS user and host)')
+      .option('--json', 'print as JSON');
+  annotate('tag')
+    .description('tag a sealed capture, or --remove a tag: a custody event (who, when, what); the evidence is not changed')
+    .argument('<tag>', 'the tag (1–64 characters, no commas)')
+    .option('--remove', 'remove the tag instead')
+    .action(
+      action(async (captureId: string, tag: string, opts: { case?: string; operator?: string; remove?: boolean; json?: boolean }) => {
+        const { tagCommand } = await import('./commands/annotate.js');
+        return tagCommand(configFromOpts(globals()), captureId, tag, Boolean(opts.remove), { caseId: opts.case, operator: opts.operator, json: Boolean(opts.json) });
+      }),
+    );
+  annotate('note')
+    .description('add a note to a sealed capture: a custody event (who, when, what); notes are never edited or removed')
+    .argument('<text>', 'the note (up to 4000 characters)')
+    .action(
+      action(async (captureId: string, text: string, opts: { case?: string; operator?: string; json?: boolean }) => {
+        const { noteCommand } = await import('./commands/annotate.js');
+        return noteCommand(configFromOpts(globals()), captureId, text, { caseId: opts.case, operator: opts.operator, json: Boolean(opts.json) });
       }),
     );
 

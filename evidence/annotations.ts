@@ -67,7 +67,9 @@ export async function captureAnnotations(custody: CustodyLog, caseId: string, ca
  * appends nothing (`event` null) — the log records changes, not repeated clicks.
  */
 export async function changeTag(custody: CustodyLog, input: AnnotateInput & { tag: string; remove?: boolean }): Promise<{ event: AppendResult['event'] | null; annotations: CaptureAnnotations }> {
-  const details = TagEventDetails.parse({ tag: input.tag, via: input.via });
+  const parsed = TagEventDetails.safeParse({ tag: input.tag, via: input.via });
+  if (!parsed.success) throw new PermanentError('INVALID_INPUT', `tag: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const details = parsed.data;
   const before = await captureAnnotations(custody, input.caseId, input.captureId);
   const has = before.tags.some((t) => tagKey(t.tag) === tagKey(details.tag));
   if (has !== Boolean(input.remove)) return { event: null, annotations: before };

@@ -2,6 +2,7 @@
 // text (textContent via dom.js `h`), never as markup; images come from our own API.
 import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch, post } from './api.js';
 import { fmtBytes, fmtTime, h, mapLink, mount, progressBar } from './dom.js';
+import { annotationsPanel, searchView, tagFilter, tagList } from './search.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -30,6 +31,7 @@ function renderChrome() {
   const links = [];
   if (me) {
     if (me.role !== 'admin') links.push(h('a', { href: '#/' }, 'Cases'));
+    if (may.read()) links.push(h('a', { href: '#/search', id: 'nav-search' }, 'Search'));
     if (may.verify()) links.push(h('a', { href: '#/verify' }, 'Verify a package'));
     if (may.admin()) links.push(h('a', { href: '#/admin' }, 'Users'), h('a', { href: '/admin/queues' }, 'Queues'));
   }
@@ -198,17 +200,18 @@ async function caseView(caseId) {
   const parts = [h('h1', {}, `Case ${caseId}`)];
   const listBox = h('div', { id: 'captures' });
   const selected = new Set();
+  let tag = null;
   const refresh = async () => {
     try {
-      const { captures } = await get(`/api/cases/${enc(caseId)}/captures`);
+      const { captures } = await get(`/api/cases/${enc(caseId)}/captures${tag ? `?tag=${enc(tag)}` : ''}`);
       mount(
         listBox,
         captures.length === 0
-          ? h('p', { class: 'muted' }, 'No captures yet.')
+          ? h('p', { class: 'muted' }, tag ? 'No capture has this tag.' : 'No captures yet.')
           : h(
               'table',
               { id: 'capture-table' },
-              h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Capture'), h('th', {}, 'Platform'), h('th', {}, 'Author'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Status'))),
+              h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Capture'), h('th', {}, 'Platform'), h('th', {}, 'Author'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Status'), h('th', {}, 'Tags'))),
               h(
                 'tbody',
                 {},
@@ -225,6 +228,7 @@ async function caseView(caseId) {
                     h('td', { dir: 'auto' }, c.author ?? '—'),
                     h('td', {}, fmtTime(c.sealedAt ?? c.submittedAt)),
                     h('td', {}, stateBadge(c.state), c.pageStatus === 'failed' ? h('div', { class: 'bad' }, `page failed${c.failure ? `: ${c.failure.code}` : ''}`) : null),
+                    h('td', { class: 'capture-tags' }, tagList(c.tags)),
                   ),
                 ),
               ),
@@ -236,7 +240,7 @@ async function caseView(caseId) {
   };
   if (may.submit()) parts.push(submitForm(caseId, refresh));
   if (may.read()) {
-    parts.push(h('h2', {}, 'Captures'), listBox);
+    parts.push(h('h2', {}, 'Captures'), tagFilter(tag, (t) => { tag = t; listBox.dataset.tag = t ?? ''; void refresh().then(() => { listBox.dataset.filtered = t ?? ''; }); }), listBox);
     await refresh();
   }
   if (may.package()) parts.push(packageBuilder(caseId, () => selected));
@@ -277,6 +281,7 @@ async function captureView(caseId, captureId) {
       h('dt', {}, 'Timestamps'), h('dd', {}, d.timestamps.length ? d.timestamps.map((t) => `${fmtTime(t.genTime)} by ${t.tsaName ?? t.tsaUrl}`).join('; ') : 'none — UNSEALED'),
     ),
   ];
+  out.push(await annotationsPanel(caseId, captureId));
   if (shot) out.push(h('h2', {}, 'Screenshot'), h('div', { class: 'shot' }, h('img', { id: 'screenshot', alt: 'full-page screenshot as captured', src: artifactUrl(caseId, captureId, shot.name) })));
   if (p) {
     out.push(
@@ -445,6 +450,7 @@ async function route() {
   for (const f of cleanup) f();
   cleanup = [];
   const path = location.hash.replace(/^#/, '') || '/';
+  const [pathOnly, queryString] = path.split('?');
   if (!me && path !== '/login') await loadSession();
   renderChrome();
   if (!me && path !== '/login') {
@@ -457,6 +463,7 @@ async function route() {
     if (path === '/login') content = await loginView();
     else if (path === '/verify') content = await verifyView();
     else if (path === '/admin') content = await adminView();
+    else if (pathOnly === '/search') content = await searchView(new URLSearchParams(queryString ?? ''));
     else if ((m = /^\/cases\/([^/]+)\/captures\/([^/]+)$/.exec(path))) content = await captureView(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     else if ((m = /^\/cases\/([^/]+)$/.exec(path))) content = await caseView(decodeURIComponent(m[1]));
     else content = await casesView();

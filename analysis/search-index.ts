@@ -23,7 +23,7 @@ import path from 'node:path';
 import MiniSearch, { type SearchResult } from 'minisearch';
 import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
-import { foldForSearch, SEARCH_NORMALISATION } from '../lib/text-fold.js';
+import { foldForSearch, SEARCH_NORMALISATION, withoutArticle } from '../lib/text-fold.js';
 import { CustodyEvent } from '../schemas/custody.js';
 import { StoredCaptureManifest } from '../schemas/manifest.js';
 import type { Post, PostDocument } from '../schemas/post.js';
@@ -97,11 +97,17 @@ interface SavedIndex {
   index: unknown;
 }
 
-const tokenize = (text: string) => foldForSearch(text).split(SPLIT).filter(Boolean);
+/** Words of a text, folded; an Arabic word with the article is indexed both with and without it. */
+const words = (text: string) => foldForSearch(text).split(SPLIT).filter(Boolean);
+const indexTokens = (text: string) => words(text).flatMap((w) => {
+  const bare = withoutArticle(w);
+  return bare ? [w, bare] : [w];
+});
+const tokenize = words;
 const engineOptions = {
   fields: [...FIELDS],
   storeFields: [...STORED],
-  tokenize,
+  tokenize: indexTokens,
   processTerm: (term: string) => term || null,
   // Stored fields keep their values (tags stay a list); indexed text joins a list with spaces.
   stringifyField: (v: unknown) => (Array.isArray(v) ? v.join(' ') : typeof v === 'string' ? v : ''),
@@ -336,9 +342,14 @@ export class SearchIndex {
     const allowed = new Set(opts.caseIds);
     const limit = Math.min(Math.max(1, opts.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
     const tag = opts.tag === undefined ? null : foldForSearch(opts.tag).replace(/\s+/gu, ' ').trim();
-    const results = this.engine.search(terms.join(' '), {
-      combineWith: 'AND',
-      prefix: (term, i, all) => i === all.length - 1 && term.length >= 2,
+    // Every word must match, as typed or without the Arabic article (the index holds both forms);
+    // the last word may be the start of a word. Words are already folded: split them only.
+    const tree = {
+      combineWith: 'AND' as const,
+      queries: terms.map((w, i) => ({ combineWith: 'OR' as const, prefix: i === terms.length - 1 && w.length >= 2, queries: [...new Set([w, withoutArticle(w) ?? w])] })),
+    };
+    const results = this.engine.search(tree, {
+      tokenize: (q: string) => [q],
       fuzzy: false,
       boost: { authorHandle: 2, authorName: 2, hashtags: 1.5, title: 1.2 },
       filter: (r) => allowed.has(r.caseId as string) && (tag === null || (r.tags as string[]).some((t) => foldForSearch(t).replace(/\s+/gu, ' ').trim() === tag)),

@@ -52,7 +52,17 @@ const LATIN_ACCENTS = /[\u0300-\u036F]/gu;
 export const SEARCH_NORMALISATION =
   'exhibit.search-fold/1: Unicode NFKC; zero-width and bidi controls removed; Arabic diacritics (U+0610–U+061A, U+064B–U+065F, U+0670, U+06D6–U+06ED) and tatweel (U+0640) removed; ' +
   'alef forms (آ أ إ ٱ) → ا; hamza carriers ؤ → و, ئ → ي; alef maksura ى, Farsi yeh ی and yeh barree ے → ي; teh marbuta ة, heh with yeh ۀ, heh goal ہ, teh marbuta goal ۃ and heh doachashmee ھ → ه; keheh ک → ك; ' +
-  'Arabic-Indic and Persian digits → 0–9; Latin, Greek and Cyrillic combining accents removed (NFD, then NFC); Unicode lower case';
+  'Arabic-Indic and Persian digits → 0–9; Latin, Greek and Cyrillic combining accents removed (NFD, then NFC); Unicode lower case; ' +
+  'then per word: a word that starts with the Arabic article or a proclitic with it (ال وال بال كال فال لل) before at least two letters is indexed with and without it, and a query word matches as typed or without it, so الانفجار, والانفجار and انفجار find each other';
+
+/** The article and its common proclitics (the prefixes of Lucene's light Arabic stemmer), longest first. */
+const ARTICLE = /^(?:وال|بال|كال|فال|ال|لل)(?=\p{L}{2})/u;
+
+/** A folded word without the Arabic article, or null when it has none. */
+export function withoutArticle(word: string): string | null {
+  const m = ARTICLE.exec(word);
+  return m ? word.slice(m[0].length) : null;
+}
 
 /** Fold text for search matching (see {@link SEARCH_NORMALISATION}); never used on a value that is stored or shown. */
 export function foldForSearch(raw: string): string {

@@ -75,6 +75,17 @@ describe('search index (MiniSearch)', () => {
     expect(found(idx, 'المدي حالة')).toEqual([]); // but not an earlier one
   });
 
+  it('matches a word with or without the Arabic article and its proclitics, stripping it once only', async () => {
+    const idx = await fixtureIndex();
+    idx.addCapture(captureDocuments(facts(CASE, '01900000-0000-7000-8000-000000000006', postDocument('telegram', 'وقّع الالتزام'))));
+    expect(found(idx, 'مدينة')).toEqual([ids.ar]);
+    expect(found(idx, 'والمدينة')).toEqual([ids.ar]);
+    expect(found(idx, 'بالمدينة الطوارئ')).toEqual([ids.ar]);
+    expect(found(idx, 'الالتزام')).toEqual(['01900000-0000-7000-8000-000000000006']);
+    expect(found(idx, 'التزام')).toEqual(['01900000-0000-7000-8000-000000000006']);
+    expect(found(idx, 'تزام')).toEqual([]);
+  });
+
   it('finds by author name and handle, hashtag, mention and link; Persian with Arabic yeh and kaf; Urdu with Arabic letters and digits', async () => {
     const idx = await fixtureIndex();
     expect(new Set(found(idx, 'sahel_news'))).toEqual(new Set([ids.ar, ids.fa, ids.ur]));

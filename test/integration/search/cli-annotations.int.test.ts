@@ -128,11 +128,13 @@ describe('tags, notes and search on the command line; annotations in packages', 
     const html = await readFile(path.join(bag, 'data/certificate.html'), 'utf8');
     expect(html).toContain('Analyst annotations (not evidence)');
     expect(html).toContain('يطابق البيان الرسمي');
-    expect((await verifyPackage(pkg.path, await env.anchors())).verdict).toBe('verified');
-    // Covered by the package seal: an edited annotations file fails verification.
+    const good = await verifyPackage(pkg.path, await env.anchors());
+    expect(good.verdict).toBe('verified');
+    expect(good.checks.filter((x) => x.check === 'annotations')).toEqual([{ item: 'data/annotations.json', check: 'annotations', ok: true, message: '3 analyst annotation(s) of 2 capture(s), each matching its custody event' }]);
+    // Covered by the package seal, and recomputed from the log: an edited annotations file fails both.
     await writeFile(path.join(bag, 'data/annotations.json'), JSON.stringify({ ...doc, captures: [] }, null, 2) + '\n');
     const tampered = await verifyPackage(bag, await env.anchors());
     expect(tampered.verdict).toBe('failed');
-    expect(tampered.failures.some((f) => f.item === 'data/annotations.json')).toBe(true);
+    expect(tampered.failures.filter((f) => f.item === 'data/annotations.json').map((f) => f.check)).toEqual(expect.arrayContaining(['annotations', 'package-seal', 'payload-sha256']));
   });
 });

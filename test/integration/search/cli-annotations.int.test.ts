@@ -137,4 +137,19 @@ describe('tags, notes and search on the command line; annotations in packages', 
     expect(tampered.verdict).toBe('failed');
     expect(tampered.failures.filter((f) => f.item === 'data/annotations.json').map((f) => f.check)).toEqual(expect.arrayContaining(['annotations', 'package-seal', 'payload-sha256']));
   });
+
+  it('a capture whose post.json no longer matches its sealed digest is named, not indexed; the rest stays searchable', async () => {
+    const bad = await env.seal('C-CLI-TAMPER', { extra: captureArtifacts(syntheticCapture('telegram', { id: 'x/9', author: { id: 'x', handle: 'tampered_channel', displayName: null }, text: 'نص أصلي' })) });
+    const fine = await env.seal('C-CLI-TAMPER', { extra: captureArtifacts(syntheticCapture('telegram', { id: 'x/10', author: { id: 'x', handle: 'tampered_channel', displayName: null }, text: 'نص سليم' })) });
+    const post = bad.manifest.artifacts.find((a) => a.role === 'post')!;
+    // The local store fans blobs out by their first two hex digits (evidence/fs-store.ts).
+    const hex = post.storeKey.slice('sha256/'.length);
+    await writeFile(path.join(env.dir, 'store', 'sha256', hex.slice(0, 2), hex), '{"forged":true}');
+    const r = await cli(['search', 'tampered_channel', '--case', 'C-CLI-TAMPER', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { hits: Array<{ captureId: string }>; skipped: Array<{ captureId: string; reason: string }> };
+    expect(res.hits.map((h) => h.captureId)).toEqual([fine.captureId]);
+    expect(res.skipped).toEqual([{ caseId: 'C-CLI-TAMPER', captureId: bad.captureId, reason: expect.stringMatching(/^HASH_MISMATCH: post\.json of capture .* reads as sha256:.* but its manifest says sha256:/) }]);
+    expect(r.stderr).toContain(`not indexed: C-CLI-TAMPER/${bad.captureId}: HASH_MISMATCH`);
+  });
 });

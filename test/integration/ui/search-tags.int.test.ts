@@ -89,10 +89,15 @@ describe('search, tags and notes in the web app (Chromium, real server, Redis, M
       await page.click('#tag-form button[type=submit]');
       await page.waitForSelector(`#tags li.tag[data-tag="${tag}"]`);
     }
-    await page.fill('#note-input', 'Same convoy as in the Telegram post; check the time.');
+    const NOTE = 'Same convoy as in the Telegram post; check the time. <img src=x onerror="window.__xss=2">';
+    await page.fill('#note-input', NOTE);
     await page.click('#note-form button[type=submit]');
     await page.waitForSelector('#notes li');
     expect(await page.textContent('#notes')).toContain('analyst-s');
+    // A note is text: its markup shows as written and nothing runs.
+    expect(await page.textContent('#notes .note-text')).toBe(NOTE);
+    expect(await page.locator('#annotations img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss ?? null)).toBeNull();
     await page.screenshot({ path: path.join(SHOTS, 'search-02-capture-tags-notes.png'), fullPage: true });
 
     await page.goto(`${server.url}/ui/#/cases/${CASE}`);

@@ -11,8 +11,9 @@
  * What is indexed, per capture: one document per post in post.json (the post, the listed posts of
  * a channel or timeline, the replies, the quoted post) — text, author name and handle, hashtags,
  * mentions, links, post URL — and one for the capture itself — page title, requested and final URL,
- * the channel or profile it shows, and the analysts' tags and notes. Tags are also on every post
- * document of the capture, so a word and a tag can be searched together.
+ * the channel or profile it shows — and, for an annotated capture, one holding the analysts' tags
+ * and notes (replaced when they change). Only short excerpts are stored in the index, never the
+ * full text: it is rebuilt from the store when needed.
  *
  * Matching folds text (lib/text-fold.ts `SEARCH_NORMALISATION`): what was recorded is stored and
  * shown exactly as it was; only the keys the engine compares are folded.
@@ -28,7 +29,7 @@ import { CustodyEvent } from '../schemas/custody.js';
 import { StoredCaptureManifest } from '../schemas/manifest.js';
 import type { Post, PostDocument } from '../schemas/post.js';
 import type { SearchHit, SearchSkipped } from '../schemas/search.js';
-import { annotationsOf, ANNOTATION_ACTIONS } from '../evidence/annotations.js';
+import { annotationsOf, ANNOTATION_ACTIONS, tagKey } from '../evidence/annotations.js';
 import { storeKeys, type EvidenceStore } from '../evidence/store.js';
 import { isSkipped, readSealedPost, sealedCaptureIds } from './sealed-posts.js';
 
@@ -40,11 +41,11 @@ export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
 /** Characters of text kept in the index to show with a hit (the full text is indexed, not stored). */
 const EXCERPT_CHARS = 280;
-const INDEX_VERSION = 'exhibit.search-index/1';
+const INDEX_VERSION = 'exhibit.search-index/2';
 const SPLIT = /[\n\r\p{Z}\p{P}]+/u;
 
 const FIELDS = ['text', 'authorName', 'authorHandle', 'hashtags', 'mentions', 'urls', 'title', 'tags', 'notes'] as const;
-const STORED = ['caseId', 'captureId', 'kind', 'postId', 'platform', 'authorName', 'authorHandle', 'excerpt', 'direction', 'title', 'url', 'published', 'capturedAt', 'tags'] as const;
+const STORED = ['caseId', 'captureId', 'kind', 'postId', 'platform', 'authorName', 'authorHandle', 'excerpt', 'direction', 'title', 'url', 'published', 'capturedAt'] as const;
 
 export interface IndexedDoc {
   id: string;
@@ -76,8 +77,10 @@ interface CaptureEntry {
   caseId: string;
   captureId: string;
   docIds: string[];
-  /** The capture doc and post docs as indexed, so tags and notes can be replaced. */
-  base: IndexedDoc[];
+  /** What the capture's annotation document shows besides its tags and notes. */
+  meta: Pick<IndexedDoc, 'platform' | 'title' | 'url' | 'capturedAt'>;
+  /** Current tags, as first typed. */
+  tags: string[];
 }
 
 interface CaseState {
@@ -307,7 +310,8 @@ export class SearchIndex {
     const first = docs[0];
     if (!first || this.captures.has(`${first.caseId}/${first.captureId}`)) return;
     this.engine.addAll(docs);
-    this.captures.set(`${first.caseId}/${first.captureId}`, { caseId: first.caseId, captureId: first.captureId, docIds: docs.map((d) => d.id), base: docs });
+    const meta = { platform: first.platform, title: first.title, url: first.url, capturedAt: first.capturedAt };
+    this.captures.set(`${first.caseId}/${first.captureId}`, { caseId: first.caseId, captureId: first.captureId, docIds: docs.map((d) => d.id), meta, tags: [] });
     this.dirty = true;
   }
 
@@ -327,12 +331,16 @@ export class SearchIndex {
       const entry = this.captures.get(`${caseId}/${captureId}`);
       const a = all.get(captureId);
       if (!entry || !a) continue;
-      const tags = a.tags.map((x) => x.tag);
-      for (const d of entry.base) {
-        const next = { ...d, tags, notes: d.kind === 'capture' ? a.notes.map((n) => n.note).join('\n') : '' };
-        if (this.engine.has(d.id)) this.engine.replace(next);
-        else this.engine.add(next);
-      }
+      entry.tags = a.tags.map((x) => x.tag);
+      const doc: IndexedDoc = {
+        id: `${caseId}/${captureId}/a`,
+        caseId, captureId, kind: 'capture', postId: null, ...entry.meta,
+        authorName: null, authorHandle: null, text: '', excerpt: null, direction: null, hashtags: '', mentions: '', urls: '', published: null,
+        tags: entry.tags,
+        notes: a.notes.map((n) => n.note).join('\n'),
+      };
+      if (this.engine.has(doc.id)) this.engine.replace(doc);
+      else this.engine.add(doc);
     }
   }
 
@@ -341,7 +349,7 @@ export class SearchIndex {
     const terms = checkQuery(query);
     const allowed = new Set(opts.caseIds);
     const limit = Math.min(Math.max(1, opts.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
-    const tag = opts.tag === undefined ? null : foldForSearch(opts.tag).replace(/\s+/gu, ' ').trim();
+    const tag = opts.tag === undefined ? null : tagKey(opts.tag);
     // Every word must match, as typed or without the Arabic article (the index holds both forms);
     // the last word may be the start of a word. Words are already folded: split them only.
     const tree = {
@@ -352,7 +360,7 @@ export class SearchIndex {
       tokenize: (q: string) => [q],
       fuzzy: false,
       boost: { authorHandle: 2, authorName: 2, hashtags: 1.5, title: 1.2 },
-      filter: (r) => allowed.has(r.caseId as string) && (tag === null || (r.tags as string[]).some((t) => foldForSearch(t).replace(/\s+/gu, ' ').trim() === tag)),
+      filter: (r) => allowed.has(r.caseId as string) && (tag === null || this.tagsOf(r.caseId as string, r.captureId as string).some((t) => tagKey(t) === tag)),
     });
     // One hit per capture (results link to captures): its best-scoring document, and how many matched.
     const byCapture = new Map<string, { best: SearchResult; documents: number }>();
@@ -363,7 +371,11 @@ export class SearchIndex {
       else byCapture.set(k, { best: r, documents: 1 });
     }
     const grouped = [...byCapture.values()];
-    return { hits: grouped.slice(0, limit).map((g) => ({ ...toHit(g.best), documentsMatched: g.documents })), total: grouped.length };
+    return { hits: grouped.slice(0, limit).map((g) => ({ ...toHit(g.best), tags: this.tagsOf(g.best.caseId as string, g.best.captureId as string), documentsMatched: g.documents })), total: grouped.length };
+  }
+
+  private tagsOf(caseId: string, captureId: string): string[] {
+    return this.captures.get(`${caseId}/${captureId}`)?.tags ?? [];
   }
 
   get size(): { captures: number; documents: number } {
@@ -403,7 +415,7 @@ export function checkQuery(query: string): string[] {
   return terms;
 }
 
-function toHit(r: SearchResult): Omit<SearchHit, 'documentsMatched'> {
+function toHit(r: SearchResult): Omit<SearchHit, 'documentsMatched' | 'tags'> {
   const authorName = (r.authorName as string | null) ?? null;
   const authorHandle = (r.authorHandle as string | null) ?? null;
   return {
@@ -419,7 +431,6 @@ function toHit(r: SearchResult): Omit<SearchHit, 'documentsMatched'> {
     url: r.url as string,
     published: (r.published as string | null) ?? null,
     capturedAt: r.capturedAt as string,
-    tags: (r.tags as string[]) ?? [],
     matchedIn: [...new Set(Object.values(r.match).flat())].sort(),
     score: Math.round(r.score * 1000) / 1000,
   };

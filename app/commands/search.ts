@@ -4,7 +4,8 @@ import { SEARCH_NORMALISATION } from '../../lib/text-fold.js';
 import type { Config } from '../../schemas/config.js';
 import type { CustodyActor } from '../../schemas/custody.js';
 import type { SearchResponse } from '../../schemas/search.js';
-import { storeKeys } from '../../evidence/store.js';
+import { openStore } from '../../evidence/open-store.js';
+import { storeKeys, type EvidenceStore } from '../../evidence/store.js';
 import { checkQuery, SearchIndex } from '../../analysis/search-index.js';
 import type { Services } from '../../workers/runtime.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -24,9 +25,9 @@ export interface SearchCommandOptions {
 }
 
 /** Cases with at least one sealed capture in the store. */
-export async function casesInStore(s: Services): Promise<string[]> {
+export async function casesInStore(store: EvidenceStore): Promise<string[]> {
   const ids = new Set<string>();
-  for (const k of await s.store.list(storeKeys.cases())) {
+  for (const k of await store.list(storeKeys.cases())) {
     const p = k.split('/');
     if (p[2] === 'captures' && p[4] === 'manifest.json') ids.add(p[1]!);
   }
@@ -46,11 +47,18 @@ function operatorActor(name: string | undefined): CustodyActor {
 export async function searchCommand(config: Config, query: string | undefined, opts: SearchCommandOptions): Promise<ExitCode> {
   if (query !== undefined) checkQuery(query);
   else if (!opts.rebuild) throw new PermanentError('INVALID_INPUT', 'give a query, or --rebuild');
+  // An unknown case is refused from the store alone, before Redis and the queues are opened.
+  const store = await openStore(config.store);
+  let inStore: string[];
+  try {
+    inStore = await casesInStore(store);
+    const missing = (opts.caseIds ?? []).filter((c) => !inStore.includes(c));
+    if (missing.length) throw new PermanentError('NOT_FOUND', `no sealed captures of case ${[...new Set(missing)].join(', ')} in ${store.location}`);
+  } finally {
+    await store.close?.();
+  }
   return withServices(config, async (s) => {
-    const inStore = await casesInStore(s);
     const cases = opts.caseIds?.length ? [...new Set(opts.caseIds)] : inStore;
-    const missing = cases.filter((c) => !inStore.includes(c));
-    if (missing.length) throw new PermanentError('NOT_FOUND', `no sealed captures of case ${missing.join(', ')} in ${s.store.location}`);
     const idx = await openSearchIndex(s);
     if (opts.rebuild) {
       const r = await idx.rebuild(s.store, opts.caseIds?.length ? cases : inStore);

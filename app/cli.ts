@@ -6,6 +6,7 @@ import { collectorOverrides, rewriteCollectorFlags } from './collector-options.j
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 import type { Config } from '../schemas/config.js';
 import * as accounts from './cli/accounts.js';
+import * as annotate from './cli/annotate.js';
 import * as bench from './cli/bench.js';
 import * as capture from './cli/capture.js';
 import type { CliCommand, CliDeps, GlobalOpts } from './cli/deps.js';
@@ -19,6 +20,7 @@ import * as keys from './cli/keys.js';
 import * as packageCommand from './cli/package.js';
 import * as partners from './cli/partners.js';
 import * as reseal from './cli/reseal.js';
+import * as search from './cli/search.js';
 import * as serve from './cli/serve.js';
 import * as share from './cli/share.js';
 import * as show from './cli/show.js';
@@ -32,7 +34,7 @@ import * as watch from './cli/watch.js';
 import * as worker from './cli/worker.js';
 
 /** Every command, in the order `exhibit --help` lists them (show.ts declares list, cases and show). */
-export const COMMANDS: readonly CliCommand[] = [capture, exportCommand, status, reseal, show, packageCommand, share, importCommand, verify, partners, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
+export const COMMANDS: readonly CliCommand[] = [capture, exportCommand, status, reseal, show, search, annotate, packageCommand, share, importCommand, verify, partners, trust, graph, timestamp, warc, worker, demo, doctor, bench, keys, serve, users, accounts, watch, down];
 
 function configFromOpts(g: GlobalOpts, extra: Record<string, unknown> = {}): Config {
   const overrides: Record<string, unknown> = { ...extra };

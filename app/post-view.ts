@@ -1,6 +1,7 @@
 import { textDirection } from '../collectors/platform/text.js';
 import type { CaptureManifest } from '../schemas/manifest.js';
 import type { Artifact } from '../schemas/artifact.js';
+import type { CaptureAnnotations } from '../schemas/annotation.js';
 import type { Post, PostDocument, VisibilityState } from '../schemas/post.js';
 
 /**
@@ -112,4 +113,16 @@ export function outcomeWords(m: CaptureManifest, doc: PostDocument | null): stri
 /** Originals first (what was served), then what Exhibit derived from them; the manifest order within each. */
 export function originalsFirst<A extends Pick<Artifact, 'derivedFrom'>>(artifacts: readonly A[]): A[] {
   return [...artifacts.filter((a) => !a.derivedFrom), ...artifacts.filter((a) => a.derivedFrom)];
+}
+
+/** Lines for a capture's tags and notes (also used by `exhibit show`). */
+export function annotationLines(a: CaptureAnnotations, indent = '  '): string[] {
+  const rows: string[] = [];
+  rows.push(`${indent}Tags         ${a.tags.length ? a.tags.map((x) => isolate(x.tag)).join(', ') : '—'}   (analyst annotations, not evidence)`);
+  for (const x of a.tags) rows.push(`${indent}             ${isolate(x.tag)}: added by ${x.by.id} at ${x.at} (custody event ${x.seq})`);
+  for (const n of a.notes) {
+    rows.push(`${indent}Note         by ${n.by.id} at ${n.at} (custody event ${n.seq})`);
+    for (const l of n.note.split(/\r?\n/).slice(0, 20)) rows.push(`${indent}             ${isolate(l)}`);
+  }
+  return rows;
 }

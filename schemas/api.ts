@@ -117,6 +117,8 @@ export const CaptureSummary = z.object({
   supersedes: Uuid.nullable().default(null),
   /** A watch's observation of a post gone from its list: the post's last capture. */
   observationOf: Uuid.nullable().default(null),
+  /** Analysts' tags on the capture (custody events; not evidence). */
+  tags: z.array(z.string()).default([]),
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 export const CaptureList = z.object({ caseId: CaseId, captures: z.array(CaptureSummary) });

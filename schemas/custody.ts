@@ -15,6 +15,8 @@ import { AnchorSource } from './trust.js';
  * expiry, captures disclosed, artifacts withheld, the share record's digest). `received`: a package
  * from a partner was verified and its captures taken into this case (details: partner, package
  * digest, origin case and capture ids).
+ * `tag-added`, `tag-removed`, `note-added`: an analyst's annotation of a sealed capture (details:
+ * schemas/annotation.ts); the capture's evidence is never changed by them.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -36,6 +38,9 @@ export const CUSTODY_ACTIONS = [
   'identity-asserted',
   'shared',
   'received',
+  'tag-added',
+  'tag-removed',
+  'note-added',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AnnotationsDocument } from './annotation.js';
 import { ApiError, CaptureDetail, CaptureList, CaptureStatusBody, PackageJob, PackageRequest, SubmitRequest, SubmitResponse, VerifyResponse } from './api.js';
 import { CaptureRequest } from './capture.js';
 import { Config } from './config.js';
@@ -10,6 +11,7 @@ import { StoredCaptureManifest } from './manifest.js';
 import { PostDocument } from './post.js';
 import { ShareRecord } from './share.js';
 import { KeyRotation, PackageContentManifest, PackageSeal, PartnersFile, TrustStoreFile } from './trust.js';
+import { SearchResponse } from './search.js';
 import { WatchWebhookPayload } from './watch.js';
 
 /** The documents outside verifiers may want to validate, by file name under schemas/json/. */
@@ -35,6 +37,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   config: Config,
   post: PostDocument,
   'case-graph': CaseGraphDocument,
+  annotations: AnnotationsDocument,
   'api-error': ApiError,
   'api-submit-request': SubmitRequest,
   'api-submit-response': SubmitResponse,
@@ -44,6 +47,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'api-package-request': PackageRequest,
   'api-package-job': PackageJob,
   'api-verify-response': VerifyResponse,
+  'api-search-response': SearchResponse,
   'watch-webhook-payload': WatchWebhookPayload,
 };
 

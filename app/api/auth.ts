@@ -16,6 +16,8 @@ export const PERMISSIONS = {
   submit: ['analyst'],
   /** Add, pause, resume, run and remove watches of the case. */
   watch: ['analyst'],
+  /** Tags and notes on captures (custody events; the evidence is not changed). */
+  annotate: ['analyst'],
   'read-evidence': ['analyst', 'prosecutor'],
   'read-custody': ['analyst', 'prosecutor', 'auditor'],
   'list-cases': ['analyst', 'prosecutor', 'auditor'],

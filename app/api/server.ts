@@ -23,6 +23,7 @@ import { packageRoutes } from './routes/packages.js';
 import { replayOriginFor, replayRoutes } from './routes/replay.js';
 import { spreadsheetRoutes } from './routes/spreadsheets.js';
 import { watchRoutes } from './routes/watches.js';
+import { searchRoutes } from './routes/search.js';
 import { userRoutes } from './routes/users.js';
 import { mountUi } from './static-ui.js';
 
@@ -114,6 +115,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   replayRoutes(table, deps);
   watchRoutes(table, deps);
   spreadsheetRoutes(table, deps);
+  searchRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );

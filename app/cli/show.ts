@@ -13,11 +13,12 @@ export function register(program: Command, { action, config }: CliDeps): void {
     .option('--since <time>', 'captured at or after this ISO-8601 time or date')
     .option('--until <time>', 'captured before this ISO-8601 time or date')
     .addOption(new Option('--sort <key>', 'order').choices(['captured', 'published', 'author', 'platform']).default('captured'))
+    .option('--tag <tag>', "only captures an analyst tagged so (`exhibit tag`); case and Arabic letter variants don't matter")
     .option('--json', 'print as JSON')
     .action(
-      action(async (opts: { case: string; platform?: string; author?: string; status?: string; since?: string; until?: string; sort: 'captured' | 'published' | 'author' | 'platform'; json?: boolean }) => {
+      action(async (opts: { case: string; platform?: string; author?: string; status?: string; since?: string; until?: string; sort: 'captured' | 'published' | 'author' | 'platform'; tag?: string; json?: boolean }) => {
         const { listCommand } = await import('../commands/show.js');
-        return listCommand(config(), opts.case, Boolean(opts.json), { platform: opts.platform, author: opts.author, status: opts.status, since: opts.since, until: opts.until, sort: opts.sort });
+        return listCommand(config(), opts.case, Boolean(opts.json), { platform: opts.platform, author: opts.author, status: opts.status, since: opts.since, until: opts.until, sort: opts.sort, tag: opts.tag });
       }),
     );
 

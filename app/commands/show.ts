@@ -2,12 +2,13 @@ import { PermanentError } from '../../lib/errors.js';
 import type { Config } from '../../schemas/config.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../../schemas/manifest.js';
 import { PostDocument, VISIBILITY_STATES, type Post } from '../../schemas/post.js';
+import { annotationsOf, captureAnnotations, tagKey } from '../../evidence/annotations.js';
 import { readSealRecords } from '../../evidence/signing.js';
 import { sealedCaptureIds, sealedCapturesByCase, storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
 import { captureIndexKey } from '../../workers/queues.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { authorLine, briefOf, firstLines, isolate, originalsFirst, outcomeWords, postSummary, postsOf, publishedLine, textTag, type PostBrief } from '../post-view.js';
+import { annotationLines, authorLine, briefOf, firstLines, isolate, originalsFirst, outcomeWords, postSummary, postsOf, publishedLine, textTag, type PostBrief } from '../post-view.js';
 import { out, withServices } from './common.js';
 
 /** Which case a capture belongs to: from its job, else by looking through the store. */
@@ -104,6 +105,7 @@ export async function showCommand(config: Config, captureId: string, caseId: str
     }
     const failed = m.enrichment.filter((x) => x.status === 'failed');
     for (const f of failed) out(`  ! ${f.step} of ${f.artifact} failed: ${f.message ?? ''}`);
+    for (const l of annotationLines(await captureAnnotations(s.custody, theCase, captureId))) out(l);
     return EXIT.OK;
   });
 }
@@ -121,6 +123,8 @@ export interface ListFilters {
   since?: string;
   until?: string;
   sort?: ListSort;
+  /** Only captures with this tag (compared folded, see evidence/annotations.ts `tagKey`). */
+  tag?: string;
 }
 
 export const LIST_STATUSES = ['sealed', 'unsealed', 'failed', ...VISIBILITY_STATES] as const;
@@ -143,6 +147,8 @@ export interface ListRow {
   text: string | null;
   direction: 'ltr' | 'rtl' | null;
   posts: PostBrief[];
+  /** Analysts' tags (custody events, not evidence). */
+  tags: string[];
 }
 
 function parseTime(v: string, name: string): string {
@@ -163,6 +169,7 @@ function matches(r: ListRow, f: ListFilters, since: string | null, until: string
     const ok = st === 'sealed' ? r.sealed : st === 'unsealed' ? !r.sealed : st === 'failed' ? r.status === 'failed' && r.visibility === null : r.visibility === st;
     if (!ok) return false;
   }
+  if (f.tag !== undefined && !r.tags.some((x) => tagKey(x) === tagKey(f.tag!))) return false;
   if (since && r.capturedAt < since) return false;
   if (until && r.capturedAt >= until) return false;
   return true;
@@ -180,6 +187,7 @@ export async function listCommand(config: Config, caseId: string, json: boolean,
   const since = filters.since ? parseTime(filters.since, 'since') : null;
   const until = filters.until ? parseTime(filters.until, 'until') : null;
   return withServices(config, async (s) => {
+    const annotations = annotationsOf((await s.custody.readLog(caseId)).map((e) => e.event));
     const all: ListRow[] = [];
     for (const captureId of await sealedCaptureIds(s.store, caseId)) {
       const { manifest: m } = await readManifest(s, caseId, captureId);
@@ -205,6 +213,7 @@ export async function listCommand(config: Config, caseId: string, json: boolean,
         text: b?.text ?? null,
         direction: post?.text?.direction ?? null,
         posts: listed.map(briefOf),
+        tags: annotations.get(captureId)?.tags.map((x) => x.tag) ?? [],
       });
     }
     const rows = all.filter((r) => matches(r, filters, since, until)).sort(SORTERS[filters.sort ?? 'captured']);
@@ -222,6 +231,7 @@ export async function listCommand(config: Config, caseId: string, json: boolean,
           for (const x of r.posts.slice(0, 20)) out(`      ${postSummary(x)}`);
           if (r.posts.length > 20) out(`      … ${r.posts.length - 20} more (exhibit show ${r.captureId})`);
         }
+        if (r.tags.length) out(`    tags: ${r.tags.map((x) => isolate(x)).join(', ')}`);
         out(`    ${r.url}`);
       }
     return rows.length ? EXIT.OK : EXIT.NOT_FOUND;

@@ -11,6 +11,7 @@ import { isoUtc } from '../../lib/clock.js';
 import type { Artifact } from '../../schemas/artifact.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
+import { annotationsDocument } from '../annotations.js';
 import { genesisHash } from '../custody.js';
 import { signatureBytes } from '../signing.js';
 import { BAGIT_TXT, bagInfoText, payloadManifestText, tagManifestText } from './bag-files.js';
@@ -78,6 +79,8 @@ export function caseFiles(b: BuildState, pc: PackageContent, head: HeadPart, key
   entries.push(inMemory(bagPaths.verifyTxt, Buffer.from(verifyInstructions(verifyInput))));
   entries.push(inMemory(bagPaths.readme, Buffer.from(PACKAGE_LAYOUT_TEXT)));
   entries.push(...replayFolderEntries(captures));
+  // Apart from the evidence, and always present (an empty list says no capture was annotated).
+  entries.push(inMemory(bagPaths.annotations, jsonFile(annotationsDocument(b.caseId, head.events.map((e) => e.event), b.captureIds))));
   return { entries, verifyInput };
 }
 
@@ -100,6 +103,7 @@ function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, capt
     })),
     events: head.events.map((e) => e.event),
     elidedEvents: head.elided.length,
+    annotations: annotationsDocument(b.caseId, head.events.map((e) => e.event), b.captureIds),
     head: { seq: signed.head.seq, hash: signed.head.hash, time: signed.head.time, timestamps: signed.timestamps },
     authenticity: { packageId: pc.packageId, contentManifestDigest: pc.content.digest, signingKey: pc.activeKey.fingerprint, tsaRoots: verifyInput.seal.tsaRoots },
     ...(b.multi

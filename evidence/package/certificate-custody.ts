@@ -23,6 +23,9 @@ export const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }>
   'identity-asserted': { glyph: '⇔', cls: 'access' },
   shared: { glyph: '⇗', cls: 'package' },
   received: { glyph: '⇘', cls: 'package' },
+  'tag-added': { glyph: '#', cls: 'access' },
+  'tag-removed': { glyph: '#', cls: 'access' },
+  'note-added': { glyph: '✍', cls: 'access' },
 };
 export const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
 

@@ -1,4 +1,5 @@
 /** The certificate's input, and the small HTML helpers every part of it uses (all text escaped). */
+import type { AnnotationsDocument } from '../../schemas/annotation.js';
 import type { Artifact } from '../../schemas/artifact.js';
 import type { CustodyEvent, SignatureRecord, TimestampRecord } from '../../schemas/custody.js';
 import type { CaptureManifest } from '../../schemas/manifest.js';
@@ -41,6 +42,8 @@ export interface CertificateInput {
   authenticity?: { packageId: string; contentManifestDigest: string; signingKey: string; tsaRoots: Array<{ fingerprint: string; subject: string }> };
   /** Said above the verification text when it is abridged (e.g. commands shown for one capture of many). */
   verifyNote?: string;
+  /** Analyst tags and notes of the captures (data/annotations.json): shown in a section of their own, apart from the evidence. */
+  annotations?: AnnotationsDocument;
 }
 
 /** Escape text for HTML element content and attribute values. */

@@ -67,6 +67,7 @@ ${CERTIFICATE_CSS}</style>
 </header>
 <p class="intro">This certificate describes the package it is part of. It is a convenience: the evidence is the files in the package, and anyone can check them with the standard tools described in “How to verify”, without trusting the software that made them. Text taken from captured pages is reproduced as received and may be false or hostile.</p>
 ${total > 1 ? multiBody(input, shots, head) : singleBody(input, shots, head)}
+${input.annotations?.captures.length ? annotationsSection(input.annotations) : ''}
 ${input.authenticity ? authenticitySection(input.authenticity) : ''}
 <section class="verify">
 <h2>How to verify this package with standard tools</h2>
@@ -77,6 +78,21 @@ ${total > 1 ? '' : input.captures.map((c, i) => appendix(c, i, total, shots[i] ?
 </body>
 </html>
 `;
+}
+
+/** Tags and notes: analysts' words about the evidence, never part of it — a section of their own. */
+function annotationsSection(a: NonNullable<CertificateInput['annotations']>): string {
+  const rows = a.captures.flatMap((c) => [
+    ...c.tags.map((x) => `<tr><td>${code(c.captureId)}</td><td>tag</td><td>${t(x.tag)}</td><td>${t(x.by.id)}</td><td>${time(x.at)}</td><td>${x.seq}</td></tr>`),
+    ...c.notes.map((x) => `<tr><td>${code(c.captureId)}</td><td>note</td><td><p class="captured" dir="auto">${escapeHtml(x.note)}</p></td><td>${t(x.by.id)}</td><td>${time(x.at)}</td><td>${x.seq}</td></tr>`),
+  ]);
+  return `<section class="annotations">
+<h2>Analyst annotations (not evidence)</h2>
+<p class="note">Tags and notes that analysts added after the captures were sealed. They are not evidence and change nothing in the captures: each is a custody event (who, when, what) in ${code('data/custody/events.jsonl')}, listed here and in ${code('data/annotations.json')} by its event number.</p>
+<table class="kv"><thead><tr><th>Capture</th><th>Kind</th><th>Text</th><th>By</th><th>When (UTC)</th><th>Event</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table>
+</section>`;
 }
 
 function authenticitySection(a: NonNullable<CertificateInput['authenticity']>): string {

@@ -41,6 +41,8 @@ export const bagPaths = {
   rotationSig: (next: string) => `data/keys/rotations/${next.replace(/^sha256:/, '')}.sig`,
   /** What the package holds, fixed before it was built; its digest is in the `packaged` custody event. */
   contentManifest: 'data/package-content.json',
+  /** Analyst tags and notes of the packaged captures (not evidence), derived from the custody events the bag carries. */
+  annotations: 'data/annotations.json',
   /** The seal over every file of the bag (tag files at the bag root). */
   seal: 'package-seal.json',
   sealSig: 'package-seal.sig',
@@ -106,6 +108,10 @@ data/README.txt                   this file
 data/VERIFY.txt                   how to verify this package with standard tools
 data/certificate.html             human-readable certificate (open in any browser)
 data/certificate.pdf              the same certificate as PDF
+data/annotations.json             ANALYST ANNOTATIONS, NOT EVIDENCE: the tags and notes analysts added to
+                                  the packaged captures after they were sealed (who, when, what), derived
+                                  from the tag-added, tag-removed and note-added events of the custody log
+                                  below; they change nothing in the captures
 data/package-content.json         what the package holds, fixed before it was built (capture files, keys,
                                   TSA CA file, case facts, the selection and any sealed capture left out,
                                   with the reason); its SHA-256 is in the "packaged" custody event

@@ -22,13 +22,16 @@
  *   covered by a head that is signed and timestamped;
  * - the package seal (package-seal.json): every file listed with its digest, signed and
  *   timestamped; the content manifest recorded in the `packaged` event; a whole-case package holds
- *   every capture the log says was sealed, or names it (check-seal.ts).
+ *   every capture the log says was sealed, or names it (check-seal.ts);
+ * - data/annotations.json (analyst tags and notes, when present) recomputed from the custody log's
+ *   `tag-added`, `tag-removed` and `note-added` events (check-annotations.ts).
  *
  * Trust (evidence/trust.ts): keys and CA certificates carried in the package only show that it is
  * internally consistent. The verdict is `verified` only when every signature is by a pinned key (or
  * one a pinned key rotated to) and every token chains to a pinned TSA root; a consistent package
  * without that is `unauthenticated`, naming the fingerprints a recipient must confirm out of band.
  */
+import { checkAnnotations } from './check-annotations.js';
 import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isoUtc, systemClock, type Clock } from '../../lib/clock.js';
@@ -157,6 +160,7 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   if (!custody) return;
   const { events, coveredSeq, elided } = custody;
   crossCheckCustody({ report: r, events, coveredSeq, captures: captureFacts });
+  await checkAnnotations(ctx, { caseId, events, captureIds: captureDirs });
   const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await ctx.read(p)));
   await verifyPackageSeal({
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CaptureList, CaseList, CustodyTimeline, StatusList, SubmitRequest, SubmitResponse, type CaptureStatusBody, type CaptureSummary } from '../../../schemas/api.js';
 import { PostDocument } from '../../../schemas/post.js';
+import { annotationsOf, tagKey } from '../../../evidence/annotations.js';
 import { readSealRecords } from '../../../evidence/signing.js';
 import { sealedCaptureIds } from '../../../evidence/store.js';
 import { captureStatus, isFinal } from '../../../workers/job-state.js';
@@ -11,6 +12,7 @@ import { caseCapturesKey, caseOfCaptureJob, loadManifest, recordRead } from '../
 import type { RouteTable } from '../route-table.js';
 import { pollingSse } from '../sse.js';
 
+const ListQuery = z.object({ tag: z.string().min(1).max(64).optional().describe('only captures with this tag (compared folded: case, Arabic letter variants, diacritics)') });
 const IdsQuery = z.object({ ids: z.string().min(1).max(100 * 37).describe('comma-separated capture ids (at most 100)') });
 
 /** Cases, the captures of a case, submission, progress and the case custody log. */
@@ -77,16 +79,20 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
     },
   );
 
-  t.def({ method: 'get', path: '/api/cases/:caseId/captures', summary: 'Captures of a case (recorded as a custody event)', tag: 'captures', access: 'read-evidence', response: CaptureList, errors: [404] }, async (c) => {
+  t.def({ method: 'get', path: '/api/cases/:caseId/captures', summary: 'Captures of a case, with their tags; `tag` keeps those with that tag (recorded as a custody event)', tag: 'captures', access: 'read-evidence', query: ListQuery, response: CaptureList, errors: [404] }, async (c, { query }) => {
     const caseId = c.req.param('caseId') ?? '';
     const user = requireCase(c, 'read-evidence', caseId);
+    const annotations = annotationsOf((await s.custody.readLog(caseId)).map((e) => e.event));
+    const tagsOf = (id: string) => annotations.get(id)?.tags.map((x) => x.tag) ?? [];
+    const wanted = query.tag === undefined ? null : tagKey(query.tag);
     const sealed = new Set(await sealedIds(caseId));
     const submitted = await s.redis.zrange(caseCapturesKey(s.config.redis.prefix, caseId), 0, -1);
     const ids = [...new Set([...submitted, ...sealed])];
     const rows: CaptureSummary[] = [];
     for (const id of ids) {
       const st = await captureStatus(s, id);
-      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null };
+      if (wanted !== null && !tagsOf(id).some((x) => tagKey(x) === wanted)) continue;
+      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null, tags: tagsOf(id) };
       if (sealed.has(id)) {
         const { manifest: m } = await loadManifest(s, caseId, id);
         if (row.state === 'unknown') row.state = (await readSealRecords(s.store, caseId, id)).timestamps.length ? 'sealed' : 'unsealed';
@@ -108,7 +114,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
     rows.sort((a, b) => (a.submittedAt ?? a.sealedAt ?? '~').localeCompare(b.submittedAt ?? b.sealedAt ?? '~') || a.captureId.localeCompare(b.captureId));
     const shown = rows.filter((r) => sealed.has(r.captureId)).map((r) => r.captureId);
     // Listing sealed evidence (titles, authors) is a read; an empty listing starts no custody log.
-    if (shown.length) await recordRead(s, user, caseId, 'viewed', {}, { view: 'capture-list', captureIds: shown });
+    if (shown.length) await recordRead(s, user, caseId, 'viewed', {}, { view: 'capture-list', ...(query.tag !== undefined ? { tag: query.tag } : {}), captureIds: shown });
     return { caseId, captures: rows };
   });
 

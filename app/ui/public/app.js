@@ -3,6 +3,7 @@
 import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch, post } from './api.js';
 import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from './dom.js';
 import { exportLinks, intakeCard, watchesView, watchView } from './watches.js';
+import { annotationsPanel, searchView, tagFilter, tagList } from './search.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -32,6 +33,7 @@ function renderChrome() {
   if (me) {
     if (me.role !== 'admin') links.push(h('a', { href: '#/' }, 'Cases'));
     if (may.read()) links.push(h('a', { href: '#/watches', id: 'nav-watches' }, 'Watches'));
+    if (may.read()) links.push(h('a', { href: '#/search', id: 'nav-search' }, 'Search'));
     if (may.verify()) links.push(h('a', { href: '#/verify' }, 'Verify a package'));
     if (may.admin()) links.push(h('a', { href: '#/admin' }, 'Users'), h('a', { href: '/admin/queues' }, 'Queues'));
   }
@@ -207,17 +209,18 @@ async function caseView(caseId) {
   const parts = [h('h1', {}, `Case ${caseId}`)];
   const listBox = h('div', { id: 'captures' });
   const selected = new Set();
+  let tag = null;
   const refresh = async () => {
     try {
-      const { captures } = await get(`/api/cases/${enc(caseId)}/captures`);
+      const { captures } = await get(`/api/cases/${enc(caseId)}/captures${tag ? `?tag=${enc(tag)}` : ''}`);
       mount(
         listBox,
         captures.length === 0
-          ? h('p', { class: 'muted' }, 'No captures yet.')
+          ? h('p', { class: 'muted' }, tag ? 'No capture has this tag.' : 'No captures yet.')
           : h(
               'table',
               { id: 'capture-table' },
-              h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Capture'), h('th', {}, 'Platform'), h('th', {}, 'Author'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Status'))),
+              h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Capture'), h('th', {}, 'Platform'), h('th', {}, 'Author'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Status'), h('th', {}, 'Tags'))),
               h(
                 'tbody',
                 {},
@@ -234,6 +237,7 @@ async function caseView(caseId) {
                     h('td', { dir: 'auto' }, c.author ?? '—'),
                     h('td', {}, fmtTime(c.sealedAt ?? c.submittedAt)),
                     h('td', {}, stateBadge(c.state), watchMark(c), c.pageStatus === 'failed' ? h('div', { class: 'bad' }, `page failed${c.failure ? `: ${c.failure.code}` : ''}`) : null),
+                    h('td', { class: 'capture-tags' }, tagList(c.tags)),
                   ),
                 ),
               ),
@@ -245,7 +249,7 @@ async function caseView(caseId) {
   };
   if (may.submit()) parts.push(submitForm(caseId, refresh), intakeCard(caseId, refresh));
   if (may.read()) {
-    parts.push(h('h2', {}, 'Captures'), exportLinks(caseId), listBox);
+    parts.push(h('h2', {}, 'Captures'), tagFilter(tag, (t) => { tag = t; listBox.dataset.tag = t ?? ''; void refresh().then(() => { listBox.dataset.filtered = t ?? ''; }); }), exportLinks(caseId), listBox);
     await refresh();
   }
   if (may.package()) parts.push(packageBuilder(caseId, () => selected));
@@ -284,6 +288,7 @@ async function captureView(caseId, captureId) {
       h('dt', {}, 'Timestamps'), h('dd', {}, d.timestamps.length ? d.timestamps.map((t) => `${fmtTime(t.genTime)} by ${t.tsaName ?? t.tsaUrl}`).join('; ') : 'none — UNSEALED'),
     ),
   ];
+  out.push(await annotationsPanel(caseId, captureId));
   if (shot) out.push(h('h2', {}, 'Screenshot'), h('div', { class: 'shot' }, h('img', { id: 'screenshot', alt: 'full-page screenshot as captured', src: artifactUrl(caseId, captureId, shot.name) })));
   if (p) {
     out.push(
@@ -500,6 +505,7 @@ async function route() {
   for (const f of cleanup) f();
   cleanup = [];
   const path = location.hash.replace(/^#/, '') || '/';
+  const [pathOnly, queryString] = path.split('?');
   if (!me && path !== '/login') await loadSession();
   renderChrome();
   if (!me && path !== '/login') {
@@ -514,6 +520,7 @@ async function route() {
     else if (path === '/admin') content = await adminView();
     else if (path === '/watches') content = await watchesView(() => route());
     else if ((m = /^\/watches\/([^/]+)$/.exec(path))) content = await watchView(decodeURIComponent(m[1]), (f) => cleanup.push(f), (hash) => (location.hash = hash));
+    else if (pathOnly === '/search') content = await searchView(new URLSearchParams(queryString ?? ''));
     else if ((m = /^\/cases\/([^/]+)\/captures\/([^/]+)$/.exec(path))) content = await captureView(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     else if ((m = /^\/cases\/([^/]+)$/.exec(path))) content = await caseView(decodeURIComponent(m[1]));
     else content = await casesView();

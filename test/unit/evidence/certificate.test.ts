@@ -389,3 +389,32 @@ describe('certificate: print layout', () => {
     expect(render()).toMatch(/@page \{[^@]*@bottom-center \{ content: "Page " counter\(page\) " of " counter\(pages\);/);
   });
 });
+
+describe('certificate: analyst annotations', () => {
+  const annotations = {
+    schemaVersion: 'exhibit.annotations/1' as const, kind: 'analyst-annotations' as const, statement: 'not evidence', caseId: 'C-1', throughSeq: 9,
+    captures: [{
+      captureId: CAPTURE_ID,
+      tags: [{ tag: `تصعيد ${BREAKOUT}`, by: { type: 'user' as const, id: 'analyst.one', role: 'analyst' }, at: '2026-03-02T00:00:00Z', seq: 7, eventHash: sha('7') }],
+      notes: [{ note: `compare ${SCRIPT}\n${SQ_BREAKOUT}`, by: { type: 'user' as const, id: 'analyst.one', role: 'analyst' }, at: '2026-03-02T00:00:01Z', seq: 8, eventHash: sha('8'), eventId: '0190f5d6-0000-7000-9000-000000000008' }],
+    }],
+  };
+
+  it('lists tags and notes in a section of their own, as text, naming their custody events', () => {
+    const html = render({ annotations });
+    const section = /<section class="annotations">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
+    expect(section).toContain('Analyst annotations (not evidence)');
+    expect(section).toContain(escapeHtml(`compare ${SCRIPT}`));
+    expect(section).toContain(escapeHtml(`تصعيد ${BREAKOUT}`));
+    for (const tag of startTags(section)) {
+      expect(ALLOWED_TAGS.has(tag.name), `tag <${tag.name}>`).toBe(true);
+      for (const a of tag.attrs) expect(ALLOWED_ATTRS.has(a), `attribute ${a} on <${tag.name}>`).toBe(true);
+    }
+    expect(section).toMatch(/<td>7<\/td>[\s\S]*<td>8<\/td>/);
+  });
+
+  it('has no such section when nothing was annotated', () => {
+    expect(render({ annotations: { ...annotations, captures: [] } })).not.toContain('Analyst annotations');
+    expect(render()).not.toContain('Analyst annotations');
+  });
+});

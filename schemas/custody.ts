@@ -11,6 +11,9 @@ import { AnchorSource } from './trust.js';
  * it names does not exist).
  * `identity-asserted`: an analyst states that two accounts are the same person or linked (details:
  * schemas/graph.ts `IdentityAssertionDetails`); the case graph shows it as asserted, never as observed.
+ * `store-tampered`: an integrity finding — a newer version or a delete marker lies over a sealed
+ * object in the versioned store (details: code, kind, key, sealedVersionId, above); reads still
+ * serve the sealed version.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -30,6 +33,7 @@ export const CUSTODY_ACTIONS = [
   'watch-triggered',
   'head-signed',
   'identity-asserted',
+  'store-tampered',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

@@ -45,6 +45,7 @@ export async function openServices(config: Config, logger: Logger, overrides: { 
   const queues = openQueues(redisTarget, config);
   const custody = new CustodyLog({ redis, store, clock, newId: ids, logger: childLogger(logger, 'custody'), prefix: config.redis.prefix });
   const keys = new KeyStore(config.keys.dir);
+  const findings = custodyLogFindings(store, custody, logger);
   return {
     config,
     logger,
@@ -59,11 +60,52 @@ export async function openServices(config: Config, logger: Logger, overrides: { 
     keys,
     tsaTrustAnchors,
     close: async () => {
+      await findings.settled();
       await queues.close();
       redis.disconnect();
       await store.close?.();
     },
   };
+}
+
+const STORE_AUDITOR = { type: 'service' as const, id: 'exhibit-store', role: 'store-audit' };
+
+/**
+ * Put each store finding (something written over sealed evidence) on the custody log of the case
+ * the object belongs to, once: the idempotency key names the object and what lies over it, so many
+ * reads and many processes add one event. Blob keys (`sha256/…`) are shared between cases and name
+ * none; those findings go to the operational log only.
+ */
+function custodyLogFindings(store: EvidenceStore, custody: CustodyLog, logger: Logger): { settled(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
+  store.onFinding = (f) => {
+    const caseId = /^cases\/([^/]+)\//.exec(f.key)?.[1];
+    if (!caseId) return;
+    const captureId = /^cases\/[^/]+\/captures\/([^/]+)\//.exec(f.key)?.[1];
+    const p = custody
+      .append({
+        caseId,
+        actor: STORE_AUDITOR,
+        action: 'store-tampered',
+        subject: captureId ? { captureId } : {},
+        details: {
+          code: 'STORE_CONFLICT',
+          kind: 'integrity',
+          key: f.key,
+          sealedVersionId: f.sealedVersionId,
+          above: f.above,
+          message: `${f.key}: ${f.above.map((a) => (a.deleteMarker ? `delete marker ${a.versionId}` : `newer version ${a.versionId}`)).join(', ')} over the sealed version ${f.sealedVersionId}; the sealed version is served`,
+        },
+        idempotencyKey: `store-tampered:${f.key}:${f.above.map((a) => a.versionId).join(',')}`,
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => logger.error({ context: 'custody', key: f.key, err: (err as Error).message }, 'could not record a store finding on the custody log'),
+      );
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  return { settled: async () => void (await Promise.all(pending)) };
 }
 
 export interface RunningWorkers {

@@ -21,6 +21,7 @@ export const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }>
   'watch-triggered': { glyph: '↻', cls: 'watch' },
   'head-signed': { glyph: '✎', cls: 'seal' },
   'identity-asserted': { glyph: '⇔', cls: 'access' },
+  'store-tampered': { glyph: '⚠', cls: 'failure' },
 };
 export const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
 

@@ -35,6 +35,8 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_TRUST_FILE', 'trust.file', 'string'],
   ['EXHIBIT_TSA_URLS', 'tsa.urls', 'list'],
   ['EXHIBIT_TSA_CA_FILES', 'tsa.caFiles', 'list'],
+  ['EXHIBIT_WORKER_METRICS_PORT', 'worker.metricsPort', 'number'],
+  ['EXHIBIT_WORKER_METRICS_HOST', 'worker.metricsHost', 'string'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
   ['EXHIBIT_LOG_FORMAT', 'log.format', 'string'],
   ['EXHIBIT_ACCOUNTS_KEY', 'accounts.key', 'string'],

@@ -5,10 +5,12 @@ import { BrowserPool } from '../collectors/collector.js';
 import { newId, systemClock, type Clock, type IdGenerator } from '../lib/clock.js';
 import { ConfigError } from '../lib/errors.js';
 import { childLogger, type Logger } from '../lib/logger.js';
+import { setBrowserProbe } from '../lib/metrics.js';
 import { software, type Software } from '../lib/software.js';
 import type { Config } from '../schemas/config.js';
 import { CustodyLog } from '../evidence/custody.js';
 import { KeyStore } from '../evidence/keys.js';
+import { MeteredStore } from '../evidence/metered-store.js';
 import { openStore } from '../evidence/open-store.js';
 import type { EvidenceStore } from '../evidence/store.js';
 import { startCaptureWorker } from './capture.js';
@@ -17,6 +19,7 @@ import { connect, resolveRedis, type RedisTarget } from './redis.js';
 import { startHeadSigner } from './heads.js';
 import { startSealWorker } from './seal.js';
 import { startWatchWorkers } from './watch.js';
+import { exposeQueueMetrics, observeWorker } from './metrics.js';
 import type { Services } from './services.js';
 import { submitCaptures } from './submit.js';
 
@@ -38,7 +41,7 @@ export async function openServices(config: Config, logger: Logger, overrides: { 
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.newId ?? newId;
   const tsaTrustAnchors = await readTrustAnchors(config.tsa.caFiles);
-  const store = await openStore(config.store, { logger: childLogger(logger, 'store') });
+  const store = new MeteredStore(await openStore(config.store, { logger: childLogger(logger, 'store') }));
   const redisTarget = await resolveRedis(config);
   const redis = connect(redisTarget, config.redis.commandTimeoutMs);
   redis.on('error', (err) => logger.warn({ context: 'redis', err: err.message }, 'redis connection error'));
@@ -153,6 +156,10 @@ export async function startWorkers(s: Services, which: { capture: boolean; seal:
     : null;
   // Watch runs (schedules in Redis) and their webhook deliveries; on by default wherever captures run.
   const watch = (which.watch ?? which.capture) ? await startWatchWorkers(s, childLogger(s.logger, 'worker', { stage: 'watch' })) : null;
+  for (const w of workers) observeWorker(w);
+  exposeQueueMetrics(s.queues);
+  const pool = browsers;
+  setBrowserProbe(pool ? () => pool.activeContexts() : null);
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     workers,

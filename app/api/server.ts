@@ -20,6 +20,7 @@ import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { packageRoutes } from './routes/packages.js';
 import { userRoutes } from './routes/users.js';
+import { mountOpsRoutes } from './ops-routes.js';
 import { mountUi } from './static-ui.js';
 
 /** Content-Security-Policy of our own pages: nothing inline, nothing from elsewhere. */
@@ -100,6 +101,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );
 
+  mountOpsRoutes(app, services);
   if (opts.queueDashboard) mountQueueDashboard(app, services);
   mountUi(app);
 

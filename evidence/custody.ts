@@ -33,6 +33,7 @@ import type { Logger } from 'pino';
 import { isoUtc, newId, type Clock, type IdGenerator } from '../lib/clock.js';
 import { mapLimit } from '../lib/concurrency.js';
 import { ExhibitError, IntegrityError, PermanentError, TransientError } from '../lib/errors.js';
+import { metrics } from '../lib/metrics.js';
 import {
   CustodyEvent,
   CustodyHead,
@@ -266,6 +267,7 @@ export class CustodyLog {
       const args = built.flatMap((b, i) => [String(b.event.seq), b.event.hash, b.bytes.toString('utf8'), inputs[i]!.idempotencyKey ?? '']);
       const reply = (await this.deps.redis.eval(APPEND_ALL_LUA, 3, ...keys, String(headSeq), headHash, String(built.length), ...args)) as string[];
       if (reply[0] === 'ok') {
+        for (const b of built) metrics.custodyAppends.inc({ action: b.event.action });
         await Promise.all(built.map((b) => this.persist(caseId, b.event.seq, b.bytes)));
         this.deps.logger?.debug({ context: 'custody', caseId, from: built[0]!.event.seq, to: prev.seq }, 'custody events appended');
         return built.map((b) => ({ ...b, created: true }));
@@ -295,6 +297,8 @@ export class CustodyLog {
       const { event, bytes } = this.buildEvent(input, prevSeq, prevHash);
       const reply = (await this.deps.redis.eval(APPEND_LUA, 3, ...keys, String(prevSeq), prevHash, String(event.seq), event.hash, bytes.toString('utf8'), input.idempotencyKey ?? '')) as [string, string, string?];
       if (reply[0] === 'ok') {
+        // Counted once committed (Redis is where the chain is decided); the store copy follows.
+        metrics.custodyAppends.inc({ action: event.action });
         await this.persist(caseId, event.seq, bytes);
         this.deps.logger?.debug({ context: 'custody', caseId, seq: event.seq, action: event.action }, 'custody event appended');
         return { event, bytes, created: true };

@@ -43,6 +43,8 @@ async function reflink(src: string, dest: string): Promise<void> {
  * at their key. Everything is written to a temp file, fsynced, then hard-linked into place, which
  * fails if the name exists — so a concurrent writer can never clobber, and readers never see a
  * partial file. Stored files are made read-only (0444). There is no delete.
+ * A directory has no object versions: there is no version id to record at seal or pin on read, and
+ * no `onFinding` (an overwrite is refused here, not layered on top as in a versioned bucket).
  */
 export class FsStore implements EvidenceStore {
   readonly kind = 'fs' as const;

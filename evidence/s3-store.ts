@@ -10,11 +10,46 @@ import { ConfigError, ExhibitError, IntegrityError, PermanentError, TransientErr
 import type { Config } from '../schemas/config.js';
 import { hashFile } from './hash-file.js';
 import { HASH_CHUNK_BYTES, hashBytes, type Digests } from './hash.js';
-import type { EvidenceStore, StoredBlob } from './store.js';
+import type { EvidenceStore, StoreFinding, StoredBlob } from './store.js';
 import { storeKeys } from './store.js';
 import { assertRecordKey, assertValidKey, assertValidPrefix, sha256Hex } from './store-keys.js';
 
 export type S3StoreConfig = Config['store']['s3'];
+
+/** One version of one key as the bucket lists it. */
+interface ObjectVersion {
+  versionId: string;
+  deleteMarker: boolean;
+  latest: boolean;
+  size: number;
+  modified: number;
+}
+
+/** A version-listing entry of the minio client, or null for a common prefix. */
+function toVersion(item: unknown): (ObjectVersion & { name: string }) | null {
+  const v = item as { name?: string; versionId?: string; isDeleteMarker?: boolean; isLatest?: string | boolean; size?: number; lastModified?: Date };
+  if (!v.name || !v.versionId) return null;
+  return { name: v.name, versionId: v.versionId, deleteMarker: v.isDeleteMarker === true, latest: v.isLatest === true || v.isLatest === 'true', size: v.size ?? 0, modified: v.lastModified?.getTime() ?? 0 };
+}
+
+/**
+ * Which version of a key is the sealed one, and what lies above it. Writes are create-only
+ * (`If-None-Match: *`), so the version written at seal is the first one the key ever had: `recorded`
+ * when this process wrote it, otherwise the oldest non-marker version. Anything newer — another
+ * version or a delete marker — was written past the application.
+ */
+export function pickSealedVersion(versions: readonly ObjectVersion[], recorded?: string): { sealed: ObjectVersion; above: ObjectVersion[] } | null {
+  const objects = versions.filter((v) => !v.deleteMarker);
+  if (objects.length === 0) return null;
+  // The client's parser lists versions before delete markers, losing the server's order: sort by time,
+  // and on a tie the latest one is the newer.
+  const byAge = [...objects].sort((a, b) => a.modified - b.modified || Number(a.latest) - Number(b.latest));
+  const sealed = (recorded !== undefined ? objects.find((v) => v.versionId === recorded) : undefined) ?? byAge[0]!;
+  const above = versions
+    .filter((v) => v !== sealed && (v.deleteMarker || v.modified >= sealed.modified))
+    .sort((a, b) => b.modified - a.modified || Number(b.latest) - Number(a.latest));
+  return { sealed, above };
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -91,6 +126,11 @@ class VerifySha256 extends Transform {
 export class S3Store implements EvidenceStore {
   readonly kind = 's3' as const;
   readonly location: string;
+  onFinding?: (finding: StoreFinding) => void;
+  /** Version ids this process wrote at seal (the pin for later reads in the same process). */
+  private readonly sealedVersions = new Map<string, string>();
+  /** Findings already reported by this process: one report per finding, not per read. */
+  private readonly reported = new Set<string>();
 
   private constructor(
     readonly client: Client,
@@ -217,8 +257,8 @@ export class S3Store implements EvidenceStore {
   }
 
   private async putBlob(key: string, d: Digests, contentType: string | undefined, body: () => Readable | Buffer): Promise<StoredBlob> {
-    const existing = await this.statRaw(key);
-    if (existing) return this.confirmExisting(key, d, existing.size);
+    const existing = await this.sealedVersion(key);
+    if (existing) return this.confirmExisting(key, d, existing.size, existing.versionId);
     const meta = {
       'Content-Type': contentType ?? 'application/octet-stream',
       'X-Amz-Meta-Sha256': d.sha256,
@@ -233,8 +273,8 @@ export class S3Store implements EvidenceStore {
       if (err instanceof ExhibitError) throw err;
       // Someone stored the same content in between: that is the idempotent outcome.
       if (isPreconditionFailed(err)) {
-        const now = await this.statRaw(key);
-        if (now) return this.confirmExisting(key, d, now.size);
+        const now = await this.sealedVersion(key);
+        if (now) return this.confirmExisting(key, d, now.size, now.versionId);
       }
       throw storeError(`cannot upload ${key} to ${this.location}`, err);
     }
@@ -242,26 +282,30 @@ export class S3Store implements EvidenceStore {
     if (!after || after.size !== d.size) {
       throw new IntegrityError('STORE_ERROR', `uploaded ${key} but the store reports size ${after?.size ?? 'none'}, expected ${d.size}`);
     }
-    await this.applyRetention(key, versionId ?? after.versionId);
-    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: true };
+    const sealedId = versionId ?? after.versionId;
+    await this.applyRetention(key, sealedId);
+    if (sealedId) this.sealedVersions.set(key, sealedId);
+    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: true, ...(sealedId ? { versionId: sealedId } : {}) };
   }
 
-  private confirmExisting(key: string, d: Digests, size: number): StoredBlob {
+  private confirmExisting(key: string, d: Digests, size: number, versionId: string): StoredBlob {
     if (size !== d.size) {
       throw new IntegrityError('STORE_CONFLICT', `blob ${key} exists in ${this.location} with size ${size}, expected ${d.size}: the store is damaged`);
     }
-    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: false };
+    return { key, sha256: d.sha256, sha512: d.sha512, size: d.size, created: false, versionId };
   }
 
-  async putRecord(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<{ created: boolean }> {
+  async putRecord(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<{ created: boolean; versionId?: string }> {
     assertRecordKey(key);
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const compare = async (): Promise<{ created: boolean }> => {
+    const compare = async (): Promise<{ created: boolean; versionId?: string }> => {
+      const sealed = await this.sealedVersion(key);
       const existing = await this.getBytes(key);
-      if (Buffer.compare(existing, buf) === 0) return { created: false };
+      if (Buffer.compare(existing, buf) === 0) return { created: false, ...(sealed ? { versionId: sealed.versionId } : {}) };
       throw new IntegrityError('STORE_CONFLICT', `record ${key} already exists in ${this.location} with different content (write-once store refuses to overwrite)`);
     };
-    if (await this.statRaw(key)) return compare();
+    // The sealed version, not the latest: a delete marker over a record must not let it be written again.
+    if (await this.sealedVersion(key)) return compare();
     let versionId: string | null;
     try {
       const res = await this.client.putObject(this.bucket, key, buf, buf.length, {
@@ -276,7 +320,43 @@ export class S3Store implements EvidenceStore {
       throw storeError(`cannot write record ${key} to ${this.location}`, err);
     }
     await this.applyRetention(key, versionId);
-    return { created: true };
+    if (versionId) this.sealedVersions.set(key, versionId);
+    return { created: true, ...(versionId ? { versionId } : {}) };
+  }
+
+  /** Every version and delete marker of exactly `key`. */
+  private async versionsOf(key: string): Promise<ObjectVersion[]> {
+    assertValidKey(key);
+    const out: ObjectVersion[] = [];
+    try {
+      for await (const item of this.client.listObjects(this.bucket, key, true, { IncludeVersion: true })) {
+        const v = toVersion(item);
+        if (v?.name === key) out.push(v);
+      }
+    } catch (err) {
+      throw storeError(`cannot list the versions of ${key} in ${this.location}`, err);
+    }
+    return out;
+  }
+
+  /**
+   * The version written at seal (null when the key never held an object), reporting anything
+   * written over it. A bucket without versions (ids "null") has nothing to pin.
+   */
+  private async sealedVersion(key: string): Promise<{ versionId: string; size: number } | null> {
+    const picked = pickSealedVersion(await this.versionsOf(key), this.sealedVersions.get(key));
+    if (!picked) return null;
+    if (picked.above.length > 0) this.report(key, picked.sealed, picked.above);
+    return { versionId: picked.sealed.versionId, size: picked.sealed.size };
+  }
+
+  private report(key: string, sealed: ObjectVersion, above: ObjectVersion[]): void {
+    const finding: StoreFinding = { key, sealedVersionId: sealed.versionId, above: above.map((v) => ({ versionId: v.versionId, deleteMarker: v.deleteMarker })) };
+    const id = `${key}@${finding.above.map((a) => a.versionId).join(',')}`;
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.logger?.error({ context: 'store', ...finding }, 'sealed object has newer versions or a delete marker above it; serving the sealed version');
+    this.onFinding?.(finding);
   }
 
   private async statRaw(key: string): Promise<{ size: number; versionId: string | null } | null> {
@@ -291,9 +371,10 @@ export class S3Store implements EvidenceStore {
   }
 
   async get(key: string): Promise<Readable> {
-    assertValidKey(key);
+    const sealed = await this.sealedVersion(key);
+    if (!sealed) throw new PermanentError('NOT_FOUND', `no object ${JSON.stringify(key)} in ${this.location}`);
     try {
-      return await this.client.getObject(this.bucket, key);
+      return await this.client.getObject(this.bucket, key, { versionId: sealed.versionId });
     } catch (err) {
       if (isNotFound(err)) throw new PermanentError('NOT_FOUND', `no object ${JSON.stringify(key)} in ${this.location}`, { cause: err });
       throw storeError(`cannot read ${key} from ${this.location}`, err);
@@ -308,20 +389,34 @@ export class S3Store implements EvidenceStore {
   }
 
   async stat(key: string): Promise<{ size: number } | null> {
-    const st = await this.statRaw(key);
-    return st ? { size: st.size } : null;
+    const sealed = await this.sealedVersion(key);
+    return sealed ? { size: sealed.size } : null;
   }
 
+  /**
+   * Keys under a prefix that hold a sealed version, from the version listing: a delete marker hides
+   * a key from a plain listing, never from this one (it is reported instead).
+   */
   async list(prefix: string): Promise<string[]> {
     assertValidPrefix(prefix);
-    const keys: string[] = [];
+    const byKey = new Map<string, ObjectVersion[]>();
     try {
-      for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
-        const name = (item as { name?: string }).name;
-        if (name) keys.push(name);
+      for await (const item of this.client.listObjects(this.bucket, prefix, true, { IncludeVersion: true })) {
+        const v = toVersion(item);
+        if (!v) continue;
+        const list = byKey.get(v.name) ?? [];
+        list.push(v);
+        byKey.set(v.name, list);
       }
     } catch (err) {
       throw storeError(`cannot list ${prefix} in ${this.location}`, err);
+    }
+    const keys: string[] = [];
+    for (const [key, versions] of byKey) {
+      const picked = pickSealedVersion(versions, this.sealedVersions.get(key));
+      if (!picked) continue;
+      if (picked.above.length > 0) this.report(key, picked.sealed, picked.above);
+      keys.push(key);
     }
     return keys.sort();
   }

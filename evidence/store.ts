@@ -8,6 +8,21 @@ export interface StoredBlob {
   size: number;
   /** False when an identical blob was already there (idempotent re-seal). */
   created: boolean;
+  /** The object version the store gave the sealed bytes (S3 with versioning); absent for the local-dir store, which has no versions. */
+  versionId?: string;
+}
+
+/**
+ * Someone wrote over sealed evidence in a versioned store: a newer version or a delete marker sits
+ * above the version written at seal. Reads keep serving the sealed version; the finding is an
+ * integrity matter for the custody log (workers/runtime.ts reports it there).
+ */
+export interface StoreFinding {
+  key: string;
+  /** The version written at seal, still served. */
+  sealedVersionId: string;
+  /** What lies above it, newest first. */
+  above: Array<{ versionId: string; deleteMarker: boolean }>;
 }
 
 /**
@@ -29,14 +44,22 @@ export interface EvidenceStore {
    * Write-once named record (manifests, custody events, signatures). Writing identical bytes again
    * is a no-op (`created: false`); different bytes under an existing key: IntegrityError STORE_CONFLICT.
    */
-  putRecord(key: string, bytes: Uint8Array, opts?: { contentType?: string }): Promise<{ created: boolean }>;
-  /** Read a blob or record. NotFound: PermanentError NOT_FOUND. */
+  putRecord(key: string, bytes: Uint8Array, opts?: { contentType?: string }): Promise<{ created: boolean; versionId?: string }>;
+  /**
+   * Read a blob or record: always the version written at seal, never a later one (S3). NotFound:
+   * PermanentError NOT_FOUND.
+   */
   get(key: string): Promise<Readable>;
   getBytes(key: string): Promise<Buffer>;
   /** Size of the object, or null when absent. */
   stat(key: string): Promise<{ size: number } | null>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Called once per distinct finding this process sees (S3 only: the local-dir store keeps no
+   * versions, and refuses overwrites itself).
+   */
+  onFinding?: (finding: StoreFinding) => void;
   close?(): Promise<void>;
 }
 

@@ -22,6 +22,7 @@ import * as pkijs from 'pkijs';
 import type { Logger } from 'pino';
 import { isoUtc, type Clock } from '../lib/clock.js';
 import { IntegrityError, PermanentError, TransientError, toFailure } from '../lib/errors.js';
+import { metrics, secondsSince } from '../lib/metrics.js';
 import type { Failure } from '../schemas/errors.js';
 import type { TimestampRecord } from '../schemas/custody.js';
 import { certificateToPem } from './certificates.js';
@@ -143,6 +144,7 @@ export async function requestTimestamp(digest: string, tsa: TsaEndpoint, deps: T
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const nonce = makeNonce(deps.randomNonce ?? (() => randomBytes(8)));
     const query = buildTimestampRequest(digest, { nonce, ...(tsa.policy ? { policy: tsa.policy } : {}) });
+    const started = process.hrtime.bigint();
     try {
       const tsr = await postOnce(tsa, query, deps);
       const received = deps.clock.now();
@@ -168,9 +170,13 @@ export async function requestTimestamp(digest: string, tsa: TsaEndpoint, deps: T
         tokenSha256: `sha256:${createHash('sha256').update(tsr).digest('hex')}`,
       };
       deps.logger?.info({ context: 'timestamp', tsaUrl: tsa.url, genTime: record.genTime, clockSkewMs: record.clockSkewMs }, 'timestamp token received');
+      metrics.tsaRequest.observe({ tsa: tsa.url, outcome: 'ok' }, secondsSince(started));
       return { record, tsr };
     } catch (err) {
       lastErr = err;
+      // An invalid token counts as a failure of that TSA, like no answer.
+      metrics.tsaRequest.observe({ tsa: tsa.url, outcome: 'failed' }, secondsSince(started));
+      metrics.tsaFailures.inc({ tsa: tsa.url, code: toFailure(err).code });
       const retry = err instanceof TransientError && attempt < attempts;
       deps.logger?.warn({ context: 'timestamp', tsaUrl: tsa.url, attempt, err: (err as Error).message, retry }, 'timestamp attempt failed');
       if (!retry) break;

@@ -39,6 +39,8 @@ const ENV_MAP: ReadonlyArray<[string, string, 'string' | 'number' | 'boolean' | 
   ['EXHIBIT_REPLAY_PORT', 'replay.port', 'number'],
   ['EXHIBIT_REPLAY_HOST', 'replay.host', 'string'],
   ['EXHIBIT_REPLAY_ORIGIN', 'replay.publicOrigin', 'string'],
+  ['EXHIBIT_WORKER_METRICS_PORT', 'worker.metricsPort', 'number'],
+  ['EXHIBIT_WORKER_METRICS_HOST', 'worker.metricsHost', 'string'],
   ['EXHIBIT_LOG_LEVEL', 'log.level', 'string'],
   ['EXHIBIT_LOG_FORMAT', 'log.format', 'string'],
   ['EXHIBIT_ACCOUNTS_KEY', 'accounts.key', 'string'],

@@ -274,6 +274,17 @@ export const Config = z.object({
       retryMaxBackoffMs: z.number().int().min(10).default(30_000),
     })
     .prefault({}),
+  worker: z
+    .object({
+      /**
+       * Port of `exhibit worker`'s operations endpoint (`/metrics`, `/healthz`, `/readyz`); none
+       * when unset. `exhibit serve` has them on its own port. @defaultValue null
+       */
+      metricsPort: z.number().int().min(0).max(65535).nullable().default(null),
+      /** Address that endpoint listens on (0.0.0.0 in a container, for the scraper). @defaultValue '127.0.0.1' */
+      metricsHost: z.string().min(1).default('127.0.0.1'),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

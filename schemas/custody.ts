@@ -17,6 +17,9 @@ import { AnchorSource } from './trust.js';
  * digest, origin case and capture ids).
  * `tag-added`, `tag-removed`, `note-added`: an analyst's annotation of a sealed capture (details:
  * schemas/annotation.ts); the capture's evidence is never changed by them.
+ * `store-tampered`: an integrity finding — a newer version or a delete marker lies over a sealed
+ * object in the versioned store (details: code, kind, key, sealedVersionId, above); reads still
+ * serve the sealed version.
  */
 export const CUSTODY_ACTIONS = [
   'request-submitted',
@@ -41,6 +44,7 @@ export const CUSTODY_ACTIONS = [
   'tag-added',
   'tag-removed',
   'note-added',
+  'store-tampered',
 ] as const;
 export const CustodyAction = z.enum(CUSTODY_ACTIONS);
 export type CustodyAction = z.infer<typeof CustodyAction>;

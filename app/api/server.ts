@@ -25,6 +25,7 @@ import { spreadsheetRoutes } from './routes/spreadsheets.js';
 import { watchRoutes } from './routes/watches.js';
 import { searchRoutes } from './routes/search.js';
 import { userRoutes } from './routes/users.js';
+import { mountOpsRoutes } from './ops-routes.js';
 import { mountUi } from './static-ui.js';
 
 /** Content-Security-Policy of our own pages: nothing inline, nothing from elsewhere. */
@@ -120,6 +121,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
     openApiDocument(table.routes, { version: services.software.exhibitVersion }),
   );
 
+  mountOpsRoutes(app, services);
   if (opts.queueDashboard) mountQueueDashboard(app, services);
   mountUi(app);
 

@@ -26,6 +26,7 @@ export const ACTION_STYLE: Record<CustodyAction, { glyph: string; cls: string }>
   'tag-added': { glyph: '#', cls: 'access' },
   'tag-removed': { glyph: '#', cls: 'access' },
   'note-added': { glyph: '✍', cls: 'access' },
+  'store-tampered': { glyph: '⚠', cls: 'failure' },
 };
 export const actionLabel = (a: string) => a.charAt(0).toUpperCase() + a.slice(1).replace(/-/g, ' ');
 

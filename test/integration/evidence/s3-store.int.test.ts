@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openStore } from '../../../evidence/open-store.js';
 import { S3Store, type S3StoreConfig } from '../../../evidence/s3-store.js';
 import { configFrom } from '../../../lib/config.js';
+import type { StoreFinding } from '../../../evidence/store.js';
 import { describeStoreContract } from '../../support/store-contract.js';
 
 const minio = inject('minio');
@@ -109,8 +110,42 @@ describe('S3Store retention on real MinIO', () => {
     const chunks: Buffer[] = [];
     for await (const c of back) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('{"v":"sealed"}');
-    // And our store reports the forgery as a conflict, never silently accepting either side.
-    await expect(store.putRecord(key, Buffer.from('{"v":"sealed"}'))).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+    // Our store compares with the sealed version, never the forged one: the sealed bytes again are a
+    // no-op, the forged bytes a conflict.
+    expect(await store.putRecord(key, Buffer.from('{"v":"sealed"}'))).toMatchObject({ created: false, versionId });
+    await expect(store.putRecord(key, Buffer.from('{"v":"forged"}'))).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+  });
+
+  it('reads pin the version written at seal: a newer version or a delete marker is reported once, the sealed bytes are served', async () => {
+    const over = 'cases/C-pin/captures/a/manifest.json';
+    const gone = 'cases/C-pin/captures/b/manifest.json';
+    const put = await store.putRecord(over, Buffer.from('{"v":"sealed-a"}'));
+    expect(put.versionId).toBe((await raw.statObject(bucket, over)).versionId);
+    await store.putRecord(gone, Buffer.from('{"v":"sealed-b"}'));
+    const blob = await store.putBytes(Buffer.from('sealed blob'));
+    expect(blob.versionId).toBeTruthy();
+    const forged = await raw.putObject(bucket, over, Buffer.from('{"v":"forged"}'));
+    await raw.putObject(bucket, blob.key, Buffer.from('forged blob!'));
+    await raw.removeObject(bucket, gone);
+
+    // Another process: nothing remembered from the writes above, the pin comes from the bucket itself.
+    const reader = await S3Store.open(s3Config(bucket));
+    const findings: StoreFinding[] = [];
+    reader.onFinding = (f) => findings.push(f);
+    for (let i = 0; i < 2; i++) {
+      expect((await reader.getBytes(over)).toString()).toBe('{"v":"sealed-a"}');
+      expect((await reader.getBytes(blob.key)).toString()).toBe('sealed blob');
+      expect(await reader.stat(blob.key)).toEqual({ size: 11 });
+      expect((await reader.getBytes(gone)).toString()).toBe('{"v":"sealed-b"}');
+      expect(await reader.list('cases/C-pin/')).toEqual([over, gone]);
+    }
+    expect(findings.map((f) => f.key).sort()).toEqual([gone, over, blob.key].sort());
+    expect(findings.find((f) => f.key === over)).toEqual({ key: over, sealedVersionId: put.versionId, above: [{ versionId: forged.versionId, deleteMarker: false }] });
+    expect(findings.find((f) => f.key === gone)?.above).toEqual([{ versionId: expect.any(String), deleteMarker: true }]);
+    // Something new on top later is a new finding.
+    await raw.putObject(bucket, over, Buffer.from('{"v":"forged again"}'));
+    expect((await reader.getBytes(over)).toString()).toBe('{"v":"sealed-a"}');
+    expect(findings.filter((f) => f.key === over)).toHaveLength(2);
   });
 
   it('COMPLIANCE retention cannot be bypassed even with the governance bypass header', async () => {

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { StreamSha512 } from './hash-threads.js';
+import { IntegrityError } from '../lib/errors.js';
 
 // SHA-256 and SHA-512 of one pass over bytes: streams, in-memory bytes and pass-through copies.
 // Files and regions of files: hash-file.ts. The worker thread for large inputs: hash-threads.ts.
@@ -163,4 +164,29 @@ export class HashingTransform extends Transform {
   digests(): Promise<Digests> {
     return this.resultPromise;
   }
+}
+
+/**
+ * Pass a stored object's bytes through while hashing them: when the stream ends, bytes that do not
+ * match the digest and size the manifest gives end it with an IntegrityError (after `onMismatch`,
+ * for the operator's log) instead of completing a read that looks fine.
+ */
+export function checkedStream(src: Readable, expected: { name: string; sha256: string; size: number }, onMismatch: (got: string) => void): Readable {
+  const hash = createHash('sha256');
+  let seen = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      seen += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got === expected.sha256 && seen === expected.size) return cb();
+      onMismatch(got);
+      cb(new IntegrityError('HASH_MISMATCH', `${expected.name} does not match its manifest digest (${seen} bytes, ${got})`));
+    },
+  });
+  src.on('error', (err) => check.destroy(err));
+  return src.pipe(check);
 }

@@ -4,10 +4,9 @@
  * store. A package imported from a partner is verified against that partner's pins alone, so a key
  * pinned for another agency can never pass as this partner's.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import * as path from 'node:path';
 import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
 import { PermanentError } from '../lib/errors.js';
+import { readJsonFile, writeJsonFile } from '../lib/json-file.js';
 import { Partner, PartnersFile } from '../schemas/trust.js';
 import { caAnchorsFromFile, parseCaCertificates, signingKeyFingerprint, type TrustAnchors } from './trust.js';
 
@@ -18,25 +17,11 @@ export class PartnerStore {
   ) {}
 
   async list(): Promise<Partner[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    try {
-      return PartnersFile.parse(JSON.parse(text)).partners;
-    } catch (cause) {
-      throw new PermanentError('INVALID_CONFIG', `partners file ${this.file} is not valid: ${(cause as Error).message}`, { cause });
-    }
+    return (await readJsonFile(this.file, PartnersFile, 'partners file'))?.partners ?? [];
   }
 
   private async write(partners: Partner[]): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(PartnersFile.parse({ schemaVersion: 'exhibit.partners/1', partners }), null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, this.file);
+    await writeJsonFile(this.file, PartnersFile.parse({ schemaVersion: 'exhibit.partners/1', partners }));
   }
 
   /**

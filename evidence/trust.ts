@@ -9,10 +9,10 @@
  * and, for a deployment verifying its own packages, from its own key store and configured TSA CAs.
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { isoUtc, systemClock, type Clock } from '../lib/clock.js';
 import { PermanentError } from '../lib/errors.js';
+import { readJsonFile, writeJsonFile } from '../lib/json-file.js';
 import { TrustStoreFile, type AnchorSource, type TrustEntry } from '../schemas/trust.js';
 import { keyFingerprint } from './keys.js';
 
@@ -114,25 +114,11 @@ export class TrustStore {
   ) {}
 
   async entries(): Promise<TrustEntry[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    try {
-      return TrustStoreFile.parse(JSON.parse(text)).entries;
-    } catch (cause) {
-      throw new PermanentError('INVALID_CONFIG', `trust store ${this.file} is not a valid trust store: ${(cause as Error).message}`, { cause });
-    }
+    return (await readJsonFile(this.file, TrustStoreFile, 'trust store'))?.entries ?? [];
   }
 
   private async write(entries: TrustEntry[]): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(TrustStoreFile.parse({ schemaVersion: 'exhibit.trust-store/1', entries }), null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, this.file);
+    await writeJsonFile(this.file, TrustStoreFile.parse({ schemaVersion: 'exhibit.trust-store/1', entries }));
   }
 
   /** Pin a signing key (fingerprint or PEM file); returns the entry (existing one when already pinned). */

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { checkedStream } from '../../evidence/hash.js';
 import { IntegrityError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { sha256Digest } from '../../evidence/canonical.js';
@@ -137,25 +137,10 @@ async function sendArchive(s: Services, logger: Logger, g: ReplayGrant, head: bo
     const part = bytes.subarray(range.start, range.end + 1);
     return new Response(new Uint8Array(part), { status: 206, headers: { ...headers, 'Content-Length': String(part.length), 'Content-Range': `bytes ${range.start}-${range.end}/${a.size}` } });
   }
-  const src = await s.store.get(a.storeKey);
-  const hash = createHash('sha256');
-  let seen = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      seen += chunk.length;
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const got = `sha256:${hash.digest('hex')}`;
-      if (got !== a.sha256 || seen !== a.size) {
-        logger.error({ context: 'api', caseId: g.caseId, captureId: g.captureId, artifact: a.name, got, expected: a.sha256 }, 'archive in the store does not match its manifest');
-        cb(new IntegrityError('HASH_MISMATCH', `archive ${a.name} does not match its manifest digest`));
-      } else cb();
-    },
-  });
-  src.on('error', (err) => check.destroy(err));
-  return new Response(Readable.toWeb(src.pipe(check)) as ReadableStream<Uint8Array>, { status: 200, headers: { ...headers, 'Content-Length': String(a.size) } });
+  const checked = checkedStream(await s.store.get(a.storeKey), { name: `archive ${a.name}`, sha256: a.sha256, size: a.size }, (got) =>
+    logger.error({ context: 'api', caseId: g.caseId, captureId: g.captureId, artifact: a.name, got, expected: a.sha256 }, 'archive in the store does not match its manifest'),
+  );
+  return new Response(Readable.toWeb(checked) as ReadableStream<Uint8Array>, { status: 200, headers: { ...headers, 'Content-Length': String(a.size) } });
 }
 
 /** Listen on host:port; resolves with the bound origin once listening. */

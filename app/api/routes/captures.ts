@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as cheerio from 'cheerio';
+import { checkedStream } from '../../../evidence/hash.js';
 import { IntegrityError, PermanentError } from '../../../lib/errors.js';
 import { CaptureDetail, CaptureMetadata, CustodyTimeline, PageText } from '../../../schemas/api.js';
 import type { Artifact } from '../../../schemas/artifact.js';
@@ -148,28 +148,11 @@ export function captureRoutes(t: RouteTable, d: ApiDeps): void {
       const type = a.mediaType.split(';')[0]!.trim().toLowerCase();
       const inline = INLINE_IMAGE_TYPES.has(type) && c.req.query('download') === undefined;
       await recordRead(s, user, caseId, inline ? 'viewed' : 'downloaded', { captureId, digests: [a.sha256] }, { artifact: a.name, role: a.role, size: a.size });
-      const src = await s.store.get(a.storeKey);
-      // Hash while streaming: bytes that do not match the manifest end the response with an error
-      // instead of completing a download that looks fine.
-      const hash = createHash('sha256');
-      let seen = 0;
-      const logger = d.logger;
-      const check = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          seen += chunk.length;
-          cb(null, chunk);
-        },
-        flush(cb) {
-          const got = `sha256:${hash.digest('hex')}`;
-          if (got !== a.sha256 || seen !== a.size) {
-            logger.error({ context: 'api', caseId, captureId, artifact: a.name, got, expected: a.sha256 }, 'artifact in the store does not match its manifest');
-            cb(new IntegrityError('HASH_MISMATCH', `artifact ${a.name} does not match its manifest digest`));
-          } else cb();
-        },
-      });
-      src.on('error', (err) => check.destroy(err));
-      const body = Readable.toWeb(src.pipe(check)) as ReadableStream<Uint8Array>;
+      // Hashed while streaming: bytes that do not match the manifest end the response with an error.
+      const checked = checkedStream(await s.store.get(a.storeKey), { name: `artifact ${a.name}`, sha256: a.sha256, size: a.size }, (got) =>
+        d.logger.error({ context: 'api', caseId, captureId, artifact: a.name, got, expected: a.sha256 }, 'artifact in the store does not match its manifest'),
+      );
+      const body = Readable.toWeb(checked) as ReadableStream<Uint8Array>;
       return new Response(body, {
         status: 200,
         headers: {

@@ -18,6 +18,7 @@ import { PackageJobs } from './package-jobs.js';
 import { openApiDocument, RouteTable } from './route-table.js';
 import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
+import { graphRoutes } from './routes/graph.js';
 import { packageRoutes } from './routes/packages.js';
 import { replayOriginFor, replayRoutes } from './routes/replay.js';
 import { userRoutes } from './routes/users.js';
@@ -106,6 +107,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   userRoutes(table, deps);
   caseRoutes(table, deps);
   captureRoutes(table, deps);
+  graphRoutes(table, deps);
   packageRoutes(table, deps);
   replayRoutes(table, deps);
   table.def({ method: 'get', path: '/openapi.json', summary: 'This OpenAPI 3.1 document', tag: 'meta', access: 'public', response: z.record(z.string(), z.unknown()) }, async () =>

@@ -2,6 +2,7 @@
 // text (textContent via dom.js `h`), never as markup; images come from our own API.
 import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch, post } from './api.js';
 import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from './dom.js';
+import { graphView } from './graph.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -236,6 +237,7 @@ async function caseView(caseId) {
   };
   if (may.submit()) parts.push(submitForm(caseId, refresh));
   if (may.read()) {
+    parts.push(h('p', {}, h('a', { href: `#/cases/${enc(caseId)}/graph`, id: 'graph-link' }, 'Case graph'), h('span', { class: 'muted' }, ' — who posts, mentions, replies to, forwards and shares media with whom, each link traced to its captures')));
     parts.push(h('h2', {}, 'Captures'), listBox);
     await refresh();
   }
@@ -503,6 +505,7 @@ async function route() {
     if (path === '/login') content = await loginView();
     else if (path === '/verify') content = await verifyView();
     else if (path === '/admin') content = await adminView();
+    else if ((m = /^\/cases\/([^/]+)\/graph$/.exec(path))) content = await graphView(decodeURIComponent(m[1]), cleanup);
     else if ((m = /^\/cases\/([^/]+)\/captures\/([^/]+)$/.exec(path))) content = await captureView(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     else if ((m = /^\/cases\/([^/]+)$/.exec(path))) content = await caseView(decodeURIComponent(m[1]));
     else content = await casesView();

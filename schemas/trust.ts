@@ -81,6 +81,8 @@ export const PackageContentManifest = z.object({
     packagedBy: z.string(),
   }),
   files: z.array(PackageFileDigest),
+  /** Derived analysis products under data/analysis/ (absent when none): marked as derived, never evidence. */
+  analysis: z.array(z.object({ kind: z.enum(['case-graph']), derived: z.literal(true), description: z.string(), files: z.array(z.string()) })).optional(),
 });
 export type PackageContentManifest = z.infer<typeof PackageContentManifest>;
 

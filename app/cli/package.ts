@@ -10,11 +10,12 @@ export function register(program: Command, { action, config }: CliDeps): void {
     .option('-o, --out <file>', 'zip to write (never overwritten)', undefined)
     .option('--capture <captureId...>', 'only these captures (default: the whole case)')
     .option('--operator <id>', 'who builds the package (recorded in the custody log; default: your user name)')
+    .option('--graph', 'include the case graph as a derived analysis product (data/analysis/: JSON, GraphML, SVG figure), built from the packaged captures; verify checks every capture it names is in the package')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (caseId: string, opts: { out?: string; capture?: string[]; operator?: string; json?: boolean }) => {
+      action(async (caseId: string, opts: { out?: string; capture?: string[]; operator?: string; json?: boolean; graph?: boolean }) => {
         const { packageCommand } = await import('../commands/package.js');
-        return packageCommand(config(), caseId, { captureIds: opts.capture, out: opts.out, operator: opts.operator, json: Boolean(opts.json) });
+        return packageCommand(config(), caseId, { captureIds: opts.capture, out: opts.out, operator: opts.operator, json: Boolean(opts.json), graph: Boolean(opts.graph) });
       }),
     );
 }

@@ -15,6 +15,8 @@ export interface PackageCliOptions {
   outPath: string;
   operator: string;
   quiet: boolean;
+  /** Include the case graph (data/analysis/). */
+  graph?: boolean;
 }
 
 /** Build a certified package (BagIt zip) of a case or of chosen captures; recorded as a custody event. */
@@ -29,6 +31,7 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
         caseId,
         captureIds: opts.captureIds,
         outPath,
+        graph: Boolean(opts.graph),
         actor: ((o) => ({ type: 'operator' as const, id: o.name, role: 'prosecutor', osUser: o.osUser, host: o.host }))(cliOperator(opts.operator)),
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, p.phase, p.detail ?? undefined),
       }));
@@ -39,9 +42,10 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
   });
 }
 
-export async function packageCommand(config: Config, caseId: string, opts: { captureIds?: string[]; out?: string; operator?: string; json: boolean }): Promise<ExitCode> {
+export async function packageCommand(config: Config, caseId: string, opts: { captureIds?: string[]; out?: string; operator?: string; json: boolean; graph?: boolean }): Promise<ExitCode> {
   const built = await packageCase(config, caseId, {
     captureIds: opts.captureIds,
+    graph: Boolean(opts.graph),
     outPath: opts.out ?? `${caseId}.zip`,
     operator: opts.operator ?? os.userInfo().username,
     quiet: opts.json,

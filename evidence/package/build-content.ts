@@ -17,10 +17,10 @@ import type { PublicKeyInfo, SigningKey } from '../keys.js';
 import { storeKeys } from '../store.js';
 import { certificatesOfTokens } from '../timestamp.js';
 import { parseCaCertificates, type CertInfo } from '../trust.js';
-import type { BuildState } from './build-types.js';
-import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
+import type { BuildState, DerivedProduct } from './build-types.js';
+import { byPath, captureEntries, inMemory, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
-import { bagPaths } from './layout.js';
+import { bagPaths, isSafeRelativeName } from './layout.js';
 import { contentManifestBytes, sealedCaptureIds } from './seal.js';
 
 /** What the package holds, as recorded in the `packaged` event. */
@@ -36,6 +36,20 @@ export interface PackageContent {
   /** Keys that signed the captures, and the key that signs now. */
   contentKeyFps: Set<string>;
   content: { bytes: Buffer; digest: string };
+}
+
+/** Derived products' files into the zip under data/analysis/; their names must be safe and unique. */
+async function derivedProducts(b: BuildState): Promise<{ products: DerivedProduct[]; files: Array<{ path: string; sha256: string; size: number }> }> {
+  const products = b.opts.analysis ? await b.writer.race(b.opts.analysis([...b.captureIds].sort())) : [];
+  const entries = products.flatMap((p) =>
+    p.files.map((f) => {
+      if (!isSafeRelativeName(f.name)) throw new IntegrityError('PACKAGE_INVALID', `unsafe analysis file name ${JSON.stringify(f.name)}`);
+      return inMemory(bagPaths.analysis(f.name), f.bytes);
+    }),
+  );
+  b.claims.claim(entries);
+  b.writer.add(entries);
+  return { products, files: entries.map((e) => ({ path: e.path, sha256: sha256Digest(e.bytes!), size: e.size })) };
 }
 
 /** The signed head the bag ends with, and the log up to it. */
@@ -122,7 +136,8 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
   const omitted = await omittedCaptures(b, early);
   const packageId = opts.packageId ?? newId();
   const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
-  const files = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
+  const derived = await derivedProducts(b);
+  const files = [...contentFiles(b, captures, contentKeyFps, publicKeys, caPem), ...derived.files].sort(byPath);
   const content = contentManifestBytes({
     schemaVersion: 'exhibit.package-content/1',
     packageId,
@@ -134,6 +149,7 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     sealedThroughSeq: early.reduce((m, e) => Math.max(m, e.event.seq), 0),
     facts: { organization: opts.organization ?? 'Exhibit', legalBases, operators, packagedBy: `${opts.actor.id} (${opts.actor.role})` },
     files,
+    ...(derived.products.length ? { analysis: derived.products.map((p) => ({ kind: p.kind, derived: true as const, description: p.description, files: p.files.map((f) => bagPaths.analysis(f.name)) })) } : {}),
   });
   return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content };
 }

@@ -47,6 +47,12 @@ export const bagPaths = {
   sealSignature: 'package-seal.signature.json',
   sealToken: (n: number) => `package-seal.timestamp-${n}.tsr`,
   sealTimestamp: (n: number) => `package-seal.timestamp-${n}.json`,
+  /** Derived analysis products (never evidence themselves): built from the sealed captures in this package. */
+  analysisDir: 'data/analysis/',
+  analysis: (name: string) => `data/analysis/${name}`,
+  /** The case graph: node-link JSON (what verify reads), GraphML and a rendered SVG figure. */
+  caseGraphJson: 'data/analysis/case-graph.json',
+  caseGraphml: 'data/analysis/case-graph.graphml',
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -113,6 +119,14 @@ data/captures/<captureId>/
                                   (screenshot, DOM, MHTML, WARC, media, page facts, environment)
     derived/<name>                derivatives made from originals (thumbnails, extracted metadata);
                                   each is labelled in manifest.json with its source and method
+data/analysis/                    ONLY WHEN REQUESTED (--graph): derived analysis products, not evidence:
+    README.txt                    what was derived, from which captures, and how
+    case-graph.json               the case graph (accounts, posts, hashtags, URLs, media and who mentions,
+                                  replies to, forwards and shares media with whom), built from the
+                                  sealed post.json of the captures in this package only; every node
+                                  and edge names the captures (and JSON pointers) it was read from
+    case-graph.graphml            the same graph for yEd, Gephi, networkx, Neo4j
+    case-graph.svg                a rendered figure of the graph
 data/replay/index.html            offline replay of each capture's web archive in ReplayWeb.page (its
                                   files in data/replay/rwp/, licence AGPL-3.0 in rwp/LICENSE). In the
                                   directory that holds bagit.txt run

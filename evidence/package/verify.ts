@@ -22,6 +22,8 @@
  * - the package seal (package-seal.json): every file listed with its digest, signed and
  *   timestamped; the content manifest recorded in the `packaged` event; a whole-case package holds
  *   every capture the log says was sealed, or names it (check-seal.ts).
+ * - derived analysis products (data/analysis/, check-analysis.ts): every capture the case graph's
+ *   nodes and edges name is in the package, every assertion it shows is in the package's log.
  *
  * Trust (evidence/trust.ts): keys and CA certificates carried in the package only show that it is
  * internally consistent. The verdict is `verified` only when every signature is by a pinned key (or
@@ -35,6 +37,7 @@ import { PackageReport } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
 import { mergeAnchors, noAnchors, parseCaCertificates, type TrustAnchors } from '../trust.js';
 import { dirBag, type BagFiles } from './bag-files.js';
+import { checkAnalysis } from './check-analysis.js';
 import { checkBagInfo, checkBagit, checkPayloadManifests, checkTagManifests } from './check-bag.js';
 import { checkCaptures } from './check-captures.js';
 import { checkCustody } from './check-custody.js';
@@ -141,6 +144,7 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   if (!custody) return;
   const { events, coveredSeq } = custody;
   crossCheckCustody({ report: r, events, coveredSeq, captures: captureFacts });
+  await checkAnalysis(ctx, { captureIds: captureDirs, events });
   const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await ctx.read(p)));
   await verifyPackageSeal({
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,

@@ -59,8 +59,9 @@ function layout(ids: string[], edges: Array<[number, number]>, w: number, h: num
   const xs = pos.map((p) => p.x);
   const ys = pos.map((p) => p.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const m = 60;
-  return pos.map((p) => ({ x: m + ((p.x - x0) / Math.max(x1 - x0, 1)) * (w - 2 * m), y: m + ((p.y - y0) / Math.max(y1 - y0, 1)) * (h - 2 * m) }));
+  // Wider side margins: labels are centred under their node and may be long.
+  const [mx, my] = [130, 50];
+  return pos.map((p) => ({ x: mx + ((p.x - x0) / Math.max(x1 - x0, 1)) * (w - 2 * mx), y: my + ((p.y - y0) / Math.max(y1 - y0, 1)) * (h - 2 * my) }));
 }
 
 const short = (s: string) => (s.length > 32 ? `${s.slice(0, 31)}…` : s);

@@ -137,9 +137,10 @@ function submitForm(caseId, refresh) {
 
 function packageBuilder(caseId, selected) {
   const out = h('div', { id: 'package-progress' });
+  const withGraph = h('input', { type: 'checkbox', id: 'package-graph' });
   const start = async (ids) => {
     try {
-      const job = await post(`/api/cases/${enc(caseId)}/packages`, ids ? { captureIds: ids } : {});
+      const job = await post(`/api/cases/${enc(caseId)}/packages`, { ...(ids ? { captureIds: ids } : {}), ...(withGraph.checked ? { graph: true } : {}) });
       mount(out, progressBar(0, 'queued'));
       const es = new EventSource(`/api/cases/${enc(caseId)}/packages/${enc(job.packageId)}/events`);
       cleanup.push(() => es.close());
@@ -165,6 +166,7 @@ function packageBuilder(caseId, selected) {
     { class: 'card', id: 'package-builder' },
     h('h2', {}, 'Certified package'),
     h('p', { class: 'muted' }, 'A BagIt zip with signatures, timestamps, the custody log and a certificate. Building and downloading are recorded on the custody log.'),
+    h('p', {}, h('label', { class: 'inline' }, withGraph, ' Include the case graph (GraphML and a figure, built from the packaged captures; a derived analysis product, checked by verify)')),
     h('button', { type: 'button', id: 'package-case', onclick: () => start(null) }, 'Package the whole case'),
     ' ',
     h('button', { type: 'button', class: 'secondary', id: 'package-selected', onclick: () => { const ids = [...selected()]; if (ids.length) start(ids); else mount(out, h('p', { class: 'error' }, 'Select captures first.')); } }, 'Package selected captures'),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
-import { KeyStore } from '../../../evidence/keys.js';
+import { verifyPackage } from '../../../evidence/package/verify.js';
 import { MEASURE_EXPLANATIONS } from '../../../analysis/graph-measures.js';
 import type { CaseGraphView } from '../../../schemas/graph.js';
 import { makeSealedCapture } from '../../support/sealed-capture.js';
@@ -26,18 +26,20 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
   let h: Harness;
   let browser: Browser;
   let server: { url: string; close(): Promise<void> };
-  let keysDir: string;
+  let tmp: string;
   const scenario = networkScenario();
   const captureIds: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    keysDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-graph-keys-'));
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'exhibit-graph-ui-'));
     h = await startHarness([
       { name: 'analyst-graph', role: 'analyst', cases: [CASE] },
       { name: 'outsider', role: 'analyst', cases: ['C-OTHER'] },
+      { name: 'prosecutor-graph', role: 'prosecutor', cases: [CASE] },
     ]);
-    const attest = { keys: new KeyStore(keysDir), tsas: [{ url: h.tsa.url }], timestamp: { trustAnchors: [h.tsa.caCertPem], attempts: 2, backoffMs: 50, timeoutMs: 10_000 } };
+    // The deployment's own key store, so its packages carry the key that signed these captures.
+    const attest = { keys: h.s.keys, tsas: [{ url: h.tsa.url }], timestamp: { trustAnchors: [h.tsa.caCertPem], attempts: 2, backoffMs: 50, timeoutMs: 10_000 } };
     for (const c of scenario.captures) captureIds.push((await makeSealedCapture({ caseId: CASE, store: h.s.store, clock: h.s.clock, custody: h.s.custody, attest, extra: captureArtifacts(c) })).captureId);
     server = await listen(h.api, '127.0.0.1', 0);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
@@ -46,7 +48,7 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     await browser?.close();
     await server?.close();
     await h?.close();
-    if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   const api = (name: string, p: string) => fetch(`${server.url}${p}`, { headers: { Authorization: `Bearer ${h.tokens[name]}` } });
@@ -79,7 +81,7 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     expect(after.some((e) => e.actor.id === 'outsider')).toBe(false);
   });
 
-  async function signedIn(): Promise<Page> {
+  async function signedIn(name = 'analyst-graph'): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     await ctx.addInitScript(() => {
       const w = window as unknown as { __csp: string[] };
@@ -88,8 +90,8 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     });
     const page = await ctx.newPage();
     await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', 'analyst-graph');
-    await page.fill('#login-token', h.tokens['analyst-graph']!);
+    await page.fill('#login-name', name);
+    await page.fill('#login-token', h.tokens[name]!);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#user-name');
     return page;
@@ -177,6 +179,24 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     await page.click(`#graph-captures a[href="#/cases/${CASE}/captures/${captureIds[1]}"]`);
     await page.waitForSelector(`main#view[data-ready="/cases/${CASE}/captures/${captureIds[1]}"]`);
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('prosecutor: packages the case with its graph from the web app; the downloaded package verifies, graph checks included', async () => {
+    const page = await signedIn('prosecutor-graph');
+    await page.goto(`${server.url}/ui/#/cases/${CASE}`);
+    await page.waitForSelector(`main#view[data-ready="/cases/${CASE}"]`);
+    await page.check('#package-graph');
+    await page.click('#package-case');
+    await page.waitForSelector('#package-ready', { timeout: 170_000 });
+    const download = page.waitForEvent('download');
+    await page.click('#package-download');
+    const file = path.join(tmp, (await download).suggestedFilename());
+    await (await download).saveAs(file);
+    const report = await verifyPackage(file);
+    expect(report.failures).toEqual([]);
+    expect(report.consistent).toBe(true);
+    expect(report.checks.filter((c) => c.check === 'analysis-graph-captures' && c.ok).map((c) => c.item)).toEqual(['data/analysis/case-graph.json', 'data/analysis/case-graph.graphml']);
     await page.context().close();
   });
 });

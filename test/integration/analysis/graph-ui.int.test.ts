@@ -4,7 +4,7 @@
  * draws the graph, explains each measure, filters by edge type and time, finds an account by
  * handle, and a click on a node or an edge shows the captures behind it, Arabic right-to-left.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -141,6 +141,7 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     const name = page.locator('#graph-details dd bdi', { hasText: 'أخبار العاجلة' }).first();
     expect(await name.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
     await page.screenshot({ path: path.join(SHOTS, '02-graph-node.png'), fullPage: true });
+    if (process.env.EXHIBIT_DOCS_SHOTS) copyFileSync(path.join(SHOTS, '02-graph-node.png'), path.join(ROOT, 'docs', 'graph.png'));
     // Looking at a capture's post from the graph is a read on the custody log.
     const log = (await h.s.custody.readLog(CASE)).map((e) => e.event);
     expect(log.filter((e) => e.actor.id === 'analyst-graph' && (e.details as { view?: string }).view === 'post').map((e) => e.subject.captureId).sort()).toEqual(expect.arrayContaining([captureIds[0], captureIds[1]]));

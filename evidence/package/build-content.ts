@@ -36,6 +36,8 @@ export interface PackageContent {
   /** Keys that signed the captures, and the key that signs now. */
   contentKeyFps: Set<string>;
   content: { bytes: Buffer; digest: string };
+  /** The package carries a case graph (data/analysis/). */
+  caseGraph: boolean;
 }
 
 /** Derived products' files into the zip under data/analysis/; their names must be safe and unique. */
@@ -151,7 +153,7 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     files,
     ...(derived.products.length ? { analysis: derived.products.map((p) => ({ kind: p.kind, derived: true as const, description: p.description, files: p.files.map((f) => bagPaths.analysis(f.name)) })) } : {}),
   });
-  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content };
+  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, caseGraph: derived.products.some((p) => p.kind === 'case-graph') };
 }
 
 /**

@@ -46,6 +46,17 @@ describe('case graph in a certified package', () => {
     return path.join(dir, path.basename(zip, '.zip'));
   };
 
+  /** VERIFY.txt's own check of the graph (Python, no Exhibit), run in the bag as a recipient would. */
+  const verifyTxtGraphCheck = async (bag: string) => {
+    const text = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
+    const from = text.indexOf("python3 - <<'EOF'", text.indexOf('holds a case graph'));
+    const script = text.slice(from, text.indexOf('     EOF', from) + 8).split('\n').map((l) => l.replace(/^ {5}/, '')).join('\n');
+    return run('bash', ['-c', script], { cwd: bag }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+  };
+
   it('a whole-case package with the graph verifies; the graph is derived, sealed, and names only its own captures', async () => {
     const pkg = await env.pack(CASE, { name: 'with-graph', analysis: async (captureIds) => [await caseGraphProduct(env.store, CASE, captureIds, ctx)] });
     const report = await verifyPackage(pkg.path, await env.anchors());
@@ -88,6 +99,7 @@ describe('case graph in a certified package', () => {
     expect(Number(circles)).toBeGreaterThanOrEqual(doc.nodes.length);
     const svg = await readFile(path.join(bag, 'data/analysis/case-graph.svg'), 'utf8');
     expect(svg).toMatch(/direction="rtl"[^>]*>#اخبار</);
+    expect(await verifyTxtGraphCheck(bag)).toEqual({ code: 0, stdout: `case graph OK: ${doc.nodes.length} nodes and ${doc.edges.length} edges, each naming captures in this package\n` });
   });
 
   it('a package of chosen captures carries the graph of those captures only, and verifies', async () => {
@@ -112,5 +124,9 @@ describe('case graph in a certified package', () => {
     expect(messages).toContain(`data/analysis/case-graph.json: edge reposts:account:telegram:relay_ch->account:telegram:news_ar names capture ${ids[1]}, which is not in this package`);
     expect(messages).toContain(`data/analysis/case-graph.graphml: edge reposts:account:telegram:relay_ch->account:telegram:news_ar names capture ${ids[1]}, which is not in this package`);
     expect(messages).toContain(`data/analysis/case-graph.json: the graph was built from capture ${ids[2]}, which is not in this package`);
+    // The standard-tools check in VERIFY.txt fails too, naming the edge and the capture.
+    const byHand = await verifyTxtGraphCheck(await unzip(pkg.path));
+    expect(byHand.code).not.toBe(0);
+    expect(byHand.stdout).toContain(`reposts:account:telegram:relay_ch->account:telegram:news_ar names capture ${ids[1]} which is not in this package`);
   });
 });

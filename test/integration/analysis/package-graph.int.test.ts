@@ -5,7 +5,7 @@
  * names a capture the package does not hold.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -99,6 +99,11 @@ describe('case graph in a certified package', () => {
     expect(Number(circles)).toBeGreaterThanOrEqual(doc.nodes.length);
     const svg = await readFile(path.join(bag, 'data/analysis/case-graph.svg'), 'utf8');
     expect(svg).toMatch(/direction="rtl"[^>]*>#اخبار</);
+    // A file slipped into data/analysis/ afterwards is named: not in the content manifest (nor the seal, nor the BagIt manifests).
+    await writeFile(path.join(bag, 'data/analysis/notes.txt'), 'added later\n');
+    const slipped = await verifyPackage(bag, await env.anchors());
+    expect(slipped.failures).toContainEqual({ item: 'data/analysis/notes.txt', check: 'package-content', ok: false, message: 'analysis file not in the content manifest' });
+    await rm(path.join(bag, 'data/analysis/notes.txt'));
     expect(await verifyTxtGraphCheck(bag)).toEqual({ code: 0, stdout: `case graph OK: ${doc.nodes.length} nodes and ${doc.edges.length} edges, each naming captures in this package\n` });
   });
 

@@ -2,20 +2,12 @@
  * The first measures analysts ask for, on the account layer of the case graph (accounts and
  * channels, with the observed account-to-account edges; asserted edges are reported apart).
  */
-import type { GraphEdge, GraphNode } from '../schemas/graph.js';
+import type { GraphEdge, GraphMeasures, GraphNode } from '../schemas/graph.js';
+
+export type { GraphMeasures };
 
 /** Betweenness is O(V·E): computed only up to this many accounts. */
 export const BETWEENNESS_MAX_NODES = 2000;
-
-export interface GraphMeasures {
-  accounts: number;
-  degree: Array<{ id: string; label: string; degree: number; weightedDegree: number }>;
-  mostForwarded: Array<{ id: string; label: string; reposts: number; reposters: number }>;
-  sharedMedia: Array<{ a: string; b: string; posts: number }>;
-  components: Array<{ size: number; members: string[] }>;
-  /** Null when the account graph is larger than {@link BETWEENNESS_MAX_NODES}. */
-  betweenness: Array<{ id: string; label: string; score: number }> | null;
-}
 
 /** One sentence per measure, printed beside it. */
 export const MEASURE_EXPLANATIONS = {

@@ -56,12 +56,12 @@ export async function identityAssertions(store: EvidenceStore, caseId: string): 
   return (await readStoredEvents(store, caseId)).map((e) => e.event).filter((e) => e.action === 'identity-asserted');
 }
 
-/** Build the graph of one or more cases from the store alone. */
-export async function buildCaseGraph(store: EvidenceStore, caseIds: string[], opts: CaseGraphOptions = {}): Promise<{ graph: CaseGraph; skipped: SkippedCapture[] }> {
+/** Build the graph of one or more cases from the store alone; `only` limits it to those captures (a package's). */
+export async function buildCaseGraph(store: EvidenceStore, caseIds: string[], opts: CaseGraphOptions = {}, only?: ReadonlySet<string>): Promise<{ graph: CaseGraph; skipped: SkippedCapture[] }> {
   const graph = new CaseGraph(opts);
   const skipped: SkippedCapture[] = [];
   for (const caseId of caseIds) {
-    const ids = await sealedCaptureIds(store, caseId);
+    const ids = (await sealedCaptureIds(store, caseId)).filter((id) => !only || only.has(id));
     const posts = await mapLimit(ids, 16, (id) => readSealedPost(store, caseId, id));
     for (const p of posts) {
       if (isSkipped(p)) skipped.push(p);

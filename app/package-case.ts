@@ -1,6 +1,8 @@
 import type { BrowserPool } from '../collectors/browser/pool.js';
 import { chromiumPdfRenderer } from '../collectors/browser/render-pdf.js';
+import { isoUtc } from '../lib/clock.js';
 import { childLogger, type Logger } from '../lib/logger.js';
+import { caseGraphProduct } from '../analysis/graph-package.js';
 import type { CustodyActor } from '../schemas/custody.js';
 import { buildPackage, type BuiltPackage, type PackageProgress } from '../evidence/package/build.js';
 import type { Services } from '../workers/runtime.js';
@@ -20,6 +22,8 @@ export interface PackageRequest {
   caseWacz?: boolean;
   /** Build it for a partner agency (withheld artifacts, signed share record, `shared` event). */
   share?: ShareSpec;
+  /** Include the case graph (data/analysis/: JSON, GraphML, SVG figure), built from the packaged captures only. */
+  graph?: boolean;
 }
 
 /**
@@ -47,5 +51,6 @@ export function packageCase(s: Services, browsers: BrowserPool, req: PackageRequ
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
     ...(req.caseWacz ? { caseWacz: true } : {}),
     ...(req.share ? { share: req.share } : {}),
+    ...(req.graph ? { analysis: async (ids: string[]) => [await caseGraphProduct(s.store, req.caseId, ids, { builtAt: isoUtc(s.clock.now()), builder: `exhibit ${s.software.exhibitVersion}` })] } : {}),
   });
 }

@@ -157,13 +157,19 @@ export const CaptureMetadata = z.object({
 
 export const CustodyTimeline = z.object({ caseId: CaseId, events: z.array(CustodyEvent) });
 
-export const PackageRequest = z.object({ captureIds: z.array(Uuid).max(10_000).optional() });
+export const PackageRequest = z.object({
+  captureIds: z.array(Uuid).max(10_000).optional(),
+  /** Include the case graph as a derived analysis product (data/analysis/), built from the packaged captures. */
+  graph: z.boolean().optional(),
+});
 export const PACKAGE_STATES = ['building', 'ready', 'failed'] as const;
 export const PackageJob = z.object({
   schemaVersion: z.literal('exhibit.api-package/1'),
   packageId: Uuid,
   caseId: CaseId,
   captureIds: z.array(Uuid).nullable(),
+  /** Whether the package carries the case graph (absent on jobs recorded before the option existed). */
+  graph: z.boolean().optional(),
   state: z.enum(PACKAGE_STATES),
   phase: z.string(),
   percent: z.number().min(0).max(100),

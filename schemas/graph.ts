@@ -128,3 +128,26 @@ export const CaseGraphDocument = z.object({
   edges: z.array(GraphEdge),
 });
 export type CaseGraphDocument = z.infer<typeof CaseGraphDocument>;
+
+/** The first measures analysts ask for, on the account layer (analysis/graph-measures.ts). */
+export const GraphMeasures = z.object({
+  accounts: z.number().int().nonnegative(),
+  degree: z.array(z.object({ id: z.string(), label: z.string(), degree: z.number().int().nonnegative(), weightedDegree: z.number().int().nonnegative() })),
+  mostForwarded: z.array(z.object({ id: z.string(), label: z.string(), reposts: z.number().int().nonnegative(), reposters: z.number().int().nonnegative() })),
+  sharedMedia: z.array(z.object({ a: z.string(), b: z.string(), posts: z.number().int().nonnegative() })),
+  components: z.array(z.object({ size: z.number().int().positive(), members: z.array(z.string()) })),
+  /** Null when the account graph is too large for betweenness. */
+  betweenness: z.array(z.object({ id: z.string(), label: z.string(), score: z.number() })).nullable(),
+});
+export type GraphMeasures = z.infer<typeof GraphMeasures>;
+
+/** GET /api/cases/:caseId/graph: the (filtered) case graph, its measures and what each measure means. */
+export const CaseGraphView = z.object({
+  caseId: z.string(),
+  graph: CaseGraphDocument,
+  measures: GraphMeasures,
+  explanations: z.record(z.string(), z.string()),
+  /** The custody event recording this read; null when the case has no sealed post to read. */
+  custodySeq: z.number().int().positive().nullable(),
+});
+export type CaseGraphView = z.infer<typeof CaseGraphView>;

@@ -107,6 +107,8 @@ export const PackageContentManifest = z.object({
   withheld: z.array(WithheldItem).optional(),
   /** Packages received from partners that this one carries whole (data/received/), by zip digest, with the captures they hold. */
   received: z.array(z.object({ packageSha256: Sha256Digest, captureIds: z.array(Uuid) })).optional(),
+  /** Derived analysis products under data/analysis/ (absent when none): marked as derived, never evidence. */
+  analysis: z.array(z.object({ kind: z.enum(['case-graph']), derived: z.literal(true), description: z.string(), files: z.array(z.string()) })).optional(),
 });
 export type PackageContentManifest = z.infer<typeof PackageContentManifest>;
 

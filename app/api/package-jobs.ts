@@ -69,7 +69,7 @@ export class PackageJobs {
   }
 
   /** Check the request, record the job and start building. NOT_FOUND for captures not sealed in the case. */
-  async start(caseId: string, captureIds: string[] | undefined, user: UserRecord): Promise<PackageJob> {
+  async start(caseId: string, captureIds: string[] | undefined, user: UserRecord, opts: { graph?: boolean } = {}): Promise<PackageJob> {
     const sealed = new Set(await this.sealedCaptureIds(caseId));
     if (captureIds?.length) {
       const missing = captureIds.filter((id) => !sealed.has(id));
@@ -84,6 +84,7 @@ export class PackageJobs {
       packageId,
       caseId,
       captureIds: captureIds?.length ? [...new Set(captureIds)] : null,
+      graph: Boolean(opts.graph),
       state: 'building',
       phase: 'queued',
       percent: 0,
@@ -116,6 +117,7 @@ export class PackageJobs {
       const built = await packageCase(s, this.browsers, {
         caseId: job.caseId,
         ...(job.captureIds ? { captureIds: job.captureIds } : {}),
+        graph: Boolean(job.graph),
         outPath: this.filePath(job),
         packageId: job.packageId,
         actor: actorOf(user),

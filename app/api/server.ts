@@ -19,6 +19,7 @@ import { PackageJobs } from './package-jobs.js';
 import { openApiDocument, RouteTable } from './route-table.js';
 import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
+import { graphRoutes } from './routes/graph.js';
 import { packageRoutes } from './routes/packages.js';
 import { replayOriginFor, replayRoutes } from './routes/replay.js';
 import { spreadsheetRoutes } from './routes/spreadsheets.js';
@@ -112,6 +113,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   userRoutes(table, deps);
   caseRoutes(table, deps);
   captureRoutes(table, deps);
+  graphRoutes(table, deps);
   packageRoutes(table, deps);
   replayRoutes(table, deps);
   watchRoutes(table, deps);

@@ -11,11 +11,12 @@ export function register(program: Command, { action, config }: CliDeps): void {
     .option('--capture <captureId...>', 'only these captures (default: the whole case)')
     .option('--operator <id>', 'who builds the package (recorded in the custody log; default: your user name)')
     .option('--case-wacz', "also carry one WACZ of every packaged capture's WARC (data/case.wacz), to replay the whole case")
+    .option('--graph', 'include the case graph as a derived analysis product (data/analysis/: JSON, GraphML, SVG figure), built from the packaged captures; verify checks every capture it names is in the package')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (caseId: string, opts: { out?: string; capture?: string[]; operator?: string; json?: boolean; caseWacz?: boolean }) => {
+      action(async (caseId: string, opts: { out?: string; capture?: string[]; operator?: string; json?: boolean; caseWacz?: boolean; graph?: boolean }) => {
         const { packageCommand } = await import('../commands/package.js');
-        return packageCommand(config(), caseId, { captureIds: opts.capture, out: opts.out, operator: opts.operator, json: Boolean(opts.json), caseWacz: Boolean(opts.caseWacz) });
+        return packageCommand(config(), caseId, { captureIds: opts.capture, out: opts.out, operator: opts.operator, json: Boolean(opts.json), caseWacz: Boolean(opts.caseWacz), graph: Boolean(opts.graph) });
       }),
     );
 }

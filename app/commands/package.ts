@@ -19,6 +19,8 @@ export interface PackageCliOptions {
   quiet: boolean;
   /** Also carry one WACZ of the whole case (data/case.wacz). */
   caseWacz?: boolean;
+  /** Include the case graph (data/analysis/). */
+  graph?: boolean;
 }
 
 /** Build a certified package (BagIt zip) of a case or of chosen captures; recorded as a custody event. */
@@ -34,6 +36,7 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
         captureIds: opts.captureIds,
         outPath,
         ...(opts.caseWacz ? { caseWacz: true } : {}),
+        graph: Boolean(opts.graph),
         actor: ((o) => ({ type: 'operator' as const, id: o.name, role: 'prosecutor', osUser: o.osUser, host: o.host }))(cliOperator(opts.operator)),
         ...(opts.share ? { share: opts.share } : {}),
         onProgress: (p) => view?.update(caseId, p.bytesTotal ? (100 * p.bytesDone) / p.bytesTotal : 0, p.phase, p.detail ?? undefined),
@@ -45,10 +48,11 @@ export async function packageCase(config: Config, caseId: string, opts: PackageC
   });
 }
 
-export async function packageCommand(config: Config, caseId: string, opts: { captureIds?: string[]; out?: string; operator?: string; json: boolean; caseWacz?: boolean }): Promise<ExitCode> {
+export async function packageCommand(config: Config, caseId: string, opts: { captureIds?: string[]; out?: string; operator?: string; json: boolean; caseWacz?: boolean; graph?: boolean }): Promise<ExitCode> {
   const built = await packageCase(config, caseId, {
     captureIds: opts.captureIds,
     caseWacz: Boolean(opts.caseWacz),
+    graph: Boolean(opts.graph),
     outPath: opts.out ?? `${caseId}.zip`,
     operator: opts.operator ?? os.userInfo().username,
     quiet: opts.json,

@@ -18,12 +18,12 @@ import type { PublicKeyInfo, SigningKey } from '../keys.js';
 import { storeKeys } from '../store.js';
 import { certificatesOfTokens } from '../timestamp.js';
 import { parseCaCertificates, type CertInfo } from '../trust.js';
-import type { BuildState } from './build-types.js';
+import type { BuildState, DerivedProduct } from './build-types.js';
 import { receivedEntries } from './build-received.js';
 import { disclosedView, signShareRecord, withheldArtifacts, withheldOfAll, type ShareSpec } from './build-share.js';
-import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
+import { byPath, captureEntries, inMemory, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
-import { bagPaths } from './layout.js';
+import { bagPaths, isSafeRelativeName } from './layout.js';
 import { contentManifestBytes, sealedCaptureIds } from './seal.js';
 
 /** What the package holds, as recorded in the `packaged` event. */
@@ -41,6 +41,22 @@ export interface PackageContent {
   content: { bytes: Buffer; digest: string };
   /** For a share: the signed share record (listed in the content manifest). */
   share: (ReturnType<typeof signShareRecord> & { spec: ShareSpec }) | null;
+  /** The package carries a case graph (data/analysis/). */
+  caseGraph: boolean;
+}
+
+/** Derived products' files into the zip under data/analysis/; their names must be safe and unique. */
+async function derivedProducts(b: BuildState): Promise<{ products: DerivedProduct[]; files: Array<{ path: string; sha256: string; size: number }> }> {
+  const products = b.opts.analysis ? await b.writer.race(b.opts.analysis([...b.captureIds].sort())) : [];
+  const entries = products.flatMap((p) =>
+    p.files.map((f) => {
+      if (!isSafeRelativeName(f.name)) throw new IntegrityError('PACKAGE_INVALID', `unsafe analysis file name ${JSON.stringify(f.name)}`);
+      return inMemory(bagPaths.analysis(f.name), f.bytes);
+    }),
+  );
+  b.claims.claim(entries);
+  b.writer.add(entries);
+  return { products, files: entries.map((e) => ({ path: e.path, sha256: sha256Digest(e.bytes!), size: e.size })) };
 }
 
 /** The signed head the bag ends with, and the log up to it. */
@@ -143,6 +159,7 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
   const omitted = await omittedCaptures(b, early);
   const packageId = opts.packageId ?? newId();
   const contentKeyFps = new Set([activeKey.fingerprint, ...captures.flatMap((c) => (c.signature ? [c.signature.keyFingerprint] : []))]);
+  const derived = await derivedProducts(b);
   const captureFiles = contentFiles(b, captures, contentKeyFps, publicKeys, caPem);
   const withheld = opts.share ? withheldOfAll(captures.map((c) => c.manifest), opts.share.withhold) : [];
   const share = opts.share
@@ -154,7 +171,7 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
         ),
       }
     : null;
-  const files = share ? [...captureFiles, { path: bagPaths.shareRecord, sha256: share.digest, size: share.bytes.length }].sort(byPath) : captureFiles;
+  const files = [...captureFiles, ...derived.files, ...(share ? [{ path: bagPaths.shareRecord, sha256: share.digest, size: share.bytes.length }] : [])].sort(byPath);
   const content = contentManifestBytes({
     schemaVersion: 'exhibit.package-content/1',
     packageId,
@@ -168,8 +185,9 @@ export async function describeContent(b: BuildState, captures: CaptureBundle[], 
     files,
     ...(withheld.length ? { withheld } : {}),
     ...(b.received.length ? { received: b.received.map((r) => ({ packageSha256: r.record.package.sha256, captureIds: r.record.captures.map((c) => c.captureId).sort() })) } : {}),
+    ...(derived.products.length ? { analysis: derived.products.map((p) => ({ kind: p.kind, derived: true as const, description: p.description, files: p.files.map((f) => bagPaths.analysis(f.name)) })) } : {}),
   });
-  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, share };
+  return { packageId, activeKey, publicKeys, caPem, operators, legalBases, omitted, contentKeyFps, content, share, caseGraph: derived.products.some((p) => p.kind === 'case-graph') };
 }
 
 /**

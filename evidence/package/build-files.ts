@@ -75,6 +75,7 @@ export function caseFiles(b: BuildState, pc: PackageContent, head: HeadPart, key
     head: { seq: signed.head.seq, keyFingerprint: signed.signature.keyFingerprint, tokens: signed.tokens.length },
     genesisHash: genesisHash(b.caseId),
     seal: { keyFingerprint: pc.activeKey.fingerprint, tsaRoots: keys.tsaRoots.map((r) => ({ fingerprint: r.fingerprint, subject: r.subject })) },
+    caseGraph: pc.caseGraph,
   };
   entries.push(inMemory(bagPaths.verifyTxt, Buffer.from(verifyInstructions(verifyInput))));
   entries.push(inMemory(bagPaths.readme, Buffer.from(PACKAGE_LAYOUT_TEXT)));

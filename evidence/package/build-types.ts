@@ -21,6 +21,15 @@ import type { PackageProgress, PayloadEntry, PayloadZip } from './payload-zip.js
  */
 export const BUFFERED_ENTRY_MAX_BYTES = 4 * 1024 * 1024;
 
+/** A derived analysis product to carry under data/analysis/ (a case graph): files, and what it is. */
+export interface DerivedProduct {
+  kind: 'case-graph';
+  /** One sentence: what was derived, from what. Recorded in the content manifest. */
+  description: string;
+  /** Files, by name under data/analysis/. */
+  files: Array<{ name: string; bytes: Buffer }>;
+}
+
 export interface BuildPackageOptions {
   caseId: string;
   /** Subset of captures; all captures of the case when absent. */
@@ -48,6 +57,12 @@ export interface BuildPackageOptions {
   onProgress?: (p: PackageProgress) => void;
   /** Build the package for a partner agency: withheld artifacts and a signed share record (build-share.ts). */
   share?: ShareSpec;
+  /**
+   * Derived analysis products, built from exactly the captures the package holds (called once
+   * they are chosen); their files go under data/analysis/, listed in the content manifest and
+   * covered by the package seal like every other file.
+   */
+  analysis?: (captureIds: string[]) => Promise<DerivedProduct[]>;
   /** Payload files up to this size are read whole; larger ones stream. @defaultValue {@link BUFFERED_ENTRY_MAX_BYTES} */
   bufferedEntryMaxBytes?: number;
   /**

@@ -169,6 +169,7 @@ async function checkContent(ctx: SealContext, content: PackageContentManifest): 
   }
   const contentPaths = new Set(content.files.map((f) => f.path));
   for (const f of ctx.files) if (f.startsWith('data/captures/') && !contentPaths.has(f)) r.fail(f, 'package-content', 'capture file not in the content manifest');
+  for (const f of ctx.files) if (f.startsWith('data/analysis/') && !contentPaths.has(f)) r.fail(f, 'package-content', 'analysis file not in the content manifest');
   const held = new Set(ctx.captureIds);
   const claimed = new Set(content.captureIds);
   for (const id of held) if (!claimed.has(id)) r.fail(bagPaths.captureDir(id), 'package-content', `capture ${id} is not in the content manifest`);

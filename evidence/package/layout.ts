@@ -58,6 +58,12 @@ export const bagPaths = {
   /** A package received from a partner (`exhibit import`), byte-identical, and its import record. */
   receivedZip: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/package.zip`,
   receivedRecord: (sha256: string) => `data/received/${sha256.replace(/^sha256:/, '')}/record.json`,
+  /** Derived analysis products (never evidence themselves): built from the sealed captures in this package. */
+  analysisDir: 'data/analysis/',
+  analysis: (name: string) => `data/analysis/${name}`,
+  /** The case graph: node-link JSON (what verify reads), GraphML and a rendered SVG figure. */
+  caseGraphJson: 'data/analysis/case-graph.json',
+  caseGraphml: 'data/analysis/case-graph.graphml',
   tsaCa: 'data/tsa/ca.pem',
   tsaCerts: 'data/tsa/tsa.pem',
 } as const;
@@ -130,6 +136,14 @@ data/captures/<captureId>/
                                   <warc>.wacz: the WARC as recorded with its index, for replay in
                                   ReplayWeb.page); each is labelled in manifest.json with its source
                                   and method
+data/analysis/                    ONLY WHEN REQUESTED (--graph): derived analysis products, not evidence:
+    README.txt                    what was derived, from which captures, and how
+    case-graph.json               the case graph (accounts, posts, hashtags, URLs, media and who mentions,
+                                  replies to, forwards and shares media with whom), built from the
+                                  sealed post.json of the captures in this package only; every node
+                                  and edge names the captures (and JSON pointers) it was read from
+    case-graph.graphml            the same graph for yEd, Gephi, networkx, Neo4j
+    case-graph.svg                a rendered figure of the graph
 data/replay/index.html            offline replay of each capture's web archive in ReplayWeb.page (its
                                   files in data/replay/rwp/, licence AGPL-3.0 in rwp/LICENSE). In the
                                   directory that holds bagit.txt run

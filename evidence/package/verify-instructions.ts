@@ -11,6 +11,8 @@ export interface VerifyTextInput {
   genesisHash: string;
   /** The package seal's signing key and the TSA roots in data/tsa/ca.pem (what a recipient must confirm). */
   seal?: { keyFingerprint: string; tsaRoots: Array<{ fingerprint: string; subject: string }> };
+  /** The package carries a case graph under data/analysis/. */
+  caseGraph?: boolean;
 }
 
 type Line = (s?: string) => void;
@@ -173,5 +175,21 @@ export function verifyInstructions(input: VerifyTextInput): string {
   p('   The replay reads the archives under data/captures/ as they are; the viewer files in data/replay/');
   p('   are covered by the checks above like every other file.');
   p();
+  if (input.caseGraph) {
+    p(`${input.seal ? '7' : '6'}. ${bagPaths.analysisDir} holds a case graph: a DERIVED analysis product, not evidence (see its`);
+    p('   README.txt). Each of its nodes and edges names the captures it was read from; every one must be');
+    p('   a capture in this package:');
+    p();
+    p("     python3 - <<'EOF'");
+    p('     import json, os');
+    p(`     g = json.load(open(${JSON.stringify(bagPaths.caseGraphJson)}, encoding="utf-8"))`);
+    p('     held = set(os.listdir("data/captures"))');
+    p('     bad = [(x["id"], p["captureId"]) for x in g["nodes"] + g["edges"] for p in x["provenance"] if p["basis"] == "observed" and p["captureId"] not in held]');
+    p('     for item, c in bad: print(item, "names capture", c, "which is not in this package")');
+    p('     assert not bad, "the case graph names captures this package does not hold"');
+    p('     print("case graph OK:", len(g["nodes"]), "nodes and", len(g["edges"]), "edges, each naming captures in this package")');
+    p('     EOF');
+    p();
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -25,6 +25,8 @@
  *   every capture the log says was sealed, or names it (check-seal.ts);
  * - data/annotations.json (analyst tags and notes, when present) recomputed from the custody log's
  *   `tag-added`, `tag-removed` and `note-added` events (check-annotations.ts).
+ * - derived analysis products (data/analysis/, check-analysis.ts): every capture the case graph's
+ *   nodes and edges name is in the package, every assertion it shows is in the package's log.
  *
  * Trust (evidence/trust.ts): keys and CA certificates carried in the package only show that it is
  * internally consistent. The verdict is `verified` only when every signature is by a pinned key (or
@@ -39,6 +41,7 @@ import { PackageReport } from '../../schemas/custody.js';
 import { sha256Digest } from '../canonical.js';
 import { mergeAnchors, noAnchors, parseCaCertificates, type TrustAnchors } from '../trust.js';
 import { dirBag, type BagFiles } from './bag-files.js';
+import { checkAnalysis } from './check-analysis.js';
 import { checkBagInfo, checkBagit, checkPayloadManifests, checkTagManifests } from './check-bag.js';
 import { checkCaptures } from './check-captures.js';
 import { checkArchiveRecords } from './check-records.js';
@@ -161,6 +164,7 @@ async function verifyBag(bag: BagFiles, r: Report, result: VerifyResult, trust: 
   const { events, coveredSeq, elided } = custody;
   crossCheckCustody({ report: r, events, coveredSeq, captures: captureFacts });
   await checkAnnotations(ctx, { caseId, events, captureIds: captureDirs });
+  await checkAnalysis(ctx, { captureIds: captureDirs, events });
   const sha256Of = async (p: string): Promise<string> => (digests.get(p)?.sha256 ?? sha256Digest(await ctx.read(p)));
   await verifyPackageSeal({
     files, fileSet: ctx.fileSet, read: ctx.read, sha256Of, report: r, checkSignature: sigs.checkSignature, checkTokens: sigs.checkTokens,

@@ -12,7 +12,7 @@ import type { CustodyActor } from '../../schemas/custody.js';
 import { CustodyLog } from '../../evidence/custody.js';
 import { FsStore } from '../../evidence/fs-store.js';
 import { KeyStore } from '../../evidence/keys.js';
-import { buildPackage, type BuiltPackage } from '../../evidence/package/build.js';
+import { buildPackage, type BuildPackageOptions, type BuiltPackage } from '../../evidence/package/build.js';
 import type { TimestampDeps, TsaEndpoint } from '../../evidence/timestamp.js';
 import { localAnchors, type TrustAnchors } from '../../evidence/trust.js';
 import { startPdfRenderer } from './render-pdf.js';
@@ -32,7 +32,7 @@ export interface EvidenceEnv {
   timestamp: Omit<TimestampDeps, 'clock' | 'logger'>;
   renderPdf: (html: string, out: string) => Promise<void>;
   seal(caseId: string, opts?: { operator?: string; url?: string; extra?: ExtraArtifact[] }): Promise<SealedCapture>;
-  pack(caseId: string, opts?: { captureIds?: string[]; name?: string; caseWacz?: boolean }): Promise<BuiltPackage>;
+  pack(caseId: string, opts?: { captureIds?: string[]; name?: string; caseWacz?: boolean; analysis?: BuildPackageOptions['analysis'] }): Promise<BuiltPackage>;
   /** What this deployment pins: its own key store and its TSA CA (as `exhibit verify` on the same host). */
   anchors(): Promise<{ anchors: TrustAnchors }>;
   close(): Promise<void>;
@@ -61,6 +61,7 @@ export async function startEvidenceEnv(redisUrl: string, opts: { pdf?: boolean }
       buildPackage({
         caseId,
         ...(o.captureIds ? { captureIds: o.captureIds } : {}),
+        ...(o.analysis ? { analysis: o.analysis } : {}),
         outPath: path.join(dir, `${o.name ?? `${caseId}-${randomUUID().slice(0, 8)}`}.zip`),
         actor: PROSECUTOR,
         store, custody, keys,

@@ -30,11 +30,11 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
   };
 
   t.def(
-    { method: 'post', path: '/api/cases/:caseId/packages', summary: 'Build a certified package of the case or of chosen captures (in the background)', tag: 'packages', access: 'package', body: PackageRequest, response: PackageJob, status: 202, errors: [404] },
+    { method: 'post', path: '/api/cases/:caseId/packages', summary: 'Build a certified package of the case or of chosen captures (in the background), optionally with the case graph as a derived analysis product', tag: 'packages', access: 'package', body: PackageRequest, response: PackageJob, status: 202, errors: [404] },
     async (c, { body }) => {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'package', caseId);
-      return d.packages.start(caseId, body.captureIds, user);
+      return d.packages.start(caseId, body.captureIds, user, { graph: body.graph });
     },
   );
 

@@ -4,6 +4,7 @@ import { ApiError, artifactUrl, enc, get, loadSession, login, logout, me, patch,
 import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from './dom.js';
 import { exportLinks, intakeCard, watchesView, watchView } from './watches.js';
 import { annotationsPanel, searchView, tagFilter, tagList } from './search.js';
+import { graphView } from './graph.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -147,9 +148,10 @@ function submitForm(caseId, refresh) {
 
 function packageBuilder(caseId, selected) {
   const out = h('div', { id: 'package-progress' });
+  const withGraph = h('input', { type: 'checkbox', id: 'package-graph' });
   const start = async (ids) => {
     try {
-      const job = await post(`/api/cases/${enc(caseId)}/packages`, ids ? { captureIds: ids } : {});
+      const job = await post(`/api/cases/${enc(caseId)}/packages`, { ...(ids ? { captureIds: ids } : {}), ...(withGraph.checked ? { graph: true } : {}) });
       mount(out, progressBar(0, 'queued'));
       const es = new EventSource(`/api/cases/${enc(caseId)}/packages/${enc(job.packageId)}/events`);
       cleanup.push(() => es.close());
@@ -175,6 +177,7 @@ function packageBuilder(caseId, selected) {
     { class: 'card', id: 'package-builder' },
     h('h2', {}, 'Certified package'),
     h('p', { class: 'muted' }, 'A BagIt zip with signatures, timestamps, the custody log and a certificate. Building and downloading are recorded on the custody log.'),
+    h('p', {}, h('label', { class: 'inline' }, withGraph, ' Include the case graph (GraphML and a figure, built from the packaged captures; a derived analysis product, checked by verify)')),
     h('button', { type: 'button', id: 'package-case', onclick: () => start(null) }, 'Package the whole case'),
     ' ',
     h('button', { type: 'button', class: 'secondary', id: 'package-selected', onclick: () => { const ids = [...selected()]; if (ids.length) start(ids); else mount(out, h('p', { class: 'error' }, 'Select captures first.')); } }, 'Package selected captures'),
@@ -249,6 +252,7 @@ async function caseView(caseId) {
   };
   if (may.submit()) parts.push(submitForm(caseId, refresh), intakeCard(caseId, refresh));
   if (may.read()) {
+    parts.push(h('p', {}, h('a', { href: `#/cases/${enc(caseId)}/graph`, id: 'graph-link' }, 'Case graph'), h('span', { class: 'muted' }, ' — who posts, mentions, replies to, forwards and shares media with whom, each link traced to its captures')));
     parts.push(h('h2', {}, 'Captures'), tagFilter(tag, (t) => { tag = t; listBox.dataset.tag = t ?? ''; void refresh().then(() => { listBox.dataset.filtered = t ?? ''; }); }), exportLinks(caseId), listBox);
     await refresh();
   }
@@ -521,6 +525,7 @@ async function route() {
     else if (path === '/watches') content = await watchesView(() => route());
     else if ((m = /^\/watches\/([^/]+)$/.exec(path))) content = await watchView(decodeURIComponent(m[1]), (f) => cleanup.push(f), (hash) => (location.hash = hash));
     else if (pathOnly === '/search') content = await searchView(new URLSearchParams(queryString ?? ''));
+    else if ((m = /^\/cases\/([^/]+)\/graph$/.exec(path))) content = await graphView(decodeURIComponent(m[1]), cleanup);
     else if ((m = /^\/cases\/([^/]+)\/captures\/([^/]+)$/.exec(path))) content = await captureView(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     else if ((m = /^\/cases\/([^/]+)$/.exec(path))) content = await caseView(decodeURIComponent(m[1]));
     else content = await casesView();

@@ -234,6 +234,25 @@ describe('the exhibit CLI on the embedded default (private Redis + local store)'
     expect(report.failures.some((f) => f.item.endsWith('artifacts/screenshot.png'))).toBe(true);
   });
 
+  it('package --graph carries the case graph under data/analysis/, built from the packaged captures, and verifies', async () => {
+    const zip = path.join(stateDir, 'with-graph.zip');
+    const pkg = await exhibit(['package', caseId, '-o', zip, '--graph', '--operator', 'prosecutor-01'], env);
+    expect(pkg.code, pkg.stderr).toBe(0);
+    const ok = await exhibit(['verify', zip, '--json'], env);
+    expect(ok.code, ok.stdout).toBe(0);
+    const report = JSON.parse(ok.stdout) as { captureIds: string[]; checks: Array<{ item: string; check: string; ok: boolean; message: string }> };
+    expect(report.checks.filter((c) => c.check === 'analysis-graph-captures').map((c) => [c.item, c.ok])).toEqual([['data/analysis/case-graph.json', true], ['data/analysis/case-graph.graphml', true]]);
+    const listing = await new Promise<string>((resolve) => {
+      let text = '';
+      const c = spawn('unzip', ['-p', zip, '*/data/analysis/case-graph.json']);
+      c.stdout.on('data', (d) => (text += d));
+      c.on('exit', () => resolve(text));
+    });
+    const doc = JSON.parse(listing) as { captures: Array<{ captureId: string }>; skipped: Array<{ captureId: string }> };
+    // Every packaged capture was read: into the graph, or listed as skipped (no post.json).
+    expect([...doc.captures, ...doc.skipped].map((x) => x.captureId).sort()).toEqual([...report.captureIds].sort());
+  });
+
   it('packaging while no TSA answers exits 7 (UNSEALED) saying so; with the TSA back the next package verifies, and a recipient who pinned the old key authenticates the rotated one', async () => {
     const down = path.join(stateDir, 'outage.zip');
     const r = await exhibit(['package', caseId, '-o', down, '--operator', 'prosecutor-01'], { ...env, EXHIBIT_TSA_URLS: 'http://127.0.0.1:9/tsa' });

@@ -273,7 +273,7 @@ export function stixBundle(captures: IntelCapture[], opts: IntelExportOptions): 
     });
   }
 
-  const scoObjects = [...scos.values()].map((s) => ({ ...s.props, object_marking_refs: marking, extensions: ext(s.captures) }));
+  const scoObjects: Array<Record<string, unknown>> = [...scos.values()].map((s) => ({ ...s.props, object_marking_refs: marking, extensions: ext(s.captures) }));
   const header = [
     tlpMarkingDefinition(opts.tlp),
     { type: 'identity', spec_version: '2.1', id: EXHIBIT_IDENTITY, created: FIXED_CREATED, modified: FIXED_CREATED, name: 'Exhibit evidence capture', identity_class: 'system', object_marking_refs: marking },

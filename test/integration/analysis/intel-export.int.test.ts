@@ -249,6 +249,12 @@ print(json.dumps({'count': count, 'tags': [t.name for t in e.tags], 'objects': s
       expect((await get('analyst-intel', `/api/cases/${CASE}/export?format=misp&capture=01900000-0000-7000-8000-000000000000`)).status).toBe(404);
       expect((await get('analyst-intel', `/api/cases/${CASE}/export?format=stix&tlp=white`)).status).toBe(400);
       expect((await s.custody.readLog(CASE)).length).toBe(before);
+
+      // The API description names the new query parameters.
+      const doc = (await (await api.app.request('/openapi.json')).json()) as { paths: Record<string, { get: { parameters: Array<{ name: string; schema: { enum?: string[] } }> } }> };
+      const params = doc.paths['/api/cases/{caseId}/export']!.get.parameters;
+      expect(params.find((p) => p.name === 'format')!.schema.enum).toEqual(['csv', 'xlsx', 'stix', 'misp']);
+      expect(params.find((p) => p.name === 'tlp')!.schema.enum).toEqual(['clear', 'green', 'amber', 'amber+strict', 'red']);
     });
   });
 });

@@ -1,4 +1,5 @@
 import { isoUtc } from '../../../lib/clock.js';
+import { PermanentError } from '../../../lib/errors.js';
 import { ExportQuery, IntakeReport, IntakeRequest, MAX_INTAKE_BYTES } from '../../../schemas/spreadsheet.js';
 import { sha256Digest } from '../../../evidence/canonical.js';
 import { exportRows, rowsToCsv, rowsToXlsx } from '../../../analysis/case-export.js';
@@ -60,7 +61,7 @@ export function spreadsheetRoutes(t: RouteTable, d: ApiDeps): void {
       access: 'read-evidence',
       query: ExportQuery,
       produces: 'application/octet-stream',
-      errors: [404, 409],
+      errors: [400, 404, 409],
     },
     async (c, { query }) => {
       const caseId = c.req.param('caseId') ?? '';
@@ -75,6 +76,7 @@ export function spreadsheetRoutes(t: RouteTable, d: ApiDeps): void {
         bytes = intelBytes(query.format === 'stix' ? stixBundle(captures, opts) : mispEvent(captures, opts).event);
         captureIds = captures.map((x) => x.captureId);
       } else {
+        if (query.capture) throw new PermanentError('INVALID_INPUT', 'capture applies to format stix or misp; a spreadsheet holds the whole case');
         const events = (await s.custody.readLog(caseId)).map((e) => e.event);
         const rows = await exportRows(s.store, caseId, events);
         bytes = query.format === 'xlsx' ? await rowsToXlsx(rows, { caseId, exportedAt, exportedBy: user.name }) : rowsToCsv(rows);

@@ -248,6 +248,7 @@ print(json.dumps({'count': count, 'tags': [t.name for t in e.tags], 'objects': s
       expect((await get('auditor-intel', `/api/cases/${CASE}/export?format=misp`)).status).toBe(403);
       expect((await get('analyst-intel', `/api/cases/${CASE}/export?format=misp&capture=01900000-0000-7000-8000-000000000000`)).status).toBe(404);
       expect((await get('analyst-intel', `/api/cases/${CASE}/export?format=stix&tlp=white`)).status).toBe(400);
+      expect((await get('analyst-intel', `/api/cases/${CASE}/export?format=csv&capture=${ids[1]}`)).status).toBe(400);
       expect((await s.custody.readLog(CASE)).length).toBe(before);
 
       // The API description names the new query parameters.

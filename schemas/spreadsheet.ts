@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CaseId, Uuid } from './common.js';
 import { Failure } from './errors.js';
+import { INTEL_FORMATS } from './intel.js';
+import { Tlp } from './share.js';
 
 /** Data rows one intake accepts (a bigger sheet is refused whole, never cut silently). */
 export const MAX_INTAKE_ROWS = 1000;
@@ -62,5 +64,11 @@ export const IntakeReport = z.object({
 });
 export type IntakeReport = z.infer<typeof IntakeReport>;
 
-export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
-export const ExportQuery = z.object({ format: z.enum(EXPORT_FORMATS).default('csv') });
+export const EXPORT_FORMATS = ['csv', 'xlsx', ...INTEL_FORMATS] as const;
+export const ExportQuery = z.object({
+  format: z.enum(EXPORT_FORMATS).default('csv'),
+  /** TLP 2.0 marking of a STIX or MISP export. */
+  tlp: Tlp.default('amber'),
+  /** Comma-separated capture ids: export only these (STIX and MISP; default the whole case). */
+  capture: z.string().max(20_000).optional(),
+});

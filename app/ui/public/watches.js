@@ -289,5 +289,5 @@ export function intakeCard(caseId, onDone) {
 
 export function exportLinks(caseId) {
   const base = `/api/cases/${enc(caseId)}/export`;
-  return h('p', { id: 'export-links' }, 'Export the captures: ', h('a', { href: `${base}?format=csv`, id: 'export-csv', download: `${caseId}-captures.csv` }, 'CSV'), ' · ', h('a', { href: `${base}?format=xlsx`, id: 'export-xlsx', download: `${caseId}-captures.xlsx` }, 'XLSX'), h('span', { class: 'muted' }, ' (recorded on the custody log)'));
+  return h('p', { id: 'export-links' }, 'Export the captures: ', h('a', { href: `${base}?format=csv`, id: 'export-csv', download: `${caseId}-captures.csv` }, 'CSV'), ' · ', h('a', { href: `${base}?format=xlsx`, id: 'export-xlsx', download: `${caseId}-captures.xlsx` }, 'XLSX'), ' · intelligence (TLP:AMBER): ', h('a', { href: `${base}?format=stix&tlp=amber`, id: 'export-stix', download: `${caseId}-captures.stix.json` }, 'STIX 2.1'), ' · ', h('a', { href: `${base}?format=misp&tlp=amber`, id: 'export-misp', download: `${caseId}-captures.misp.json` }, 'MISP'), h('span', { class: 'muted' }, ' (recorded on the custody log)'));
 }

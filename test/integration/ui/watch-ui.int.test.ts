@@ -139,6 +139,8 @@ describe('web app: watches and spreadsheets in Chromium (real server, Redis, Min
     await page.waitForFunction(() => /TSV: 2 rows — 1 accepted, 1 rejected/.test(document.getElementById('sheet-summary')?.textContent ?? ''));
     // Export links point at our own API.
     expect(await page.getAttribute('#export-xlsx', 'href')).toBe(`/api/cases/${CASE}/export?format=xlsx`);
+    expect(await page.getAttribute('#export-stix', 'href')).toBe(`/api/cases/${CASE}/export?format=stix&tlp=amber`);
+    expect(await page.getAttribute('#export-misp', 'href')).toBe(`/api/cases/${CASE}/export?format=misp&tlp=amber`);
     const dl = page.waitForEvent('download');
     await page.click('#export-csv');
     expect((await dl).suggestedFilename()).toBe(`${CASE}-captures.csv`);

@@ -332,6 +332,7 @@ export async function sealCapture(payloadIn: SealPayload, deps: SealDeps): Promi
       submittedAt: payload.submittedAt,
       options: payload.request.options,
       ...(payload.request.operator ? { operator: payload.request.operator } : {}),
+      ...(payload.request.user ? { user: payload.request.user } : {}),
     },
     status: payload.output.status,
     failure: payload.output.failure,

@@ -41,7 +41,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'submit', caseId);
       // Private targets follow the server's config (capture.allowPrivateNetwork), never the client.
-      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}), options: body.force ? { force: true } : {} }));
+      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, user: { kind: 'user' as const, name: user.name, role: user.role }, ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}), options: body.force ? { force: true } : {} }));
       const outcomes = await submitCaptures(requests, s);
       const accepted = outcomes.flatMap((o) => (o.ok ? [{ url: o.url, captureId: o.captureId, duplicate: o.duplicate }] : []));
       const rejected = outcomes.flatMap((o) => (o.ok ? [] : [{ url: o.url, failure: o.failure }]));

@@ -9,6 +9,7 @@ import { isoUtc, newId } from '../../lib/clock.js';
 import { mapLimit } from '../../lib/concurrency.js';
 import { IntegrityError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
+import type { PostDocument } from '../../schemas/post.js';
 import { sha256Digest } from '../canonical.js';
 import { readStoredEvents, type StoredEvent, type StoredHead } from '../custody.js';
 import { completeHeadTokens } from '../custody-heal.js';
@@ -20,6 +21,7 @@ import { parseCaCertificates, type CertInfo } from '../trust.js';
 import type { BuildState } from './build-types.js';
 import { byPath, captureEntries, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
+import { certificatePosts } from './certificate-posts.js';
 import { bagPaths } from './layout.js';
 import { contentManifestBytes, sealedCaptureIds } from './seal.js';
 
@@ -63,7 +65,7 @@ export interface KeysPart {
  * the rest is prepared. Their reads would only slow the loading, which everything else waits for.
  * The certificate images (sharp, on the thread pool) start as soon as the captures have loaded.
  */
-export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBundle[]; imaging: Promise<CertificateImage[]> }> {
+export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBundle[]; imaging: Promise<CertificateImage[]>; posts: Promise<Array<PostDocument | null>> }> {
   b.progress({ phase: 'head', bytesDone: 0, bytesTotal: 0 });
   const captures = await b.writer.race(
     mapLimit(b.captureIds, 16, async (id) => {
@@ -73,12 +75,13 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
     }),
   );
   const imaging = b.images.render(captures.map((c) => c.manifest));
+  const posts = certificatePosts(b.store, captures.map((c) => c.manifest));
   for (const c of [...captures].sort((x, y) => (x.captureId < y.captureId ? -1 : x.captureId > y.captureId ? 1 : 0))) {
     const list = captureEntries(c, b);
     b.claims.claim(list);
     b.writer.add(list);
   }
-  return { captures, imaging };
+  return { captures, imaging, posts };
 }
 
 /**

@@ -98,7 +98,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
   const rendering: Rendering = { done: Promise.resolve(), tmpDir: null };
   let recorded: { packageId: string; seq: number } | null = null;
   try {
-    const { captures, imaging } = await loadCaptures(b);
+    const { captures, imaging, posts } = await loadCaptures(b);
     const early = await writer.race(earlyEvents);
     const pc = await describeContent(b, captures, early);
     const event = await recordPackaged(b, pc);
@@ -106,7 +106,7 @@ export async function buildPackage(opts: BuildPackageOptions): Promise<BuiltPack
     const head = await signHeadAfter(b, early);
     const keys = await keysAndCertificates(b, pc, captures, head);
     const { entries: caseEntries, verifyInput } = caseFiles(b, pc, head, keys, captures);
-    const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, caseEntries, verifyInput, preparing }, rendering);
+    const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, posts, caseEntries, verifyInput, preparing }, rendering);
     payloadShown = true;
     progress({ phase: 'payload', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     await addCertificatePdf(b, rendering, pdfPath);

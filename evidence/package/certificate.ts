@@ -27,6 +27,7 @@ import { code, escapeHtml, t, time, type CertificateInput } from './certificate-
 
 export { EMBEDDABLE_IMAGE_TYPES, escapeHtml, truncateMiddle, type CertificateCapture, type CertificateInput } from './certificate-html.js';
 export { imageDimensions, orderArtifacts } from './certificate-capture.js';
+export { seqRuns } from './certificate-custody.js';
 
 /**
  * Render `html` to a PDF file at `outPath` (e.g. Chromium `page.pdf`). `prepare`, when given, is

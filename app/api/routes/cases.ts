@@ -5,6 +5,7 @@ import { readSealRecords } from '../../../evidence/signing.js';
 import { storeKeys } from '../../../evidence/store.js';
 import { captureStatus, isFinal } from '../../../workers/job-state.js';
 import { submitCaptures } from '../../../workers/submit.js';
+import { contentSummary } from '../../post-view.js';
 import { currentUser, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { caseCapturesKey, caseOfCaptureJob, loadManifest, recordRead } from '../evidence-reads.js';
@@ -87,7 +88,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
     const rows: CaptureSummary[] = [];
     for (const id of ids) {
       const st = await captureStatus(s, id);
-      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null };
+      const row: CaptureSummary = { content: null, captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null };
       if (sealed.has(id)) {
         const { manifest: m } = await loadManifest(s, caseId, id);
         if (row.state === 'unknown') row.state = (await readSealRecords(s.store, caseId, id)).timestamps.length ? 'sealed' : 'unsealed';
@@ -101,6 +102,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
             row.platform = doc.data.platform;
             const a = doc.data.post?.author;
             row.author = a ? (a.displayName ?? a.handle ?? a.id) : null;
+            row.content = contentSummary(doc.data);
           }
         }
       } else if (row.state === 'unknown') continue; // submitted job gone and nothing sealed

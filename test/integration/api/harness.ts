@@ -38,7 +38,8 @@ export interface HarnessUser {
   cases: string[];
 }
 
-export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions = {}): Promise<Harness> {
+/** `collectors`: per-collector options (e.g. a platform fixture's host), as in the config file. */
+export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions = {}, extra: { collectors?: Record<string, Record<string, unknown>> } = {}): Promise<Harness> {
   const site = await startSampleSite();
   const tsa = await startLocalTsa();
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'exhibit-api-'));
@@ -49,6 +50,7 @@ export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions 
     store: { kind: 's3', s3: { endPoint: minio.endPoint, port: minio.port, accessKey: minio.accessKey, secretKey: minio.secretKey, bucket: `api-${randomUUID().slice(0, 12)}`, retentionDays: 1 } },
     tsa: { urls: [tsa.url], caFiles: [tsa.caCertPath] },
     capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000, allowPrivateNetwork: true },
+    ...(extra.collectors ? { collectors: extra.collectors } : {}),
     log: { level: 'warn' },
   });
   const s = await openServices(config, createLogger('warn'));

@@ -1,4 +1,4 @@
-/** The certificate's custody log: the full timeline (one capture) or condensed to a line per capture (several). */
+/** The certificate's custody log: the full timeline (one capture) or condensed to a line per kind of event per capture (several). */
 import type { CustodyAction, CustodyEvent } from '../../schemas/custody.js';
 import { plural } from './certificate-capture.js';
 import { code, escapeHtml, hexOf, t, time, truncateMiddle, type CertificateInput } from './certificate-html.js';

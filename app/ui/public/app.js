@@ -276,7 +276,7 @@ function captureList(caseId, selected) {
         h('div', { class: 'who' }, authorCell(c), c.content?.listed ? h('span', { class: 'muted' }, ` · list page, ${c.content.listed} posts`) : null),
         c.content?.text
           ? h('p', { class: 'excerpt', dir: c.content.direction ?? 'auto', lang: c.content.language ?? null }, c.content.text)
-          : h('p', { class: 'excerpt muted', dir: 'auto' }, c.title || (c.content ? '(no text)' : '')),
+          : h('p', { class: 'excerpt muted', dir: 'auto' }, c.content ? (c.content.visibility === 'visible' ? '(no text)' : '(the platform showed no post)') : c.title || ''),
         c.sealedAt ? h('a', { href: `#/cases/${enc(caseId)}/captures/${enc(c.captureId)}`, class: 'capture-link' }, 'Open capture') : null,
         h('div', { class: 'mono muted' }, c.url ?? c.captureId),
       ),
@@ -547,6 +547,8 @@ async function openReplay(base, panel) {
   }
 }
 
+const CHECK_GROUPS = ['Bag completeness and digests', 'Seal and signatures', 'Timestamps', 'Custody log', 'Captures', 'Other checks'];
+
 /** A check's group: what it is about (the bag, the seal, custody, signatures, a capture…), read from the check's own name. */
 function checkGroup(c) {
   const item = c.item;
@@ -554,7 +556,7 @@ function checkGroup(c) {
   if (/custody|head/i.test(`${item} ${c.check}`)) return 'Custody log';
   if (/seal|signature|signing|key|rotation/i.test(`${item} ${c.check}`)) return 'Seal and signatures';
   if (/timestamp|tsa|tsr/i.test(`${item} ${c.check}`)) return 'Timestamps';
-  if (/bag|manifest|payload|oxum|tagmanifest/i.test(`${item} ${c.check}`)) return 'Bag completeness and digests';
+  if (/bag|manifest|payload|oxum|tagmanifest|^zip$/i.test(`${item} ${c.check}`) || c.check === 'zip') return 'Bag completeness and digests';
   return 'Other checks';
 }
 
@@ -568,7 +570,7 @@ function verifyReport(report, uploadSha256, custodySeq) {
         : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`;
   const row = (c) => h('tr', { class: c.ok ? 'ok' : 'bad' }, h('td', {}, c.ok ? '✓' : '✗'), h('td', { class: 'mono' }, c.item), h('td', {}, c.check), h('td', { class: 'msg' }, c.message));
   const table = (checks, id) => h('table', { class: 'checks', ...(id ? { id } : {}) }, h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'Item'), h('th', {}, 'Check'), h('th', {}, 'Result'))), h('tbody', {}, checks.map(row)));
-  const groups = new Map();
+  const groups = new Map(CHECK_GROUPS.map((g) => [g, []]));
   for (const c of report.checks) {
     const g = checkGroup(c);
     if (!groups.has(g)) groups.set(g, []);
@@ -583,7 +585,7 @@ function verifyReport(report, uploadSha256, custodySeq) {
     h(
       'div',
       { id: 'verify-checks' },
-      [...groups].map(([name, checks]) => {
+      [...groups].filter(([, checks]) => checks.length).map(([name, checks]) => {
         const failed = checks.filter((c) => !c.ok).length;
         return h('details', { class: `check-group ${failed ? 'bad' : 'ok'}`, 'data-group': name, open: failed > 0 }, h('summary', {}, `${failed ? '✗' : '✓'} ${name}: ${failed ? `${failed} of ${checks.length} failed` : `all ${checks.length} passed`}`), table(checks));
       }),

@@ -139,14 +139,16 @@ export function summaryCard(c: CertificateCapture, index: number, total: number,
     : '<figure class="preview none"><p>No screenshot embedded (none captured, or too large to embed; see the artifact list).</p></figure>';
   const texts = postTexts(m);
   return `<section class="card">
-<h2><span class="capno">Capture ${index + 1}${total > 1 ? ` of ${total}` : ''}</span> ${badge(seal)}${m.status === 'failed' ? ' <span class="badge bad">CAPTURE FAILED</span>' : ''}</h2>
+<h2><span class="capno">Capture ${index + 1}${total > 1 ? ` of ${total}` : ''}</span> ${badge(seal)}</h2>
 <p class="title" dir="auto">${escapeHtml(m.page.title ?? m.request.url)}</p>
 <table class="facts">
 ${row('Requested URL', t(m.request.url))}
 ${row('Final URL', t(m.page.finalUrl ?? '(none)'))}
 ${row('HTTP status', `${escapeHtml(m.page.status ?? '(none)')}${m.page.redirects.length ? ` after ${m.page.redirects.length} redirect(s)` : ''}`)}
 ${row('Server address', t(m.page.remoteIp ?? '(unknown)'))}
-${m.failure ? row('Failure', `<strong class="bad">${t(m.failure.code)}</strong>: ${t(m.failure.message)}`) : ''}
+${outcomeRow(c)}
+${c.post?.post ? row('Author', `${authorHtml(c.post.post.author) ?? '<span class="muted">not stated</span>'} <span class="muted">on</span> ${t(c.post.platform)}`) : ''}
+${c.post?.post ? row('Published', publishedHtml(c.post.post) ?? '<span class="muted">not stated by the platform</span>') : ''}
 ${row('Requested by', operatorHtml(m))}
 ${row('Legal basis', t(m.request.legalBasis ?? '(none given)'))}
 ${row('Captured (host clock)', `${time(env.startedAt)} <span class="muted">to</span> ${time(env.finishedAt.slice(0, 10) === env.startedAt.slice(0, 10) ? env.finishedAt.slice(11) : env.finishedAt)}<br><span class="muted">${local ? `local time ${escapeHtml(local)}` : `UTC; host time zone ${t(env.timezone)}`}</span>`)}
@@ -342,6 +344,14 @@ ${text ? `<div class="l"><span class="k">${escapeHtml(text.label)}</span>${textB
   }
   if (doc.review.length) parts.push(line('Review', t(truncateMiddle(doc.review.map((r) => r.message).join('; '), 200))));
   return parts.join('\n');
+}
+
+/** What was observed, in words: what the platform showed (from post.json), or why the page was not captured. */
+function outcomeRow(c: CertificateCapture): string {
+  const v = c.post?.visibility;
+  if (v && v.state !== 'visible') return row('Platform showed', `<span class="shown">${escapeHtml(PLATFORM_SHOWED[v.state])}</span>${v.reason ? ` — ${t(v.reason)}` : ''}`);
+  const f = c.manifest.failure;
+  return f ? row('Outcome', `<span class="shown">the page was not captured</span>: ${t(f.message)} <span class="muted">(${escapeHtml(f.code)})</span>`) : '';
 }
 
 /** One capture of many: who said what and when, what the platform showed, seal status, and the digests of the screenshot and manifest. */

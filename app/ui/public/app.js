@@ -407,6 +407,14 @@ function postSection(caseId, captureId, m, doc) {
   return out;
 }
 
+/** The capture's heading: who posted it on which platform when there is a post, else the page title. */
+function captureTitle(m, doc) {
+  const who = (a) => (a ? [a.displayName, a.handle ? `@${a.handle.replace(/^@/, '')}` : null].filter(Boolean).join(' ') : '');
+  if (doc?.post?.author && who(doc.post.author)) return `Post by ${who(doc.post.author)} on ${doc.platform}`;
+  if (doc && !doc.post && doc.replies.length) return `${who(doc.profile) || doc.pageUrl} — ${doc.platform} ${doc.profile?.kind ?? 'page'}, ${doc.replies.length} posts`;
+  return m.page.title || m.request.url;
+}
+
 async function captureView(caseId, captureId) {
   const base = `/api/cases/${enc(caseId)}/captures/${enc(captureId)}`;
   const d = await get(base);
@@ -499,7 +507,7 @@ async function captureView(caseId, captureId) {
   const details = h('div', { id: 'details-panel', role: 'tabpanel' }, out);
   const replay = h('div', { id: 'replay-panel', role: 'tabpanel', hidden: true });
   const tabs = captureTabs(details, replay, hasArchive(m), () => openReplay(base, replay));
-  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, m.page.title || m.request.url), tabs, details, replay];
+  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, captureTitle(m, postDoc)), tabs, details, replay];
 }
 
 const hasArchive = (m) => m.artifacts.some((a) => a.role === 'wacz' || a.role === 'warc');

@@ -131,6 +131,7 @@ describe('web app: content first (real server, Redis, MinIO, TSA, platform fixtu
     const { ctx, page, errors } = await signedIn('analyst-cui');
     await page.goto(`${server.url}/ui/#/cases/${CASE}/captures/${ids.channel}`);
     await ready(page, `/cases/${CASE}/captures/${ids.channel}`);
+    expect(await page.textContent('#capture-title')).toMatch(/^Sahel News @sahel_news — telegram channel, \d+ posts$/);
     const cards = page.locator('#listed-posts article.post-card');
     expect(await cards.count()).toBeGreaterThanOrEqual(2);
     const arabic = page.locator('#listed-posts .post-text', { hasText: ARABIC_102 });

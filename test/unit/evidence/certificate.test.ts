@@ -247,7 +247,9 @@ describe('certificate: seal status, time and custody timeline', () => {
     expect(html).toContain('<span class="badge bad">UNSEALED</span>');
     expect(html).toContain('not signed');
     expect(html).toContain('no timestamp token: this capture is unsealed');
-    expect(html).toContain('CAPTURE FAILED');
+    // What was observed is worded, not flagged as a failure beside the seal.
+    expect(html).not.toContain('CAPTURE FAILED');
+    expect(html).toContain('<span class="shown">the page was not captured</span>');
     expect(html).toContain('HTTP_ERROR');
   });
 
@@ -468,6 +470,19 @@ describe('certificate: who said what, and what the platform showed', () => {
     expect(html).toContain('prosecutor-1</span> <span class="muted">— signed-in web user (prosecutor)</span>');
     expect(html).toContain('(command-line operator: OS user <span dir="auto">dana</span> on host <span dir="auto">lab-7</span>, <span dir="auto">analyst</span>)');
     expect(html).toContain('(signed-in web user, <span dir="auto">prosecutor</span>)');
+  });
+
+  it('a single capture behind a login wall is worded as what the platform showed, beside its seal', () => {
+    const login = doc({ platform: 'x', visibility: { state: 'login-wall', reason: 'the page asked to sign in', signals: [], httpStatus: 200, retryAfter: null }, post: null });
+    const html = render({ captures: [capture({ post: login }, manifest({ status: 'failed' }))] });
+    expect(html).toContain('<span class="shown">the platform showed a login wall</span> — <span dir="auto">the page asked to sign in</span>');
+    expect(html).not.toContain('CAPTURE FAILED');
+  });
+
+  it('a single capture names the author and the published time', () => {
+    const html = render({ captures: [capture({ post: doc() })] });
+    expect(html).toContain('<span class="aname" dir="auto">أخبار الساحل</span> <span class="ahandle" dir="ltr">@sahel_news</span> <span class="muted">on</span>');
+    expect(html).toContain('<time>2026-02-27T09:15:00.000Z</time>');
   });
 
   it('words a page that was not captured (no post.json) without a failure badge', () => {

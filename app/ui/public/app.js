@@ -507,7 +507,7 @@ async function captureView(caseId, captureId) {
   const details = h('div', { id: 'details-panel', role: 'tabpanel' }, out);
   const replay = h('div', { id: 'replay-panel', role: 'tabpanel', hidden: true });
   const tabs = captureTabs(details, replay, hasArchive(m), () => openReplay(base, replay));
-  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, captureTitle(m, postDoc)), tabs, details, replay];
+  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, captureTitle(m, postDoc)), postDoc && m.page.title ? h('p', { class: 'muted', id: 'page-title' }, 'Page title: ', h('bdi', {}, m.page.title)) : null, tabs, details, replay];
 }
 
 const hasArchive = (m) => m.artifacts.some((a) => a.role === 'wacz' || a.role === 'warc');

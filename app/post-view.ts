@@ -126,3 +126,21 @@ export function annotationLines(a: CaptureAnnotations, indent = '  '): string[] 
   }
   return rows;
 }
+
+/** A capture's content for lists (the web case list): the post, or the list page and its first post. */
+export function contentSummary(doc: PostDocument): { authorName: string | null; authorHandle: string | null; text: string | null; direction: 'ltr' | 'rtl' | null; language: string | null; published: string | null; visibility: VisibilityState; visibilityWords: string; listed: number } {
+  const { post, listed } = postsOf(doc);
+  const shown = post ?? listed[0] ?? null;
+  const who = post?.author ?? doc.profile ?? shown?.author ?? null;
+  return {
+    authorName: who?.displayName ?? null,
+    authorHandle: who?.handle ?? null,
+    text: shown?.text ? firstLines(shown.text.content, 3, 200).join('\n') || null : null,
+    direction: shown?.text?.direction ?? null,
+    language: shown?.text?.language ?? null,
+    published: shown?.published?.utc ?? shown?.published?.raw ?? null,
+    visibility: doc.visibility.state,
+    visibilityWords: VISIBILITY_WORDS[doc.visibility.state],
+    listed: listed.length,
+  };
+}

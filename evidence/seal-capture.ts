@@ -211,6 +211,7 @@ export async function sealCapture(payload: SealPayload, deps: SealDeps): Promise
       submittedAt: payload.submittedAt,
       options: payload.request.options,
       ...(payload.request.operator ? { operator: payload.request.operator } : {}),
+      ...(payload.request.user ? { user: payload.request.user } : {}),
     },
     status: payload.output.status,
     failure: payload.output.failure,

@@ -4,6 +4,7 @@ import { CustodyEvent, PackageReport, SignatureRecord, TimestampRecord } from '.
 import { Failure } from './errors.js';
 import { JobProgress, SealResult } from './jobs.js';
 import { StoredCaptureManifest } from './manifest.js';
+import { VisibilityState } from './post.js';
 import { WatchRunWithChanges, WatchStatus, WatchWebhook, WebhookDeliveryFailure } from './watch.js';
 import { TargetUrlText } from './target-url.js';
 
@@ -119,6 +120,27 @@ export const CaptureSummary = z.object({
   observationOf: Uuid.nullable().default(null),
   /** Analysts' tags on the capture (custody events; not evidence). */
   tags: z.array(z.string()).default([]),
+  /** What the capture holds, from its sealed post.json: who said what and when, and what the platform showed. Null for a plain web page. */
+  content: z
+    .object({
+      authorName: z.string().nullable(),
+      authorHandle: z.string().nullable(),
+      /** The first lines of the post text (or of the first post of a list page), as served. */
+      text: z.string().nullable(),
+      /** `rtl`/`ltr` of that text as recorded in post.json; null when unknown. */
+      direction: z.enum(['ltr', 'rtl']).nullable(),
+      /** BCP 47 tag only when the platform states it (never the page language). */
+      language: z.string().nullable(),
+      /** The platform's published time: its UTC reading, else its own string. */
+      published: z.string().nullable(),
+      visibility: VisibilityState,
+      /** The visibility in words ("login wall", "deleted by the platform", "not recognised — review"). */
+      visibilityWords: z.string(),
+      /** Posts a list capture (channel page, profile, timeline) shows; 0 for a single post. */
+      listed: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .default(null),
 });
 export type CaptureSummary = z.infer<typeof CaptureSummary>;
 export const CaptureList = z.object({ caseId: CaseId, captures: z.array(CaptureSummary) });

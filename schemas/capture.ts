@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorId, CaseId, CliOperator, CollectorRequest, IsoUtc, LegalBasis, Uuid } from './common.js';
+import { ActorId, CaseId, CliOperator, CollectorRequest, IsoUtc, LegalBasis, Uuid, WebUser } from './common.js';
 import { TargetUrl } from './target-url.js';
 
 /** A collection account's label or platform name: letters, digits, `.`, `_`, `-` (it names a file). */
@@ -41,6 +41,8 @@ export const CaptureRequest = z.object({
   options: CaptureOptions.default({}),
   /** When submitted on the command line: the name given and the OS user and host that ran it. */
   operator: CliOperator.optional(),
+  /** When submitted through the web app or API: the signed-in user. */
+  user: WebUser.optional(),
 });
 export type CaptureRequest = z.infer<typeof CaptureRequest>;
 

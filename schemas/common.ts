@@ -43,6 +43,14 @@ export const CliOperator = z.object({
 });
 export type CliOperator = z.infer<typeof CliOperator>;
 
+/** A signed-in user of the web app or HTTP API who submitted a request: their account name and role. Never a command-line operator. */
+export const WebUser = z.object({
+  kind: z.literal('user'),
+  name: ActorId,
+  role: z.string().min(1).max(200),
+});
+export type WebUser = z.infer<typeof WebUser>;
+
 export type Sha256Digest = z.infer<typeof Sha256Digest>;
 export type Sha512Digest = z.infer<typeof Sha512Digest>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Artifact } from './artifact.js';
 import { CaptureEnvironment, CaptureOptions, PageFacts } from './capture.js';
-import { ActorId, CaseId, CliOperator, IsoUtc, Uuid } from './common.js';
+import { ActorId, CaseId, CliOperator, IsoUtc, Uuid, WebUser } from './common.js';
 import { Failure } from './errors.js';
 
 export const CAPTURE_STATUSES = ['captured', 'failed'] as const;
@@ -37,6 +37,8 @@ const manifestFields = {
     options: CaptureOptions,
     /** Submitted on the command line: the name given (`requestedBy`) with the OS user and host that ran it. Absent for web users and in older manifests. */
     operator: CliOperator.optional(),
+    /** Submitted through the web app or API: the signed-in user (`requestedBy` is their name). Absent for the command line and in older manifests. */
+    user: WebUser.optional(),
   }),
   /** `captured`: the page answered and was recorded; `failed`: what was observed is sealed, with `failure`. */
   status: z.enum(CAPTURE_STATUSES),

@@ -90,6 +90,7 @@ export function profileRequest(payload: SealPayload, profileUrl: string | null):
     requestedBy: request.requestedBy,
     ...(request.legalBasis !== undefined ? { legalBasis: request.legalBasis } : {}),
     ...(request.operator ? { operator: request.operator } : {}),
+    ...(request.user ? { user: request.user } : {}),
     options: { ...rest, profileOf: captureId },
   };
 }

@@ -6,6 +6,7 @@ import { mapLimit } from '../lib/concurrency.js';
 import { TransientError } from '../lib/errors.js';
 import { CaptureRequest } from '../schemas/capture.js';
 import type { CliOperator } from '../schemas/common.js';
+import type { CustodyActor } from '../schemas/custody.js';
 import type { Config } from '../schemas/config.js';
 import type { Failure } from '../schemas/errors.js';
 import type { CapturePayload } from '../schemas/jobs.js';
@@ -229,11 +230,11 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
   for (const v of fresh) {
     const r = v.request;
     // A list shares one submitter and legal basis: compare with the previous request before keying.
-    if (last && last.request.caseId === r.caseId && last.request.requestedBy === r.requestedBy && last.request.legalBasis === r.legalBasis && sameOperator(last.request.operator, r.operator)) {
+    if (last && last.request.caseId === r.caseId && last.request.requestedBy === r.requestedBy && last.request.legalBasis === r.legalBasis && sameOperator(last.request.operator, r.operator) && last.request.user?.role === r.user?.role) {
       last.list.push(v);
       continue;
     }
-    const key = JSON.stringify([r.caseId, r.requestedBy, r.legalBasis ?? null, r.operator ?? null]);
+    const key = JSON.stringify([r.caseId, r.requestedBy, r.legalBasis ?? null, r.operator ?? null, r.user ?? null]);
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
     list.push(v);
@@ -244,7 +245,7 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
     await deps.custody.append({
       caseId: head.caseId,
       action: 'request-submitted',
-      actor: { type: 'operator', id: head.requestedBy, role: 'analyst', ...(head.operator ? { osUser: head.operator.osUser, host: head.operator.host } : {}) },
+      actor: submitter(head),
       subject: list.length === 1 ? { captureId: list[0]!.captureId } : {},
       details: {
         legalBasis: head.legalBasis ?? null,
@@ -253,6 +254,16 @@ async function recordSubmissions(fresh: Valid[], deps: SubmitDeps): Promise<void
       idempotencyKey: `request-submitted:${createHash('sha256').update(list.map((v) => v.captureId).join(',')).digest('hex')}`,
     });
   }
+}
+
+/**
+ * Who submitted, as the custody log names them: a signed-in web user as a `user` with their role; a
+ * command-line run (or a caller that names no one, such as a watchlist acting for its creator) as an
+ * `operator`, with the OS user and host when known.
+ */
+export function submitter(r: CaptureRequest): CustodyActor {
+  if (r.user) return { type: 'user', id: r.requestedBy, role: r.user.role };
+  return { type: 'operator', id: r.requestedBy, role: 'analyst', ...(r.operator ? { osUser: r.operator.osUser, host: r.operator.host } : {}) };
 }
 
 const sameOperator = (a: CliOperator | undefined, b: CliOperator | undefined): boolean => a?.name === b?.name && a?.osUser === b?.osUser && a?.host === b?.host;

@@ -9,6 +9,7 @@ import { isoUtc, newId } from '../../lib/clock.js';
 import { mapLimit } from '../../lib/concurrency.js';
 import { IntegrityError } from '../../lib/errors.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
+import type { PostDocument } from '../../schemas/post.js';
 import { sha256Digest } from '../canonical.js';
 import { readStoredEvents, type StoredEvent, type StoredHead } from '../custody.js';
 import { elideLog } from '../custody-elide.js';
@@ -23,6 +24,7 @@ import { receivedEntries } from './build-received.js';
 import { disclosedView, signShareRecord, withheldArtifacts, withheldOfAll, type ShareSpec } from './build-share.js';
 import { byPath, captureEntries, inMemory, loadCapture, type CaptureBundle } from './captures.js';
 import type { CertificateImage } from './images.js';
+import { certificatePosts } from './certificate-posts.js';
 import { bagPaths, isSafeRelativeName } from './layout.js';
 import { contentManifestBytes, sealedCaptureIds } from './seal.js';
 
@@ -89,7 +91,7 @@ export interface KeysPart {
  * the rest is prepared. Their reads would only slow the loading, which everything else waits for.
  * The certificate images (sharp, on the thread pool) start as soon as the captures have loaded.
  */
-export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBundle[]; imaging: Promise<CertificateImage[]> }> {
+export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBundle[]; imaging: Promise<CertificateImage[]>; posts: Promise<Array<PostDocument | null>> }> {
   b.progress({ phase: 'head', bytesDone: 0, bytesTotal: 0 });
   const captures = await b.writer.race(
     mapLimit(b.captureIds, 16, async (id) => {
@@ -102,6 +104,7 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
   // A withhold rule that matches nothing is refused before anything is written or recorded.
   if (b.opts.share) withheldOfAll(captures.map((c) => c.manifest), b.opts.share.withhold);
   const imaging = b.images.render(captures.map((c) => disclosedView(c.manifest, c.withheld)));
+  const posts = certificatePosts(b.store, captures.map((c) => c.manifest));
   for (const c of [...captures].sort((x, y) => (x.captureId < y.captureId ? -1 : x.captureId > y.captureId ? 1 : 0))) {
     const list = captureEntries(c, b);
     b.claims.claim(list);
@@ -110,7 +113,7 @@ export async function loadCaptures(b: BuildState): Promise<{ captures: CaptureBu
   const received = receivedEntries(b.store, b.received);
   b.claims.claim(received);
   b.writer.add(received);
-  return { captures, imaging };
+  return { captures, imaging, posts };
 }
 
 /**

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { isoUtc } from '../../lib/clock.js';
 import type { Artifact } from '../../schemas/artifact.js';
 import type { CustodyEvent } from '../../schemas/custody.js';
+import type { PostDocument } from '../../schemas/post.js';
 import { sha256Digest } from '../canonical.js';
 import { annotationsDocument } from '../annotations.js';
 import { genesisHash } from '../custody.js';
@@ -86,7 +87,7 @@ export function caseFiles(b: BuildState, pc: PackageContent, head: HeadPart, key
 }
 
 /** The certificate's HTML. Many captures: the commands for the first one show the way; VERIFY.txt lists them for all. */
-function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, captures: CaptureBundle[], images: CertificateImage[], verifyInput: VerifyTextInput, generatedAt: string): string {
+function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, captures: CaptureBundle[], images: CertificateImage[], posts: Array<PostDocument | null>, verifyInput: VerifyTextInput, generatedAt: string): string {
   const { signed } = head;
   return renderCertificateHtml({
     caseId: b.caseId,
@@ -100,6 +101,7 @@ function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, capt
       timestamps: c.timestamps.map((t) => t.record),
       screenshotDataUri: images[i]!.uri,
       screenshotShownFrom: images[i]!.from,
+      post: posts[i] ?? null,
       bagPathOf: (a: Artifact) => bagPaths.artifact(c.captureId, a),
     })),
     events: head.events.map((e) => e.event),
@@ -123,13 +125,14 @@ function certificateHtml(b: BuildState, pc: PackageContent, head: HeadPart, capt
  */
 export async function startCertificate(
   b: BuildState,
-  parts: { pc: PackageContent; head: HeadPart; captures: CaptureBundle[]; imaging: Promise<CertificateImage[]>; caseEntries: PayloadEntry[]; verifyInput: VerifyTextInput; preparing: Promise<void> | undefined },
+  parts: { pc: PackageContent; head: HeadPart; captures: CaptureBundle[]; imaging: Promise<CertificateImage[]>; posts: Promise<Array<PostDocument | null>>; caseEntries: PayloadEntry[]; verifyInput: VerifyTextInput; preparing: Promise<void> | undefined },
   rendering: Rendering,
 ): Promise<{ generatedAt: string; pdfPath: string }> {
   b.progress({ phase: 'certificate', bytesDone: 0, bytesTotal: 0 });
   const generatedAt = isoUtc(b.clock.now());
   const images = await b.writer.race(parts.imaging);
-  const html = certificateHtml(b, parts.pc, parts.head, parts.captures, images, parts.verifyInput, generatedAt);
+  const posts = await b.writer.race(parts.posts);
+  const html = certificateHtml(b, parts.pc, parts.head, parts.captures, images, posts, parts.verifyInput, generatedAt);
   const caseEntries = [...parts.caseEntries, inMemory(bagPaths.certificateHtml, Buffer.from(html))];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-package-'));
   rendering.tmpDir = dir;

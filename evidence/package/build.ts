@@ -108,7 +108,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuiltP
   let caseWaczDir: string | null = null;
   let recorded: { packageId: string; seq: number } | null = null;
   try {
-    const { captures, imaging } = await loadCaptures(b);
+    const { captures, imaging, posts } = await loadCaptures(b);
     if (opts.caseWacz) {
       const built = await writer.race(buildCaseWacz(b, captures));
       if (built) {
@@ -125,7 +125,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuiltP
     const head = await signHeadAfter(b, early, pc.packageId);
     const keys = await keysAndCertificates(b, pc, captures, head);
     const { entries: caseEntries, verifyInput } = caseFiles(b, pc, head, keys, captures);
-    const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, caseEntries, verifyInput, preparing }, rendering);
+    const { generatedAt, pdfPath } = await startCertificate(b, { pc, head, captures, imaging, posts, caseEntries, verifyInput, preparing }, rendering);
     payloadShown = true;
     progress({ phase: 'payload', bytesDone: writer.bytesDone, bytesTotal: writer.bytesTotal });
     await addCertificatePdf(b, rendering, pdfPath);

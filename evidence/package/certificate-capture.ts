@@ -1,6 +1,7 @@
 /** The certificate's parts about each capture: its summary, technical record, artifact list and screenshot. */
 import type { Artifact } from '../../schemas/artifact.js';
 import type { CaptureManifest } from '../../schemas/manifest.js';
+import type { Post, VisibilityState } from '../../schemas/post.js';
 import { code, EMBEDDABLE_IMAGE_TYPES, escapeHtml, formatSize, hexOf, inZone, row, t, textBlock, time, truncateMiddle, type CertificateCapture } from './certificate-html.js';
 
 export const DATA_URI = /^data:(image\/(?:png|jpeg|webp|gif));base64,([A-Za-z0-9+/]+={0,2})$/;
@@ -138,15 +139,17 @@ export function summaryCard(c: CertificateCapture, index: number, total: number,
     : '<figure class="preview none"><p>No screenshot embedded (none captured, or too large to embed; see the artifact list).</p></figure>';
   const texts = postTexts(m);
   return `<section class="card">
-<h2><span class="capno">Capture ${index + 1}${total > 1 ? ` of ${total}` : ''}</span> ${badge(seal)}${m.status === 'failed' ? ' <span class="badge bad">CAPTURE FAILED</span>' : ''}</h2>
+<h2><span class="capno">Capture ${index + 1}${total > 1 ? ` of ${total}` : ''}</span> ${badge(seal)}</h2>
 <p class="title" dir="auto">${escapeHtml(m.page.title ?? m.request.url)}</p>
 <table class="facts">
 ${row('Requested URL', t(m.request.url))}
 ${row('Final URL', t(m.page.finalUrl ?? '(none)'))}
 ${row('HTTP status', `${escapeHtml(m.page.status ?? '(none)')}${m.page.redirects.length ? ` after ${m.page.redirects.length} redirect(s)` : ''}`)}
 ${row('Server address', t(m.page.remoteIp ?? '(unknown)'))}
-${m.failure ? row('Failure', `<strong class="bad">${t(m.failure.code)}</strong>: ${t(m.failure.message)}`) : ''}
-${row('Operator', `${t(env.operator)}${m.request.requestedBy !== env.operator ? ` (requested by ${t(m.request.requestedBy)})` : ''}`)}
+${outcomeRow(c)}
+${c.post?.post ? row('Author', `${authorHtml(c.post.post.author) ?? '<span class="muted">not stated</span>'} <span class="muted">on</span> ${t(c.post.platform)}`) : ''}
+${c.post?.post ? row('Published', publishedHtml(c.post.post) ?? '<span class="muted">not stated by the platform</span>') : ''}
+${row('Requested by', operatorHtml(m))}
 ${row('Legal basis', t(m.request.legalBasis ?? '(none given)'))}
 ${row('Captured (host clock)', `${time(env.startedAt)} <span class="muted">to</span> ${time(env.finishedAt.slice(0, 10) === env.startedAt.slice(0, 10) ? env.finishedAt.slice(11) : env.finishedAt)}<br><span class="muted">${local ? `local time ${escapeHtml(local)}` : `UTC; host time zone ${t(env.timezone)}`}</span>`)}
 ${row('Trusted time (RFC 3161)', tsaLines(c))}
@@ -255,7 +258,103 @@ export function shownFromNote(c: CertificateCapture, shotArtifact: Artifact | un
     : `Reduced from the sealed thumbnail ${escapeHtml(c.bagPathOf(from).replace(`data/captures/${c.manifest.captureId}/`, ''))} (SHA-256 ${escapeHtml(hexOf(from.sha256).slice(0, 16))}…).`;
 }
 
-/** One capture of many: thumbnail, who/what/when, seal status, and the digests of the screenshot and manifest. */
+/** What the platform showed, as a sentence part (the certificate never writes "failed" beside "sealed"). */
+export const PLATFORM_SHOWED: Record<VisibilityState, string> = {
+  visible: 'the post',
+  'login-wall': 'the platform showed a login wall',
+  deleted: 'deleted by the platform',
+  unavailable: 'the platform said it is not available, giving no reason',
+  'age-gated': 'the platform showed an age gate',
+  'region-gated': 'the platform did not show it in this region',
+  'rate-limited': 'the platform refused to answer (rate limited)',
+  'not-recognised': 'not recognised — review',
+};
+
+/** `dir` of captured text: as stated (or read from the first strong character by the collector), else left to the reader's browser. */
+const dirOf = (p: Post) => p.text?.direction ?? 'auto';
+
+/** Display name and handle, each isolated so an Arabic name does not reorder the handle. */
+export function authorHtml(a: { displayName: string | null; handle: string | null } | null | undefined): string | null {
+  if (!a || (!a.displayName && !a.handle)) return null;
+  const name = a.displayName ? `<span class="aname" dir="auto">${escapeHtml(a.displayName)}</span>` : '';
+  const handle = a.handle ? `<span class="ahandle" dir="ltr">@${escapeHtml(a.handle.replace(/^@/, ''))}</span>` : '';
+  return name && handle ? `${name} ${handle}` : name || handle;
+}
+
+/** The platform's published time: its UTC reading, and its own words when they differ. */
+export function publishedHtml(p: Post): string | null {
+  const pub = p.published;
+  if (!pub) return null;
+  if (!pub.utc) return `<span dir="auto">${escapeHtml(pub.raw)}</span> <span class="muted">(as the platform states it)</span>`;
+  return `${time(pub.utc)}${pub.raw !== pub.utc ? ` <span class="muted">platform:</span> <span dir="auto">${escapeHtml(truncateMiddle(pub.raw, 80))}</span>` : ''}`;
+}
+
+/** The first lines of the post text, in its own direction and (when the platform states it) language. */
+export function excerptHtml(p: Post, max = 400): string {
+  if (!p.text?.content.trim()) return '<p class="excerpt muted">(no text)</p>';
+  const lines = p.text.content.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const shown = lines.slice(0, 4).join('\n');
+  const chars = [...shown];
+  const cut = chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : `${shown}${lines.length > 4 ? ' …' : ''}`;
+  const lang = p.text.language ? ` lang="${escapeHtml(p.text.language)}"` : '';
+  return `<p class="excerpt captured" dir="${dirOf(p)}"${lang}>${escapeHtml(cut)}</p>`;
+}
+
+/** Who asked for the capture: a command-line operator (the name given, OS user and host) or a signed-in web user. */
+export function operatorHtml(m: CaptureManifest): string {
+  const r = m.request;
+  if (r.operator) return `${t(r.operator.name)} <span class="muted">— command-line operator: OS user</span> ${t(r.operator.osUser)} <span class="muted">on host</span> ${t(r.operator.host)}`;
+  if (r.user) return `${t(r.user.name)} <span class="muted">— signed-in web user (${escapeHtml(r.user.role)})</span>`;
+  const env = m.environment;
+  return `${t(r.requestedBy)}${env.operator !== r.requestedBy ? ` <span class="muted">(capture run as</span> ${t(env.operator)}<span class="muted">)</span>` : ''}`;
+}
+
+/** The content of an entry: the post, the posts of a list page, or what the platform showed instead. */
+function contentHtml(c: CertificateCapture): string {
+  const m = c.manifest;
+  const doc = c.post;
+  const line = (label: string, html: string) => `<div class="l"><span class="k">${escapeHtml(label)}</span>${html}</div>`;
+  if (!doc) {
+    const text = postTexts(m)[0];
+    return `${line('Page title', `<span dir="auto">${escapeHtml(truncateMiddle(m.page.title ?? '(none)', 200))}</span>`)}
+${m.failure ? line('Outcome', `<span class="shown">the page was not captured</span>: ${t(truncateMiddle(m.failure.message))} <span class="muted">(${escapeHtml(m.failure.code)})</span>`) : ''}
+${text ? `<div class="l"><span class="k">${escapeHtml(text.label)}</span>${textBlock(truncateMiddle(text.text, 300))}</div>` : ''}`;
+  }
+  const v = doc.visibility;
+  const parts: string[] = [];
+  const platform = `<span class="muted">on</span> ${t(doc.platform)}`;
+  if (v.state !== 'visible') {
+    parts.push(line('Platform showed', `<span class="shown">${escapeHtml(PLATFORM_SHOWED[v.state])}</span>${v.reason ? ` <span class="muted">—</span> ${t(truncateMiddle(v.reason, 200))}` : ''}`));
+  }
+  const post = doc.post;
+  if (post) {
+    parts.push(line('Author', `${authorHtml(post.author) ?? '<span class="muted">not stated</span>'} ${platform}`));
+    parts.push(line('Published', publishedHtml(post) ?? '<span class="muted">not stated by the platform</span>'));
+    parts.push(excerptHtml(post));
+    if (post.media.length) parts.push(line('Media', escapeHtml(plural(post.media.length, 'item'))));
+  } else if (doc.replies.length) {
+    const who = doc.profile ? authorHtml(doc.profile) : null;
+    parts.push(line(doc.profile?.kind === 'channel' ? 'Channel' : 'Page', `${who ?? t(doc.pageUrl)} ${platform} <span class="muted">· ${plural(doc.replies.length, 'post')} shown</span>`));
+    for (const p of doc.replies.slice(0, 3)) {
+      parts.push(`<div class="listed">${line('Post', `${authorHtml(p.author) ?? ''} ${publishedHtml(p) ?? ''}`)}${excerptHtml(p, 200)}</div>`);
+    }
+    if (doc.replies.length > 3) parts.push(`<div class="l muted">… and ${doc.replies.length - 3} more in ${code('post.json')}</div>`);
+  } else if (v.state === 'visible') {
+    parts.push(line('Post', `<span class="muted">none read</span> ${platform}`));
+  }
+  if (doc.review.length) parts.push(line('Review', t(truncateMiddle(doc.review.map((r) => r.message).join('; '), 200))));
+  return parts.join('\n');
+}
+
+/** What was observed, in words: what the platform showed (from post.json), or why the page was not captured. */
+function outcomeRow(c: CertificateCapture): string {
+  const v = c.post?.visibility;
+  if (v && v.state !== 'visible') return row('Platform showed', `<span class="shown">${escapeHtml(PLATFORM_SHOWED[v.state])}</span>${v.reason ? ` — ${t(v.reason)}` : ''}`);
+  const f = c.manifest.failure;
+  return f ? row('Outcome', `<span class="shown">the page was not captured</span>: ${t(f.message)} <span class="muted">(${escapeHtml(f.code)})</span>`) : '';
+}
+
+/** One capture of many: who said what and when, what the platform showed, seal status, and the digests of the screenshot and manifest. */
 export function captureEntry(c: CertificateCapture, index: number, total: number, shot: Shot | null): string {
   const m = c.manifest;
   const env = m.environment;
@@ -269,23 +368,20 @@ export function captureEntry(c: CertificateCapture, index: number, total: number
     : '<figure class="thumb none"><p>No screenshot shown (none captured, or no sealed thumbnail); see the files of this capture.</p></figure>';
   const ts = c.timestamps[0];
   const tsa = ts ? `${time(ts.genTime)} <span class="muted">by</span> ${t(ts.tsaName ?? ts.signerSubject)} <span class="muted">(local clock ${ts.clockSkewMs === 0 ? 'equal' : `${Math.abs(ts.clockSkewMs)} ms ${ts.clockSkewMs > 0 ? 'ahead' : 'behind'}`})</span>${c.timestamps.length > 1 ? ` <span class="muted">+${c.timestamps.length - 1} more</span>` : ''}` : '<strong class="bad">no timestamp token: this capture is unsealed</strong>';
-  const text = postTexts(m)[0];
   const line = (label: string, html: string) => `<div class="l"><span class="k">${escapeHtml(label)}</span>${html}</div>`;
   const nOrig = m.artifacts.filter((a) => !a.derivedFrom).length;
   return `<section class="entry">
 ${figure}
 <div class="ebody">
-<h3>Capture ${index + 1} of ${total} ${badge(seal)}${m.status === 'failed' ? ' <span class="badge bad">CAPTURE FAILED</span>' : ''}</h3>
-<p class="title" dir="auto">${escapeHtml(truncateMiddle(m.page.title ?? m.request.url, 200))}</p>
+<h3>Capture ${index + 1} of ${total} ${badge(seal)}</h3>
+${contentHtml(c)}
 ${line('URL', `${t(truncateMiddle(m.request.url, 300))}${m.page.finalUrl && m.page.finalUrl !== m.request.url ? ` <span class="muted">→</span> ${t(truncateMiddle(m.page.finalUrl, 300))}` : ''} <span class="muted">· HTTP ${escapeHtml(m.page.status ?? '(none)')}${m.page.redirects.length ? ` after ${plural(m.page.redirects.length, 'redirect')}` : ''} · server ${t(m.page.remoteIp ?? 'unknown')}</span>`)}
-${m.failure ? line('Failure', `<strong class="bad">${t(m.failure.code)}</strong>: ${t(truncateMiddle(m.failure.message))}`) : ''}
 ${line('Captured', `${time(env.startedAt)} <span class="muted">host clock · TSA</span> ${tsa}`)}
-${line('Operator', `${t(env.operator)}${m.request.requestedBy !== env.operator ? ` (requested by ${t(m.request.requestedBy)})` : ''} <span class="muted">· legal basis</span> ${t(truncateMiddle(m.request.legalBasis ?? '(none given)', 200))}`)}
+${line('Requested by', `${operatorHtml(m)} <span class="muted">· legal basis</span> ${t(truncateMiddle(m.request.legalBasis ?? '(none given)', 200))}`)}
 ${line('Screenshot', shotArtifact ? `${code(`artifacts/${shotArtifact.name}`)} SHA-256 ${code(hexOf(shotArtifact.sha256))}` : '<span class="muted">(none captured)</span>')}
 ${line('Manifest', `${code('manifest.json')} SHA-256 ${code(hexOf(c.manifestDigest))}${c.signature ? `<br><span class="muted">signed with Ed25519 key</span> ${code(hexOf(c.signature.keyFingerprint))}` : ' <strong class="bad">not signed</strong>'}`)}
 ${line('Files', `${code(`data/captures/${m.captureId}/`)} ${plural(m.artifacts.length, 'artifact')} (${nOrig} original, ${m.artifacts.length - nOrig} derived)`)}
 ${seal.sealed ? '' : line('Status', `<strong class="bad">${escapeHtml(seal.reasons.join('; '))}</strong>`)}
-${text ? `<div class="l"><span class="k">${escapeHtml(text.label)}</span>${textBlock(truncateMiddle(text.text, 300))}</div>` : ''}
 </div>
 </section>`;
 }

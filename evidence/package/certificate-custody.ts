@@ -1,4 +1,4 @@
-/** The certificate's custody log: the full timeline (one capture) or condensed to a line per capture (several). */
+/** The certificate's custody log: the full timeline (one capture) or condensed to a line per kind of event per capture (several). */
 import type { CustodyAction, CustodyEvent } from '../../schemas/custody.js';
 import { plural } from './certificate-capture.js';
 import { code, escapeHtml, hexOf, t, time, truncateMiddle, type CertificateInput } from './certificate-html.js';
@@ -52,9 +52,16 @@ export function detailLines(e: CustodyEvent): string[] {
   return lines;
 }
 
+/** Who acted, named for what they are: a command-line operator (with OS user and host), a signed-in web user, or a service and who authorised it. */
 export function actorHtml(e: CustodyEvent): string {
   const a = e.actor;
-  return `${t(a.id)} <span class="muted">(${escapeHtml(a.type)}, ${t(a.role)})</span>${a.authorisedBy ? ` <span class="auth">authorised by ${t(a.authorisedBy)}</span>` : ''}`;
+  const kind =
+    a.type === 'operator'
+      ? `command-line operator${a.osUser ? `: OS user ${t(a.osUser)}${a.host ? ` on host ${t(a.host)}` : ''}` : ''}, ${t(a.role)}`
+      : a.type === 'user'
+        ? `signed-in web user, ${t(a.role)}`
+        : `${escapeHtml(a.type)}, ${t(a.role)}`;
+  return `${t(a.id)} <span class="muted">(${kind})</span>${a.authorisedBy ? ` <span class="auth">authorised by ${t(a.authorisedBy)}</span>` : ''}`;
 }
 
 export function timeline(input: CertificateInput): string {
@@ -91,39 +98,66 @@ export function timeline(input: CertificateInput): string {
 }
 export const fmtName = (e: CustodyEvent) => (typeof e.details.name === 'string' ? e.details.name : (e.subject.digests?.[0] ?? ''));
 
+/** `#3–5, #9`: sequence numbers as runs of consecutive numbers (at most `max` runs shown). */
+export function seqRuns(seqs: readonly number[], max = 6): string {
+  const runs: Array<[number, number]> = [];
+  for (const n of [...seqs].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else runs.push([n, n]);
+  }
+  const shown = runs.slice(0, max).map(([a, b]) => (a === b ? `#${a}` : `#${a}–${b}`));
+  return `${shown.join(', ')}${runs.length > max ? ` … (${runs.length - max} more)` : ''}`;
+}
+
 /**
- * The custody log condensed for many captures: one line per capture of this package (how many
- * events, from when to when, which actions, by whom), and each other event on a line of its own.
+ * The custody log condensed for many captures: for each capture of this package, one line per kind
+ * of event (how many, which event numbers, from when to when, by whom); then each other event on a
+ * line of its own. Event numbers are listed as runs, so lines never claim ranges that interleave.
  */
 export function condensedCustody(input: CertificateInput): string {
   const capNo = new Map(input.captures.map((c, i) => [c.manifest.captureId, i + 1]));
-  const groups = new Map<string, CustodyEvent[]>();
-  const rows: Array<{ seq: number; html: string }> = [];
+  const byCapture = new Map<string, Map<string, CustodyEvent[]>>();
+  const others: CustodyEvent[] = [];
   for (const e of input.events) {
     const id = e.subject.captureId;
     if (id && capNo.has(id)) {
-      const g = groups.get(id);
-      if (g) g.push(e);
-      else groups.set(id, [e]);
-    } else {
+      const kinds = byCapture.get(id) ?? new Map<string, CustodyEvent[]>();
+      byCapture.set(id, kinds);
+      const list = kinds.get(e.action) ?? [];
+      kinds.set(e.action, list);
+      list.push(e);
+    } else others.push(e);
+  }
+  const actorsOf = (evs: CustodyEvent[]) => {
+    const actors = [...new Map(evs.map((e) => [`${e.actor.id}\n${e.actor.authorisedBy ?? ''}`, e])).values()];
+    return `${actors.slice(0, 3).map(actorHtml).join('<br>')}${actors.length > 3 ? `<br><span class="muted">+${actors.length - 3} more</span>` : ''}`;
+  };
+  const when = (evs: CustodyEvent[]) => {
+    const first = evs[0]!.time;
+    const last = evs[evs.length - 1]!.time;
+    return first === last ? time(first) : `${time(first)} –<br>${time(last)}`;
+  };
+  const body: string[] = [];
+  input.captures.forEach((c, i) => {
+    const kinds = byCapture.get(c.manifest.captureId);
+    if (!kinds) return;
+    const n = [...kinds.values()].reduce((s, l) => s + l.length, 0);
+    body.push(`<tr class="group"><th colspan="4" scope="rowgroup">Capture ${i + 1} <span class="muted">· ${plural(n, 'event')} ·</span> ${code(c.manifest.captureId)}</th></tr>`);
+    for (const [action, evs] of kinds) {
+      const style = ACTION_STYLE[action as CustodyAction] ?? { glyph: '•', cls: 'other' };
+      const label = `${escapeHtml(actionLabel(action))}${evs.length > 1 ? ` <span class="muted">× ${evs.length}</span>` : ''}`;
+      body.push(`<tr class="${style.cls}"><td class="num">${seqRuns(evs.map((e) => e.seq))}</td><td>${when(evs)}</td><td>${label}</td><td>${actorsOf(evs)}</td></tr>`);
+    }
+  });
+  if (others.length) {
+    body.push('<tr class="group"><th colspan="4" scope="rowgroup">Other events</th></tr>');
+    for (const e of others) {
       const style = ACTION_STYLE[e.action] ?? { glyph: '•', cls: 'other' };
+      const id = e.subject.captureId;
       const what = `${escapeHtml(actionLabel(e.action))}${id ? ` <span class="muted">(capture not in this package ${code(id)})</span>` : ''}`;
-      rows.push({ seq: e.seq, html: `<tr class="${style.cls}"><td class="num">#${e.seq}</td><td>${time(e.time)}</td><td>${what}</td><td>${actorHtml(e)}</td></tr>` });
+      body.push(`<tr class="${style.cls}"><td class="num">#${e.seq}</td><td>${time(e.time)}</td><td>${what}</td><td>${actorHtml(e)}</td></tr>`);
     }
   }
-  for (const [id, evs] of groups) {
-    const counts = new Map<string, number>();
-    for (const e of evs) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
-    const actions = [...counts].map(([a, n]) => (n > 1 ? `${n}× ${actionLabel(a).toLowerCase()}` : actionLabel(a).toLowerCase())).join(', ');
-    const failed = evs.some((e) => ACTION_STYLE[e.action]?.cls === 'failure');
-    const actors = [...new Map(evs.map((e) => [`${e.actor.id}\n${e.actor.authorisedBy ?? ''}`, e])).values()];
-    const first = evs[0]!;
-    const last = evs[evs.length - 1]!;
-    rows.push({
-      seq: first.seq,
-      html: `<tr class="${failed ? 'failure' : 'capture'}"><td class="num">#${first.seq}${evs.length > 1 ? `–${last.seq}` : ''}</td><td>${time(first.time)}${evs.length > 1 ? `<br>${time(last.time)}` : ''}</td><td><strong>Capture ${capNo.get(id)}</strong>: ${plural(evs.length, 'event')} — ${escapeHtml(actions)}</td><td>${actors.slice(0, 3).map(actorHtml).join('<br>')}${actors.length > 3 ? `<br><span class="muted">+${actors.length - 3} more</span>` : ''}</td></tr>`,
-    });
-  }
-  rows.sort((a, b) => a.seq - b.seq);
-  return `<table class="index ctable"><thead><tr><th>Events</th><th>Time (UTC)</th><th>What</th><th>By</th></tr></thead><tbody>${rows.map((r) => r.html).join('\n')}</tbody></table>`;
+  return `<table class="index ctable"><thead><tr><th>Events</th><th>Time (UTC)</th><th>What</th><th>By</th></tr></thead><tbody>${body.join('\n')}</tbody></table>`;
 }

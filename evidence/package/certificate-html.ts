@@ -3,6 +3,7 @@ import type { AnnotationsDocument } from '../../schemas/annotation.js';
 import type { Artifact } from '../../schemas/artifact.js';
 import type { CustodyEvent, SignatureRecord, TimestampRecord } from '../../schemas/custody.js';
 import type { CaptureManifest } from '../../schemas/manifest.js';
+import type { PostDocument } from '../../schemas/post.js';
 
 /** Image types that may be embedded as data: URIs. */
 export const EMBEDDABLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
@@ -19,6 +20,8 @@ export interface CertificateCapture {
    * itself (multi-capture certificates show a JPEG rendering of the sealed thumbnail).
    */
   screenshotShownFrom?: string | null;
+  /** The capture's sealed post.json, when a platform collector wrote one (author, text, published time, what the platform showed). */
+  post?: PostDocument | null;
   /** Path of each artifact inside the bag, by artifact name. */
   bagPathOf: (a: Artifact) => string;
 }

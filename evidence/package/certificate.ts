@@ -10,8 +10,9 @@
  *
  * Several captures (a case of hundreds is common): one compact entry per capture — a thumbnail,
  * the who/what/when, seal status, and the file name and SHA-256 of the full screenshot and of the
- * signed manifest — then the custody log condensed to one line per capture, and the verification
- * text. The full record of each capture (every artifact with both digests, network, TLS and
+ * signed manifest — then the custody log condensed to one line per kind of event per capture, and the verification
+ * text. Each entry says who said what (author, post text in its own direction, the platform's
+ * published time) and what the platform showed, from the capture's sealed post.json. The full record of each capture (every artifact with both digests, network, TLS and
  * software facts) is its signed manifest in the package; printing it, and every screenshot at full
  * size, for every capture made a 200-capture certificate ~950 pages and minutes of rendering.
  *
@@ -27,6 +28,7 @@ import { code, escapeHtml, t, time, type CertificateInput } from './certificate-
 
 export { EMBEDDABLE_IMAGE_TYPES, escapeHtml, truncateMiddle, type CertificateCapture, type CertificateInput } from './certificate-html.js';
 export { imageDimensions, orderArtifacts } from './certificate-capture.js';
+export { seqRuns } from './certificate-custody.js';
 
 /**
  * Render `html` to a PDF file at `outPath` (e.g. Chromium `page.pdf`). `prepare`, when given, is
@@ -131,7 +133,7 @@ ${input.captures.map((c, i) => captureEntry(c, i, total, shots[i] ?? null)).join
 <h2>Chain of custody</h2>
 ${head}
 ${input.elidedEvents ? `<p class="note">${input.elidedEvents} event(s) of the case's log concern captures or acts this package does not disclose: ${code('data/custody/events.jsonl')} holds only their sequence number and hashes, so the chain still links from the first event to the signed head.</p>` : ''}
-<p class="note">Times are UTC. One line per capture (its events need not be consecutive: captures run side by side), and one per other event. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}.</p>
+<p class="note">Times are UTC. For each capture, one line per kind of event: how many, their event numbers (captures run side by side, so one capture's events need not be consecutive), from when to when, and by whom; then every other event on a line of its own. Every event, with its full details and its hash chain, is in ${code('data/custody/events.jsonl')}.</p>
 ${condensedCustody(input)}
 </section>`;
 }

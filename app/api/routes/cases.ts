@@ -6,6 +6,7 @@ import { readSealRecords } from '../../../evidence/signing.js';
 import { sealedCaptureIds } from '../../../evidence/store.js';
 import { captureStatus, isFinal } from '../../../workers/job-state.js';
 import { submitCaptures } from '../../../workers/submit.js';
+import { contentSummary } from '../../post-view.js';
 import { currentUser, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { caseCapturesKey, caseOfCaptureJob, loadManifest, recordRead } from '../evidence-reads.js';
@@ -42,7 +43,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'submit', caseId);
       // Private targets follow the server's config (capture.allowPrivateNetwork), never the client.
-      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, legalBasis: body.legalBasis, options: body.force ? { force: true } : {} }));
+      const requests = body.urls.map((url) => ({ url, caseId, requestedBy: user.name, user: { kind: 'user' as const, name: user.name, role: user.role }, legalBasis: body.legalBasis, options: body.force ? { force: true } : {} }));
       const outcomes = await submitCaptures(requests, s);
       const accepted = outcomes.flatMap((o) => (o.ok ? [{ url: o.url, captureId: o.captureId, duplicate: o.duplicate }] : []));
       const rejected = outcomes.flatMap((o) => (o.ok ? [] : [{ url: o.url, failure: o.failure }]));
@@ -92,7 +93,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
     for (const id of ids) {
       const st = await captureStatus(s, id);
       if (wanted !== null && !tagsOf(id).some((x) => tagKey(x) === wanted)) continue;
-      const row: CaptureSummary = { captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null, tags: tagsOf(id) };
+      const row: CaptureSummary = { content: null, captureId: id, url: st.url, state: st.state, pageStatus: null, title: null, platform: null, author: null, requestedBy: null, submittedAt: null, sealedAt: null, thumbnail: null, progress: st.progress, failure: st.failure, watchId: null, supersedes: null, observationOf: null, tags: tagsOf(id) };
       if (sealed.has(id)) {
         const { manifest: m } = await loadManifest(s, caseId, id);
         if (row.state === 'unknown') row.state = (await readSealRecords(s.store, caseId, id)).timestamps.length ? 'sealed' : 'unsealed';
@@ -106,6 +107,7 @@ export function caseRoutes(t: RouteTable, d: ApiDeps): void {
             row.platform = doc.data.platform;
             const a = doc.data.post?.author;
             row.author = a ? (a.displayName ?? a.handle ?? a.id) : null;
+            row.content = contentSummary(doc.data);
           }
         }
       } else if (row.state === 'unknown') continue; // submitted job gone and nothing sealed

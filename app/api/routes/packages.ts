@@ -113,9 +113,17 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
         // whose signer is not pinned there is reported `unauthenticated`. What the zip may inflate to is
         // bounded by what was uploaded: a small zip deflating to many GiB is refused before it is inflated.
         const anchors = await localAnchors({ trustFile: s.config.trust.file, keysDir: s.config.keys.dir, tsaCaFiles: s.config.tsa.caFiles });
-        const report = await verifyPackage(file, { anchors, maxTotalBytes: inflateLimit(n, d.options.maxInflateRatio) });
+        const checked = await verifyPackage(file, { anchors, maxTotalBytes: inflateLimit(n, d.options.maxInflateRatio) });
         const named = c.req.header('x-filename');
-        report.source = named ? path.basename(named).slice(0, 200) : 'upload.zip';
+        const source = named ? path.basename(named).slice(0, 200) : 'upload.zip';
+        const report = withoutServerPaths(checked, [
+          [file, source],
+          [dir, '(upload)'],
+          [s.config.trust.file, 'the server trust store'],
+          [s.config.keys.dir, 'the server key folder'],
+          ...s.config.tsa.caFiles.map((f): [string, string] => [f, 'a server TSA certificate']),
+        ]);
+        report.source = source;
         let custodySeq: number | null = null;
         if (report.caseId && user.cases.includes(report.caseId) && may(user, 'verify')) {
           custodySeq = await recordRead(s, user, report.caseId, 'verified', { digests: [uploadSha256] }, { package: report.source, ok: report.ok, verdict: report.verdict, checks: report.checks.length, failures: report.failures.map((f) => `${f.item}: ${f.check}`).slice(0, 50) });
@@ -127,4 +135,12 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
       }
     },
   );
+}
+
+/** The report with every server path (the upload's temporary folder, the trust store, key and CA files) replaced by a name: a browser is never shown the server's layout. */
+export function withoutServerPaths<T>(report: T, paths: ReadonlyArray<readonly [string | null | undefined, string]>): T {
+  let text = JSON.stringify(report);
+  const longestFirst = paths.filter((p): p is readonly [string, string] => typeof p[0] === 'string' && p[0].length > 1).sort((a, b) => b[0].length - a[0].length);
+  for (const [p, name] of longestFirst) text = text.split(JSON.stringify(p).slice(1, -1)).join(JSON.stringify(name).slice(1, -1));
+  return JSON.parse(text) as T;
 }

@@ -41,7 +41,7 @@ export function spreadsheetRoutes(t: RouteTable, d: ApiDeps): void {
     async (c, { body }) => {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'submit', caseId);
-      const report = await intakeSheet(body.text, { caseId, format: body.format, common: { requestedBy: user.name, ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}), options: body.force ? { force: true } : {} } }, s);
+      const report = await intakeSheet(body.text, { caseId, format: body.format, common: { requestedBy: user.name, user: { kind: 'user' as const, name: user.name, role: user.role }, ...(body.legalBasis ? { legalBasis: body.legalBasis } : {}), options: body.force ? { force: true } : {} } }, s);
       const ids = report.rows.flatMap((r) => (r.captureId ? [r.captureId] : []));
       if (ids.length) {
         const now = Date.now();

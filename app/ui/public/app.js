@@ -208,46 +208,134 @@ function custodyTable(events) {
   );
 }
 
+/** What a capture shows, in words: the platform's visibility when it has a post.json, else the page outcome. */
+function shownWords(c) {
+  if (c.content) return c.content.visibilityWords;
+  if (c.pageStatus === 'failed') return `page not captured${c.failure ? ` (${c.failure.message})` : ''}`;
+  return c.pageStatus === 'captured' ? 'page captured' : '';
+}
+
+/** Author of a capture: display name and @handle, each in its own direction. */
+function authorCell(c) {
+  const name = c.content?.authorName ?? c.author;
+  const handle = c.content?.authorHandle;
+  if (!name && !handle) return h('span', { class: 'muted' }, '—');
+  return h('span', { class: 'author' }, name ? h('bdi', { class: 'author-name' }, name) : null, name && handle ? ' ' : null, handle ? h('bdi', { class: 'author-handle', dir: 'ltr' }, `@${handle.replace(/^@/, '')}`) : null);
+}
+
+const SORTS = {
+  captured: { label: 'Captured, newest first', key: (c) => c.sealedAt ?? c.submittedAt ?? '', desc: true },
+  published: { label: 'Published, newest first', key: (c) => c.content?.published ?? '', desc: true },
+  author: { label: 'Author', key: (c) => (c.content?.authorName ?? c.author ?? c.content?.authorHandle ?? '\uffff').toLocaleLowerCase() },
+  platform: { label: 'Platform', key: (c) => c.platform ?? '\uffff' },
+  status: { label: 'Status', key: (c) => `${c.state} ${shownWords(c)}` },
+};
+
+/** The case list, content first: filters (platform, author, status, time) and a sort order, applied in the page. */
+function captureList(caseId, selected) {
+  const f = { platform: '', author: '', status: '', from: '', to: '', sort: 'captured' };
+  let captures = [];
+  const box = h('div', { id: 'capture-list-body' });
+  const opt = (v, label) => h('option', { value: v }, label);
+  const platformSel = h('select', { id: 'filter-platform', onchange: (e) => ((f.platform = e.target.value), render()) });
+  const statusSel = h('select', { id: 'filter-status', onchange: (e) => ((f.status = e.target.value), render()) });
+  const controls = h(
+    'div',
+    { class: 'filters', id: 'capture-filters' },
+    h('label', {}, 'Platform', platformSel),
+    h('label', {}, 'Author', h('input', { id: 'filter-author', type: 'search', placeholder: 'name or @handle', oninput: (e) => ((f.author = e.target.value.trim().toLocaleLowerCase()), render()) })),
+    h('label', {}, 'Status', statusSel),
+    h('label', {}, 'Captured from', h('input', { id: 'filter-from', type: 'date', onchange: (e) => ((f.from = e.target.value), render()) })),
+    h('label', {}, 'to', h('input', { id: 'filter-to', type: 'date', onchange: (e) => ((f.to = e.target.value), render()) })),
+    h('label', {}, 'Sort', h('select', { id: 'sort', onchange: (e) => ((f.sort = e.target.value), render()) }, Object.entries(SORTS).map(([k, v]) => opt(k, v.label)))),
+  );
+  const fillSelect = (sel, values, all) => {
+    const keep = sel.value;
+    mount(sel, opt('', all), values.map((v) => opt(v, v)));
+    sel.value = values.includes(keep) ? keep : '';
+  };
+  const statusOf = (c) => [c.state, shownWords(c)].filter(Boolean);
+  const matches = (c) => {
+    if (f.platform && c.platform !== f.platform) return false;
+    if (f.status && !statusOf(c).includes(f.status)) return false;
+    if (f.author) {
+      const who = [c.content?.authorName, c.content?.authorHandle, c.author].filter(Boolean).join(' ').toLocaleLowerCase();
+      if (!who.includes(f.author.replace(/^@/, ''))) return false;
+    }
+    const t = (c.sealedAt ?? c.submittedAt ?? '').slice(0, 10);
+    if (f.from && (!t || t < f.from)) return false;
+    if (f.to && (!t || t > f.to)) return false;
+    return true;
+  };
+  const row = (c) =>
+    h(
+      'tr',
+      { 'data-capture-id': c.captureId, class: c.content && c.content.visibility !== 'visible' ? 'not-shown' : null },
+      may.package()
+        ? h('td', {}, h('input', { type: 'checkbox', class: 'pick', 'aria-label': 'select for package', disabled: !c.sealedAt, checked: selected.has(c.captureId), onchange: (ev) => (ev.target.checked ? selected.add(c.captureId) : selected.delete(c.captureId)) }))
+        : null,
+      h('td', {}, c.thumbnail ? h('img', { class: 'thumb', alt: 'screenshot thumbnail', loading: 'lazy', src: artifactUrl(caseId, c.captureId, c.thumbnail) }) : h('span', { class: 'muted' }, '—')),
+      h(
+        'td',
+        { class: 'content-cell' },
+        h('div', { class: 'who' }, authorCell(c), c.content?.listed ? h('span', { class: 'muted' }, ` · list page, ${c.content.listed} posts`) : null),
+        c.content?.text
+          ? h('p', { class: 'excerpt', dir: c.content.direction ?? 'auto', lang: c.content.language ?? null }, c.content.text)
+          : h('p', { class: 'excerpt muted', dir: 'auto' }, c.content ? (c.content.visibility === 'visible' ? '(no text)' : '(the platform showed no post)') : c.title || ''),
+        c.sealedAt ? h('a', { href: `#/cases/${enc(caseId)}/captures/${enc(c.captureId)}`, class: 'capture-link' }, 'Open capture') : null,
+        h('div', { class: 'mono muted' }, c.url ?? c.captureId),
+      ),
+      h('td', {}, c.platform ?? '—'),
+      h('td', { class: 'time' }, c.content?.published ? fmtTime(c.content.published) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'time' }, fmtTime(c.sealedAt ?? c.submittedAt)),
+      h('td', {}, stateBadge(c.state), watchMark(c), shownWords(c) ? h('div', { class: `shown ${c.content ? (c.content.visibility === 'visible' ? 'ok' : 'warn') : c.pageStatus === 'failed' ? 'warn' : ''}` }, shownWords(c)) : null),
+      h('td', { class: 'capture-tags' }, tagList(c.tags)),
+    );
+  function render() {
+    const s = SORTS[f.sort] ?? SORTS.captured;
+    const shown = captures.filter(matches).sort((a, b) => {
+      const x = s.key(a);
+      const y = s.key(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * (s.desc ? -1 : 1) || a.captureId.localeCompare(b.captureId);
+    });
+    mount(
+      box,
+      h('p', { class: 'muted', id: 'capture-count' }, shown.length === captures.length ? `${captures.length} capture(s)` : `${shown.length} of ${captures.length} capture(s) shown`),
+      h(
+        'table',
+        { id: 'capture-table' },
+        h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Who said what'), h('th', {}, 'Platform'), h('th', {}, 'Published (UTC)'), h('th', {}, 'Captured (UTC)'), h('th', {}, 'Status'), h('th', {}, 'Tags'))),
+        h('tbody', {}, shown.map(row)),
+      ),
+    );
+  }
+  return {
+    el: h('div', { id: 'captures' }, controls, box),
+    set(list, emptyText = 'No captures yet.') {
+      captures = list;
+      fillSelect(platformSel, [...new Set(list.map((c) => c.platform).filter(Boolean))].sort(), 'all platforms');
+      fillSelect(statusSel, [...new Set(list.flatMap(statusOf))].sort(), 'any status');
+      if (list.length === 0) mount(box, h('p', { class: 'muted' }, emptyText));
+      else render();
+    },
+    fail(e) {
+      mount(box, errorBox(e));
+    },
+  };
+}
+
 async function caseView(caseId) {
   const parts = [h('h1', {}, `Case ${caseId}`)];
-  const listBox = h('div', { id: 'captures' });
   const selected = new Set();
+  const list = captureList(caseId, selected);
+  const listBox = list.el;
   let tag = null;
   const refresh = async () => {
     try {
       const { captures } = await get(`/api/cases/${enc(caseId)}/captures${tag ? `?tag=${enc(tag)}` : ''}`);
-      mount(
-        listBox,
-        captures.length === 0
-          ? h('p', { class: 'muted' }, tag ? 'No capture has this tag.' : 'No captures yet.')
-          : h(
-              'table',
-              { id: 'capture-table' },
-              h('thead', {}, h('tr', {}, may.package() ? h('th', {}, '') : null, h('th', {}, 'Screenshot'), h('th', {}, 'Capture'), h('th', {}, 'Platform'), h('th', {}, 'Author'), h('th', {}, 'Time (UTC)'), h('th', {}, 'Status'), h('th', {}, 'Tags'))),
-              h(
-                'tbody',
-                {},
-                captures.map((c) =>
-                  h(
-                    'tr',
-                    { 'data-capture-id': c.captureId },
-                    may.package()
-                      ? h('td', {}, h('input', { type: 'checkbox', class: 'pick', 'aria-label': 'select for package', disabled: !c.sealedAt, onchange: (ev) => (ev.target.checked ? selected.add(c.captureId) : selected.delete(c.captureId)) }))
-                      : null,
-                    h('td', {}, c.thumbnail ? h('img', { class: 'thumb', alt: 'screenshot thumbnail', loading: 'lazy', src: artifactUrl(caseId, c.captureId, c.thumbnail) }) : h('span', { class: 'muted' }, '—')),
-                    h('td', {}, c.sealedAt ? h('a', { href: `#/cases/${enc(caseId)}/captures/${enc(c.captureId)}`, class: 'capture-link' }, c.title || c.url || c.captureId) : h('span', {}, c.url ?? c.captureId), h('div', { class: 'mono muted' }, c.url ?? '')),
-                    h('td', {}, c.platform ?? '—'),
-                    h('td', { dir: 'auto' }, c.author ?? '—'),
-                    h('td', {}, fmtTime(c.sealedAt ?? c.submittedAt)),
-                    h('td', {}, stateBadge(c.state), watchMark(c), c.pageStatus === 'failed' ? h('div', { class: 'bad' }, `page failed${c.failure ? `: ${c.failure.code}` : ''}`) : null),
-                    h('td', { class: 'capture-tags' }, tagList(c.tags)),
-                  ),
-                ),
-              ),
-            ),
-      );
+      list.set(captures, tag ? 'No capture has this tag.' : 'No captures yet.');
     } catch (e) {
-      mount(listBox, errorBox(e));
+      list.fail(e);
     }
   };
   if (may.submit()) parts.push(submitForm(caseId, refresh), intakeCard(caseId, refresh));
@@ -266,13 +354,81 @@ async function caseView(caseId) {
 
 const IMAGE = /^image\/(png|jpeg|webp|gif|avif)\b/;
 
+/** Who asked: a command-line operator (name given, OS user, host) or a signed-in web user. */
+function requesterWords(r) {
+  if (r.operator) return `${r.operator.name} — command-line operator (OS user ${r.operator.osUser} on ${r.operator.host})`;
+  if (r.user) return `${r.user.name} — signed-in web user (${r.user.role})`;
+  return r.requestedBy;
+}
+
+const VISIBILITY_WORDS = {
+  'login-wall': 'the platform showed a login wall',
+  deleted: 'deleted by the platform',
+  unavailable: 'the platform said it is not available, giving no reason',
+  'age-gated': 'the platform showed an age gate',
+  'region-gated': 'the platform did not show it in this region',
+  'rate-limited': 'the platform refused to answer (rate limited)',
+  'not-recognised': 'not recognised — review',
+};
+
+/** One post as the platform served it: author, published time, text in its own direction (language only when the platform states it), and its media. */
+function postCard(caseId, captureId, m, p, id) {
+  const names = new Set(m.artifacts.map((a) => a.name));
+  const art = (name) => (name && names.has(name) ? m.artifacts.find((a) => a.name === name) : null);
+  const media = p.media.map((x) => ({ x, a: art(x.artifact) })).filter((e) => e.a || e.x.sourceUrl);
+  const author = p.author ? [p.author.displayName ? h('bdi', { class: 'author-name' }, p.author.displayName) : null, p.author.handle ? [' ', h('bdi', { class: 'author-handle', dir: 'ltr' }, `@${p.author.handle.replace(/^@/, '')}`)] : null] : h('span', { class: 'muted' }, 'author not stated');
+  return h(
+    'article',
+    { class: 'post-card', 'data-post-id': p.id, ...(id ? { id } : {}) },
+    h('p', { class: 'post-head' }, h('span', { class: 'post-author' }, author), p.published ? h('span', { class: 'muted' }, ` · ${p.published.utc ? fmtTime(p.published.utc) : p.published.raw}`) : null),
+    p.text ? h('p', { class: 'post-text', id: id ? 'post-text' : null, dir: p.text.direction ?? 'auto', lang: p.text.language ?? null }, p.text.content) : h('p', { class: 'muted' }, 'no text'),
+    media.length
+      ? h(
+          'div',
+          { class: 'media post-media' },
+          media.map(({ x, a }) =>
+            h(
+              'figure',
+              {},
+              a && IMAGE.test(a.mediaType) ? h('img', { alt: x.alt ?? a.name, src: artifactUrl(caseId, captureId, a.name) }) : a ? h('a', { href: artifactUrl(caseId, captureId, a.name, true) }, `download ${a.name}`) : h('span', { class: 'muted' }, `${x.type} not recorded`),
+              h('figcaption', {}, a ? `${a.name} · ${fmtBytes(a.size)}` : x.type),
+            ),
+          ),
+        )
+      : null,
+  );
+}
+
+/** The post, or every post of a list capture (channel page, profile, timeline), or what the platform showed instead. */
+function postSection(caseId, captureId, m, doc) {
+  const v = doc.visibility;
+  const out = [];
+  const shown = v.state === 'visible' ? null : h('p', { class: 'shown warn', id: 'post-visibility' }, VISIBILITY_WORDS[v.state] ?? v.state, v.reason ? ` — ${v.reason}` : '');
+  if (doc.post) {
+    out.push(h('h2', {}, `Post (${doc.platform})`), shown, postCard(caseId, captureId, m, doc.post, 'post'));
+    if (doc.replies.length) out.push(h('h3', {}, `Replies shown (${doc.replies.length})`), h('div', { id: 'replies' }, doc.replies.map((r) => postCard(caseId, captureId, m, r))));
+  } else if (doc.replies.length) {
+    const who = doc.profile ? [doc.profile.displayName ?? '', doc.profile.handle ? ` @${doc.profile.handle}` : ''].join('') : doc.pageUrl;
+    out.push(h('h2', {}, h('span', {}, `${doc.replies.length} posts on this ${doc.profile?.kind ?? 'page'} (${doc.platform}): `), h('bdi', {}, who)), shown, h('div', { id: 'listed-posts' }, doc.replies.map((r) => postCard(caseId, captureId, m, r))));
+  } else out.push(h('h2', {}, `Post (${doc.platform})`), shown ?? h('p', { class: 'muted' }, 'The platform showed the page, but no post was read from it.'));
+  if (doc.review.length) out.push(h('p', { class: 'warn' }, `Review: ${doc.review.map((r) => r.message).join('; ')}`));
+  return out;
+}
+
+/** The capture's heading: who posted it on which platform when there is a post, else the page title. */
+function captureTitle(m, doc) {
+  const who = (a) => (a ? [a.displayName, a.handle ? `@${a.handle.replace(/^@/, '')}` : null].filter(Boolean).join(' ') : '');
+  if (doc?.post?.author && who(doc.post.author)) return `Post by ${who(doc.post.author)} on ${doc.platform}`;
+  if (doc && !doc.post && doc.replies.length) return `${who(doc.profile) || doc.pageUrl} — ${doc.platform} ${doc.profile?.kind ?? 'page'}, ${doc.replies.length} posts`;
+  return m.page.title || m.request.url;
+}
+
 async function captureView(caseId, captureId) {
   const base = `/api/cases/${enc(caseId)}/captures/${enc(captureId)}`;
   const d = await get(base);
   const m = d.manifest;
   const [text, meta, custody, postDoc] = await Promise.all([get(`${base}/text`), get(`${base}/metadata`), get(`${base}/custody`), d.hasPost ? get(`${base}/post`).catch(() => null) : Promise.resolve(null)]);
   const shot = m.artifacts.find((a) => a.role === 'screenshot' && !a.derivedFrom);
-  const p = postDoc?.post;
   const out = [
     h(
       'dl',
@@ -280,7 +436,7 @@ async function captureView(caseId, captureId) {
       h('dt', {}, 'Status'), h('dd', {}, stateBadge(d.state), ' page ', m.status, m.failure ? ` — ${m.failure.code}: ${m.failure.message}` : ''),
       h('dt', {}, 'Requested URL'), h('dd', { class: 'mono' }, m.request.url),
       h('dt', {}, 'Final URL'), h('dd', { class: 'mono' }, m.page.finalUrl ?? '—'),
-      h('dt', {}, 'Operator'), h('dd', {}, m.request.requestedBy),
+      h('dt', {}, 'Requested by'), h('dd', { id: 'requested-by' }, requesterWords(m.request)),
       h('dt', {}, 'Legal basis'), h('dd', {}, m.request.legalBasis ?? '—'),
       h('dt', {}, 'Captured'), h('dd', {}, `${fmtTime(m.environment.startedAt)} → ${fmtTime(m.environment.finishedAt)}`),
       h('dt', {}, 'Sealed'), h('dd', {}, fmtTime(m.sealedAt)),
@@ -294,13 +450,7 @@ async function captureView(caseId, captureId) {
   ];
   out.push(await annotationsPanel(caseId, captureId));
   if (shot) out.push(h('h2', {}, 'Screenshot'), h('div', { class: 'shot' }, h('img', { id: 'screenshot', alt: 'full-page screenshot as captured', src: artifactUrl(caseId, captureId, shot.name) })));
-  if (p) {
-    out.push(
-      h('h2', {}, `Post (${postDoc.platform})`),
-      h('p', { id: 'post-author', dir: 'auto' }, p.author ? `${p.author.displayName ?? ''} ${p.author.handle ? '@' + p.author.handle.replace(/^@/, '') : ''}`.trim() : 'author unknown', p.published ? ` · ${p.published.raw}` : ''),
-      p.text ? h('p', { class: 'post-text', id: 'post-text', dir: p.text.direction ?? 'auto', lang: p.text.language ?? null }, p.text.content) : h('p', { class: 'muted' }, 'no text'),
-    );
-  } else if (postDoc) out.push(h('h2', {}, 'Post'), h('p', { class: 'muted' }, `The platform did not show the post: ${postDoc.visibility.state}${postDoc.visibility.reason ? ` — ${postDoc.visibility.reason}` : ''}`));
+  if (postDoc) out.push(...postSection(caseId, captureId, m, postDoc));
   if (text.blocks.length) {
     out.push(
       h('h2', {}, 'Page text'),
@@ -366,7 +516,7 @@ async function captureView(caseId, captureId) {
   const details = h('div', { id: 'details-panel', role: 'tabpanel' }, out);
   const replay = h('div', { id: 'replay-panel', role: 'tabpanel', hidden: true });
   const tabs = captureTabs(details, replay, hasArchive(m), () => openReplay(base, replay));
-  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, m.page.title || m.request.url), tabs, details, replay];
+  return [h('p', {}, h('a', { href: `#/cases/${enc(caseId)}` }, `← Case ${caseId}`)), h('h1', { dir: 'auto', id: 'capture-title' }, captureTitle(m, postDoc)), postDoc && m.page.title ? h('p', { class: 'muted', id: 'page-title' }, 'Page title: ', h('bdi', {}, m.page.title)) : null, tabs, details, replay];
 }
 
 const hasArchive = (m) => m.artifacts.some((a) => a.role === 'wacz' || a.role === 'warc');
@@ -414,6 +564,52 @@ async function openReplay(base, panel) {
   }
 }
 
+const CHECK_GROUPS = ['Bag completeness and digests', 'Seal and signatures', 'Timestamps', 'Custody log', 'Captures', 'Other checks'];
+
+/** A check's group: what it is about (the bag, the seal, custody, signatures, a capture…), read from the check's own name. */
+function checkGroup(c) {
+  const item = c.item;
+  if (/^data\/captures\/|^capture /.test(item) || /capture/i.test(c.check)) return 'Captures';
+  if (/custody|head/i.test(`${item} ${c.check}`)) return 'Custody log';
+  if (/seal|signature|signing|key|rotation/i.test(`${item} ${c.check}`)) return 'Seal and signatures';
+  if (/timestamp|tsa|tsr/i.test(`${item} ${c.check}`)) return 'Timestamps';
+  if (/bag|manifest|payload|oxum|tagmanifest|^zip$/i.test(`${item} ${c.check}`) || c.check === 'zip') return 'Bag completeness and digests';
+  return 'Other checks';
+}
+
+/** The verdict and what failed first; then the checks grouped, each group folded away when all of it passed. */
+function verifyReport(report, uploadSha256, custodySeq) {
+  const verdict =
+    report.verdict === 'verified'
+      ? `VERIFIED: all ${report.checks.length} checks passed; signer and TSA pinned`
+      : report.verdict === 'unauthenticated'
+        ? `UNAUTHENTICATED: all ${report.checks.length} checks passed, but the signer or TSA is not pinned on this server`
+        : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`;
+  const row = (c) => h('tr', { class: c.ok ? 'ok' : 'bad' }, h('td', {}, c.ok ? '✓' : '✗'), h('td', { class: 'mono' }, c.item), h('td', {}, c.check), h('td', { class: 'msg' }, c.message));
+  const table = (checks, id) => h('table', { class: 'checks', ...(id ? { id } : {}) }, h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'Item'), h('th', {}, 'Check'), h('th', {}, 'Result'))), h('tbody', {}, checks.map(row)));
+  const groups = new Map(CHECK_GROUPS.map((g) => [g, []]));
+  for (const c of report.checks) {
+    const g = checkGroup(c);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(c);
+  }
+  return [
+    h('p', { class: `banner ${report.ok ? 'ok' : 'bad'}`, id: 'verify-verdict' }, verdict),
+    report.failures.length ? [h('h2', {}, 'What failed'), table(report.failures, 'verify-failures')] : null,
+    h('p', {}, `Case ${report.caseId ?? '?'} · ${report.captureIds.length} capture(s) · ${report.custodyEvents} custody events · upload ${uploadSha256}`, custodySeq ? ` · recorded as custody event ${custodySeq}` : ''),
+    h('details', { id: 'verify-trust-box', open: report.verdict !== 'verified' }, h('summary', {}, 'Who vouches for it (signing keys and TSA roots)'), h('pre', { class: 'muted', id: 'verify-trust' }, report.trust.summary)),
+    h('h2', {}, 'All checks'),
+    h(
+      'div',
+      { id: 'verify-checks' },
+      [...groups].filter(([, checks]) => checks.length).map(([name, checks]) => {
+        const failed = checks.filter((c) => !c.ok).length;
+        return h('details', { class: `check-group ${failed ? 'bad' : 'ok'}`, 'data-group': name, open: failed > 0 }, h('summary', {}, `${failed ? '✗' : '✓'} ${name}: ${failed ? `${failed} of ${checks.length} failed` : `all ${checks.length} passed`}`), table(checks));
+      }),
+    ),
+  ];
+}
+
 async function verifyView() {
   const file = h('input', { type: 'file', id: 'verify-file', accept: '.zip,application/zip', required: true });
   const out = h('div', { id: 'verify-result' });
@@ -425,26 +621,7 @@ async function verifyView() {
     mount(out, h('p', { class: 'muted' }, `Verifying ${f.name} (${fmtBytes(f.size)})…`));
     try {
       const { report, uploadSha256, custodySeq } = await post('/api/verify', new Blob([f], { type: 'application/zip' }), { 'Content-Type': 'application/zip', 'X-Filename': f.name.replace(/[^\x20-\x7e]/g, '_') });
-      mount(
-        out,
-        h(
-          'p',
-          { class: `banner ${report.ok ? 'ok' : 'bad'}`, id: 'verify-verdict' },
-          report.verdict === 'verified'
-            ? `VERIFIED: all ${report.checks.length} checks passed; signer and TSA pinned`
-            : report.verdict === 'unauthenticated'
-              ? `UNAUTHENTICATED: all ${report.checks.length} checks passed, but the signer or TSA is not pinned on this server`
-              : `NOT VERIFIED: ${report.failures.length} of ${report.checks.length} checks failed`,
-        ),
-        h('p', {}, `Case ${report.caseId ?? '?'} · ${report.captureIds.length} capture(s) · ${report.custodyEvents} custody events · upload ${uploadSha256}`, custodySeq ? ` · recorded as custody event ${custodySeq}` : ''),
-        h('pre', { class: 'muted', id: 'verify-trust' }, report.trust.summary),
-        h(
-          'table',
-          { id: 'verify-checks' },
-          h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'Item'), h('th', {}, 'Check'), h('th', {}, 'Result'))),
-          h('tbody', {}, report.checks.map((c) => h('tr', { class: c.ok ? 'ok' : 'bad' }, h('td', {}, c.ok ? '✓' : '✗'), h('td', { class: 'mono' }, c.item), h('td', {}, c.check), h('td', {}, c.message)))),
-        ),
-      );
+      mount(out, verifyReport(report, uploadSha256, custodySeq));
     } catch (e) {
       mount(out, errorBox(e));
     }

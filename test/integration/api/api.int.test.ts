@@ -149,6 +149,9 @@ describe('HTTP API (real Redis, MinIO, Chromium, OpenSSL TSA)', () => {
       // The submission names the user in the custody log.
       const submitted = (await custody()).find((e) => e.action === 'request-submitted' && JSON.stringify(e.details).includes(captureId));
       expect(submitted?.actor.id).toBe('analyst-1');
+      // A signed-in web user, recorded as such (not as a command-line operator).
+      expect(submitted?.actor).toMatchObject({ type: 'user', role: 'analyst' });
+      expect(submitted?.actor.osUser).toBeUndefined();
     });
     it('polling answers the same state', async () => {
       const r = await json(await call('GET', `/api/cases/${CASE}/status?ids=${captureId}`, { as: 'prosecutor-1' }));

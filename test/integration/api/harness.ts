@@ -32,12 +32,13 @@ export interface HarnessUser {
   cases: string[];
 }
 
-export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions = {}): Promise<Harness> {
+/** `collectors`: per-collector options (e.g. a platform fixture's host), as in the config file. */
+export async function startHarness(users: HarnessUser[], apiOptions: ApiOptions = {}, extra: { collectors?: Record<string, Record<string, unknown>> } = {}): Promise<Harness> {
   const site = await startSampleSite();
   const env = await startPipelineEnv({
     name: 'api',
     store: 's3',
-    config: { capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000, allowPrivateNetwork: true } },
+    config: { capture: { concurrency: 2, attempts: 2, navigationTimeoutMs: 8_000, settleTimeoutMs: 8_000, timeoutMs: 40_000, allowPrivateNetwork: true }, ...(extra.collectors ? { collectors: extra.collectors } : {}) },
   });
   const { s, tsa, config, stateDir } = env;
   const api = createApi(s, { progressIntervalMs: 200, ...apiOptions });

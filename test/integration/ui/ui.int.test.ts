@@ -132,7 +132,9 @@ describe('web app in Chromium (real server, Redis, MinIO, TSA)', () => {
     await page.goto(`${server.url}/ui/#/cases/${CASE}/captures/${ids.hostile}`);
     await ready(page, `/cases/${CASE}/captures/${ids.hostile}`);
     // The payloads are there, as text.
-    expect(await page.textContent('#capture-title')).toContain("<script>window.__xss='title'</script>");
+    // The heading names the post's author (here a payload from JSON-LD); the page title is under it.
+    expect(await page.textContent('#capture-title')).toContain(`<svg onload="window.__xss='ld-author'">`);
+    expect(await page.textContent('#page-title')).toContain("<script>window.__xss='title'</script>");
     expect(await page.textContent('#page-text')).toContain(`<img src=x onerror="window.__xss='p'">`);
     const metadata = await page.textContent('#metadata');
     expect(metadata).toContain("window.__xss='exif-description'");

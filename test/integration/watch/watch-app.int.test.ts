@@ -208,6 +208,11 @@ describe('watchlists and spreadsheets through the API and the CLI (real Redis, M
     expect(byLine.get(9)).toMatchObject({ status: 'accepted', note: 'a note, with a comma' });
     expect(rep.annotationsNote).toMatch(/not applied/);
     for (const r of rep.rows.filter((x) => x.status === 'accepted')) expect((await waitForFinal(env.s, r.captureId!, { timeoutMs: 120_000 })).state).toBe('sealed');
+    // A sheet sent through the API is submitted by the signed-in user, recorded as such.
+    const accepted = new Set(rep.rows.flatMap((r) => (r.captureId ? [r.captureId] : [])));
+    const sheetEvents = (await env.s.custody.readLog(CASE)).map((e) => e.event).filter((e) => e.action === 'request-submitted' && JSON.stringify(e.details).includes([...accepted][0]!));
+    expect(sheetEvents.length).toBeGreaterThan(0);
+    for (const e of sheetEvents) expect(e.actor).toEqual({ type: 'user', id: 'analyst-w', role: 'analyst' });
 
     // Pasted cells (tab-separated, no header: URLs in the first column).
     const tsv = await env.call('analyst-w', 'POST', `/api/cases/${CASE}/intake`, { text: `${u}/sahel_news/102\tWarrant 3\n${u}/s/nochannel\t\n` });

@@ -6,6 +6,7 @@ import {
   imageDimensions,
   orderArtifacts,
   renderCertificateHtml,
+  seqRuns,
   truncateMiddle,
   type CertificateCapture,
   type CertificateInput,
@@ -14,6 +15,7 @@ import { bagPaths } from '../../../evidence/package/layout.js';
 import type { Artifact } from '../../../schemas/artifact.js';
 import { CustodyEvent, type SignatureRecord, type TimestampRecord } from '../../../schemas/custody.js';
 import { StoredCaptureManifest, type CaptureManifest } from '../../../schemas/manifest.js';
+import { PostDocument, type Post } from '../../../schemas/post.js';
 
 const hex = (c: string, n = 64) => c.repeat(n);
 const sha = (c: string) => `sha256:${hex(c)}`;
@@ -110,7 +112,7 @@ function startTags(html: string): Array<{ name: string; attrs: string[] }> {
 }
 
 const ALLOWED_TAGS = new Set(['html', 'head', 'meta', 'title', 'style', 'body', 'header', 'div', 'h1', 'h2', 'h3', 'h4', 'p', 'span', 'code', 'time', 'strong', 'em', 'br', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'section', 'figure', 'figcaption', 'ol', 'li', 'i', 'pre']);
-const ALLOWED_ATTRS = new Set(['lang', 'charset', 'http-equiv', 'content', 'name', 'class', 'dir', 'scope', 'style', 'role', 'aria-label', 'aria-hidden']);
+const ALLOWED_ATTRS = new Set(['lang', 'charset', 'http-equiv', 'content', 'name', 'class', 'dir', 'scope', 'style', 'role', 'aria-label', 'aria-hidden', 'colspan']);
 
 describe('certificate: hostile captured values', () => {
   const html = render();
@@ -245,7 +247,9 @@ describe('certificate: seal status, time and custody timeline', () => {
     expect(html).toContain('<span class="badge bad">UNSEALED</span>');
     expect(html).toContain('not signed');
     expect(html).toContain('no timestamp token: this capture is unsealed');
-    expect(html).toContain('CAPTURE FAILED');
+    // What was observed is worded, not flagged as a failure beside the seal.
+    expect(html).not.toContain('CAPTURE FAILED');
+    expect(html).toContain('<span class="shown">the page was not captured</span>');
     expect(html).toContain('HTTP_ERROR');
   });
 
@@ -361,14 +365,20 @@ describe('certificate: many captures', () => {
     expect(html).toContain(`<code>data/captures/${CAPTURE_ID}/</code> 2 artifacts (1 original, 1 derived)`);
   });
 
-  it('condenses the custody log to one line per capture and one per other event, in sequence order', async () => {
+  it('condenses the custody log to one line per event kind per capture, with event numbers as runs that never interleave', async () => {
     const { html } = await renderMany();
-    const rows = [...html.matchAll(/<tr class="([a-z]+)"><td class="num">(#[0-9–]+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect(rows).toEqual(['capture #1–4', 'failure #2–5', 'access #6', 'package #7']);
-    expect(html).toContain('<strong>Capture 1</strong>: 3 events — capture started, 2× artifact sealed');
-    expect(html).toContain('<strong>Capture 2</strong>: 2 events — artifact sealed, capture failed');
+    const rows = [...html.matchAll(/<tr class="([a-z]+)"><td class="num">([^<]+)<\/td>/g)].map((m) => `${m[1]} ${m[2]}`);
+    // Capture 1: started #1, sealed #3 and #4; capture 2: sealed #2, failed #5; then the other events.
+    expect(rows).toEqual(['capture #1', 'seal #3–4', 'seal #2', 'failure #5', 'access #6', 'package #7']);
+    expect(html).toContain(`Capture 1 <span class="muted">· 3 events ·</span> <code>${CAPTURE_ID}</code>`);
+    expect(html).toContain('Artifact sealed <span class="muted">× 2</span>');
     expect(html).toContain(`capture not in this package <code>${OTHER_CAPTURE}</code>`);
     expect(html).toContain('Shown with the commands for capture 1 only; data/VERIFY.txt gives them for each of the 2 captures.');
+  });
+
+  it('lists long runs of event numbers briefly', () => {
+    expect(seqRuns([9, 1, 2, 3, 5, 7, 8])).toBe('#1–3, #5, #7–9');
+    expect(seqRuns([1, 3, 5, 7], 2)).toBe('#1, #3 … (2 more)');
   });
 
   it('escapes captured and hostile values in the compact layout too', async () => {
@@ -416,5 +426,101 @@ describe('certificate: analyst annotations', () => {
   it('has no such section when nothing was annotated', () => {
     expect(render({ annotations: { ...annotations, captures: [] } })).not.toContain('Analyst annotations');
     expect(render()).not.toContain('Analyst annotations');
+  });
+});
+
+describe('certificate: who said what, and what the platform showed', () => {
+  const post = (over: Partial<Post> = {}): Post => ({
+    id: '43', url: 'https://t.me/sahel_news/43', uri: null, author: { id: 'sahel_news', handle: 'sahel_news', displayName: 'أخبار الساحل', profileUrl: null },
+    published: { raw: '2026-02-27T09:15:00+00:00', utc: '2026-02-27T09:15:00.000Z' },
+    text: { content: `${ARABIC}\nسطر ثان ${SCRIPT}`, html: null, language: null, direction: 'rtl' },
+    media: [], links: [], mentions: [], hashtags: [], replyTo: null, quoteOf: null, repostOf: null, engagement: null, sources: {}, ...over,
+  });
+  const doc = (over: Partial<PostDocument> = {}): PostDocument =>
+    PostDocument.parse({
+      schemaVersion: 'exhibit.post/1', platform: 'telegram', collector: { id: 'telegram', version: '1' }, requestedUrl: 'https://t.me/sahel_news/43', pageUrl: 'https://t.me/sahel_news/43', observedAt: '2026-03-01T10:00:03.000Z',
+      visibility: { state: 'visible', reason: null, signals: [], httpStatus: 200 }, post: post(), replies: [], quoted: null, proof: null, collectorRequests: [], readFrom: [], ...over,
+    });
+  const SECOND = '0190f5d6-0000-7000-8000-000000000002';
+  const THIRD = '0190f5d6-0000-7000-8000-000000000003';
+  const withId = (id: string, m: CaptureManifest, request: Partial<CaptureManifest['request']> = {}) => StoredCaptureManifest.parse({ ...m, captureId: id, request: { ...m.request, ...request } });
+
+  function renderContent(): string {
+    seq = 0;
+    const events = [
+      event('request-submitted', {}, { actor: { type: 'operator', id: 'Dana', role: 'analyst', osUser: 'dana', host: 'lab-7' } }),
+      event('request-submitted', {}, { subject: { captureId: SECOND }, actor: { type: 'user', id: 'prosecutor-1', role: 'prosecutor' } }),
+    ];
+    const m1 = withId(CAPTURE_ID, manifest({ title: 'Telegram: Contact @sahel_news' }), { requestedBy: 'Dana', operator: { kind: 'cli', name: 'Dana', osUser: 'dana', host: 'lab-7' } });
+    const m2 = withId(SECOND, manifest({ title: 'X', status: 'failed' }), { requestedBy: 'prosecutor-1', user: { kind: 'user', name: 'prosecutor-1', role: 'prosecutor' } });
+    const m3 = withId(THIRD, manifest({ title: 'Sahel News – Telegram' }));
+    const login = doc({ platform: 'x', visibility: { state: 'login-wall', reason: 'the page asked to sign in', signals: [], httpStatus: 200, retryAfter: null }, post: null });
+    const channel = doc({
+      post: null,
+      profile: { kind: 'channel', id: 'sahel_news', handle: 'sahel_news', displayName: 'Sahel News', description: null, descriptionHtml: null, avatarUrl: null, url: null, counts: {}, readAt: '2026-03-01T10:00:03.000Z', sources: {} },
+      replies: [post({ id: '41', text: { content: 'First message', html: null, language: 'en', direction: 'ltr' } }), post({ id: '42' }), post({ id: '43' }), post({ id: '44' })],
+    });
+    return renderCertificateHtml({
+      caseId: 'C-1', organization: 'Org', generatedAt: '2026-03-02T00:00:00.000Z', generatedBy: 'prosecutor.one',
+      captures: [capture({ post: doc() }, m1), capture({ post: login }, m2), capture({ post: channel }, m3)],
+      events, head: { seq: events.length, hash: sha('9'), time: '2026-03-02T00:00:00.000Z', timestamps: [timestamp] }, verifyText: 'v',
+    });
+  }
+
+  it('names the author, the text in its own direction and the published time, not the page title', () => {
+    const html = renderContent();
+    expect(html).toContain('<span class="aname" dir="auto">أخبار الساحل</span> <span class="ahandle" dir="ltr">@sahel_news</span>');
+    expect(html).toContain(`<p class="excerpt captured" dir="rtl">${escapeHtml(`${ARABIC}\nسطر ثان ${SCRIPT}`)}</p>`);
+    expect(html).toContain('<time>2026-02-27T09:15:00.000Z</time> <span class="muted">platform:</span>');
+    expect(html).not.toContain('Telegram: Contact @sahel_news');
+    // The page's language (ar in the manifest) is not given to the post: no lang unless the platform states one.
+    expect(html).not.toMatch(/class="excerpt captured" dir="rtl" lang=/);
+    expect(html).toContain('<p class="excerpt captured" dir="ltr" lang="en">First message</p>');
+  });
+
+  it('words a capture the platform did not show as what the platform showed, with no failure badge beside the seal', () => {
+    const html = renderContent();
+    expect(html).toContain('<span class="shown">the platform showed a login wall</span>');
+    expect(html).toContain('the page asked to sign in');
+    expect(html).not.toContain('CAPTURE FAILED');
+    expect(html).toContain('Capture 2 of 3 <span class="badge ok">SEALED</span></h3>');
+  });
+
+  it('shows the posts of a list capture (a channel page) with their authors', () => {
+    const html = renderContent();
+    expect(html).toContain('<span class="aname" dir="auto">Sahel News</span> <span class="ahandle" dir="ltr">@sahel_news</span> <span class="muted">on</span>');
+    expect(html).toContain('· 4 posts shown</span>');
+    expect(html).toContain('… and 1 more in <code>post.json</code>');
+  });
+
+  it('names a command-line operator with OS user and host, and a signed-in web user as such', () => {
+    const html = renderContent();
+    expect(html).toContain('Dana</span> <span class="muted">— command-line operator: OS user</span> <span dir="auto">dana</span> <span class="muted">on host</span> <span dir="auto">lab-7</span>');
+    expect(html).toContain('prosecutor-1</span> <span class="muted">— signed-in web user (prosecutor)</span>');
+    expect(html).toContain('(command-line operator: OS user <span dir="auto">dana</span> on host <span dir="auto">lab-7</span>, <span dir="auto">analyst</span>)');
+    expect(html).toContain('(signed-in web user, <span dir="auto">prosecutor</span>)');
+  });
+
+  it('a single capture behind a login wall is worded as what the platform showed, beside its seal', () => {
+    const login = doc({ platform: 'x', visibility: { state: 'login-wall', reason: 'the page asked to sign in', signals: [], httpStatus: 200, retryAfter: null }, post: null });
+    const html = render({ captures: [capture({ post: login }, manifest({ status: 'failed' }))] });
+    expect(html).toContain('<span class="shown">the platform showed a login wall</span> — <span dir="auto">the page asked to sign in</span>');
+    expect(html).not.toContain('CAPTURE FAILED');
+  });
+
+  it('a single capture names the author and the published time', () => {
+    const html = render({ captures: [capture({ post: doc() })] });
+    expect(html).toContain('<span class="aname" dir="auto">أخبار الساحل</span> <span class="ahandle" dir="ltr">@sahel_news</span> <span class="muted">on</span>');
+    expect(html).toContain('<time>2026-02-27T09:15:00.000Z</time>');
+  });
+
+  it('words a page that was not captured (no post.json) without a failure badge', () => {
+    const m = withId(CAPTURE_ID, manifest({ status: 'failed' }));
+    const html = renderCertificateHtml({
+      caseId: 'C-1', organization: 'Org', generatedAt: '2026-03-02T00:00:00.000Z', generatedBy: 'p', captures: [capture({}, m), capture({}, withId('0190f5d6-0000-7000-8000-000000000002', manifest()))],
+      events: [], head: null, verifyText: 'v',
+    });
+    expect(html).toContain('<span class="shown">the page was not captured</span>');
+    expect(html).not.toContain('CAPTURE FAILED');
   });
 });

@@ -250,10 +250,13 @@ async function checkCdxj(indexName: string, stream: Readable, facts: Map<string,
       add(`longer than ${MAX_CDXJ_LINE} characters; not an index entry`);
       continue;
     }
-    const brace = line.indexOf('{');
+    // "urlkey timestamp {json}": the key and the time hold no space, while the key may hold a brace
+    // (a query such as `variables={…}`), so the JSON starts after the second space.
+    const sp1 = line.indexOf(' ');
+    const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
     let entry: { url?: unknown; offset?: unknown; length?: unknown; filename?: unknown };
     try {
-      entry = JSON.parse(brace >= 0 ? line.slice(brace) : '') as typeof entry;
+      entry = JSON.parse(sp2 > 0 ? line.slice(sp2 + 1) : '') as typeof entry;
     } catch {
       add('not "urlkey timestamp {json}"');
       continue;

@@ -36,8 +36,8 @@ describe('a package of chosen captures discloses only their custody events', () 
     kept = await env.seal(caseId, { url: 'https://shown.example/post/1' });
     other = await env.seal(caseId, { url: OTHER_URL, operator: 'analyst.two' });
     // Reads of the other capture, and a list request naming both.
-    await env.custody.append({ caseId, actor: { type: 'user', id: 'reader.one', role: 'analyst' }, action: 'viewed', subject: { captureId: other.captureId }, details: { view: 'post' } });
-    await env.custody.append({ caseId, actor: { type: 'user', id: 'reader.one', role: 'analyst' }, action: 'viewed', subject: {}, details: { view: 'capture-list', captureIds: [kept.captureId, other.captureId] } });
+    await env.custody.append({ caseId, actor: { type: 'user', id: 'reader-7f3e', role: 'analyst' }, action: 'viewed', subject: { captureId: other.captureId }, details: { view: 'post' } });
+    await env.custody.append({ caseId, actor: { type: 'user', id: 'reader-7f3e', role: 'analyst' }, action: 'viewed', subject: {}, details: { view: 'capture-list', captureIds: [kept.captureId, other.captureId] } });
     await env.custody.append({ caseId, actor: { type: 'operator', id: 'analyst.one', role: 'analyst' }, action: 'request-submitted', subject: {}, details: { captures: [{ captureId: kept.captureId, url: 'https://shown.example/post/1' }, { captureId: other.captureId, url: OTHER_URL }] } });
     pkg = await env.pack(caseId, { captureIds: [kept.captureId], name: 'elided' });
     unzipped = await mkdtemp(path.join(os.tmpdir(), 'exhibit-elide-'));
@@ -56,7 +56,7 @@ describe('a package of chosen captures discloses only their custody events', () 
       const text = (await readFile(f)).toString('latin1');
       expect(text, f).not.toContain(other.captureId);
       expect(text, f).not.toContain('other-target.example');
-      expect(text, f).not.toContain('reader.one');
+      expect(text, f).not.toContain('reader-7f3e');
       expect(text, f).not.toContain('analyst.two');
     }
     const lines = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -112,6 +112,21 @@ describe('WACZ from an Exhibit WARC', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it('indexes and checks a URL whose query holds a brace (the index key keeps it; the JSON starts after the time)', async () => {
+    const url = 'http://example.test/api/graphql?variables={"id":"1"}';
+    const res = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    await writeFile(path.join(dir, 'g.res'), res);
+    const w = path.join(dir, 'brace.warc.gz');
+    await writeWarcFile(w, [exchange({ url, rawResponsePath: path.join(dir, 'g.res'), rawResponseSize: res.length, startedAt: '2026-03-01T10:00:00.000Z' })], { software: 'Exhibit 0.1.0 (test)', operator: 'analyst-01', captureId: 'c-2' });
+    const out = path.join(dir, 'brace.wacz');
+    await buildWacz({ warcs: [{ path: w, name: 'brace.warc.gz', sha256: sha256(await readFile(w)) }], outPath: out, pages: [{ url, title: null, fallbackTs: '2026-03-01T09:59:00Z' }], title: 'brace', created: '2026-03-01T10:05:00Z', software: 'Exhibit 0.1.0', signingKey: key, timestamp: null });
+    const line = (await entry(out, 'indexes/index.cdxj')).toString('utf8').trim();
+    expect(line.split(' ')[0]).toContain('{');
+    const checked = await exhibitCheck(out);
+    expect(checked.report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(checked.code).toBe(0);
+  });
+
   it('holds the WARC byte for byte, the page with its recorded time, a sorted CDXJ and a signed, timestamped digest', async () => {
     expect((await entry(wacz, 'archive/traffic.warc.gz')).equals(await readFile(warc))).toBe(true);
     const pages = (await entry(wacz, 'pages/pages.jsonl')).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);

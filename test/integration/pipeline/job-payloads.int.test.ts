@@ -39,7 +39,11 @@ describe('malformed capture and seal jobs (real Redis, local store, capture and 
     for (;;) {
       const job = await s.queues[queue].getJob(jobId);
       const state = job ? await job.getState() : 'missing';
-      if (job && (state === 'failed' || job.attemptsMade >= 2)) return { state, attemptsMade: job.attemptsMade, failedReason: job.failedReason ?? '' };
+      if (job && (state === 'failed' || job.attemptsMade >= 2)) {
+        // Read the job again: the copy above may predate the failure its state now reports.
+        const done = (await s.queues[queue].getJob(jobId)) ?? job;
+        return { state, attemptsMade: done.attemptsMade, failedReason: done.failedReason ?? '' };
+      }
       await sleep(50);
     }
   }

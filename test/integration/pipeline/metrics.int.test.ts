@@ -166,7 +166,8 @@ describe('Prometheus metrics during a real run', () => {
       expect(sample(text, 'exhibit_captures_total', { outcome: 'sealed', platform: 'generic' })).toBe(1);
       expect(sample(text, 'exhibit_job_duration_seconds_count', { stage: 'seal' })).toBe(1);
       expect(sample(text, 'exhibit_custody_appends_total', { action: 'manifest-signed' })).toBe(1);
-      expect(sample(text, 'exhibit_tsa_request_seconds_count', { tsa: tsa.url, outcome: 'ok' })).toBe(1);
+      // One token over the manifest, one over the capture's WACZ digest (datapackage-digest.json).
+      expect(sample(text, 'exhibit_tsa_request_seconds_count', { tsa: tsa.url, outcome: 'ok' })).toBe(2);
       expect(sample(text, 'exhibit_store_request_seconds_count', { store: 's3' })).toBeGreaterThan(0);
       expect(sample(text, 'exhibit_queue_jobs', { queue: 'seal', state: 'completed' })).toBe(1);
       expect((await fetch(`${base}/nothing`)).status).toBe(404);

@@ -67,19 +67,25 @@ interface MediaUse {
 const provKey = (p: Provenance) => (p.basis === 'observed' ? `${p.captureId}\u0000${p.pointer}` : `custody\u0000${p.custodySeq}`);
 const byKey = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 
+/** A `dhash:<16 hex>` value as two 32-bit halves; null when it is not one. */
+function dhashBits(v: string): [number, number] | null {
+  const x = /^dhash:([0-9a-f]{16})$/.exec(v)?.[1];
+  return x ? [Number.parseInt(x.slice(0, 8), 16), Number.parseInt(x.slice(8), 16)] : null;
+}
+
+function popcount32(v: number): number {
+  let n = v - ((v >>> 1) & 0x55555555);
+  n = (n & 0x33333333) + ((n >>> 2) & 0x33333333);
+  return (Math.imul((n + (n >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+}
+
+const bitsDistance = (a: [number, number], b: [number, number]) => popcount32((a[0] ^ b[0]) >>> 0) + popcount32((a[1] ^ b[1]) >>> 0);
+
 /** Hamming distance of two `dhash:<16 hex>` values; null when either is not one. */
 export function dhashDistance(a: string, b: string): number | null {
-  const m = /^dhash:([0-9a-f]{16})$/;
-  const x = m.exec(a)?.[1];
-  const y = m.exec(b)?.[1];
-  if (!x || !y) return null;
-  let v = BigInt(`0x${x}`) ^ BigInt(`0x${y}`);
-  let n = 0;
-  while (v) {
-    n += Number(v & 1n);
-    v >>= 1n;
-  }
-  return n;
+  const x = dhashBits(a);
+  const y = dhashBits(b);
+  return x && y ? bitsDistance(x, y) : null;
 }
 
 /** Platforms whose stable account id is the handle itself (a Telegram channel's username). */
@@ -108,7 +114,8 @@ export class CaseGraph {
   readonly assertions = new Set<string>();
   private readonly mediaUses = new Map<string, MediaUse[]>();
   private readonly avatarUses = new Map<string, MediaUse[]>();
-  private readonly dhashes = new Map<string, string>();
+  /** Media node id → its dHash, parsed once (every new media is compared with all earlier ones). */
+  private readonly dhashes = new Map<string, [number, number] | null>();
   /** Handle → id of the authors named in the post.json being added. */
   private known: ReadonlyMap<string, string> = new Map();
 
@@ -295,11 +302,15 @@ export class CaseGraph {
   }
 
   private addSimilar(mediaId: string, dhash: string): void {
-    for (const [otherId, otherHash] of this.dhashes) {
-      const d = dhashDistance(dhash, otherHash);
-      if (d !== null && d <= this.similarMediaMaxDistance) this.edge('similar-media', mediaId, otherId, `${[mediaId, otherId].sort().join('|')}`, [], { undirected: true, distance: d, fromNodes: true });
+    const bits = dhashBits(dhash);
+    if (bits) {
+      for (const [otherId, other] of this.dhashes) {
+        if (!other) continue;
+        const d = bitsDistance(bits, other);
+        if (d <= this.similarMediaMaxDistance) this.edge('similar-media', mediaId, otherId, `${[mediaId, otherId].sort().join('|')}`, [], { undirected: true, distance: d, fromNodes: true });
+      }
     }
-    this.dhashes.set(mediaId, dhash);
+    this.dhashes.set(mediaId, bits);
   }
 
   /** Avatars, when the post.json carries the author's profile picture as a sealed artifact. */

@@ -25,11 +25,12 @@ import MiniSearch, { type SearchResult } from 'minisearch';
 import { mapLimit } from '../lib/concurrency.js';
 import { IntegrityError, PermanentError } from '../lib/errors.js';
 import { foldForSearch, SEARCH_NORMALISATION, withoutArticle } from '../lib/text-fold.js';
-import { CustodyEvent } from '../schemas/custody.js';
+import type { CustodyEvent } from '../schemas/custody.js';
 import { StoredCaptureManifest } from '../schemas/manifest.js';
 import type { Post, PostDocument } from '../schemas/post.js';
 import type { SearchHit, SearchSkipped } from '../schemas/search.js';
 import { annotationsOf, ANNOTATION_ACTIONS, tagKey } from '../evidence/annotations.js';
+import { storedEventsAfter } from '../evidence/custody.js';
 import { storeKeys, type EvidenceStore } from '../evidence/store.js';
 import { isSkipped, readSealedPost, sealedCaptureIds } from './sealed-posts.js';
 
@@ -189,15 +190,6 @@ async function documentsOf(store: EvidenceStore, caseId: string, captureId: stri
   });
 }
 
-/** Custody events of a case after `seq`, read from the store (only the new ones). */
-async function eventsAfter(store: EvidenceStore, caseId: string, seq: number): Promise<CustodyEvent[]> {
-  const keys = (await store.list(storeKeys.custody(caseId))).filter((k) => {
-    const m = /\/(\d{12})\.json$/.exec(k);
-    return m && Number(m[1]) > seq;
-  });
-  return mapLimit(keys.sort(), 32, async (k) => CustodyEvent.parse(JSON.parse((await store.getBytes(k)).toString('utf8'))));
-}
-
 export interface SearchOptions {
   /** Only these cases (the caller decides which the reader may read). */
   caseIds: string[];
@@ -292,7 +284,7 @@ export class SearchIndex {
         added++;
       });
       const state = this.cases.get(caseId) ?? { seq: 0, annotationEvents: [] };
-      const fresh = await eventsAfter(store, caseId, state.seq);
+      const fresh = await storedEventsAfter(store, caseId, state.seq);
       const notes = fresh.filter((e) => (ANNOTATION_ACTIONS as readonly string[]).includes(e.action));
       state.seq = fresh.reduce((m, e) => Math.max(m, e.seq), state.seq);
       state.annotationEvents.push(...notes);

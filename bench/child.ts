@@ -18,6 +18,8 @@ const TASKS: Record<string, () => Promise<AnyTask>> = {
   'exhibit-verify': async () => (await import('./cases/verify.js')).exhibitVerify as AnyTask,
   'exhibit-bulk': async () => (await import('./cases/bulk-submit.js')).exhibitBulk as AnyTask,
   'exhibit-package': async () => (await import('./cases/package.js')).exhibitPackage as AnyTask,
+  'exhibit-graph': async () => (await import('./cases/case-graph.js')).exhibitGraph as AnyTask,
+  'direct-graph': async () => (await import('./cases/case-graph.js')).directGraph as AnyTask,
 };
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
  */
 
 /** Row ids, in table order; `--only` takes these. */
-export const ROW_IDS = ['capture-latency', 'capture-throughput', 'memory', 'seal', 'verify', 'bulk-submit', 'package'] as const;
+export const ROW_IDS = ['capture-latency', 'capture-throughput', 'memory', 'seal', 'verify', 'bulk-submit', 'package', 'graph-build', 'graph-incremental'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 export interface BenchRow {

@@ -7,10 +7,12 @@
  * Results are figures, not assertions: a missed target does not fail the run. The run fails only
  * when it could not run (services would not start, results could not be written).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../lib/software.js';
+import type { GraphBenchEnv } from './cases/case-graph.js';
+import { runChild } from './lib/child.js';
 import { startBenchEnv, type BenchEnv } from './lib/env.js';
 import { machineFacts, type MachineFacts } from './lib/machine.js';
 import { failedRow, formatReport, type BenchRow, type RowId } from './report.js';
@@ -44,6 +46,8 @@ interface Group {
   /** Row names and targets, for a group that fails before producing rows. */
   labels: Array<[RowId, string, string]>;
   run(env: BenchEnv): Promise<BenchRow[]>;
+  /** CPU-only rows: run without the services (Redis, TSA, sample site). */
+  cpuOnly?: (env: GraphBenchEnv) => Promise<BenchRow[]>;
 }
 
 // Cases are imported when their group runs: a row whose code cannot load is reported, not fatal.
@@ -61,7 +65,18 @@ const GROUPS: Group[] = [
   { rows: ['verify'], labels: [['verify', 'verify a package holding it', '≥ 0.9× openssl; < sha256sum -c']], run: async (env) => (await import('./cases/verify.js')).runVerifyRow(env) },
   { rows: ['bulk-submit'], labels: [['bulk-submit', 'bulk submit', '≥ 0.5×']], run: async (env) => (await import('./cases/bulk-submit.js')).runBulkSubmitRow(env) },
   { rows: ['package'], labels: [['package', 'package a case', '≤ 1.5×']], run: async (env) => (await import('./cases/package.js')).runPackageRow(env) },
+  {
+    rows: ['graph-build', 'graph-incremental'],
+    labels: [
+      ['graph-build', 'case graph build', '≤ 2× (100,000 posts)'],
+      ['graph-incremental', 'incremental update of one capture', '< 50 ms'],
+    ],
+    run: (env) => runGraph(env),
+    cpuOnly: (env) => runGraph(env),
+  },
 ];
+
+const runGraph = async (env: GraphBenchEnv) => (await import('./cases/case-graph.js')).runCaseGraphRows(env);
 
 export async function runBench(opts: RunBenchOptions): Promise<BenchResults> {
   const startedAt = new Date();
@@ -75,14 +90,22 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchResults> {
   const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
   say(`${opts.quick ? 'quick' : 'full'} run of ${groups.flatMap((g) => g.rows).join(', ')} on ${machine.cpuModel} (${machine.cores} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 
-  const env = await startBenchEnv({ quick: opts.quick, nodeArgs, chromiumPath });
+  // Services start only when a row needs them (the graph rows are CPU-only).
+  let env: BenchEnv | null = null;
+  const cpuDir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-bench-cpu-'));
+  const cpuEnv: GraphBenchEnv = {
+    quick: opts.quick,
+    workDir: cpuDir,
+    child: (task, params, o = {}) => runChild(task, params, { nodeArgs, ...o }),
+    say: (row, message) => process.stderr.write(`[bench] ${row}: ${message}\n`),
+  };
   const rows: BenchRow[] = [];
   try {
     for (const [i, g] of groups.entries()) {
       say(`── ${i + 1}/${groups.length}: ${g.rows.join(' + ')}`);
       const t0 = performance.now();
       try {
-        rows.push(...(await g.run(env)));
+        rows.push(...(g.cpuOnly ? await g.cpuOnly(cpuEnv) : await g.run((env ??= await startBenchEnv({ quick: opts.quick, nodeArgs, chromiumPath })))));
       } catch (err) {
         say(`${g.rows.join(' + ')} could not be measured: ${err instanceof Error ? err.message : String(err)}`);
         for (const [id, what, target] of g.labels) rows.push(failedRow(id, what, target, err));
@@ -90,7 +113,8 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchResults> {
       say(`${g.rows.join(' + ')} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
   } finally {
-    await env.stop();
+    await env?.stop();
+    await rm(cpuDir, { recursive: true, force: true });
   }
 
   const table = formatReport(rows, machine, opts.quick ? 'quick' : 'full');

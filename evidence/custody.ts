@@ -164,6 +164,15 @@ export async function readStoredEvents(store: EvidenceStore, caseId: string, ski
   });
 }
 
+/** The case's custody events after `seq`, read from the store: only the new ones, for a reader catching up. */
+export async function storedEventsAfter(store: EvidenceStore, caseId: string, seq: number): Promise<CustodyEvent[]> {
+  const keys = (await store.list(storeKeys.custody(caseId))).filter((k) => {
+    const m = /\/(\d{12})\.json$/.exec(k);
+    return m && Number(m[1]) > seq;
+  });
+  return mapLimit(keys.sort(), 32, async (k) => CustodyEvent.parse(JSON.parse((await store.getBytes(k)).toString('utf8'))));
+}
+
 /** Lost a compare-and-set race: once contention is high, wait a little before rebuilding on the new head. */
 async function backoff(attempt: number): Promise<void> {
   if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));

@@ -4,7 +4,7 @@ import { PermanentError } from '../../../lib/errors.js';
 import { CaseGraphView, EDGE_TYPES, type EdgeType } from '../../../schemas/graph.js';
 import { graphMeasures, MEASURE_EXPLANATIONS } from '../../../analysis/graph-measures.js';
 import { graphDocument } from '../../../analysis/graph-view.js';
-import { buildCaseGraph } from '../../../analysis/sealed-posts.js';
+import { LiveCaseGraphs, storeSource } from '../../../analysis/live-graph.js';
 import { requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { recordRead } from '../evidence-reads.js';
@@ -33,9 +33,11 @@ const GraphQuery = z.object({
   account: z.string().min(1).max(500).optional().describe("one account's neighbourhood: handle (matched by its matching key), account id or node id"),
 });
 
-/** The case graph of one case, built from its sealed post.json artifacts; reading it is a read of evidence. */
+/** The case graph of one case, built from its sealed post.json artifacts and kept up to date; reading it is a read of evidence. */
 export function graphRoutes(t: RouteTable, d: ApiDeps): void {
   const s = d.services;
+  // Kept per process and caught up on each read: only captures sealed (and assertions made) since the last read are read.
+  const graphs = new LiveCaseGraphs(storeSource(s.store));
   t.def(
     {
       method: 'get',
@@ -50,7 +52,7 @@ export function graphRoutes(t: RouteTable, d: ApiDeps): void {
     async (c, { query }) => {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'read-evidence', caseId);
-      const { graph, skipped } = await buildCaseGraph(s.store, [caseId]);
+      const { graph, skipped } = await graphs.read(caseId);
       const filters = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
       const doc = graphDocument(graph, { caseIds: [caseId], builtAt: isoUtc(s.clock.now()), builder: `exhibit ${s.software.exhibitVersion}`, skipped, filters });
       if (query.account && !doc.nodes.length) throw new PermanentError('NOT_FOUND', `no account ${query.account} in the case graph of ${caseId}`);

@@ -93,6 +93,18 @@ describe('CaseGraph', () => {
     expect(dhashDistance('dhash:zz', 'dhash:0000000000000000')).toBeNull();
   });
 
+  it('dHash distance counts the differing bits of the 64 (checked against a bit-by-bit count)', () => {
+    const hex = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => `dhash:${v.toString(16).padStart(16, '0')}`);
+    fc.assert(
+      fc.property(hex, hex, (a, b) => {
+        const x = BigInt(`0x${a.slice(6)}`) ^ BigInt(`0x${b.slice(6)}`);
+        const expected = [...x.toString(2)].filter((c) => c === '1').length;
+        expect(dhashDistance(a, b)).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('filters by edge type, platform, time and one account neighbourhood', () => {
     const s = networkScenario();
     const snap = build(s.captures.map((c) => asSealedPost(CASE, newId(), c))).snapshot();

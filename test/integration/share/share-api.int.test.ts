@@ -71,6 +71,15 @@ describe('sharing and importing through the API', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
+  it('the OpenAPI document names the share, import and partner routes with their permissions', async () => {
+    const doc = (await (await h.api.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { 'x-exhibit-access': string; requestBody?: unknown }>> };
+    expect(doc.paths['/api/cases/{caseId}/shares']?.post?.['x-exhibit-access']).toBe('share');
+    expect(JSON.stringify(doc.paths['/api/cases/{caseId}/shares']?.post?.requestBody)).toContain('"legalBasis"');
+    expect(doc.paths['/api/cases/{caseId}/imports']?.post?.['x-exhibit-access']).toBe('import');
+    expect(doc.paths['/api/partners']?.get).toBeDefined();
+    expect(doc.paths['/api/partners']?.post).toBeUndefined();
+  });
+
   it('partners are listed read-only to a prosecutor, not to an analyst', async () => {
     const res = await call('GET', '/api/partners', 'prosecutor-a');
     expect(res.status).toBe(200);

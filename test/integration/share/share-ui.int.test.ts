@@ -98,6 +98,7 @@ describe('sharing and importing in the web app (Chromium, real server)', () => {
     expect(row).toContain('TLP:AMBER+STRICT');
     expect(row).toContain('screenshot.png');
     await s.page.screenshot({ path: path.join(SHOTS, '01-share.png'), fullPage: true });
+    await s.page.locator('#share-builder').screenshot({ path: path.join(SHOTS, 'prosecutor-share.png') });
     const download = s.page.waitForEvent('download');
     await s.page.click('#share-download');
     zip = path.join(tmp, (await download).suggestedFilename());
@@ -138,6 +139,7 @@ describe('sharing and importing in the web app (Chromium, real server)', () => {
     expect(await s.page.textContent('#import-ok')).toMatch(/Received from agency-self: 1 capture\(s\) of .* case C-SHARE-UI, verified/);
     expect(await s.page.textContent('#import-result')).toContain('MLA request 2026/42');
     await s.page.screenshot({ path: path.join(SHOTS, '02-import.png'), fullPage: true });
+    await s.page.locator('#import-package').screenshot({ path: path.join(SHOTS, 'prosecutor-import.png') });
     expect((await h.s.custody.readLog(CASE_B)).map((e) => e.event.action).filter((a) => a === 'received')).toHaveLength(1);
     expect(s.errors).toEqual([]);
     await s.close();

@@ -11,7 +11,7 @@ import { currentUser, may, requireCase } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { forbidden } from '../errors.js';
 import type { RouteTable } from '../route-table.js';
-import { downloadResponse, receiveZipUpload } from './packages.js';
+import { downloadResponse, inflateLimit, receiveZipUpload } from './packages.js';
 
 const ImportQuery = z.object({ from: z.string().min(1).max(200) });
 
@@ -113,8 +113,9 @@ export function shareRoutes(t: RouteTable, d: ApiDeps): void {
         // Named as the sender named it (base name only), so a refusal names the file the user chose.
         const named = path.basename(c.req.header('x-filename') ?? '').replace(/[^\w.+-]/g, '_').slice(0, 200) || 'upload.zip';
         const file = path.join(dir, named);
-        await receiveZipUpload(c, file);
-        const result = await importPackage({ zipPath: file, caseId, partner, ownKeys: (await s.keys.publicKeys()).map((k) => k.fingerprint), actor: actorOf(user), store: s.store, custody: s.custody, clock: s.clock });
+        const { size } = await receiveZipUpload(c, file);
+        // As for /api/verify: what the zip may inflate to is bounded by what was uploaded (no zip bomb).
+        const result = await importPackage({ zipPath: file, caseId, partner, maxTotalBytes: inflateLimit(size, d.options.maxInflateRatio), ownKeys: (await s.keys.publicKeys()).map((k) => k.fingerprint), actor: actorOf(user), store: s.store, custody: s.custody, clock: s.clock });
         d.logger.info({ context: 'api', user: user.name, caseId, from: partner.name, created: result.created, sha256: result.record.package.sha256 }, 'package imported');
         return { created: result.created, recordKey: result.recordKey, record: result.record, custodySeqs: result.events.map((e) => e.seq), verdict: result.report.verdict };
       } finally {

@@ -7,6 +7,7 @@ import { StoredCaptureManifest } from './manifest.js';
 import { VisibilityState } from './post.js';
 import { WatchRunWithChanges, WatchStatus, WatchWebhook, WebhookDeliveryFailure } from './watch.js';
 import { TargetUrlText } from './target-url.js';
+import { ImportRecord, Tlp } from './share.js';
 
 /**
  * Bodies of the HTTP API (`exhibit serve`). The OpenAPI document at `/openapi.json` is generated
@@ -202,8 +203,55 @@ export const PackageJob = z.object({
   sha256: Sha256Digest.nullable(),
   size: z.number().int().nonnegative().nullable(),
   failure: Failure.nullable(),
+  /** Set when the package is built for a partner agency (`POST …/shares`); absent on a court package. */
+  share: z.object({ partner: z.string(), legalBasis: z.string(), tlp: Tlp, expires: z.string().nullable(), withhold: z.array(z.string()) }).optional(),
 });
 export type PackageJob = z.infer<typeof PackageJob>;
+
+const DateOnly = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+
+/** `POST /api/cases/:caseId/shares`: a package for a partner agency, as `exhibit share` builds it. */
+export const ShareRequest = z.object({
+  partner: z.string().min(1).max(200),
+  captureIds: z.array(Uuid).min(1).max(10_000),
+  /** Artifact roles, names or bag paths to leave out (each must match something). */
+  withhold: z.array(z.string().min(1).max(1000)).max(1000).default([]),
+  legalBasis: z.string().trim().min(1).max(2000),
+  tlp: Tlp.default('amber'),
+  /** Last day (UTC) the partner may use the material; null: no expiry. */
+  expires: DateOnly.nullable().default(null),
+});
+
+/** One share of a case, as its `shared` custody event records it. */
+export const ShareSummary = z.object({
+  seq: z.number().int(),
+  at: IsoUtc,
+  sharedBy: z.string(),
+  shareId: z.string(),
+  packageId: z.string(),
+  partner: z.string(),
+  legalBasis: z.string(),
+  tlp: z.string(),
+  expires: z.string().nullable(),
+  captureIds: z.array(z.string()),
+  withheld: z.array(z.object({ captureId: z.string(), name: z.string(), sha256: z.string() })),
+  shareRecordDigest: z.string(),
+});
+export type ShareSummary = z.infer<typeof ShareSummary>;
+export const ShareList = z.object({ caseId: CaseId, shares: z.array(ShareSummary) });
+
+/** A partner as pinned here (read-only through the API: pins are managed on the CLI). */
+export const PartnerSummary = z.object({ name: z.string(), signingKeys: z.array(Sha256Digest), tsaRoots: z.array(z.object({ fingerprint: Sha256Digest, subject: z.string().optional() })), addedAt: IsoUtc.optional() });
+export const PartnerList = z.object({ partners: z.array(PartnerSummary) });
+
+/** What `POST /api/cases/:caseId/imports` answers. */
+export const ImportResponse = z.object({
+  created: z.boolean(),
+  recordKey: z.string(),
+  record: ImportRecord,
+  custodySeqs: z.array(z.number().int()),
+  verdict: z.string(),
+});
 
 /** What `POST /api/verify` answers: the verifier's report, the upload's digest and the custody event. */
 export const VerifyResponse = z.object({

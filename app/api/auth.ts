@@ -22,6 +22,15 @@ export const PERMISSIONS = {
   'read-custody': ['analyst', 'prosecutor', 'auditor'],
   'list-cases': ['analyst', 'prosecutor', 'auditor'],
   package: ['prosecutor'],
+  /**
+   * Build a package for a partner agency and list the shares of a case. Its own permission (not
+   * `package`): a disclosure abroad is a decision of its own, so a deployment can give court
+   * packages to a role that may not share. Prosecutors by default; auditors see every share and
+   * import on the custody log (`shared`, `received` events) through `read-custody`.
+   */
+  share: ['prosecutor'],
+  /** Take a package received from a partner into a case. */
+  import: ['prosecutor'],
   verify: ['prosecutor', 'auditor'],
   'manage-users': ['admin'],
   queues: ['admin'],

@@ -9,6 +9,7 @@ import { childLogger, type Logger } from '../../lib/logger.js';
 import { PackageJob, type UserRecord } from '../../schemas/api.js';
 import type { PackageProgress } from '../../evidence/package/build.js';
 import { packageCase } from '../package-case.js';
+import type { ShareSpec } from '../../evidence/package/build-share.js';
 import { storeKeys } from '../../evidence/store.js';
 import type { Services } from '../../workers/runtime.js';
 import { actorOf } from './actor.js';
@@ -69,7 +70,7 @@ export class PackageJobs {
   }
 
   /** Check the request, record the job and start building. NOT_FOUND for captures not sealed in the case. */
-  async start(caseId: string, captureIds: string[] | undefined, user: UserRecord, opts: { graph?: boolean } = {}): Promise<PackageJob> {
+  async start(caseId: string, captureIds: string[] | undefined, user: UserRecord, opts: { graph?: boolean; share?: ShareSpec } = {}): Promise<PackageJob> {
     const sealed = new Set(await this.sealedCaptureIds(caseId));
     if (captureIds?.length) {
       const missing = captureIds.filter((id) => !sealed.has(id));
@@ -92,13 +93,14 @@ export class PackageJobs {
       createdAt: now,
       finishedAt: null,
       // The bag inside the zip is named after the file: case, date and a short id.
-      fileName: `${caseId}-${now.slice(0, 10)}-${packageId.slice(-12)}.zip`,
+      fileName: `${caseId}${opts.share ? `-to-${opts.share.partner}` : ''}-${now.slice(0, 10)}-${packageId.slice(-12)}.zip`,
       sha256: null,
       size: null,
       failure: null,
+      ...(opts.share ? { share: { partner: opts.share.partner, legalBasis: opts.share.legalBasis, tlp: opts.share.tlp, expires: opts.share.expires, withhold: opts.share.withhold } } : {}),
     };
     await this.save(job);
-    const p = this.build(job, user).finally(() => this.running.delete(packageId));
+    const p = this.build(job, user, opts.share).finally(() => this.running.delete(packageId));
     this.running.set(packageId, p);
     return job;
   }
@@ -107,7 +109,7 @@ export class PackageJobs {
     return path.join(this.dir, job.packageId, job.fileName);
   }
 
-  private async build(job: PackageJob, user: UserRecord): Promise<void> {
+  private async build(job: PackageJob, user: UserRecord, share: ShareSpec | undefined): Promise<void> {
     const s = this.s;
     let last = 0;
     let current = job;
@@ -118,6 +120,7 @@ export class PackageJobs {
         caseId: job.caseId,
         ...(job.captureIds ? { captureIds: job.captureIds } : {}),
         graph: Boolean(job.graph),
+        ...(share ? { share } : {}),
         outPath: this.filePath(job),
         packageId: job.packageId,
         actor: actorOf(user),

@@ -21,6 +21,7 @@ import { caseRoutes } from './routes/cases.js';
 import { captureRoutes } from './routes/captures.js';
 import { graphRoutes } from './routes/graph.js';
 import { packageRoutes } from './routes/packages.js';
+import { shareRoutes } from './routes/shares.js';
 import { replayOriginFor, replayRoutes } from './routes/replay.js';
 import { spreadsheetRoutes } from './routes/spreadsheets.js';
 import { watchRoutes } from './routes/watches.js';
@@ -115,6 +116,7 @@ export function createApi(services: Services, options: ApiOptions = {}): Api {
   captureRoutes(table, deps);
   graphRoutes(table, deps);
   packageRoutes(table, deps);
+  shareRoutes(table, deps);
   replayRoutes(table, deps);
   watchRoutes(table, deps);
   spreadsheetRoutes(table, deps);

@@ -37,6 +37,8 @@ export interface ImportOptions {
   store: EvidenceStore;
   custody: CustodyLog;
   clock: Clock;
+  /** What the zip's entries may add up to when inflated (an upload's bound); 256 GiB when absent. */
+  maxTotalBytes?: number;
 }
 
 export interface ImportResult {
@@ -78,10 +80,10 @@ export async function importPackage(opts: ImportOptions): Promise<ImportResult> 
     const recordKey = receivedKeys.record(caseId, digests.sha256);
     if (await store.stat(recordKey)) {
       const record = ImportRecord.parse(JSON.parse((await store.getBytes(recordKey)).toString('utf8')));
-      const report = await verifyPackage(copy, { anchors: partnerAnchors(partner), clock: opts.clock });
+      const report = await verifyPackage(copy, { anchors: partnerAnchors(partner), clock: opts.clock, ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}) });
       return { record, recordKey, created: false, report, events: [] };
     }
-    const report = await verifyPackage(copy, { anchors: partnerAnchors(partner), clock: opts.clock });
+    const report = await verifyPackage(copy, { anchors: partnerAnchors(partner), clock: opts.clock, ...(opts.maxTotalBytes ? { maxTotalBytes: opts.maxTotalBytes } : {}) });
     const why = refusal(report, partner);
     const name = path.basename(opts.zipPath);
     if (why) throw new IntegrityError(report.verdict === 'failed' ? 'PACKAGE_INVALID' : 'UNAUTHENTICATED', `refusing ${name} from ${partner.name}: ${why}`);
@@ -90,7 +92,7 @@ export async function importPackage(opts: ImportOptions): Promise<ImportResult> 
     if (share && share.recipientKeys.length && !share.recipientKeys.some((k) => opts.ownKeys.includes(k))) {
       throw new IntegrityError('UNAUTHENTICATED', `refusing ${name} from ${partner.name}: the share record names recipient ${share.to} with key(s) ${share.recipientKeys.join(', ')}, none of them this deployment's`);
     }
-    const zip = await openZipBag(copy, { maxTotalBytes: 256 * 1024 ** 3, maxEntries: 200_000, retainEntryBytes: RETAIN_ENTRY_BYTES });
+    const zip = await openZipBag(copy, { maxTotalBytes: opts.maxTotalBytes ?? 256 * 1024 ** 3, maxEntries: 200_000, retainEntryBytes: RETAIN_ENTRY_BYTES });
     try {
       const bag = zip.bag!;
       const info = parseBagInfo((await bag.read(bagPaths.bagInfo)).toString('utf8'));

@@ -5,6 +5,7 @@ import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../workers/runtime.js';
 import { createApi, listen, type Api } from '../../app/api/server.js';
+import { PartnerStore } from '../../evidence/partners.js';
 import { SignInThrottle } from '../../workers/sign-in-throttle.js';
 import { startPipelineEnv, type PipelineEnv } from '../support/pipeline-env.js';
 
@@ -116,6 +117,7 @@ describe('API limits (real server, real Redis)', () => {
       ['admin-1', 'admin'],
       ['analyst-1', 'analyst'],
       ['auditor-1', 'auditor'],
+      ['prosecutor-1', 'prosecutor'],
       ['victim-1', 'analyst'],
       ['victim-2', 'analyst'],
       ['victim-3', 'analyst'],
@@ -177,7 +179,8 @@ describe('API limits (real server, real Redis)', () => {
   });
 
   describe('verify does not inflate more than the upload allows', () => {
-    it('refuses a zip bomb (a 100 MiB entry deflated to a few hundred KB) before inflating it', async () => {
+    /** A 100 MiB entry of zeros deflated to a few hundred KB. */
+    const bomb = async () => {
       const zip = new yazl.ZipFile();
       let left = 100 * MiB;
       const zeros = new Readable({
@@ -191,13 +194,26 @@ describe('API limits (real server, real Redis)', () => {
       zip.end();
       const parts: Buffer[] = [];
       for await (const c of zip.outputStream as AsyncIterable<Buffer>) parts.push(c);
-      const bytes = Buffer.concat(parts);
+      return Buffer.concat(parts);
+    };
+    it('refuses a zip bomb (a 100 MiB entry deflated to a few hundred KB) before inflating it', async () => {
+      const bytes = await bomb();
       expect(bytes.length).toBeLessThan(2 * MiB);
       const res = await api.app.request('/api/verify', { method: 'POST', headers: { authorization: `Bearer ${tokens['auditor-1']}`, 'content-type': 'application/zip' }, body: bytes });
       expect(res.status).toBe(200);
       const { report } = (await res.json()) as { report: { ok: boolean; failures: Array<{ check: string; message: string }> } };
       expect(report.ok).toBe(false);
       expect(report.failures).toEqual(expect.arrayContaining([expect.objectContaining({ check: 'zip', message: expect.stringMatching(/expands to more than/) })]));
+    });
+    it('refuses the same zip bomb sent as a package from a partner (import), before inflating it, recording nothing', async () => {
+      await new PartnerStore(s.config.trust.partnersFile).add('agency-bomb', { signingKeys: [`sha256:${'b'.repeat(64)}`] });
+      const before = (await s.custody.readLog('C-SEC-001')).length;
+      const res = await api.app.request('/api/cases/C-SEC-001/imports?from=agency-bomb', { method: 'POST', headers: { authorization: `Bearer ${tokens['prosecutor-1']}`, 'content-type': 'application/zip' }, body: await bomb() });
+      expect(res.status).toBe(409);
+      const body = (await res.json()) as { code: string; message: string };
+      expect(body.code).toBe('PACKAGE_INVALID');
+      expect(body.message).toMatch(/expands to more than/);
+      expect((await s.custody.readLog('C-SEC-001')).length).toBe(before);
     });
   });
 

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../../../lib/errors.js';
-import { PackageJob, PackageRequest, VerifyResponse } from '../../../schemas/api.js';
+import type { Context } from 'hono';
+import { PackageJob, PackageRequest, VerifyResponse, type UserRecord } from '../../../schemas/api.js';
 import { localAnchors } from '../../../evidence/trust.js';
 import { verifyPackage } from '../../../evidence/package/verify.js';
 import { currentUser, may, requireCase } from '../auth.js';
-import type { ApiDeps } from '../context.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
 import { HttpError } from '../errors.js';
 import { recordRead } from '../evidence-reads.js';
 import type { RouteTable } from '../route-table.js';
@@ -25,7 +26,8 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
   const s = d.services;
   const jobOf = async (caseId: string, packageId: string): Promise<PackageJob> => {
     const job = /^[0-9a-f-]{36}$/.test(packageId) ? await d.packages.get(packageId) : null;
-    if (!job || job.caseId !== caseId) throw new PermanentError('NOT_FOUND', `no package ${packageId} of case ${caseId}`);
+    // A package built for a partner is reached through /shares only (its own permission).
+    if (!job || job.caseId !== caseId || job.share) throw new PermanentError('NOT_FOUND', `no package ${packageId} of case ${caseId}`);
     return job;
   };
 
@@ -60,18 +62,7 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
       const caseId = c.req.param('caseId') ?? '';
       const user = requireCase(c, 'package', caseId);
       const job = await jobOf(caseId, c.req.param('packageId') ?? '');
-      if (job.state !== 'ready' || !job.sha256) throw new HttpError(409, 'NOT_READY', `package ${job.packageId} is ${job.state}`);
-      const { stream, size } = await d.packages.open(job);
-      await recordRead(s, user, caseId, 'downloaded', { digests: [job.sha256] }, { package: job.fileName, packageId: job.packageId, size });
-      return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
-        headers: {
-          'Content-Type': 'application/zip',
-          'Content-Length': String(size),
-          'Content-Disposition': contentDisposition('attachment', job.fileName),
-          'Repr-Digest': `sha-256=:${Buffer.from(job.sha256.slice(7), 'hex').toString('base64')}:`,
-          'Cache-Control': 'private, no-store',
-        },
-      });
+      return downloadResponse(d, user, job);
     },
   );
 
@@ -89,26 +80,10 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
     },
     async (c) => {
       const user = currentUser(c);
-      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/zip' && type !== 'application/octet-stream') throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the package as application/zip');
-      // The upload limit is enforced while the body streams in (body-limit.ts, this route's maxBodyBytes).
-      const body = c.req.raw.body;
-      if (!body) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
       const dir = await mkdtemp(path.join(os.tmpdir(), 'exhibit-verify-'));
       try {
         const file = path.join(dir, 'upload.zip');
-        const hash = createHash('sha256');
-        let n = 0;
-        const counter = new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            n += chunk.length;
-            hash.update(chunk);
-            cb(null, chunk);
-          },
-        });
-        await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(file));
-        if (n === 0) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
-        const uploadSha256 = `sha256:${hash.digest('hex')}`;
+        const { size: n, sha256: uploadSha256 } = await receiveZipUpload(c, file);
         // This deployment pins its trust store and its own keys and TSA CAs; a package from elsewhere
         // whose signer is not pinned there is reported `unauthenticated`. What the zip may inflate to is
         // bounded by what was uploaded: a small zip deflating to many GiB is refused before it is inflated.
@@ -135,6 +110,45 @@ export function packageRoutes(t: RouteTable, d: ApiDeps): void {
       }
     },
   );
+}
+
+/**
+ * Stream a zip request body to `file`, counting and hashing it. The size limit is enforced while the
+ * body streams in (body-limit.ts, the route's maxBodyBytes). 415 unless sent as a zip, 400 when empty.
+ */
+export async function receiveZipUpload(c: Context<ApiEnv>, file: string): Promise<{ size: number; sha256: string }> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/zip' && type !== 'application/octet-stream') throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the package as application/zip');
+  const body = c.req.raw.body;
+  if (!body) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
+  const hash = createHash('sha256');
+  let n = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(file));
+  if (n === 0) throw new HttpError(400, 'INVALID_INPUT', 'empty body: send the package zip');
+  return { size: n, sha256: `sha256:${hash.digest('hex')}` };
+}
+
+/** A built package as a download, recorded as a `downloaded` custody event. 409 until it is ready. */
+export async function downloadResponse(d: ApiDeps, user: UserRecord, job: PackageJob): Promise<Response> {
+  if (job.state !== 'ready' || !job.sha256) throw new HttpError(409, 'NOT_READY', `package ${job.packageId} is ${job.state}`);
+  const { stream, size } = await d.packages.open(job);
+  await recordRead(d.services, user, job.caseId, 'downloaded', { digests: [job.sha256] }, { package: job.fileName, packageId: job.packageId, size, ...(job.share ? { partner: job.share.partner } : {}) });
+  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, {
+    headers: {
+      'Content-Type': 'application/zip',
+      'Content-Length': String(size),
+      'Content-Disposition': contentDisposition('attachment', job.fileName),
+      'Repr-Digest': `sha-256=:${Buffer.from(job.sha256.slice(7), 'hex').toString('base64')}:`,
+      'Cache-Control': 'private, no-store',
+    },
+  });
 }
 
 /** The report with every server path (the upload's temporary folder, the trust store, key and CA files) replaced by a name: a browser is never shown the server's layout. */

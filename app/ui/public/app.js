@@ -5,6 +5,7 @@ import { fmtBytes, fmtTime, h, mapLink, mount, progressBar, replayFrame } from '
 import { exportLinks, intakeCard, watchesView, watchView } from './watches.js';
 import { annotationsPanel, searchView, tagFilter, tagList } from './search.js';
 import { graphView } from './graph.js';
+import { importCard, mayShare, shareCard } from './share.js';
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -345,6 +346,7 @@ async function caseView(caseId) {
     await refresh();
   }
   if (may.package()) parts.push(packageBuilder(caseId, () => selected));
+  if (mayShare()) parts.push(shareCard(caseId, () => selected), importCard(caseId, refresh));
   if (me.role === 'auditor') {
     const { events } = await get(`/api/cases/${enc(caseId)}/custody`);
     parts.push(h('h2', {}, 'Custody log'), custodyTable(events));

@@ -51,7 +51,7 @@ describe('case graph in a certified package', () => {
     const text = await readFile(path.join(bag, 'data/VERIFY.txt'), 'utf8');
     const from = text.indexOf("python3 - <<'EOF'", text.indexOf('holds a case graph'));
     const script = text.slice(from, text.indexOf('     EOF', from) + 8).split('\n').map((l) => l.replace(/^ {5}/, '')).join('\n');
-    return run('bash', ['-c', script], { cwd: bag }).then(
+    return run('bash', ['-c', script], { cwd: bag }).then( // spawns: bash python3
       (r) => ({ code: 0, stdout: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );

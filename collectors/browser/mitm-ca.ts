@@ -72,6 +72,18 @@ function toPem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
+/**
+ * A 16-byte certificate serial from random bytes, positive and minimally encoded: the first byte is
+ * 0x40–0x7f. Only clearing the top bit left a leading 0x00 now and then (about one leaf in 256),
+ * a non-minimal DER INTEGER that OpenSSL and BoringSSL refuse ("illegal padding"), so a capture's
+ * TLS to that host would fail at random.
+ */
+export function certSerial(random: Buffer): Buffer {
+  const serial = Buffer.from(random.subarray(0, 16));
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
+  return serial;
+}
+
 async function makeCert(opts: {
   subject: string;
   issuer: string;
@@ -84,10 +96,8 @@ async function makeCert(opts: {
 }): Promise<string> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  // Positive 16-byte serial (top bit cleared).
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
-  cert.serialNumber = new asn1js.Integer({ valueHex: serial.buffer.slice(serial.byteOffset, serial.byteOffset + 16) });
+  const serial = certSerial(randomBytes(16));
+  cert.serialNumber = new asn1js.Integer({ valueHex: new Uint8Array(serial) });
   cert.issuer = name(opts.issuer);
   cert.subject = name(opts.subject);
   cert.notBefore.value = opts.notBefore;

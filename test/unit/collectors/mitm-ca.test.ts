@@ -4,9 +4,24 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MitmCa } from '../../../collectors/browser/mitm-ca.js';
+import * as asn1js from 'asn1js';
+import { certSerial, MitmCa } from '../../../collectors/browser/mitm-ca.js';
 
 describe('MitmCa', () => {
+  it('makes serials that are positive and minimally encoded whatever the random bytes (a leading zero byte is illegal DER)', () => {
+    for (const first of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+      const random = Buffer.alloc(16, first === 0x00 ? 0x00 : 0x11);
+      random[0] = first;
+      const serial = certSerial(random);
+      expect(serial).toHaveLength(16);
+      // DER INTEGER of a positive number: no leading 0x00 unless the next byte has its top bit set, and no top bit on the first.
+      const der = Buffer.from(new asn1js.Integer({ valueHex: new Uint8Array(serial) }).toBER(false));
+      expect(der.subarray(0, 2)).toEqual(Buffer.from([0x02, 16]));
+      expect(der[2]).toBeGreaterThanOrEqual(0x40);
+      expect(der[2]).toBeLessThan(0x80);
+    }
+  });
+
   it('issues leaves for names and IP literals that chain to its CA (checked by openssl)', async () => {
     const ca = await MitmCa.create();
     const caCert = new X509Certificate(ca.certPem);

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import { verifyPackage } from '../../../evidence/package/verify.js';
@@ -16,11 +16,11 @@ import type { CaseGraphView } from '../../../schemas/graph.js';
 import { makeSealedCapture } from '../../support/sealed-capture.js';
 import { captureArtifacts, networkScenario } from '../../support/synthetic-posts.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SHOTS = path.join(ROOT, 'test-results', 'graph');
 const CASE = 'C-GRAPH-UI';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
   let h: Harness;
@@ -42,7 +42,7 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
     const attest = { keys: h.s.keys, tsas: [{ url: h.tsa.url }], timestamp: { trustAnchors: [h.tsa.caCertPem], attempts: 2, backoffMs: 50, timeoutMs: 10_000 } };
     for (const c of scenario.captures) captureIds.push((await makeSealedCapture({ caseId: CASE, store: h.s.store, clock: h.s.clock, custody: h.s.custody, attest, extra: captureArtifacts(c) })).captureId);
     server = await listen(h.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -89,11 +89,7 @@ describe('case graph view in Chromium (real server, Redis, MinIO, TSA)', () => {
       document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
     });
     const page = await ctx.newPage();
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', h.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, h.tokens[name]!);
     return page;
   }
 

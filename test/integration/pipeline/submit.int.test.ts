@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustodyEvent } from '../../../schemas/custody.js';
 import { captureIndexKey, captureJobId } from '../../../workers/queues.js';

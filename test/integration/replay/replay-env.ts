@@ -1,10 +1,10 @@
 import { serve } from '@hono/node-server';
-import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { SubmitResponse } from '../../../schemas/api.js';
 import { createReplayApp, listenReplay } from '../../../app/api/replay-server.js';
 import { startHarness, type Harness, type HarnessUser } from '../api/harness.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** One request the API origin received: what a replayed page could have made it do. */
 export interface SeenRequest {
@@ -53,7 +53,7 @@ export async function startReplayEnv(users: HarnessUser[]): Promise<ReplayEnv> {
     );
     srv.once('error', reject);
   });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  const browser = await launchUiBrowser();
 
   const env: ReplayEnv = {
     h,
@@ -77,11 +77,7 @@ export async function startReplayEnv(users: HarnessUser[]): Promise<ReplayEnv> {
         page.on('requestfailed', (r) => process.stderr.write(`[failed] ${r.url()} ${r.failure()?.errorText}\n`));
         page.on('response', (r) => process.stderr.write(`[response] ${r.status()} ${r.url().slice(0, 160)}\n`));
       }
-      await page.goto(`${server.url}/ui/#/login`);
-      await page.fill('#login-name', user);
-      await page.fill('#login-token', h.tokens[user]!);
-      await page.click('#login-form button[type=submit]');
-      await page.waitForSelector('#user-name');
+      await signIn(page, server.url, user, h.tokens[user]!);
       return { ctx, page };
     },
     async openReplay(page, caseId, captureId, urlPart) {

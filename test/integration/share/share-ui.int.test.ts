@@ -10,12 +10,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import { PartnerStore } from '../../../evidence/partners.js';
 import { makeSealedCapture } from '../../support/sealed-capture.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -23,7 +24,6 @@ const SHOTS = path.join(ROOT, 'test-results', 'share');
 const CASE = 'C-SHARE-UI';
 const CASE_B = 'C-SHARE-UI-IN';
 const PARTNER = 'agency-self';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('sharing and importing in the web app (Chromium, real server)', () => {
   let h: Harness;
@@ -46,7 +46,7 @@ describe('sharing and importing in the web app (Chromium, real server)', () => {
     for (const url of ['https://fixture.example/post/1', 'https://fixture.example/post/2']) captureIds.push((await makeSealedCapture({ caseId: CASE, store: h.s.store, clock: h.s.clock, custody: h.s.custody, attest, url })).captureId);
     await new PartnerStore(h.config.trust.partnersFile).add(PARTNER, { signingKeys: [(await h.s.keys.activeKey()).fingerprint], tsaCaFiles: [h.tsa.caCertPath] });
     server = await listen(h.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -60,11 +60,7 @@ describe('sharing and importing in the web app (Chromium, real server)', () => {
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', h.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, h.tokens[name]!);
     return { page, errors, close: () => ctx.close() };
   }
   const openCase = async (page: Page, caseId: string) => {

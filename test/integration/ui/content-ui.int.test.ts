@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import { SubmitResponse } from '../../../schemas/api.js';
@@ -10,11 +10,11 @@ import type { FixtureSite } from '../../fixtures/fixture-server.js';
 import { startInstagramFixture } from '../../fixtures/instagram/server.js';
 import { startTelegramFixture } from '../../fixtures/telegram/server.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const CASE = 'C-UI-CONTENT';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Message 102 of the Telegram fixture channel, as served. */
 const ARABIC_102 = 'فيديو قصير من السوق بعد الظهر';
 
@@ -47,7 +47,7 @@ describe('web app: content first (real server, Redis, MinIO, TSA, platform fixtu
       { collectors: { telegram: { hosts: [tg.host] }, instagram: { hosts: [ig.host] } } },
     );
     server = await listen(h.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
     const urls = [`${tg.url}/s/sahel_news/102`, `${tg.url}/s/sahel_news`, `${ig.url}/p/C4LoGiNwAll/`];
     const r = await fetch(`${server.url}/api/cases/${CASE}/captures`, {
       method: 'POST',
@@ -72,11 +72,7 @@ describe('web app: content first (real server, Redis, MinIO, TSA, platform fixtu
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', h.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, h.tokens[name]!);
     return { ctx, page, errors };
   }
   const ready = (page: Page, route: string) => page.waitForSelector(`main#view[data-ready="${route}"]`, { timeout: 30_000 });

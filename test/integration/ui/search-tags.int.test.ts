@@ -6,17 +6,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import type { SealedCapture } from '../../support/sealed-capture.js';
 import { startSearchEnv, type SearchEnv } from '../search/setup.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const CASE = 'C-UI-SEARCH';
 const OTHER = 'C-UI-OTHER';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const AR_TEXT = 'أُعْلِنَتْ حَالَةُ الطَّوَارِئِ فِي مَدِينَةِ حَلَب <img src=x onerror="window.__xss=1">';
 
 describe('search, tags and notes in the web app (Chromium, real server, Redis, MinIO, TSA)', () => {
@@ -36,7 +36,7 @@ describe('search, tags and notes in the web app (Chromium, real server, Redis, M
     c.web = await env.sealPage(CASE, 'https://www.example.org/statement');
     c.other = await env.sealPost(OTHER, 'telegram', { id: 'x/1', author: { id: 'x', handle: 'x', displayName: null }, text: 'حالة الطوارئ في مكان آخر' });
     server = await listen(env.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -47,11 +47,7 @@ describe('search, tags and notes in the web app (Chromium, real server, Redis, M
   async function signedIn(name: string): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', env.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, env.tokens[name]!);
     return page;
   }
   const ready = (page: Page, route: string) => page.waitForSelector(`main#view[data-ready="${route}"]`, { timeout: 30_000 });

@@ -1,16 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import { startXssSite, type XssSite } from '../../fixtures/xss-site/server.js';
 import { startHarness, type Harness } from '../api/harness.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const CASE = 'C-UI-001';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * The web app in Debian Chromium against the running server: the analyst's path (submit, watch,
@@ -35,7 +35,7 @@ describe('web app in Chromium (real server, Redis, MinIO, TSA)', () => {
       { name: 'admin-ui', role: 'admin', cases: [] },
     ]);
     server = await listen(h.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -56,11 +56,7 @@ describe('web app in Chromium (real server, Redis, MinIO, TSA)', () => {
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', h.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, h.tokens[name]!);
     return { ctx, page };
   }
 

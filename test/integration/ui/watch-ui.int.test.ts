@@ -1,15 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../../app/api/server.js';
 import { setTelegramChannelState } from '../../fixtures/telegram/server.js';
 import { startWatchEnv, type WatchEnv } from '../watch/watch-env.js';
+import { launchUiBrowser, signIn } from '../../support/web-ui.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const CASE = 'C-UI-WATCH';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * The analyst's watch and spreadsheet paths in Debian Chromium against the running server: add a
@@ -28,7 +28,7 @@ describe('web app: watches and spreadsheets in Chromium (real server, Redis, Min
     env = await startWatchEnv([{ name: 'analyst-wui', role: 'analyst', cases: [CASE] }]);
     await setTelegramChannelState(env.site, 1);
     server = await listen(env.api, '127.0.0.1', 0);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    browser = await launchUiBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -46,11 +46,7 @@ describe('web app: watches and spreadsheets in Chromium (real server, Redis, Min
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/ui/#/login`);
-    await page.fill('#login-name', name);
-    await page.fill('#login-token', env.tokens[name]!);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#user-name');
+    await signIn(page, server.url, name, env.tokens[name]!);
     return { ctx, page, errors };
   }
   const ready = (page: Page, route: string) => page.waitForSelector(`main#view[data-ready="${route}"]`, { timeout: 30_000 });

@@ -226,7 +226,6 @@ describe('verifyTimestampToken on tokens from OpenSSL TSAs, agreeing with `opens
     resp.timeStampToken = new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) });
     return Buffer.from(resp.toSchema().toBER(false));
   };
-  const pemOf = (c: pkijs.Certificate) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c.toSchema().toBER(false)).toString('base64')}\n-----END CERTIFICATE-----\n`;
 
   beforeAll(async () => {
     signer = await createTsaSigner({ intermediate: true });
